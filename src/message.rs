@@ -1,0 +1,361 @@
+//! Whole messages: one call to parse a message into its parts, separate calls to verify its
+//! signature and MAC, and the builder path from a typed payload to a pre-command, a signed
+//! command and a MAC'd command.
+//!
+//! ```text
+//! typed payload ─► DER ─► grouping header ─► pre-command ─► + 40 r s ─► + MAC header, MAC
+//! bytes ─► MAC check ─► frame ─► signature check ─► payload view
+//! ```
+//!
+//! # Example
+//!
+//! ```
+//! # fn main() -> Result<(), gbcs::GbcsError> {
+//! use gbcs::crypto::{KeyAgreement, KeyAgreementKey, PublicKey, SigningKey};
+//! use gbcs::frame::{EntityId, MessageCode};
+//! use gbcs::payload::{CredentialDetailsCommand, Payload, RemotePartyRole, SeqOf, TrustAnchorCellIdentifier};
+//! use gbcs::message::{self, CommandHeader};
+//!
+//! let acb = EntityId::from_u64(0x90B3_D51F_3000_0002);
+//! let meter = EntityId::from_u64(0x00DB_1234_5678_90A0);
+//! let roles = [RemotePartyRole::TRANSITIONAL_COS];
+//! let query = CredentialDetailsCommand {
+//!     authorising_cell: TrustAnchorCellIdentifier::ACB_KA,
+//!     roles: SeqOf::from_slice(&roles),
+//! };
+//! let header = CommandHeader { message_code: MessageCode::CS02A, counter: 1302, originator: acb, recipient: meter };
+//! let pre = message::build_precommand(&header, &Payload::CredentialDetailsCommand(query))?;
+//!
+//! // CS02a from the ACB: no KRP signature, then the ACB MAC.
+//! let acb_ka = KeyAgreementKey::from_scalar(&[7; 32])?;
+//! let meter_ka = KeyAgreementKey::from_scalar(&[9; 32])?;
+//! let z = acb_ka.agree(&meter_ka.public_key())?;
+//! let unsigned = message::append_no_signature(&pre)?;
+//! let wire = message::add_mac(&unsigned, &z)?;
+//!
+//! let msg = message::parse(&wire)?;
+//! msg.verify_mac(&meter_ka.agree(&acb_ka.public_key())?)?;
+//! assert_eq!(msg.header().originator_counter, 1302);
+//! # Ok(()) }
+//! ```
+
+use core::fmt;
+
+use crate::codec::Writer;
+use crate::crypto::{self, CryptoError, SharedSecret, SignatureSigner, SignatureVerifier};
+use crate::error::{Error, ErrorKind};
+use crate::frame::{
+    CraFlag, EntityId, Frame, GeneralSigning, GroupingHeader, MacHeader, MessageCode,
+    OtherInformation, SignatureTail,
+};
+use crate::payload::{cs02b, Payload};
+
+/// A parse, build or verification failure.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GbcsError {
+    /// The bytes are malformed, or a value cannot be encoded.
+    Codec(Error),
+    /// A key is bad, or a signature or MAC does not verify.
+    Crypto(CryptoError),
+}
+
+impl fmt::Display for GbcsError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Codec(e) => fmt::Display::fmt(e, f),
+            Self::Crypto(e) => fmt::Display::fmt(e, f),
+        }
+    }
+}
+
+impl core::error::Error for GbcsError {}
+
+impl From<Error> for GbcsError {
+    fn from(e: Error) -> Self {
+        Self::Codec(e)
+    }
+}
+
+impl From<CryptoError> for GbcsError {
+    fn from(e: CryptoError) -> Self {
+        Self::Crypto(e)
+    }
+}
+
+/// A whole message, parsed: frames and typed payload, all borrowed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Message<'a> {
+    frame: Frame<'a>,
+    payload: Payload<'a>,
+}
+
+/// Parses a whole message (MAC header optional): frames, then the payload typed by message
+/// code and CRA flag. Nothing is verified; see [`Message::verify_signature`] and
+/// [`Message::verify_mac`].
+///
+/// # Errors
+/// [`Error`] naming the field and absolute byte offset.
+pub fn parse(bytes: &[u8]) -> Result<Message<'_>, Error> {
+    let frame = Frame::parse(bytes)?;
+    let header = frame.header();
+    let payload = Payload::decode(
+        header.message_code(),
+        header.cra_flag,
+        frame.payload(),
+        frame.payload_offset(),
+    )?;
+    Ok(Message { frame, payload })
+}
+
+impl<'a> Message<'a> {
+    /// The frames.
+    #[must_use]
+    pub const fn frame(&self) -> &Frame<'a> {
+        &self.frame
+    }
+
+    /// The grouping header.
+    #[must_use]
+    pub const fn header(&self) -> &GroupingHeader<'a> {
+        self.frame.header()
+    }
+
+    /// The typed payload.
+    #[must_use]
+    pub const fn payload(&self) -> &Payload<'a> {
+        &self.payload
+    }
+
+    /// The signature tail.
+    #[must_use]
+    pub const fn tail(&self) -> &SignatureTail {
+        self.frame.general_signing().tail()
+    }
+
+    /// Verifies the KRP or device signature with `key` (commands: the originator's DS key;
+    /// responses and alerts: the device's DS key).
+    ///
+    /// # Errors
+    /// [`CryptoError::NotSigned`], [`CryptoError::BadSignature`].
+    pub fn verify_signature(&self, key: &impl SignatureVerifier) -> Result<(), CryptoError> {
+        crypto::verify_signature(self.frame.general_signing(), key)
+    }
+
+    /// Verifies the MAC with the shared secret of the ACB's and the device's KA keys.
+    ///
+    /// # Errors
+    /// [`CryptoError::NotMacd`], [`CryptoError::BadMac`].
+    pub fn verify_mac(&self, z: &SharedSecret) -> Result<(), CryptoError> {
+        crypto::verify_mac(&self.frame, z)
+    }
+}
+
+/// The grouping-header fields of a command a caller chooses; the rest follows from them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct CommandHeader {
+    /// The message code.
+    pub message_code: MessageCode,
+    /// The originator counter (for CS02b also `authorisingRemotePartySeqNumber`).
+    pub counter: u64,
+    /// The business originator: the KRP that signs (or the ACB for its own commands).
+    pub originator: EntityId,
+    /// The target device.
+    pub recipient: EntityId,
+}
+
+impl CommandHeader {
+    /// The grouping header for a payload of `content_len` bytes: CRA command, no date-time,
+    /// other-information = message code.
+    #[must_use]
+    pub const fn grouping_header(&self, content_len: usize) -> GroupingHeader<'static> {
+        GroupingHeader {
+            cra_flag: CraFlag::COMMAND,
+            originator_counter: self.counter,
+            originator: self.originator,
+            recipient: self.recipient,
+            date_time: None,
+            other_information: OtherInformation::code(self.message_code),
+            content_len,
+        }
+    }
+}
+
+/// Checks that a command payload may travel under `code`: a CS02b/CS02g command's mode must be
+/// the one the code carries, and a CS02a command needs 0x0008 or 0x011B.
+///
+/// # Errors
+/// [`ErrorKind::ModeMismatch`].
+pub fn check_command(code: MessageCode, payload: &Payload<'_>) -> Result<(), Error> {
+    let ok = match payload {
+        Payload::UpdateSecurityCredentialsCommand(c) => {
+            return cs02b::check_mode(code, c.control.mode)
+        }
+        Payload::CredentialDetailsCommand(_) => code.is_credential_details(),
+        Payload::Other(_) => true,
+        _ => false,
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::new(ErrorKind::ModeMismatch, 0, "message code"))
+    }
+}
+
+/// The size of the pre-command [`build_precommand_into`] writes.
+#[must_use]
+pub fn precommand_len(header: &CommandHeader, payload: &Payload<'_>) -> usize {
+    let content_len = payload.encoded_len();
+    header.grouping_header(content_len).buffer_len() + content_len
+}
+
+/// Writes the pre-command (grouping header and canonical DER payload) into `buf`, returning
+/// its length. Needs no heap.
+///
+/// # Errors
+/// [`ErrorKind::ModeMismatch`] when the payload may not travel under the code;
+/// [`ErrorKind::BufferTooSmall`]; value errors.
+pub fn build_precommand_into(
+    header: &CommandHeader,
+    payload: &Payload<'_>,
+    buf: &mut [u8],
+) -> Result<usize, Error> {
+    check_command(header.message_code, payload)?;
+    let content_len = payload.encoded_len();
+    let mut w = Writer::new(buf);
+    header.grouping_header(content_len).emit(&mut w)?;
+    let start = w.position();
+    payload.encode(&mut w)?;
+    if w.position() - start != content_len {
+        return Err(Error::new(ErrorKind::InvalidLength, start, "payload"));
+    }
+    Ok(w.position())
+}
+
+/// The pre-command DCC hands to a Known Remote Party to sign: grouping header and payload.
+///
+/// # Errors
+/// As [`build_precommand_into`].
+#[cfg(feature = "alloc")]
+pub fn build_precommand(
+    header: &CommandHeader,
+    payload: &Payload<'_>,
+) -> Result<alloc::vec::Vec<u8>, Error> {
+    let mut v = alloc::vec![0u8; precommand_len(header, payload)];
+    let n = build_precommand_into(header, payload, &mut v)?;
+    v.truncate(n);
+    Ok(v)
+}
+
+fn check_precommand(precommand: &[u8]) -> Result<GeneralSigning<'_>, Error> {
+    let apdu = GeneralSigning::parse(precommand)?;
+    if !apdu.tail().is_empty() {
+        return Err(Error::new(
+            ErrorKind::TrailingData,
+            apdu.precommand_bytes().len(),
+            "pre-command",
+        ));
+    }
+    Ok(apdu)
+}
+
+/// Signs a pre-command into `buf`: the pre-command, then `40 || r || s` over everything
+/// after `DF`. Returns the length written. Needs no heap.
+///
+/// # Errors
+/// [`GbcsError::Codec`] when `precommand` is not a pre-command or `buf` is too small;
+/// [`GbcsError::Crypto`] when the signer fails.
+pub fn sign_precommand_into(
+    precommand: &[u8],
+    signer: &impl SignatureSigner,
+    buf: &mut [u8],
+) -> Result<usize, GbcsError> {
+    let apdu = check_precommand(precommand)?;
+    let sig = signer.sign(apdu.signed_bytes())?;
+    let mut w = Writer::new(buf);
+    w.put(precommand, "pre-command")?;
+    SignatureTail::Signature(sig.0).emit(&mut w)?;
+    Ok(w.position())
+}
+
+/// Signs a pre-command: the pre-command, then `40 || r || s` over everything after `DF`.
+///
+/// # Errors
+/// As [`sign_precommand_into`].
+#[cfg(feature = "alloc")]
+pub fn sign_precommand(
+    precommand: &[u8],
+    signer: &impl SignatureSigner,
+) -> Result<alloc::vec::Vec<u8>, GbcsError> {
+    let mut out = alloc::vec![0u8; precommand.len() + 65];
+    let n = sign_precommand_into(precommand, signer, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Appends the `00` "no signature" byte to a pre-command (CS02a from the ACB,
+/// accessControlBrokerByACB), into `buf`. Returns the length written.
+///
+/// # Errors
+/// [`Error`] when `precommand` is not a pre-command or `buf` is too small.
+pub fn append_no_signature_into(precommand: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
+    check_precommand(precommand)?;
+    let mut w = Writer::new(buf);
+    w.put(precommand, "pre-command")?;
+    SignatureTail::NoSignature.emit(&mut w)?;
+    Ok(w.position())
+}
+
+/// Appends the `00` "no signature" byte to a pre-command.
+///
+/// # Errors
+/// As [`append_no_signature_into`].
+#[cfg(feature = "alloc")]
+pub fn append_no_signature(precommand: &[u8]) -> Result<alloc::vec::Vec<u8>, Error> {
+    let mut out = alloc::vec![0u8; precommand.len() + 1];
+    let n = append_no_signature_into(precommand, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// Wraps a signed (or `00`-tailed) general signing APDU in the MAC header and appends the MAC,
+/// keyed from `z` (ACB KA private × device KA public) and the APDU's grouping header.
+///
+/// # Errors
+/// [`Error`] when `apdu` is not a complete general signing APDU with a signature-length byte.
+#[cfg(feature = "alloc")]
+pub fn add_mac(apdu: &[u8], z: &SharedSecret) -> Result<alloc::vec::Vec<u8>, Error> {
+    let mut out = alloc::vec![0u8; mac_wrapped_len(apdu.len())];
+    let n = add_mac_into(apdu, z, &mut out)?;
+    out.truncate(n);
+    Ok(out)
+}
+
+/// The size of a MAC'd message around an APDU of `apdu_len` bytes.
+#[must_use]
+pub const fn mac_wrapped_len(apdu_len: usize) -> usize {
+    let h = MacHeader::for_apdu(apdu_len);
+    h.buffer_len() + apdu_len + crate::frame::MAC_LEN
+}
+
+/// As [`add_mac`], into a caller's buffer; returns the length written.
+///
+/// # Errors
+/// As [`add_mac`], and [`ErrorKind::BufferTooSmall`].
+pub fn add_mac_into(apdu: &[u8], z: &SharedSecret, buf: &mut [u8]) -> Result<usize, Error> {
+    let parsed = GeneralSigning::parse(apdu)?;
+    if parsed.tail().is_empty() {
+        return Err(Error::new(
+            ErrorKind::InvalidSignatureTail,
+            apdu.len(),
+            "signature length",
+        ));
+    }
+    let mac_header = MacHeader::for_apdu(apdu.len());
+    let key = crypto::MacKey::derive(z, parsed.header());
+    let mac = crypto::compute_mac(&key, parsed.header(), mac_header.invocation_counter, apdu);
+    let mut w = Writer::new(buf);
+    mac_header.emit(&mut w)?;
+    w.put(apdu, "general signing APDU")?;
+    w.put(&mac, "MAC")?;
+    Ok(w.position())
+}

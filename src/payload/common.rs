@@ -1,0 +1,780 @@
+//! Types shared by the CS02a and CS02b payloads (`gbcs-cs02.md` B.1, B.4, B.5).
+
+use core::fmt;
+
+use crate::codec::{Reader, Writer};
+use crate::error::{Error, ErrorKind, Result};
+use crate::frame::EntityId;
+use crate::payload::der::{
+    self, decode_fixed_octets, decode_optional, integer_newtype, Decode, Encode, Tagged,
+};
+
+integer_newtype! {
+    /// `RemotePartyRole ::= INTEGER { root(0), recovery(1), supplier(2), networkOperator(3),
+    /// accessControlBroker(4), transitionalCoS(5), wanProvider(6), issuingAuthority(7),
+    /// loadController(8), other(127) }`. Unknown values are kept.
+    RemotePartyRole(u8), der::INTEGER, "remotePartyRole"
+}
+
+impl RemotePartyRole {
+    /// root (0).
+    pub const ROOT: Self = Self(0);
+    /// recovery (1).
+    pub const RECOVERY: Self = Self(1);
+    /// supplier (2).
+    pub const SUPPLIER: Self = Self(2);
+    /// networkOperator (3).
+    pub const NETWORK_OPERATOR: Self = Self(3);
+    /// accessControlBroker (4).
+    pub const ACCESS_CONTROL_BROKER: Self = Self(4);
+    /// transitionalCoS (5): the cell that holds the TCoS or ECoS party.
+    pub const TRANSITIONAL_COS: Self = Self(5);
+    /// wanProvider (6).
+    pub const WAN_PROVIDER: Self = Self(6);
+    /// issuingAuthority (7).
+    pub const ISSUING_AUTHORITY: Self = Self(7);
+    /// loadController (8), CS02g (name assumed, `gbcs-cs02.md` B.1).
+    pub const LOAD_CONTROLLER: Self = Self(8);
+    /// other (127).
+    pub const OTHER: Self = Self(127);
+
+    /// The role's ASN.1 name, if known.
+    #[must_use]
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "root",
+            1 => "recovery",
+            2 => "supplier",
+            3 => "networkOperator",
+            4 => "accessControlBroker",
+            5 => "transitionalCoS",
+            6 => "wanProvider",
+            7 => "issuingAuthority",
+            8 => "loadController",
+            127 => "other",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Debug for RemotePartyRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "RemotePartyRole({})", self.0),
+        }
+    }
+}
+
+integer_newtype! {
+    /// `CellUsage ::= INTEGER { management(0), prePaymentTopUp(1) }`. Unknown values are kept.
+    CellUsage(u8), der::INTEGER, "cellUsage"
+}
+
+impl CellUsage {
+    /// management (0), the DEFAULT.
+    pub const MANAGEMENT: Self = Self(0);
+    /// prePaymentTopUp (1).
+    pub const PREPAYMENT_TOP_UP: Self = Self(1);
+}
+
+impl Default for CellUsage {
+    fn default() -> Self {
+        Self::MANAGEMENT
+    }
+}
+
+impl fmt::Debug for CellUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("management"),
+            1 => f.write_str("prePaymentTopUp"),
+            n => write!(f, "CellUsage({n})"),
+        }
+    }
+}
+
+integer_newtype! {
+    /// `StatusCode ::= ENUMERATED`: `success(0)` is certain; the other names follow
+    /// gbcs-parser (`gbcs-cs02.md` B.4). Unknown values are kept.
+    StatusCode(u8), der::ENUMERATED, "statusCode"
+}
+
+impl StatusCode {
+    /// success (0).
+    pub const SUCCESS: Self = Self(0);
+    /// badCertificate (5).
+    pub const BAD_CERTIFICATE: Self = Self(5);
+    /// noTrustAnchor (10): the replacement does not chain to the root (CPV failure).
+    pub const NO_TRUST_ANCHOR: Self = Self(10);
+    /// insufficientMemory (17).
+    pub const INSUFFICIENT_MEMORY: Self = Self(17);
+    /// trustAnchorNotFound (25): the device has no such role or cell.
+    pub const TRUST_ANCHOR_NOT_FOUND: Self = Self(25);
+    /// resourcesBusy (30).
+    pub const RESOURCES_BUSY: Self = Self(30);
+    /// other (127).
+    pub const OTHER: Self = Self(127);
+
+    /// The status name, if known.
+    #[must_use]
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "success",
+            5 => "badCertificate",
+            10 => "noTrustAnchor",
+            17 => "insufficientMemory",
+            25 => "trustAnchorNotFound",
+            30 => "resourcesBusy",
+            127 => "other",
+            _ => return None,
+        })
+    }
+
+    /// Whether this is `success`.
+    #[must_use]
+    pub const fn is_success(self) -> bool {
+        self.0 == 0
+    }
+}
+
+impl fmt::Debug for StatusCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "StatusCode({})", self.0),
+        }
+    }
+}
+
+/// `KeyUsage ::= BIT STRING` (X.509): digitalSignature(0), keyAgreement(4), keyCertSign(5),
+/// cRLSign(6).
+///
+/// Bit *n* of the X.509 numbering is `0x8000 >> n` here. Encoded with the DER named-bit rule
+/// (trailing zero bits dropped): `03 02 07 80` digitalSignature, `03 02 03 08` keyAgreement,
+/// `03 02 02 04` keyCertSign.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct KeyUsage(pub u16);
+
+impl KeyUsage {
+    /// digitalSignature (bit 0).
+    pub const DIGITAL_SIGNATURE: Self = Self(0x8000);
+    /// keyAgreement (bit 4).
+    pub const KEY_AGREEMENT: Self = Self(0x0800);
+    /// keyCertSign (bit 5).
+    pub const KEY_CERT_SIGN: Self = Self(0x0400);
+    /// cRLSign (bit 6).
+    pub const CRL_SIGN: Self = Self(0x0200);
+
+    fn octets(self) -> ([u8; 2], usize, u8) {
+        let bytes = self.0.to_be_bytes();
+        let used = match bytes {
+            [0, 0] => 0,
+            [_, 0] => 1,
+            _ => 2,
+        };
+        let unused = match used {
+            0 => 0,
+            1 => bytes[0].trailing_zeros(),
+            _ => bytes[1].trailing_zeros(),
+        };
+        (bytes, used, u8::try_from(unused).unwrap_or(0))
+    }
+}
+
+impl fmt::Debug for KeyUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match *self {
+            Self::DIGITAL_SIGNATURE => f.write_str("digitalSignature"),
+            Self::KEY_AGREEMENT => f.write_str("keyAgreement"),
+            Self::KEY_CERT_SIGN => f.write_str("keyCertSign"),
+            Self(bits) => write!(f, "KeyUsage(0x{bits:04X})"),
+        }
+    }
+}
+
+impl Tagged for KeyUsage {
+    const TAG: u8 = der::BIT_STRING;
+}
+
+impl Decode<'_> for KeyUsage {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        const F: &str = "keyUsage";
+        let at = r.offset();
+        let unused = r.u8(F)?;
+        let bits = r.remaining();
+        r.take(bits.len(), F)?;
+        let non_canonical = Error::new(ErrorKind::NonCanonical, at, F);
+        let (value, last) = match *bits {
+            [] if unused == 0 => return Ok(Self(0)),
+            [a] => (u16::from(a) << 8, a),
+            [a, b] => (u16::from_be_bytes([a, b]), b),
+            [] => return Err(non_canonical),
+            _ => return Err(Error::new(ErrorKind::ValueOutOfRange, at, F)),
+        };
+        // DER named-bit rule: the last octet is non-zero and `unused` is exactly its count of
+        // trailing zero bits.
+        if last == 0 || u32::from(unused) != last.trailing_zeros() {
+            return Err(non_canonical);
+        }
+        Ok(Self(value))
+    }
+}
+
+impl Encode for KeyUsage {
+    fn value_len(&self) -> usize {
+        1 + self.octets().1
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        let (bytes, used, unused) = self.octets();
+        w.put_u8(unused, "keyUsage")?;
+        w.put(bytes.get(..used).unwrap_or_default(), "keyUsage")
+    }
+}
+
+/// An 8-byte key identifier: `0x4` nibble || low 60 bits of SHA-1 of the EC point
+/// (`gbcs-cs02.md` B.5). Carried as an OCTET STRING of 8 bytes.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+pub struct KeyId(pub [u8; 8]);
+
+impl fmt::Display for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        crate::hex::fmt_upper(&self.0, f)
+    }
+}
+
+impl fmt::Debug for KeyId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "KeyId({self})")
+    }
+}
+
+impl core::str::FromStr for KeyId {
+    type Err = crate::hex::HexError;
+
+    fn from_str(s: &str) -> core::result::Result<Self, Self::Err> {
+        let mut out = [0u8; 8];
+        crate::hex::decode_to_slice(s, &mut out)?;
+        Ok(Self(out))
+    }
+}
+
+macro_rules! eight_octets {
+    ($ty:ty, $field:literal) => {
+        impl Tagged for $ty {
+            const TAG: u8 = der::OCTET_STRING;
+        }
+        impl Decode<'_> for $ty {
+            fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+                decode_fixed_octets::<8>(r, $field).map(Self)
+            }
+        }
+        impl Encode for $ty {
+            fn value_len(&self) -> usize {
+                8
+            }
+            fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+                w.put(&self.0, $field)
+            }
+        }
+    };
+}
+eight_octets!(KeyId, "subjectKeyIdentifier");
+eight_octets!(EntityId, "subjectUniqueID");
+
+/// `SeqNumber ::= INTEGER (0..9223372036854775807)`.
+pub type SeqNumber = u64;
+
+/// The largest SeqNumber, `2^63 - 1`.
+pub const MAX_SEQ_NUMBER: SeqNumber = 0x7FFF_FFFF_FFFF_FFFF;
+
+/// Decodes a SeqNumber with tag `tag`, checking its range.
+pub(crate) fn decode_seq_number(
+    r: &mut Reader<'_>,
+    tag: u8,
+    field: &'static str,
+) -> Result<SeqNumber> {
+    let at = r.offset();
+    let v = u64::decode_tagged(r, tag, field)?;
+    if v > MAX_SEQ_NUMBER {
+        return Err(Error::new(ErrorKind::ValueOutOfRange, at, field));
+    }
+    Ok(v)
+}
+
+/// Encodes a SeqNumber with tag `tag`, checking its range.
+pub(crate) fn encode_seq_number(
+    w: &mut Writer<'_>,
+    v: SeqNumber,
+    tag: u8,
+    field: &'static str,
+) -> Result<()> {
+    if v > MAX_SEQ_NUMBER {
+        return Err(Error::new(ErrorKind::ValueOutOfRange, w.position(), field));
+    }
+    v.encode_tagged(w, tag)
+}
+
+/// ```text
+/// TrustAnchorCellIdentifier ::= SEQUENCE {
+///     remotePartyRole  RemotePartyRole,
+///     keyUsage         KeyUsage,
+///     cellUsage        CellUsage DEFAULT management }
+/// ```
+/// The address of a trust anchor cell. `cellUsage` equal to `management` is never encoded,
+/// and rejected when received (DER forbids encoding a DEFAULT value).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct TrustAnchorCellIdentifier {
+    /// The remote party role.
+    pub role: RemotePartyRole,
+    /// The key usage of the certificate the cell holds.
+    pub key_usage: KeyUsage,
+    /// The cell usage.
+    pub cell_usage: CellUsage,
+}
+
+impl TrustAnchorCellIdentifier {
+    /// A management cell.
+    #[must_use]
+    pub const fn new(role: RemotePartyRole, key_usage: KeyUsage) -> Self {
+        Self {
+            role,
+            key_usage,
+            cell_usage: CellUsage::MANAGEMENT,
+        }
+    }
+
+    /// {transitionalCoS, digitalSignature}: the cell that authorises 0x0106 and 0x0107.
+    pub const TRANSITIONAL_COS_DS: Self = Self::new(
+        RemotePartyRole::TRANSITIONAL_COS,
+        KeyUsage::DIGITAL_SIGNATURE,
+    );
+    /// {accessControlBroker, keyAgreement}: the cell that authorises a CS02a from the ACB.
+    pub const ACB_KA: Self = Self::new(
+        RemotePartyRole::ACCESS_CONTROL_BROKER,
+        KeyUsage::KEY_AGREEMENT,
+    );
+}
+
+impl Tagged for TrustAnchorCellIdentifier {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+/// Decodes a `cellUsage DEFAULT management` component.
+pub(crate) fn decode_cell_usage(r: &mut Reader<'_>) -> Result<CellUsage> {
+    let at = r.offset();
+    match decode_optional::<CellUsage>(r, der::INTEGER, "cellUsage")? {
+        None => Ok(CellUsage::MANAGEMENT),
+        Some(CellUsage::MANAGEMENT) => Err(Error::new(ErrorKind::NonCanonical, at, "cellUsage")),
+        Some(u) => Ok(u),
+    }
+}
+
+/// The encoded length of a `cellUsage DEFAULT management` component.
+pub(crate) fn cell_usage_len(u: CellUsage) -> usize {
+    if u == CellUsage::MANAGEMENT {
+        0
+    } else {
+        u.encoded_len()
+    }
+}
+
+/// Encodes a `cellUsage DEFAULT management` component.
+pub(crate) fn encode_cell_usage(w: &mut Writer<'_>, u: CellUsage) -> Result<()> {
+    if u == CellUsage::MANAGEMENT {
+        Ok(())
+    } else {
+        u.encode(w)
+    }
+}
+
+impl Decode<'_> for TrustAnchorCellIdentifier {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        let role = RemotePartyRole::decode(r, "remotePartyRole")?;
+        let key_usage = KeyUsage::decode(r, "keyUsage")?;
+        let cell_usage = decode_cell_usage(r)?;
+        Ok(Self {
+            role,
+            key_usage,
+            cell_usage,
+        })
+    }
+}
+
+impl Encode for TrustAnchorCellIdentifier {
+    fn value_len(&self) -> usize {
+        self.role.encoded_len() + self.key_usage.encoded_len() + cell_usage_len(self.cell_usage)
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.role.encode(w)?;
+        self.key_usage.encode(w)?;
+        encode_cell_usage(w, self.cell_usage)
+    }
+}
+
+/// An X.509 certificate carried as its exact DER bytes (`Certificate` of RFC 5280); it is
+/// embedded byte for byte, never re-encoded. Only its outer `SEQUENCE` is checked here.
+#[derive(Clone, Copy, PartialEq, Eq, Hash)]
+pub struct CertificateDer<'a>(pub &'a [u8]);
+
+impl<'a> CertificateDer<'a> {
+    /// The certificate bytes, from the `30` tag through the signature.
+    #[must_use]
+    pub const fn as_bytes(&self) -> &'a [u8] {
+        self.0
+    }
+}
+
+impl fmt::Debug for CertificateDer<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CertificateDer({} bytes)", self.0.len())
+    }
+}
+
+impl Tagged for CertificateDer<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for CertificateDer<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        // Only reached through `decode_tagged`, which this type overrides.
+        let all = r.remaining().len();
+        r.take(all, "certificate").map(Self)
+    }
+
+    fn decode_tagged(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<Self> {
+        let start = *r;
+        der::read_tlv(r, tag, field)?;
+        let used = r.offset() - start.offset();
+        let mut whole = start;
+        whole.take(used, field).map(Self)
+    }
+}
+
+impl Encode for CertificateDer<'_> {
+    fn value_len(&self) -> usize {
+        // Never used: the certificate is written as it came.
+        self.0.len()
+    }
+    fn encoded_len(&self) -> usize {
+        self.0.len()
+    }
+    fn encode_tagged(&self, w: &mut Writer<'_>, _tag: u8) -> Result<()> {
+        w.put(self.0, "certificate")
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.put(self.0, "certificate")
+    }
+}
+
+/// A `GeneralizedTime` of the form `YYYYMMDDHHMMSSZ` (UTC, whole seconds), the only form GBCS
+/// uses. `99991231235959Z` is the cancellation value of a future-dated command.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct GeneralizedTime {
+    /// Year, 0–9999.
+    pub year: u16,
+    /// Month, 1–12.
+    pub month: u8,
+    /// Day, 1–31 (checked against the month).
+    pub day: u8,
+    /// Hour, 0–23.
+    pub hour: u8,
+    /// Minute, 0–59.
+    pub minute: u8,
+    /// Second, 0–59.
+    pub second: u8,
+}
+
+impl GeneralizedTime {
+    /// `99991231235959Z`: "never", the execution date-time that cancels a pending command.
+    pub const CANCELLATION: Self = Self {
+        year: 9999,
+        month: 12,
+        day: 31,
+        hour: 23,
+        minute: 59,
+        second: 59,
+    };
+
+    /// A checked time; `None` for an impossible date or time.
+    #[must_use]
+    pub const fn new(
+        year: u16,
+        month: u8,
+        day: u8,
+        hour: u8,
+        minute: u8,
+        second: u8,
+    ) -> Option<Self> {
+        let t = Self {
+            year,
+            month,
+            day,
+            hour,
+            minute,
+            second,
+        };
+        if t.is_valid() {
+            Some(t)
+        } else {
+            None
+        }
+    }
+
+    const fn is_valid(&self) -> bool {
+        self.year <= 9999
+            && self.month >= 1
+            && self.month <= 12
+            && self.day >= 1
+            && self.day <= days_in_month(self.year, self.month)
+            && self.hour < 24
+            && self.minute < 60
+            && self.second < 60
+    }
+
+    /// Seconds since 1970-01-01T00:00:00Z (negative before).
+    #[must_use]
+    pub const fn unix_seconds(&self) -> i64 {
+        let days = days_from_civil(self.year as i64, self.month as i64, self.day as i64);
+        days * 86_400 + (self.hour as i64) * 3600 + (self.minute as i64) * 60 + self.second as i64
+    }
+
+    /// The time at `secs` seconds since the Unix epoch; `None` outside years 0–9999.
+    #[must_use]
+    pub fn from_unix_seconds(secs: i64) -> Option<Self> {
+        let days = secs.div_euclid(86_400);
+        let rem = secs.rem_euclid(86_400);
+        let (y, m, d) = civil_from_days(days);
+        Some(Self {
+            year: u16::try_from(y).ok().filter(|y| *y <= 9999)?,
+            month: u8::try_from(m).ok()?,
+            day: u8::try_from(d).ok()?,
+            hour: u8::try_from(rem / 3600).ok()?,
+            minute: u8::try_from(rem % 3600 / 60).ok()?,
+            second: u8::try_from(rem % 60).ok()?,
+        })
+    }
+
+    /// Whether this is the cancellation value.
+    #[must_use]
+    pub fn is_cancellation(&self) -> bool {
+        *self == Self::CANCELLATION
+    }
+
+    fn digits(&self) -> [u8; 15] {
+        let mut out = [b'0'; 15];
+        let mut put = |at: usize, width: usize, v: u16| {
+            let mut v = v;
+            for i in (at..at + width).rev() {
+                if let Some(slot) = out.get_mut(i) {
+                    // `v % 10` is below 10.
+                    *slot = b'0' + u8::try_from(v % 10).unwrap_or(0);
+                }
+                v /= 10;
+            }
+        };
+        put(0, 4, self.year);
+        put(4, 2, self.month.into());
+        put(6, 2, self.day.into());
+        put(8, 2, self.hour.into());
+        put(10, 2, self.minute.into());
+        put(12, 2, self.second.into());
+        out[14] = b'Z';
+        out
+    }
+}
+
+const fn is_leap(y: u16) -> bool {
+    (y % 4 == 0 && y % 100 != 0) || y % 400 == 0
+}
+
+const fn days_in_month(y: u16, m: u8) -> u8 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if is_leap(y) => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+// Howard Hinnant's days-from-civil algorithms.
+const fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = if y >= 0 { y } else { y - 399 } / 400;
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+const fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719_468;
+    let era = if z >= 0 { z } else { z - 146_096 } / 146_097;
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+impl fmt::Display for GeneralizedTime {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
+            self.year, self.month, self.day, self.hour, self.minute, self.second
+        )
+    }
+}
+
+impl Tagged for GeneralizedTime {
+    const TAG: u8 = der::GENERALIZED_TIME;
+}
+
+impl Decode<'_> for GeneralizedTime {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        const F: &str = "GeneralizedTime";
+        let at = r.offset();
+        let invalid = Error::new(ErrorKind::InvalidTime, at, F);
+        let s: [u8; 15] = r.remaining().try_into().map_err(|_| invalid)?;
+        r.take(15, F)?;
+        let n = |from: usize, to: usize| -> Result<u16> {
+            s.get(from..to)
+                .unwrap_or_default()
+                .iter()
+                .try_fold(0u16, |acc, c| {
+                    if c.is_ascii_digit() {
+                        Ok(acc * 10 + u16::from(c - b'0'))
+                    } else {
+                        Err(invalid)
+                    }
+                })
+        };
+        let narrow = |v: u16| u8::try_from(v).map_err(|_| invalid);
+        let (year, month, day) = (n(0, 4)?, narrow(n(4, 6)?)?, narrow(n(6, 8)?)?);
+        let (hour, minute, second) = (narrow(n(8, 10)?)?, narrow(n(10, 12)?)?, narrow(n(12, 14)?)?);
+        if s[14] != b'Z' {
+            return Err(invalid);
+        }
+        Self::new(year, month, day, hour, minute, second).ok_or(invalid)
+    }
+}
+
+impl Encode for GeneralizedTime {
+    fn value_len(&self) -> usize {
+        15
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        if !self.is_valid() {
+            return Err(Error::new(
+                ErrorKind::InvalidTime,
+                w.position(),
+                "GeneralizedTime",
+            ));
+        }
+        w.put(&self.digits(), "GeneralizedTime")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn key_usage_known_answers_both_ways() {
+        for (ku, der) in [
+            (KeyUsage::DIGITAL_SIGNATURE, &[0x03u8, 0x02, 0x07, 0x80][..]),
+            (KeyUsage::KEY_AGREEMENT, &[0x03, 0x02, 0x03, 0x08]),
+            (KeyUsage::KEY_CERT_SIGN, &[0x03, 0x02, 0x02, 0x04]),
+            (KeyUsage(0x8080), &[0x03, 0x03, 0x07, 0x80, 0x80]),
+            (KeyUsage(0), &[0x03, 0x01, 0x00]),
+        ] {
+            assert_eq!(KeyUsage::from_der(der), Ok(ku));
+            let mut buf = [0u8; 8];
+            assert_eq!(ku.encode_to_slice(&mut buf).unwrap(), der);
+        }
+    }
+
+    #[test]
+    fn rejects_non_canonical_key_usage() {
+        for der in [
+            &[0x03u8, 0x02, 0x00, 0x80][..],
+            &[0x03, 0x03, 0x07, 0x80, 0x00],
+            &[0x03, 0x01, 0x07],
+        ] {
+            let e = KeyUsage::from_der(der).unwrap_err();
+            assert_eq!(
+                (e.kind(), e.offset()),
+                (ErrorKind::NonCanonical, 2),
+                "{der:02X?}"
+            );
+        }
+    }
+
+    #[test]
+    fn cell_identifier_omits_and_refuses_the_default() {
+        let top_up = [
+            0x30, 0x0A, 0x02, 0x01, 0x02, 0x03, 0x02, 0x03, 0x08, 0x02, 0x01, 0x01,
+        ];
+        let cell = TrustAnchorCellIdentifier::from_der(&top_up).unwrap();
+        assert_eq!(cell.cell_usage, CellUsage::PREPAYMENT_TOP_UP);
+        let mut buf = [0u8; 16];
+        assert_eq!(cell.encode_to_slice(&mut buf).unwrap(), &top_up);
+        let explicit_default = [
+            0x30, 0x0A, 0x02, 0x01, 0x02, 0x03, 0x02, 0x03, 0x08, 0x02, 0x01, 0x00,
+        ];
+        let e = TrustAnchorCellIdentifier::from_der(&explicit_default).unwrap_err();
+        assert_eq!((e.kind(), e.offset()), (ErrorKind::NonCanonical, 9));
+        let cos = [0x30, 0x07, 0x02, 0x01, 0x05, 0x03, 0x02, 0x07, 0x80];
+        assert_eq!(
+            TrustAnchorCellIdentifier::from_der(&cos),
+            Ok(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS)
+        );
+    }
+
+    #[test]
+    fn generalized_time_round_trips_and_rejects_nonsense() {
+        let der = *b"\x18\x0f20300102000000Z";
+        let t = GeneralizedTime::from_der(&der).unwrap();
+        assert_eq!(t, GeneralizedTime::new(2030, 1, 2, 0, 0, 0).unwrap());
+        let mut buf = [0u8; 17];
+        assert_eq!(t.encode_to_slice(&mut buf).unwrap(), &der);
+        let never = GeneralizedTime::from_der(b"\x18\x0f99991231235959Z").unwrap();
+        assert!(never.is_cancellation());
+        for bad in [
+            &b"\x18\x0f20300230000000Z"[..],
+            b"\x18\x0f2030010200000+Z",
+            b"\x18\x0d203001020000Z",
+            b"\x18\x0f20300102000000X",
+        ] {
+            assert_eq!(
+                GeneralizedTime::from_der(bad).unwrap_err().kind(),
+                ErrorKind::InvalidTime
+            );
+        }
+        assert_eq!(
+            GeneralizedTime::from_unix_seconds(t.unix_seconds()),
+            Some(t)
+        );
+        assert_eq!(
+            GeneralizedTime::new(1970, 1, 1, 0, 0, 0)
+                .unwrap()
+                .unix_seconds(),
+            0
+        );
+    }
+
+    #[test]
+    fn certificates_are_taken_whole() {
+        let der = [0x30, 0x82, 0x00, 0x02, 0x05, 0x00, 0xFF];
+        let mut r = Reader::new(&der, 0);
+        let c = CertificateDer::decode(&mut r, "certificate").unwrap();
+        assert_eq!(c.as_bytes(), &der[..6]);
+        assert_eq!(r.remaining(), &[0xFF]);
+    }
+}

@@ -1,0 +1,703 @@
+//! CS02b Update Security Credentials (message codes 0x0100–0x0109; CS02g 0x0125, 0x0126) and
+//! its future-dated alert (0x00CB). `gbcs-cs02.md` B.3, checked against every RTDS CS02b and
+//! CS02g message.
+
+use core::fmt;
+
+use crate::codec::{Reader, Writer};
+use crate::error::{Error, ErrorKind, Result};
+use crate::frame::{EntityId, MessageCode};
+use crate::payload::common::{
+    decode_seq_number, encode_seq_number, CertificateDer, GeneralizedTime, KeyId, RemotePartyRole,
+    SeqNumber, StatusCode, TrustAnchorCellIdentifier,
+};
+use crate::payload::der::{
+    self, context, context_constructed, decode_optional, integer_newtype, optional_len, read_tlv,
+    Decode, Encode, Null, OctetStringRef, SeqOf, Tagged,
+};
+
+integer_newtype! {
+    /// `CredentialsReplacementMode ::= INTEGER`, 0–11 (`gbcs-cs02.md` B.4). Unknown values
+    /// are kept.
+    CredentialsReplacementMode(u8), der::INTEGER, "credentialsReplacementMode"
+}
+
+impl CredentialsReplacementMode {
+    /// rootBySupplier (0), 0x0100.
+    pub const ROOT_BY_SUPPLIER: Self = Self(0);
+    /// rootByWanProvider (1), 0x0101.
+    pub const ROOT_BY_WAN_PROVIDER: Self = Self(1);
+    /// supplierBySupplier (2), 0x0102.
+    pub const SUPPLIER_BY_SUPPLIER: Self = Self(2);
+    /// networkOperatorByNetworkOperator (3), 0x0103.
+    pub const NETWORK_OPERATOR_BY_NETWORK_OPERATOR: Self = Self(3);
+    /// accessControlBrokerByACB (4), 0x0104.
+    pub const ACCESS_CONTROL_BROKER_BY_ACB: Self = Self(4);
+    /// wanProviderByWanProvider (5), 0x0105.
+    pub const WAN_PROVIDER_BY_WAN_PROVIDER: Self = Self(5);
+    /// transCoSByTransCoS (6), 0x0106: the migration command.
+    pub const TRANS_COS_BY_TRANS_COS: Self = Self(6);
+    /// supplierByTransCoS (7), 0x0107: SRV 6.23.
+    pub const SUPPLIER_BY_TRANS_COS: Self = Self(7);
+    /// anyExceptAbnormalRootByRecovery (8), 0x0108.
+    pub const ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY: Self = Self(8);
+    /// anyByContingency (9), 0x0109.
+    pub const ANY_BY_CONTINGENCY: Self = Self(9);
+    /// loadControllerByLoadController (10), CS02g 0x0125.
+    pub const LOAD_CONTROLLER_BY_LOAD_CONTROLLER: Self = Self(10);
+    /// loadControllerBySupplier (11), CS02g 0x0126.
+    pub const LOAD_CONTROLLER_BY_SUPPLIER: Self = Self(11);
+
+    /// The message code that carries this mode: 0x0100 + mode for 0–9, 0x0125 and 0x0126
+    /// for 10 and 11.
+    #[must_use]
+    pub const fn message_code(self) -> Option<MessageCode> {
+        match self.0 {
+            m @ 0..=9 => Some(MessageCode(0x0100 + m as u16)),
+            10 => Some(MessageCode::CS02G_LOAD_CONTROLLER_BY_LOAD_CONTROLLER),
+            11 => Some(MessageCode::CS02G_LOAD_CONTROLLER_BY_SUPPLIER),
+            _ => None,
+        }
+    }
+
+    /// The mode a message code carries.
+    #[must_use]
+    pub fn from_message_code(code: MessageCode) -> Option<Self> {
+        match code.0 {
+            0x0100..=0x0109 => u8::try_from(code.0 - 0x0100).ok().map(Self),
+            0x0125 => Some(Self::LOAD_CONTROLLER_BY_LOAD_CONTROLLER),
+            0x0126 => Some(Self::LOAD_CONTROLLER_BY_SUPPLIER),
+            _ => None,
+        }
+    }
+
+    /// The mode's ASN.1 name, if known.
+    #[must_use]
+    pub const fn name(self) -> Option<&'static str> {
+        Some(match self.0 {
+            0 => "rootBySupplier",
+            1 => "rootByWanProvider",
+            2 => "supplierBySupplier",
+            3 => "networkOperatorByNetworkOperator",
+            4 => "accessControlBrokerByACB",
+            5 => "wanProviderByWanProvider",
+            6 => "transCoSByTransCoS",
+            7 => "supplierByTransCoS",
+            8 => "anyExceptAbnormalRootByRecovery",
+            9 => "anyByContingency",
+            10 => "loadControllerByLoadController",
+            11 => "loadControllerBySupplier",
+            _ => return None,
+        })
+    }
+}
+
+impl fmt::Debug for CredentialsReplacementMode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.name() {
+            Some(n) => f.write_str(n),
+            None => write!(f, "CredentialsReplacementMode({})", self.0),
+        }
+    }
+}
+
+integer_newtype! {
+    /// `applyTimeBasedCPVChecks [1] IMPLICIT INTEGER { apply(0), disapply(1) }`. Absent means
+    /// apply. Unknown values are kept.
+    TimeBasedCpvChecks(u8), context(1), "applyTimeBasedCPVChecks"
+}
+
+impl TimeBasedCpvChecks {
+    /// apply (0).
+    pub const APPLY: Self = Self(0);
+    /// disapply (1): the device ignores validity periods during certification path validation.
+    pub const DISAPPLY: Self = Self(1);
+}
+
+impl fmt::Debug for TimeBasedCpvChecks {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("apply"),
+            1 => f.write_str("disapply"),
+            n => write!(f, "TimeBasedCpvChecks({n})"),
+        }
+    }
+}
+
+integer_newtype! {
+    /// `seqNumberUsage INTEGER { prePaymentTopUp(0) }`. Unknown values are kept.
+    SeqNumberUsage(u8), der::INTEGER, "seqNumberUsage"
+}
+
+impl SeqNumberUsage {
+    /// prePaymentTopUp (0).
+    pub const PREPAYMENT_TOP_UP: Self = Self(0);
+}
+
+impl fmt::Debug for SeqNumberUsage {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.0 {
+            0 => f.write_str("prePaymentTopUp"),
+            n => write!(f, "SeqNumberUsage({n})"),
+        }
+    }
+}
+
+integer_newtype! {
+    /// The alert code of a 0x00CB alert. Unknown values are kept.
+    AlertCode(u16), der::INTEGER, "alertCode"
+}
+
+impl AlertCode {
+    /// 0x8F66: future-dated command successfully actioned.
+    pub const FUTURE_DATED_SUCCESS: Self = Self(0x8F66);
+    /// 0x8F67: future-dated command not successfully actioned.
+    pub const FUTURE_DATED_FAILURE: Self = Self(0x8F67);
+}
+
+impl fmt::Debug for AlertCode {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "AlertCode(0x{:04X})", self.0)
+    }
+}
+
+/// ```text
+/// SpecialistSeqNumber ::= SEQUENCE {
+///     seqNumberUsage INTEGER { prePaymentTopUp(0) },
+///     seqNumber      SeqNumber }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct SpecialistSeqNumber {
+    /// What the counter is for.
+    pub usage: SeqNumberUsage,
+    /// The counter value.
+    pub seq_number: SeqNumber,
+}
+
+impl Tagged for SpecialistSeqNumber {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl Decode<'_> for SpecialistSeqNumber {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            usage: SeqNumberUsage::decode(r, "seqNumberUsage")?,
+            seq_number: decode_seq_number(r, der::INTEGER, "seqNumber")?,
+        })
+    }
+}
+
+impl Encode for SpecialistSeqNumber {
+    fn value_len(&self) -> usize {
+        self.usage.encoded_len() + self.seq_number.encoded_len()
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.usage.encode(w)?;
+        encode_seq_number(w, self.seq_number, der::INTEGER, "seqNumber")
+    }
+}
+
+/// ```text
+/// RemotePartySeqNumberChange ::= SEQUENCE {
+///     remotePartyRole           RemotePartyRole,
+///     floorSeqNumber            SeqNumber,
+///     specialistFloorSeqNumbers SEQUENCE OF SpecialistSeqNumber OPTIONAL }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RemotePartySeqNumberChange<'a> {
+    /// The role whose floor changes.
+    pub role: RemotePartyRole,
+    /// The new floor.
+    pub floor_seq_number: SeqNumber,
+    /// Specialist (prepayment top-up) floors.
+    pub specialist_floor_seq_numbers: Option<SeqOf<'a, SpecialistSeqNumber>>,
+}
+
+impl Tagged for RemotePartySeqNumberChange<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for RemotePartySeqNumberChange<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        Ok(Self {
+            role: RemotePartyRole::decode(r, "remotePartyRole")?,
+            floor_seq_number: decode_seq_number(r, der::INTEGER, "floorSeqNumber")?,
+            specialist_floor_seq_numbers: decode_optional(
+                r,
+                der::SEQUENCE,
+                "specialistFloorSeqNumbers",
+            )?,
+        })
+    }
+}
+
+impl Encode for RemotePartySeqNumberChange<'_> {
+    fn value_len(&self) -> usize {
+        self.role.encoded_len()
+            + self.floor_seq_number.encoded_len()
+            + optional_len(self.specialist_floor_seq_numbers.as_ref())
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.role.encode(w)?;
+        encode_seq_number(w, self.floor_seq_number, der::INTEGER, "floorSeqNumber")?;
+        der::encode_optional(w, self.specialist_floor_seq_numbers.as_ref(), der::SEQUENCE)
+    }
+}
+
+/// ```text
+/// TrustAnchorReplacement ::= SEQUENCE {
+///     replacementCertificate Certificate,
+///     targetTrustAnchorCell  TrustAnchorCellIdentifier }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TrustAnchorReplacement<'a> {
+    /// The new certificate, exact DER.
+    pub certificate: CertificateDer<'a>,
+    /// The cell it goes into.
+    pub target_cell: TrustAnchorCellIdentifier,
+}
+
+impl Tagged for TrustAnchorReplacement<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for TrustAnchorReplacement<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        Ok(Self {
+            certificate: CertificateDer::decode(r, "replacementCertificate")?,
+            target_cell: TrustAnchorCellIdentifier::decode(r, "targetTrustAnchorCell")?,
+        })
+    }
+}
+
+impl Encode for TrustAnchorReplacement<'_> {
+    fn value_len(&self) -> usize {
+        self.certificate.encoded_len() + self.target_cell.encoded_len()
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.certificate.encode(w)?;
+        self.target_cell.encode(w)
+    }
+}
+
+/// ```text
+/// AuthorisingRemotePartyControl ::= SEQUENCE {
+///     credentialsReplacementMode              CredentialsReplacementMode,
+///     plainTextSymmetricKey                  [0] IMPLICIT OCTET STRING OPTIONAL,
+///     applyTimeBasedCPVChecks                [1] IMPLICIT INTEGER {apply(0), disapply(1)} OPTIONAL,
+///     authorisingRemotePartyTACellIdentifier [2] IMPLICIT TrustAnchorCellIdentifier OPTIONAL,
+///     authorisingRemotePartySeqNumber        [3] IMPLICIT SeqNumber,
+///     newRemotePartyFloorSeqNumber           [4] IMPLICIT SeqNumber OPTIONAL,
+///     newRemotePartySpecialistFloorSeqNumber [5] IMPLICIT SEQUENCE OF SpecialistSeqNumber OPTIONAL,
+///     otherRemotePartySeqNumberChanges       [6] IMPLICIT SEQUENCE OF RemotePartySeqNumberChange OPTIONAL }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AuthorisingRemotePartyControl<'a> {
+    /// The mode; must agree with the message code.
+    pub mode: CredentialsReplacementMode,
+    /// `[0]`, only for anyByContingency.
+    pub plain_text_symmetric_key: Option<&'a [u8]>,
+    /// `[1]`; absent means apply.
+    pub apply_time_based_cpv_checks: Option<TimeBasedCpvChecks>,
+    /// `[2]`, the cell whose key verifies the command (absent for accessControlBrokerByACB).
+    pub authorising_cell: Option<TrustAnchorCellIdentifier>,
+    /// `[3]`, the authorising party's counter (equal to the grouping header counter).
+    pub authorising_seq_number: SeqNumber,
+    /// `[4]`, a new floor for the authorising role.
+    pub new_floor_seq_number: Option<SeqNumber>,
+    /// `[5]`, new specialist floors for the authorising role.
+    pub new_specialist_floor_seq_numbers: Option<SeqOf<'a, SpecialistSeqNumber>>,
+    /// `[6]`, floors for other roles.
+    pub other_seq_number_changes: Option<SeqOf<'a, RemotePartySeqNumberChange<'a>>>,
+}
+
+impl Tagged for AuthorisingRemotePartyControl<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for AuthorisingRemotePartyControl<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        let mode = CredentialsReplacementMode::decode(r, "credentialsReplacementMode")?;
+        let plain_text_symmetric_key =
+            decode_optional::<OctetStringRef<'a>>(r, context(0), "plainTextSymmetricKey")?
+                .map(|k| k.0);
+        let apply_time_based_cpv_checks =
+            decode_optional(r, context(1), "applyTimeBasedCPVChecks")?;
+        let authorising_cell = decode_optional(
+            r,
+            context_constructed(2),
+            "authorisingRemotePartyTACellIdentifier",
+        )?;
+        let authorising_seq_number =
+            decode_seq_number(r, context(3), "authorisingRemotePartySeqNumber")?;
+        let new_floor_seq_number = if r.peek() == Some(context(4)) {
+            Some(decode_seq_number(
+                r,
+                context(4),
+                "newRemotePartyFloorSeqNumber",
+            )?)
+        } else {
+            None
+        };
+        let new_specialist_floor_seq_numbers = decode_optional(
+            r,
+            context_constructed(5),
+            "newRemotePartySpecialistFloorSeqNumber",
+        )?;
+        let other_seq_number_changes = decode_optional(
+            r,
+            context_constructed(6),
+            "otherRemotePartySeqNumberChanges",
+        )?;
+        Ok(Self {
+            mode,
+            plain_text_symmetric_key,
+            apply_time_based_cpv_checks,
+            authorising_cell,
+            authorising_seq_number,
+            new_floor_seq_number,
+            new_specialist_floor_seq_numbers,
+            other_seq_number_changes,
+        })
+    }
+}
+
+impl Encode for AuthorisingRemotePartyControl<'_> {
+    fn value_len(&self) -> usize {
+        self.mode.encoded_len()
+            + optional_len(self.plain_text_symmetric_key.map(OctetStringRef).as_ref())
+            + optional_len(self.apply_time_based_cpv_checks.as_ref())
+            + optional_len(self.authorising_cell.as_ref())
+            + self.authorising_seq_number.encoded_len()
+            + optional_len(self.new_floor_seq_number.as_ref())
+            + optional_len(self.new_specialist_floor_seq_numbers.as_ref())
+            + optional_len(self.other_seq_number_changes.as_ref())
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.mode.encode(w)?;
+        der::encode_optional(
+            w,
+            self.plain_text_symmetric_key.map(OctetStringRef).as_ref(),
+            context(0),
+        )?;
+        der::encode_optional(w, self.apply_time_based_cpv_checks.as_ref(), context(1))?;
+        der::encode_optional(w, self.authorising_cell.as_ref(), context_constructed(2))?;
+        encode_seq_number(
+            w,
+            self.authorising_seq_number,
+            context(3),
+            "authorisingRemotePartySeqNumber",
+        )?;
+        if let Some(n) = self.new_floor_seq_number {
+            encode_seq_number(w, n, context(4), "newRemotePartyFloorSeqNumber")?;
+        }
+        der::encode_optional(
+            w,
+            self.new_specialist_floor_seq_numbers.as_ref(),
+            context_constructed(5),
+        )?;
+        der::encode_optional(
+            w,
+            self.other_seq_number_changes.as_ref(),
+            context_constructed(6),
+        )
+    }
+}
+
+/// ```text
+/// UpdateSecurityCredentials-CommandPayload ::= SEQUENCE {
+///     authorisingRemotePartyControl AuthorisingRemotePartyControl,
+///     replacements                  SEQUENCE OF TrustAnchorReplacement,
+///     certificationPathCertificates SEQUENCE OF Certificate,
+///     executionDateTime             GeneralizedTime OPTIONAL }   -- absent = execute now
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpdateSecurityCredentialsCommand<'a> {
+    /// Mode, authorising cell, sequence numbers and floors.
+    pub control: AuthorisingRemotePartyControl<'a>,
+    /// The certificates to place, each with its target cell.
+    pub replacements: SeqOf<'a, TrustAnchorReplacement<'a>>,
+    /// The CA certificates that chain the replacements to the device's root.
+    pub certification_path: SeqOf<'a, CertificateDer<'a>>,
+    /// When to execute; absent = now; [`GeneralizedTime::CANCELLATION`] cancels.
+    pub execution_date_time: Option<GeneralizedTime>,
+}
+
+impl<'a> UpdateSecurityCredentialsCommand<'a> {
+    /// Decodes a command carried under `code`, checking that its mode agrees with the code.
+    ///
+    /// # Errors
+    /// Decoding errors, and [`ErrorKind::ModeMismatch`] at the mode's offset.
+    pub fn from_der_for(bytes: &'a [u8], base: usize, code: MessageCode) -> Result<Self> {
+        let mut r = Reader::new(bytes, base);
+        let mut outer = read_tlv(&mut r, der::SEQUENCE, "UpdateSecurityCredentials command")?;
+        // The mode is the first element of the first element.
+        let mode_at = {
+            let mut probe = outer;
+            let control = read_tlv(&mut probe, der::SEQUENCE, "authorisingRemotePartyControl")?;
+            control.offset()
+        };
+        let out = Self::decode_value(&mut outer)?;
+        outer.finish("UpdateSecurityCredentials command")?;
+        r.finish("end of payload")?;
+        if out.control.mode.message_code() != Some(code) {
+            return Err(Error::new(
+                ErrorKind::ModeMismatch,
+                mode_at,
+                "credentialsReplacementMode",
+            ));
+        }
+        Ok(out)
+    }
+
+    /// The message code that must carry this command.
+    #[must_use]
+    pub const fn message_code(&self) -> Option<MessageCode> {
+        self.control.mode.message_code()
+    }
+}
+
+impl Tagged for UpdateSecurityCredentialsCommand<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for UpdateSecurityCredentialsCommand<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        Ok(Self {
+            control: AuthorisingRemotePartyControl::decode(r, "authorisingRemotePartyControl")?,
+            replacements: SeqOf::decode(r, "replacements")?,
+            certification_path: SeqOf::decode(r, "certificationPathCertificates")?,
+            execution_date_time: decode_optional(r, der::GENERALIZED_TIME, "executionDateTime")?,
+        })
+    }
+}
+
+impl Encode for UpdateSecurityCredentialsCommand<'_> {
+    fn value_len(&self) -> usize {
+        self.control.encoded_len()
+            + self.replacements.encoded_len()
+            + self.certification_path.encoded_len()
+            + optional_len(self.execution_date_time.as_ref())
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.control.encode(w)?;
+        self.replacements.encode(w)?;
+        self.certification_path.encode(w)?;
+        der::encode_optional(w, self.execution_date_time.as_ref(), der::GENERALIZED_TIME)
+    }
+}
+
+/// ```text
+/// ReplacementOutcome ::= SEQUENCE {
+///     affectedTrustAnchorCell       TrustAnchorCellIdentifier,
+///     statusCode                    StatusCode,
+///     existingSubjectUniqueID       OCTET STRING,   -- the cell before
+///     existingSubjectKeyIdentifier  OCTET STRING,
+///     replacingSubjectUniqueID      OCTET STRING,   -- the cell after (= existing on failure)
+///     replacingSubjectKeyIdentifier OCTET STRING }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ReplacementOutcome {
+    /// The cell.
+    pub cell: TrustAnchorCellIdentifier,
+    /// The outcome.
+    pub status: StatusCode,
+    /// Entity ID in the cell before.
+    pub existing_subject_unique_id: EntityId,
+    /// Key ID in the cell before.
+    pub existing_subject_key_identifier: KeyId,
+    /// Entity ID in the cell after.
+    pub replacing_subject_unique_id: EntityId,
+    /// Key ID in the cell after.
+    pub replacing_subject_key_identifier: KeyId,
+}
+
+impl Tagged for ReplacementOutcome {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl Decode<'_> for ReplacementOutcome {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        Ok(Self {
+            cell: TrustAnchorCellIdentifier::decode(r, "affectedTrustAnchorCell")?,
+            status: StatusCode::decode(r, "statusCode")?,
+            existing_subject_unique_id: EntityId::decode(r, "existingSubjectUniqueID")?,
+            existing_subject_key_identifier: KeyId::decode(r, "existingSubjectKeyIdentifier")?,
+            replacing_subject_unique_id: EntityId::decode(r, "replacingSubjectUniqueID")?,
+            replacing_subject_key_identifier: KeyId::decode(r, "replacingSubjectKeyIdentifier")?,
+        })
+    }
+}
+
+impl Encode for ReplacementOutcome {
+    fn value_len(&self) -> usize {
+        self.cell.encoded_len() + self.status.encoded_len() + 4 * 10
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.cell.encode(w)?;
+        self.status.encode(w)?;
+        self.existing_subject_unique_id.encode(w)?;
+        self.existing_subject_key_identifier.encode(w)?;
+        self.replacing_subject_unique_id.encode(w)?;
+        self.replacing_subject_key_identifier.encode(w)
+    }
+}
+
+/// ```text
+/// ExecutionOutcome ::= SEQUENCE {
+///     authorisingRemotePartySeqNumber SeqNumber,
+///     credentialsReplacementMode      CredentialsReplacementMode,
+///     remotePartySeqNumberChanges     SEQUENCE OF RemotePartySeqNumberChange,
+///     replacementOutcomes             SEQUENCE OF ReplacementOutcome }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ExecutionOutcome<'a> {
+    /// The command's `[3]`, tying the outcome to it.
+    pub authorising_seq_number: SeqNumber,
+    /// The command's mode.
+    pub mode: CredentialsReplacementMode,
+    /// The floors the device applied.
+    pub seq_number_changes: SeqOf<'a, RemotePartySeqNumberChange<'a>>,
+    /// One outcome per replacement.
+    pub replacement_outcomes: SeqOf<'a, ReplacementOutcome>,
+}
+
+impl ExecutionOutcome<'_> {
+    /// The outcome for `cell`, if the device reported one.
+    #[must_use]
+    pub fn outcome_for(&self, cell: TrustAnchorCellIdentifier) -> Option<ReplacementOutcome> {
+        self.replacement_outcomes.iter().find(|o| o.cell == cell)
+    }
+}
+
+impl Tagged for ExecutionOutcome<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for ExecutionOutcome<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        Ok(Self {
+            authorising_seq_number: decode_seq_number(
+                r,
+                der::INTEGER,
+                "authorisingRemotePartySeqNumber",
+            )?,
+            mode: CredentialsReplacementMode::decode(r, "credentialsReplacementMode")?,
+            seq_number_changes: SeqOf::decode(r, "remotePartySeqNumberChanges")?,
+            replacement_outcomes: SeqOf::decode(r, "replacementOutcomes")?,
+        })
+    }
+}
+
+impl Encode for ExecutionOutcome<'_> {
+    fn value_len(&self) -> usize {
+        self.authorising_seq_number.encoded_len()
+            + self.mode.encoded_len()
+            + self.seq_number_changes.encoded_len()
+            + self.replacement_outcomes.encoded_len()
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        encode_seq_number(
+            w,
+            self.authorising_seq_number,
+            der::INTEGER,
+            "authorisingRemotePartySeqNumber",
+        )?;
+        self.mode.encode(w)?;
+        self.seq_number_changes.encode(w)?;
+        self.replacement_outcomes.encode(w)
+    }
+}
+
+/// ```text
+/// UpdateSecurityCredentials-ResponsePayload ::= SEQUENCE {
+///     commandAccepted  NULL,
+///     executionOutcome ExecutionOutcome OPTIONAL }   -- absent when future-dated or cancelled
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpdateSecurityCredentialsResponse<'a> {
+    /// The outcome of an immediate execution; `None` for an accepted future-dated command.
+    pub execution_outcome: Option<ExecutionOutcome<'a>>,
+}
+
+impl Tagged for UpdateSecurityCredentialsResponse<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for UpdateSecurityCredentialsResponse<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        Null::decode(r, "commandAccepted")?;
+        Ok(Self {
+            execution_outcome: decode_optional(r, der::SEQUENCE, "executionOutcome")?,
+        })
+    }
+}
+
+impl Encode for UpdateSecurityCredentialsResponse<'_> {
+    fn value_len(&self) -> usize {
+        2 + optional_len(self.execution_outcome.as_ref())
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        Null.encode(w)?;
+        der::encode_optional(w, self.execution_outcome.as_ref(), der::SEQUENCE)
+    }
+}
+
+/// ```text
+/// UpdateSecurityCredentials-AlertPayload ::= SEQUENCE {   -- message code 0x00CB
+///     alertCode         INTEGER,           -- 0x8F66 success / 0x8F67 failure
+///     executionDateTime GeneralizedTime,
+///     executionOutcome  ExecutionOutcome }
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UpdateSecurityCredentialsAlert<'a> {
+    /// Success or failure of the future-dated command.
+    pub alert_code: AlertCode,
+    /// The time the command was scheduled for.
+    pub execution_date_time: GeneralizedTime,
+    /// What the device did.
+    pub execution_outcome: ExecutionOutcome<'a>,
+}
+
+impl Tagged for UpdateSecurityCredentialsAlert<'_> {
+    const TAG: u8 = der::SEQUENCE;
+}
+
+impl<'a> Decode<'a> for UpdateSecurityCredentialsAlert<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        Ok(Self {
+            alert_code: AlertCode::decode(r, "alertCode")?,
+            execution_date_time: GeneralizedTime::decode(r, "executionDateTime")?,
+            execution_outcome: ExecutionOutcome::decode(r, "executionOutcome")?,
+        })
+    }
+}
+
+impl Encode for UpdateSecurityCredentialsAlert<'_> {
+    fn value_len(&self) -> usize {
+        self.alert_code.encoded_len()
+            + self.execution_date_time.encoded_len()
+            + self.execution_outcome.encoded_len()
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.alert_code.encode(w)?;
+        self.execution_date_time.encode(w)?;
+        self.execution_outcome.encode(w)
+    }
+}
+
+/// Checks that `mode` is the one `code` carries.
+///
+/// # Errors
+/// [`ErrorKind::ModeMismatch`].
+pub fn check_mode(code: MessageCode, mode: CredentialsReplacementMode) -> Result<()> {
+    if mode.message_code() == Some(code) {
+        Ok(())
+    } else {
+        Err(Error::new(
+            ErrorKind::ModeMismatch,
+            0,
+            "credentialsReplacementMode",
+        ))
+    }
+}

@@ -1,0 +1,638 @@
+//! The ASN.1 codec under the CS02 payloads.
+//!
+//! Decoding accepts BER definite lengths in any form (devices send `82 00 xx` for lengths
+//! 128–255) but is otherwise exact: single-byte tags, primitive strings, minimal INTEGERs,
+//! named-bit BIT STRINGs, DEFAULT values omitted, every byte consumed. Encoding is canonical
+//! DER. Nothing here allocates.
+
+use core::fmt;
+use core::marker::PhantomData;
+
+use crate::codec::{length_len, Reader, Writer};
+use crate::error::{Error, ErrorKind, Result};
+
+/// Universal tag: INTEGER.
+pub const INTEGER: u8 = 0x02;
+/// Universal tag: BIT STRING.
+pub const BIT_STRING: u8 = 0x03;
+/// Universal tag: OCTET STRING.
+pub const OCTET_STRING: u8 = 0x04;
+/// Universal tag: NULL.
+pub const NULL: u8 = 0x05;
+/// Universal tag: ENUMERATED.
+pub const ENUMERATED: u8 = 0x0A;
+/// Universal tag: GeneralizedTime.
+pub const GENERALIZED_TIME: u8 = 0x18;
+/// Universal tag: SEQUENCE / SEQUENCE OF (constructed).
+pub const SEQUENCE: u8 = 0x30;
+
+/// Context-specific primitive tag `[n]`.
+#[must_use]
+pub const fn context(n: u8) -> u8 {
+    0x80 | n
+}
+
+/// Context-specific constructed tag `[n]`.
+#[must_use]
+pub const fn context_constructed(n: u8) -> u8 {
+    0xA0 | n
+}
+
+/// The size of a TLV whose value is `value_len` bytes.
+#[must_use]
+pub const fn tlv_len(value_len: usize) -> usize {
+    1 + length_len(value_len) + value_len
+}
+
+/// A value with a universal tag.
+pub trait Tagged {
+    /// The tag used when the value is not implicitly tagged.
+    const TAG: u8;
+}
+
+/// A value decoded from borrowed DER/BER bytes.
+pub trait Decode<'a>: Sized + Tagged {
+    /// Decodes the value (contents) octets; the reader holds exactly those octets.
+    ///
+    /// # Errors
+    /// Any [`Error`], with the absolute offset of the offending field.
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self>;
+
+    /// Decodes a whole TLV with tag `tag` (the universal tag, or an implicit one).
+    ///
+    /// # Errors
+    /// [`ErrorKind::UnexpectedTag`], length errors, value errors, trailing bytes in the value.
+    fn decode_tagged(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<Self> {
+        let mut value = read_tlv(r, tag, field)?;
+        let out = Self::decode_value(&mut value)?;
+        value.finish(field)?;
+        Ok(out)
+    }
+
+    /// Decodes a whole TLV with the universal tag.
+    ///
+    /// # Errors
+    /// As [`Decode::decode_tagged`].
+    fn decode(r: &mut Reader<'a>, field: &'static str) -> Result<Self> {
+        Self::decode_tagged(r, Self::TAG, field)
+    }
+
+    /// Decodes a complete encoding that must fill `bytes`.
+    ///
+    /// # Errors
+    /// As [`Decode::decode_tagged`], and [`ErrorKind::TrailingData`].
+    fn from_der(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_der_at(bytes, 0)
+    }
+
+    /// As [`Decode::from_der`] for bytes that start at absolute offset `base` (errors report
+    /// offsets in the enclosing message).
+    ///
+    /// # Errors
+    /// As [`Decode::from_der`].
+    fn from_der_at(bytes: &'a [u8], base: usize) -> Result<Self> {
+        let mut r = Reader::new(bytes, base);
+        let out = Self::decode(&mut r, "payload")?;
+        r.finish("end of payload")?;
+        Ok(out)
+    }
+}
+
+/// A value encoded as canonical DER.
+pub trait Encode: Tagged {
+    /// The length of the value (contents) octets.
+    fn value_len(&self) -> usize;
+
+    /// Writes the value octets.
+    ///
+    /// # Errors
+    /// [`ErrorKind::BufferTooSmall`]; [`ErrorKind::ValueOutOfRange`] for a value its ASN.1
+    /// type cannot hold.
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()>;
+
+    /// The length of the whole TLV.
+    fn encoded_len(&self) -> usize {
+        tlv_len(self.value_len())
+    }
+
+    /// Writes the TLV with tag `tag`.
+    ///
+    /// # Errors
+    /// As [`Encode::encode_value`].
+    fn encode_tagged(&self, w: &mut Writer<'_>, tag: u8) -> Result<()> {
+        w.put_u8(tag, "tag")?;
+        w.put_length(self.value_len(), "length")?;
+        self.encode_value(w)
+    }
+
+    /// Writes the TLV with the universal tag.
+    ///
+    /// # Errors
+    /// As [`Encode::encode_value`].
+    fn encode(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.encode_tagged(w, Self::TAG)
+    }
+
+    /// Encodes into `buf`, returning the encoding; checks that the computed and the written
+    /// lengths agree.
+    ///
+    /// # Errors
+    /// [`ErrorKind::BufferTooSmall`] and value errors.
+    fn encode_to_slice<'b>(&self, buf: &'b mut [u8]) -> Result<&'b [u8]> {
+        let len = self.encoded_len();
+        let mut w = Writer::new(buf);
+        self.encode(&mut w)?;
+        if w.position() != len {
+            return Err(Error::new(
+                ErrorKind::InvalidLength,
+                w.position(),
+                "encoded length",
+            ));
+        }
+        Ok(buf.get(..len).unwrap_or_default())
+    }
+
+    /// Encodes into a new vector.
+    ///
+    /// # Errors
+    /// Value errors ([`ErrorKind::ValueOutOfRange`]).
+    #[cfg(feature = "alloc")]
+    fn to_der(&self) -> Result<alloc::vec::Vec<u8>> {
+        let mut v = alloc::vec![0u8; self.encoded_len()];
+        self.encode_to_slice(&mut v)?;
+        Ok(v)
+    }
+}
+
+/// Reads a tag (which must be `tag`) and a length; returns a reader over the value octets.
+///
+/// # Errors
+/// [`ErrorKind::UnexpectedTag`] at the tag, length errors, [`ErrorKind::Truncated`].
+pub fn read_tlv<'a>(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<Reader<'a>> {
+    let at = r.offset();
+    let found = r.u8(field)?;
+    if found != tag {
+        return Err(Error::new(
+            ErrorKind::UnexpectedTag {
+                expected: tag,
+                found,
+            },
+            at,
+            field,
+        ));
+    }
+    let len = r.ber_length(field)?;
+    r.sub(len, field)
+}
+
+/// Decodes an OPTIONAL component: present when the next tag is `tag`.
+///
+/// # Errors
+/// As [`Decode::decode_tagged`] when present.
+pub fn decode_optional<'a, T: Decode<'a>>(
+    r: &mut Reader<'a>,
+    tag: u8,
+    field: &'static str,
+) -> Result<Option<T>> {
+    if r.peek() == Some(tag) {
+        T::decode_tagged(r, tag, field).map(Some)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Writes an OPTIONAL component with tag `tag` when present.
+///
+/// # Errors
+/// As [`Encode::encode_value`].
+pub fn encode_optional<T: Encode>(w: &mut Writer<'_>, value: Option<&T>, tag: u8) -> Result<()> {
+    match value {
+        Some(v) => v.encode_tagged(w, tag),
+        None => Ok(()),
+    }
+}
+
+/// The encoded length of an OPTIONAL component.
+#[must_use]
+pub fn optional_len<T: Encode>(value: Option<&T>) -> usize {
+    value.map_or(0, Encode::encoded_len)
+}
+
+// ---------------------------------------------------------------------------------------
+// INTEGER
+
+/// Decodes the value octets of a non-negative INTEGER (or ENUMERATED) that fits `u64`.
+///
+/// # Errors
+/// [`ErrorKind::NonCanonical`] for an empty or non-minimal encoding,
+/// [`ErrorKind::ValueOutOfRange`] for a negative value or one above `u64::MAX`.
+pub fn decode_u64_value(r: &mut Reader<'_>, field: &'static str) -> Result<u64> {
+    let at = r.offset();
+    let bytes = r.remaining();
+    r.take(bytes.len(), field)?;
+    match bytes {
+        [] => Err(Error::new(ErrorKind::NonCanonical, at, field)),
+        [first, ..] if first & 0x80 != 0 => Err(Error::new(ErrorKind::ValueOutOfRange, at, field)),
+        [0, second, ..] if second & 0x80 == 0 => {
+            Err(Error::new(ErrorKind::NonCanonical, at, field))
+        }
+        _ => {
+            let digits = match bytes {
+                [0, rest @ ..] => rest,
+                all => all,
+            };
+            if digits.len() > 8 {
+                return Err(Error::new(ErrorKind::ValueOutOfRange, at, field));
+            }
+            Ok(digits
+                .iter()
+                .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)))
+        }
+    }
+}
+
+/// The value length of the minimal INTEGER encoding of `v`.
+#[must_use]
+pub const fn u64_value_len(v: u64) -> usize {
+    let bits = 64 - v.leading_zeros() as usize;
+    // one sign bit more than the magnitude, at least one octet
+    bits / 8 + 1
+}
+
+/// Writes the minimal INTEGER value octets of `v`.
+///
+/// # Errors
+/// [`ErrorKind::BufferTooSmall`].
+pub fn encode_u64_value(w: &mut Writer<'_>, v: u64) -> Result<()> {
+    let len = u64_value_len(v);
+    let mut buf = [0u8; 9];
+    buf.get_mut(1..)
+        .unwrap_or_default()
+        .copy_from_slice(&v.to_be_bytes());
+    w.put(buf.get(9 - len..).unwrap_or_default(), "integer")
+}
+
+impl Tagged for u64 {
+    const TAG: u8 = INTEGER;
+}
+
+impl Decode<'_> for u64 {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        decode_u64_value(r, "integer")
+    }
+}
+
+impl Encode for u64 {
+    fn value_len(&self) -> usize {
+        u64_value_len(*self)
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        encode_u64_value(w, *self)
+    }
+}
+
+/// Defines a `u8`/`u16` newtype over an INTEGER or ENUMERATED that keeps unknown values.
+macro_rules! integer_newtype {
+    ($(#[$meta:meta])* $name:ident($inner:ty), $tag:expr, $field:literal) => {
+        $(#[$meta])*
+        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+        pub struct $name(pub $inner);
+
+        impl $crate::payload::der::Tagged for $name {
+            const TAG: u8 = $tag;
+        }
+
+        impl $crate::payload::der::Decode<'_> for $name {
+            fn decode_value(r: &mut $crate::codec::Reader<'_>) -> $crate::error::Result<Self> {
+                let at = r.offset();
+                let v = $crate::payload::der::decode_u64_value(r, $field)?;
+                <$inner>::try_from(v).map(Self).map_err(|_| {
+                    $crate::error::Error::new($crate::error::ErrorKind::ValueOutOfRange, at, $field)
+                })
+            }
+        }
+
+        impl $crate::payload::der::Encode for $name {
+            fn value_len(&self) -> usize {
+                $crate::payload::der::u64_value_len(u64::from(self.0))
+            }
+            fn encode_value(&self, w: &mut $crate::codec::Writer<'_>) -> $crate::error::Result<()> {
+                $crate::payload::der::encode_u64_value(w, u64::from(self.0))
+            }
+        }
+    };
+}
+pub(crate) use integer_newtype;
+
+// ---------------------------------------------------------------------------------------
+// NULL, OCTET STRING
+
+/// ASN.1 NULL.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub struct Null;
+
+impl Tagged for Null {
+    const TAG: u8 = NULL;
+}
+
+impl Decode<'_> for Null {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        r.finish("NULL value")?;
+        Ok(Self)
+    }
+}
+
+impl Encode for Null {
+    fn value_len(&self) -> usize {
+        0
+    }
+    fn encode_value(&self, _: &mut Writer<'_>) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A primitive OCTET STRING, borrowed.
+#[derive(Clone, Copy, PartialEq, Eq, Hash, Default)]
+pub struct OctetStringRef<'a>(pub &'a [u8]);
+
+impl fmt::Debug for OctetStringRef<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "OctetString({})", crate::hex::Hex(self.0))
+    }
+}
+
+impl Tagged for OctetStringRef<'_> {
+    const TAG: u8 = OCTET_STRING;
+}
+
+impl<'a> Decode<'a> for OctetStringRef<'a> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        let all = r.remaining().len();
+        r.take(all, "octet string").map(Self)
+    }
+}
+
+impl Encode for OctetStringRef<'_> {
+    fn value_len(&self) -> usize {
+        self.0.len()
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        w.put(self.0, "octet string")
+    }
+}
+
+/// Decodes the value of an OCTET STRING that must hold exactly `N` bytes.
+///
+/// # Errors
+/// [`ErrorKind::InvalidLength`] for another size.
+pub fn decode_fixed_octets<const N: usize>(
+    r: &mut Reader<'_>,
+    field: &'static str,
+) -> Result<[u8; N]> {
+    let at = r.offset();
+    let v = r.remaining();
+    r.take(v.len(), field)?;
+    v.try_into()
+        .map_err(|_| Error::new(ErrorKind::InvalidLength, at, field))
+}
+
+// ---------------------------------------------------------------------------------------
+// SEQUENCE OF
+
+/// A `SEQUENCE OF T`, either a validated view over received bytes or a caller's slice.
+///
+/// Decoding checks every element once; iteration then decodes them again on the fly, so no
+/// heap is needed. Two sequences are equal when their elements are, whichever their backing.
+pub struct SeqOf<'a, T> {
+    inner: SeqInner<'a, T>,
+}
+
+enum SeqInner<'a, T> {
+    Encoded {
+        bytes: &'a [u8],
+        base: usize,
+        count: usize,
+    },
+    Slice(&'a [T]),
+}
+
+impl<T> Clone for SeqInner<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SeqInner<'_, T> {}
+impl<T> Clone for SeqOf<'_, T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+impl<T> Copy for SeqOf<'_, T> {}
+
+impl<'a, T> SeqOf<'a, T> {
+    /// A sequence of the elements in `items` (for building messages).
+    #[must_use]
+    pub const fn from_slice(items: &'a [T]) -> Self {
+        Self {
+            inner: SeqInner::Slice(items),
+        }
+    }
+
+    /// An empty sequence.
+    #[must_use]
+    pub const fn empty() -> Self {
+        Self::from_slice(&[])
+    }
+
+    /// The number of elements.
+    #[must_use]
+    pub const fn len(&self) -> usize {
+        match self.inner {
+            SeqInner::Encoded { count, .. } => count,
+            SeqInner::Slice(s) => s.len(),
+        }
+    }
+
+    /// Whether there are no elements.
+    #[must_use]
+    pub const fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl<'a, T: Decode<'a> + Copy> SeqOf<'a, T> {
+    /// The elements, in order.
+    #[must_use]
+    pub fn iter(&self) -> SeqIter<'a, T> {
+        match self.inner {
+            SeqInner::Encoded { bytes, base, .. } => {
+                SeqIter::Encoded(Reader::new(bytes, base), PhantomData)
+            }
+            SeqInner::Slice(s) => SeqIter::Slice(s.iter()),
+        }
+    }
+
+    /// The first element.
+    #[must_use]
+    pub fn first(&self) -> Option<T> {
+        self.iter().next()
+    }
+}
+
+impl<'a, T: Decode<'a> + Copy> IntoIterator for &SeqOf<'a, T> {
+    type Item = T;
+    type IntoIter = SeqIter<'a, T>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+/// The iterator of a [`SeqOf`].
+pub enum SeqIter<'a, T> {
+    /// Decoding checked bytes.
+    Encoded(Reader<'a>, PhantomData<T>),
+    /// Copying out of a slice.
+    Slice(core::slice::Iter<'a, T>),
+}
+
+impl<'a, T: Decode<'a> + Copy> Iterator for SeqIter<'a, T> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match self {
+            // The bytes were validated element by element when the sequence was decoded, so
+            // this cannot fail; should it ever, iteration simply ends.
+            Self::Encoded(r, _) if !r.is_empty() => T::decode(r, "sequence element").ok(),
+            Self::Encoded(..) => None,
+            Self::Slice(it) => it.next().copied(),
+        }
+    }
+}
+
+impl<T> Tagged for SeqOf<'_, T> {
+    const TAG: u8 = SEQUENCE;
+}
+
+impl<'a, T: Decode<'a> + Copy> Decode<'a> for SeqOf<'a, T> {
+    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
+        let base = r.offset();
+        let bytes = r.remaining();
+        let mut count = 0usize;
+        while !r.is_empty() {
+            T::decode(r, "sequence element")?;
+            count += 1;
+        }
+        Ok(Self {
+            inner: SeqInner::Encoded { bytes, base, count },
+        })
+    }
+}
+
+impl<'a, T: Decode<'a> + Encode + Copy> Encode for SeqOf<'a, T> {
+    fn value_len(&self) -> usize {
+        self.iter().map(|e| e.encoded_len()).sum()
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        self.iter().try_for_each(|e| e.encode(w))
+    }
+}
+
+impl<'a, T: Decode<'a> + Copy + PartialEq> PartialEq for SeqOf<'a, T> {
+    fn eq(&self, other: &Self) -> bool {
+        self.len() == other.len() && self.iter().eq(other.iter())
+    }
+}
+
+impl<'a, T: Decode<'a> + Copy + Eq> Eq for SeqOf<'a, T> {}
+
+impl<'a, T: Decode<'a> + Copy + fmt::Debug> fmt::Debug for SeqOf<'a, T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn int(bytes: &[u8]) -> Result<u64> {
+        u64::from_der(bytes)
+    }
+
+    #[test]
+    fn integers_round_trip_minimally() {
+        for (v, der) in [
+            (0u64, &[0x02u8, 0x01, 0x00][..]),
+            (127, &[0x02, 0x01, 0x7F]),
+            (128, &[0x02, 0x02, 0x00, 0x80]),
+            (6001, &[0x02, 0x02, 0x17, 0x71]),
+            (0x8F66, &[0x02, 0x03, 0x00, 0x8F, 0x66]),
+            (
+                u64::MAX,
+                &[
+                    0x02, 0x09, 0x00, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF,
+                ],
+            ),
+        ] {
+            assert_eq!(int(der), Ok(v), "{v}");
+            let mut buf = [0u8; 16];
+            assert_eq!(v.encode_to_slice(&mut buf).unwrap(), der);
+        }
+    }
+
+    #[test]
+    fn rejects_non_minimal_negative_and_empty_integers() {
+        assert_eq!(
+            int(&[0x02, 0x02, 0x00, 0x05]).unwrap_err().kind(),
+            ErrorKind::NonCanonical
+        );
+        let e = int(&[0x02, 0x01, 0x80]).unwrap_err();
+        assert_eq!((e.kind(), e.offset()), (ErrorKind::ValueOutOfRange, 2));
+        assert_eq!(
+            int(&[0x02, 0x00]).unwrap_err().kind(),
+            ErrorKind::NonCanonical
+        );
+        let too_big = [0x02, 0x09, 0x01, 0, 0, 0, 0, 0, 0, 0, 0];
+        assert_eq!(
+            int(&too_big).unwrap_err().kind(),
+            ErrorKind::ValueOutOfRange
+        );
+    }
+
+    #[test]
+    fn accepts_non_minimal_lengths_and_rejects_wrong_tags() {
+        assert_eq!(int(&[0x02, 0x81, 0x01, 0x05]), Ok(5));
+        assert_eq!(int(&[0x02, 0x82, 0x00, 0x01, 0x05]), Ok(5));
+        let e = int(&[0x04, 0x01, 0x05]).unwrap_err();
+        assert_eq!(
+            e.kind(),
+            ErrorKind::UnexpectedTag {
+                expected: 0x02,
+                found: 0x04
+            }
+        );
+        assert_eq!(e.offset(), 0);
+        assert_eq!(
+            int(&[0x02, 0x01, 0x05, 0x00]).unwrap_err().kind(),
+            ErrorKind::TrailingData
+        );
+    }
+
+    #[test]
+    fn sequence_views_equal_slices_with_the_same_elements() {
+        let der = [0x30, 0x06, 0x02, 0x01, 0x02, 0x02, 0x01, 0x03];
+        let seq = SeqOf::<u64>::from_der(&der).unwrap();
+        assert_eq!(seq.len(), 2);
+        assert_eq!(seq, SeqOf::from_slice(&[2u64, 3]));
+        assert_ne!(seq, SeqOf::from_slice(&[2u64]));
+        let mut buf = [0u8; 8];
+        assert_eq!(
+            SeqOf::from_slice(&[2u64, 3])
+                .encode_to_slice(&mut buf)
+                .unwrap(),
+            &der
+        );
+        let bad = [0x30, 0x05, 0x02, 0x01, 0x02, 0x02, 0x01];
+        let e = SeqOf::<u64>::from_der(&bad).unwrap_err();
+        assert_eq!((e.kind(), e.offset()), (ErrorKind::Truncated, 7));
+    }
+}
