@@ -1,1 +1,153 @@
-fn main() {}
+//! Criterion benches of the codec on the RTDS 6.23 supplierByTransCoS command (1,885 bytes),
+//! beside the bare crypto primitives, so every figure reads as a ratio.
+//!
+//! Inbound: decode + ECDSA verify + ECDH + KDF/GMAC. Outbound: encode + sign + ECDH + GMAC.
+//! Needs `../shared` (or `GBCS_REFERENCE_DATA`).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::indexing_slicing,
+    clippy::panic,
+    clippy::std_instead_of_core,
+    missing_docs
+)]
+
+use std::hint::black_box;
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use gbcs::crypto::keystore::{KeyRole, Keystore};
+use gbcs::crypto::{
+    compute_mac, gmac, KeyAgreement, MacKey, Signature, SignatureSigner, SignatureVerifier,
+    AAD_PREFIX,
+};
+use gbcs::frame::{EntityId, SignatureTail};
+use gbcs::message::{self, CommandHeader};
+
+struct Fixture {
+    command: Vec<u8>,
+    keystore: Keystore,
+}
+
+fn fixture() -> Fixture {
+    let shared = std::env::var_os("GBCS_REFERENCE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let path = shared.join(
+        "rtds/RTDS-4.5.0/6.23_CS02bSupplierByTransCoS/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX",
+    );
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    Fixture {
+        command: gbcs::hex::decode(&text).expect("hex"),
+        keystore: Keystore::open(shared.join("rtds/keystore")).expect("keystore"),
+    }
+}
+
+const TCOS: EntityId = EntityId::from_u64(0x90B3_D51F_3000_0004);
+const ACB: EntityId = EntityId::from_u64(0x90B3_D51F_3000_0002);
+const METER: EntityId = EntityId::from_u64(0x00DB_1234_5678_90A0);
+
+fn benches(c: &mut Criterion) {
+    let f = fixture();
+    let bytes = &f.command;
+    let tcos_pub = f
+        .keystore
+        .public_key(TCOS, KeyRole::DigitalSignature)
+        .expect("TCoS cert");
+    let tcos_key = f.keystore.signing_key(TCOS).expect("TCoS key");
+    let acb_ka = f
+        .keystore
+        .key_agreement_key(ACB, KeyRole::KeyAgreement)
+        .expect("ACB KA");
+    let meter_ka = f
+        .keystore
+        .public_key(METER, KeyRole::KeyAgreement)
+        .expect("meter KA cert");
+    let z = acb_ka.agree(&meter_ka).expect("z");
+
+    let msg = gbcs::parse(bytes).expect("parse");
+    let gs = *msg.frame().general_signing();
+    let signed = gs.signed_bytes();
+    let SignatureTail::Signature(sig) = *gs.tail() else {
+        panic!("unsigned")
+    };
+    let sig = Signature(sig);
+    let h = msg.header();
+    let header = CommandHeader {
+        message_code: h.message_code(),
+        counter: h.originator_counter,
+        originator: h.originator,
+        recipient: h.recipient,
+    };
+    let payload = *msg.payload();
+    let pre = gs.precommand_bytes().to_vec();
+    let apdu = gs.as_bytes().to_vec();
+
+    let mut g = c.benchmark_group("primitives");
+    g.bench_function("ecdsa_verify", |b| {
+        b.iter(|| {
+            tcos_pub
+                .verify(black_box(signed), black_box(&sig))
+                .expect("ok")
+        })
+    });
+    g.bench_function("ecdsa_sign", |b| {
+        b.iter(|| tcos_key.sign(black_box(signed)).expect("ok"))
+    });
+    g.bench_function("ecdh", |b| {
+        b.iter(|| acb_ka.agree(black_box(&meter_ka)).expect("ok"))
+    });
+    let key = MacKey::derive(&z, h);
+    let iv = [0u8; 12];
+    g.throughput(Throughput::Bytes(apdu.len() as u64));
+    g.bench_function("gmac_1.9KB", |b| {
+        b.iter(|| gmac(black_box(&key), &iv, &[&AAD_PREFIX, black_box(&apdu)]))
+    });
+    g.finish();
+
+    let mut g = c.benchmark_group("6.23_command");
+    g.throughput(Throughput::Bytes(bytes.len() as u64));
+    g.bench_function("decode", |b| {
+        b.iter(|| gbcs::parse(black_box(bytes)).expect("ok"))
+    });
+    let mut buf = vec![0u8; bytes.len()];
+    g.bench_function("encode_precommand", |b| {
+        b.iter(|| {
+            message::build_precommand_into(black_box(&header), black_box(&payload), &mut buf)
+                .expect("ok")
+        })
+    });
+    g.bench_function("kdf_and_mac", |b| {
+        b.iter(|| {
+            let k = MacKey::derive(black_box(&z), h);
+            compute_mac(&k, h, 0, black_box(&apdu))
+        })
+    });
+    let mut out = vec![0u8; bytes.len() + 64];
+    g.bench_function("sign", |b| {
+        b.iter(|| message::sign_precommand_into(black_box(&pre), &tcos_key, &mut out).expect("ok"))
+    });
+    g.bench_function("mac", |b| {
+        b.iter(|| message::add_mac_into(black_box(&apdu), black_box(&z), &mut out).expect("ok"))
+    });
+    g.bench_function("decode_verify_signature_and_mac", |b| {
+        b.iter(|| {
+            let m = gbcs::parse(black_box(bytes)).expect("parse");
+            m.verify_signature(&tcos_pub).expect("signature");
+            let z = acb_ka.agree(&meter_ka).expect("z");
+            m.verify_mac(&z).expect("mac");
+        })
+    });
+    g.bench_function("build_sign_mac", |b| {
+        b.iter(|| {
+            let n = message::build_precommand_into(&header, &payload, &mut buf).expect("pre");
+            let n = message::sign_precommand_into(&buf[..n], &tcos_key, &mut out).expect("sign");
+            let z = acb_ka.agree(&meter_ka).expect("z");
+            message::add_mac(&out[..n], &z).expect("mac")
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(codec, benches);
+criterion_main!(codec);

@@ -255,6 +255,7 @@ pub fn encode_length(len: usize, out: &mut [u8; 4]) -> Option<usize> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -135,6 +135,7 @@ impl fmt::Debug for Hex<'_> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

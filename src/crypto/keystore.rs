@@ -13,10 +13,10 @@
 //! # let _ = (verifier, signer); Ok(()) }
 //! ```
 
-use std::fmt;
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
 use std::path::{Path, PathBuf};
-use std::string::String;
-use std::vec::Vec;
 
 use crate::crypto::{CryptoError, KeyAgreementKey, PublicKey, SigningKey};
 use crate::frame::EntityId;
@@ -63,7 +63,7 @@ impl fmt::Display for KeystoreError {
     }
 }
 
-impl std::error::Error for KeystoreError {}
+impl core::error::Error for KeystoreError {}
 
 /// A keystore folder.
 #[derive(Clone, Debug)]
@@ -88,7 +88,7 @@ impl Keystore {
     /// The path of a party's file: `<id>-<role>.<ext>`.
     #[must_use]
     pub fn path(&self, id: EntityId, role: KeyRole, ext: &str) -> PathBuf {
-        let name = std::format!(
+        let name = alloc::format!(
             "{}-{}.{ext}",
             crate::hex::encode_upper(&id.0).to_lowercase(),
             role.suffix()

@@ -682,6 +682,7 @@ impl Encode for GeneralizedTime {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 

@@ -551,6 +551,7 @@ impl<'a, T: Decode<'a> + Copy + fmt::Debug> fmt::Debug for SeqOf<'a, T> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
 
