@@ -138,6 +138,7 @@ impl Keystore {
     /// [`KeystoreError`].
     pub fn signing_key(&self, id: EntityId) -> Result<SigningKey, KeystoreError> {
         let (path, pem) = self.read(id, KeyRole::DigitalSignature, "key")?;
+        let pem = zeroize::Zeroizing::new(pem);
         SigningKey::from_pem(&pem).map_err(|e| KeystoreError::Key(path, e))
     }
 
