@@ -3,14 +3,6 @@
 //!
 //! Inbound: decode + ECDSA verify + ECDH + KDF/GMAC. Outbound: encode + sign + ECDH + GMAC.
 //! Needs `../shared` (or `GBCS_REFERENCE_DATA`).
-#![allow(
-    clippy::expect_used,
-    clippy::unwrap_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::std_instead_of_core,
-    missing_docs
-)]
 
 use std::hint::black_box;
 use std::path::PathBuf;

@@ -1,16 +1,6 @@
 //! The frame layer, smoltcp-style: for the grouping header, the MAC header and the signature
 //! tail, deconstruct a fixed byte array through the view, construct one by emitting, parse to
 //! the typed value, emit from it; and negative tests asserting the error kind and offset.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    missing_docs
-)]
 
 use gbcs::codec::Writer;
 use gbcs::frame::{

@@ -1,16 +1,6 @@
 //! The payload layer: known answers both ways (bytes → typed value and typed value → bytes)
 //! for each CS02a and CS02b type, fed with the annotated messages of `gbcs-cs02.md` D; the
 //! device length form `82 00 xx`; and negative tests asserting the error kind and offset.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    missing_docs
-)]
 
 use gbcs::frame::{CraFlag, EntityId, MessageCode};
 use gbcs::hex;

@@ -1,16 +1,6 @@
 //! Property tests: generated CS02a/CS02b payloads and whole frames round-trip through
 //! encode → decode → encode; built, signed and MAC'd commands verify; and no input, however
 //! arbitrary, makes a decoder panic.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    missing_docs
-)]
 
 use gbcs::codec::Writer;
 use gbcs::crypto::{KeyAgreement, KeyAgreementKey, SigningKey};

@@ -6,16 +6,6 @@
 //! pre-commands re-encode byte-identical from their typed form; every pre-command plus its
 //! signature is its command; and changing any byte of a signed or MAC'd region makes
 //! verification fail. Every RTDS message of every use case decodes at the frame level.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    missing_docs
-)]
 
 #[path = "support/shared.rs"]
 mod shared;

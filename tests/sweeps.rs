@@ -1,15 +1,5 @@
 //! Sweeps over every RTDS CS02 message (rustls `handshake_test` style): every truncation
 //! fails with a typed error, every shortened inner length fails, and nothing panics.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    missing_docs
-)]
 
 #[path = "support/shared.rs"]
 mod shared;

@@ -1,15 +1,5 @@
 //! The GBCS cryptographic test vector (GBCS 18.4, `gbcs-cs02.md` E) as known answers, and
 //! GMAC checked against AES-GCM with an empty plaintext.
-#![allow(
-    clippy::unwrap_used,
-    clippy::expect_used,
-    clippy::indexing_slicing,
-    clippy::panic,
-    clippy::cast_possible_truncation,
-    clippy::std_instead_of_core,
-    clippy::std_instead_of_alloc,
-    missing_docs
-)]
 
 use gbcs::crypto::kdf::other_info;
 use gbcs::crypto::{
