@@ -29,6 +29,8 @@ pub mod frame;
 pub mod hex;
 pub mod message;
 pub mod payload;
+#[cfg(feature = "alloc")]
+pub mod smki;
 pub mod vectors;
 
 pub use error::{Error, ErrorKind, Result};

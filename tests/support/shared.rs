@@ -109,3 +109,36 @@ pub fn keystore(shared: &std::path::Path) -> Keystore {
 
 /// The ACB's entity ID in RTDS.
 pub const ACB: u64 = 0x90B3_D51F_3000_0002;
+
+/// The RTDS root `CN=ZA` is not in the reference data; only the `CN=Z1` CA it signed is (in
+/// every CS02b command's certification path). Its key is recovered here from Z1's signature
+/// (ECDSA public-key recovery gives up to four candidates) and chosen by Z1's authority key
+/// identifier, which is the root's key identifier.
+pub fn rtds_root_anchor(z1: &gbcs::smki::SmkiCertificate<'_>) -> gbcs::smki::TrustAnchor {
+    use ecdsa::RecoveryId;
+    use p256::ecdsa::{Signature, VerifyingKey};
+    use sha2::Digest as _;
+    let aki = z1.authority_key_id().expect("Z1 has an AKI");
+    let digest = sha2::Sha256::digest(z1.tbs_bytes());
+    let sig = Signature::from_slice(&z1.signature().0).expect("signature");
+    for id in 0..4 {
+        let Some(recid) = RecoveryId::from_byte(id) else {
+            continue;
+        };
+        let Ok(key) = VerifyingKey::recover_from_prehash(&digest, &sig, recid) else {
+            continue;
+        };
+        let point: [u8; 65] = key
+            .to_encoded_point(false)
+            .as_bytes()
+            .try_into()
+            .expect("65 bytes");
+        if gbcs::smki::key_id(&point) == aki {
+            return gbcs::smki::TrustAnchor {
+                key_id: aki,
+                public_key: gbcs::crypto::PublicKey::from_sec1_bytes(&point).expect("point"),
+            };
+        }
+    }
+    panic!("no recovered key matches Z1's AKI {aki}");
+}
