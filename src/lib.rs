@@ -29,6 +29,8 @@ pub mod frame;
 pub mod hex;
 pub mod message;
 pub mod payload;
+#[cfg(feature = "sim")]
+pub mod sim;
 #[cfg(feature = "alloc")]
 pub mod smki;
 pub mod vectors;

@@ -45,8 +45,8 @@ use crate::codec::Writer;
 use crate::crypto::{self, CryptoError, SharedSecret, SignatureSigner, SignatureVerifier};
 use crate::error::{Error, ErrorKind};
 use crate::frame::{
-    CraFlag, EntityId, Frame, GeneralSigning, GroupingHeader, MacHeader, MessageCode,
-    OtherInformation, SignatureTail,
+    CraFlag, EntityId, Frame, GeneralSigning, GroupingHeader, GroupingHeaderView, MacHeader,
+    MessageCode, OtherInformation, SignatureTail,
 };
 use crate::payload::{cs02b, Payload};
 
@@ -246,20 +246,22 @@ pub fn build_precommand(
     Ok(v)
 }
 
-fn check_precommand(precommand: &[u8]) -> Result<GeneralSigning<'_>, Error> {
-    let apdu = GeneralSigning::parse(precommand)?;
-    if !apdu.tail().is_empty() {
-        return Err(Error::new(
-            ErrorKind::TrailingData,
-            apdu.precommand_bytes().len(),
-            "pre-command",
-        ));
+/// Checks that `bytes` is exactly a grouping header and its payload, with no tail: a
+/// pre-command, or a device's response or alert before it signs or MACs it.
+fn check_unsigned(bytes: &[u8]) -> Result<GroupingHeaderView<'_>, Error> {
+    let view = GroupingHeaderView::new_checked(bytes)?;
+    let end = view.header_len().checked_add(view.content_len());
+    match end {
+        Some(end) if end == bytes.len() => Ok(view),
+        Some(end) if end < bytes.len() => {
+            Err(Error::new(ErrorKind::TrailingData, end, "pre-command"))
+        }
+        _ => Err(Error::new(ErrorKind::Truncated, bytes.len(), "payload")),
     }
-    Ok(apdu)
 }
 
-/// Signs a pre-command into `buf`: the pre-command, then `40 || r || s` over everything
-/// after `DF`. Returns the length written. Needs no heap.
+/// Signs a pre-command (or a device's unsigned response or alert) into `buf`: the bytes, then
+/// `40 || r || s` over everything after `DF`. Returns the length written. Needs no heap.
 ///
 /// # Errors
 /// [`GbcsError::Codec`] when `precommand` is not a pre-command or `buf` is too small;
@@ -269,8 +271,8 @@ pub fn sign_precommand_into(
     signer: &impl SignatureSigner,
     buf: &mut [u8],
 ) -> Result<usize, GbcsError> {
-    let apdu = check_precommand(precommand)?;
-    let sig = signer.sign(apdu.signed_bytes())?;
+    check_unsigned(precommand)?;
+    let sig = signer.sign(precommand.get(1..).unwrap_or_default())?;
     let mut w = Writer::new(buf);
     w.put(precommand, "pre-command")?;
     SignatureTail::Signature(sig.0).emit(&mut w)?;
@@ -298,7 +300,7 @@ pub fn sign_precommand(
 /// # Errors
 /// [`Error`] when `precommand` is not a pre-command or `buf` is too small.
 pub fn append_no_signature_into(precommand: &[u8], buf: &mut [u8]) -> Result<usize, Error> {
-    check_precommand(precommand)?;
+    check_unsigned(precommand)?;
     let mut w = Writer::new(buf);
     w.put(precommand, "pre-command")?;
     SignatureTail::NoSignature.emit(&mut w)?;
@@ -328,6 +330,31 @@ pub fn add_mac(apdu: &[u8], z: &SharedSecret) -> Result<alloc::vec::Vec<u8>, Err
     let n = add_mac_into(apdu, z, &mut out)?;
     out.truncate(n);
     Ok(out)
+}
+
+/// The whole builder path in one call: the pre-command for `payload`, signed by `signer`
+/// (`None`: the `00` no-signature byte, as the ACB sends CS02a), then MAC'd with `mac` (the
+/// ACB × device shared secret) when given.
+///
+/// # Errors
+/// [`GbcsError::Codec`] for a payload that cannot travel under the code or be encoded;
+/// [`GbcsError::Crypto`] when the signer fails.
+#[cfg(feature = "alloc")]
+pub fn build_command(
+    header: &CommandHeader,
+    payload: &Payload<'_>,
+    signer: Option<&dyn SignatureSigner>,
+    mac: Option<&SharedSecret>,
+) -> Result<alloc::vec::Vec<u8>, GbcsError> {
+    let pre = build_precommand(header, payload)?;
+    let apdu = match signer {
+        Some(s) => sign_precommand(&pre, &s)?,
+        None => append_no_signature(&pre)?,
+    };
+    match mac {
+        Some(z) => Ok(add_mac(&apdu, z)?),
+        None => Ok(apdu),
+    }
 }
 
 /// The size of a MAC'd message around an APDU of `apdu_len` bytes.

@@ -1,0 +1,636 @@
+//! A deterministic test PKI: from a seed, a root, an issuing CA and a device CA, organisation
+//! certificates for every remote party role — including a TCoS party *and a distinct ECoS
+//! party* — and DS and KA certificates for any number of devices. Same seed, same bytes: keys
+//! come from SHA-256 of the seed and a label, signatures are RFC 6979.
+//!
+//! Everything issued follows the GBCS profile as the RTDS certificates show it: P-256 keys,
+//! ecdsa-with-SHA256, critical keyUsage and certificatePolicies, 8-byte method-2 key
+//! identifiers, `OU` = role and `x500UniqueIdentifier` = entity ID for organisations, and an
+//! empty subject with a critical hardwareModuleName subjectAltName for devices.
+
+use alloc::vec;
+use alloc::vec::Vec;
+use core::time::Duration;
+
+use der::asn1::{Any, BitString, ObjectIdentifier, OctetString, SetOfVec};
+use der::{Encode as _, Tag};
+use sha2::{Digest as _, Sha256};
+use x509_cert::attr::AttributeTypeAndValue;
+use x509_cert::ext::Extension;
+use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
+use x509_cert::serial_number::SerialNumber;
+use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
+use x509_cert::time::{Time, Validity};
+use x509_cert::{Certificate, TbsCertificate, Version};
+
+use crate::crypto::{KeyAgreementKey, PublicKey, SignatureSigner, SigningKey};
+use crate::frame::EntityId;
+use crate::payload::der::Encode as _;
+use crate::payload::{KeyId, KeyUsage, RemotePartyRole};
+use crate::smki::{self, TrustAnchor};
+
+/// Why a certificate could not be issued (only on an internal encoding fault).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IssueError(&'static str);
+
+impl core::fmt::Display for IssueError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(f, "cannot issue certificate: {}", self.0)
+    }
+}
+
+impl core::error::Error for IssueError {}
+
+impl IssueError {
+    pub(crate) const fn internal(what: &'static str) -> Self {
+        Self(what)
+    }
+}
+
+/// The certificate policy of organisation and CA certificates (as in RTDS).
+pub const ORGANISATION_POLICY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.826.0.1.8641679.1.2.1.4");
+/// The certificate policy of device certificates (as in RTDS).
+pub const DEVICE_POLICY: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.826.0.1.1800000.1.2.1.4");
+/// The hwType of device hardware module names (as in RTDS).
+pub const DEVICE_HW_TYPE: ObjectIdentifier =
+    ObjectIdentifier::new_unwrap("1.2.826.0.1.1800000.1.2.2.1");
+const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
+
+/// 2020-01-01T00:00:00Z, the start of every test certificate's validity.
+pub const NOT_BEFORE: i64 = 1_577_836_800;
+/// 2040-01-01T00:00:00Z, the end of organisation certificates' validity.
+pub const ORGANISATION_NOT_AFTER: i64 = 2_208_988_800;
+/// 2049-12-31T23:59:59Z, the end of the CA certificates' validity.
+pub const CA_NOT_AFTER: i64 = 2_524_607_999;
+/// 9999-12-31T23:59:59Z, the end of device and root validity.
+pub const FOREVER: i64 = 253_402_300_799;
+
+/// A digital-signature key with its certificate.
+#[derive(Clone, Debug)]
+pub struct DsCredential {
+    /// The private key.
+    pub key: SigningKey,
+    /// The DER certificate.
+    pub certificate: Vec<u8>,
+    /// The key identifier (the certificate's SKI).
+    pub key_id: KeyId,
+}
+
+/// A key-agreement key with its certificate.
+#[derive(Clone, Debug)]
+pub struct KaCredential {
+    /// The private key.
+    pub key: KeyAgreementKey,
+    /// The DER certificate.
+    pub certificate: Vec<u8>,
+    /// The key identifier (the certificate's SKI).
+    pub key_id: KeyId,
+}
+
+/// A certificate authority: its key, certificate, name and key identifier.
+#[derive(Clone, Debug)]
+pub struct Authority {
+    /// The CA's signing key.
+    pub key: SigningKey,
+    /// Its DER certificate.
+    pub certificate: Vec<u8>,
+    /// Its key identifier.
+    pub key_id: KeyId,
+    name: Name,
+}
+
+/// A remote party (organisation) with its credentials.
+#[derive(Clone, Debug)]
+pub struct Party {
+    /// The party's entity ID.
+    pub entity_id: EntityId,
+    /// Its remote party role.
+    pub role: RemotePartyRole,
+    /// Its digital-signature credential.
+    pub ds: DsCredential,
+    /// Its key-agreement credential.
+    pub ka: KaCredential,
+    /// A prepayment top-up key-agreement credential (suppliers).
+    pub prepayment_ka: Option<KaCredential>,
+}
+
+/// A device's own credentials.
+#[derive(Clone, Debug)]
+pub struct DeviceCredentials {
+    /// The device's entity ID.
+    pub entity_id: EntityId,
+    /// Its DS credential (signs responses and alerts).
+    pub ds: DsCredential,
+    /// Its KA credential (the ACB MACs commands to it).
+    pub ka: KaCredential,
+}
+
+/// The test PKI.
+#[derive(Clone, Debug)]
+pub struct TestPki {
+    seed: [u8; 32],
+    /// The self-signed root (`OU=00`).
+    pub root: Authority,
+    /// The issuing CA of organisation certificates (`OU=07`).
+    pub issuing_ca: Authority,
+    /// The CA of device certificates.
+    pub device_ca: Authority,
+    /// The recovery party (role 1).
+    pub recovery: Party,
+    /// The first supplier (role 2).
+    pub supplier_a: Party,
+    /// The second supplier (role 2), the "new" supplier of a change of supplier.
+    pub supplier_b: Party,
+    /// The network operator (role 3).
+    pub network_operator: Party,
+    /// The access control broker (role 4), with DS and KA keys.
+    pub acb: Party,
+    /// The transitional change-of-supplier party (role 5).
+    pub tcos: Party,
+    /// The enduring change-of-supplier party (role 5): own entity ID, own keys.
+    pub ecos: Party,
+    /// The WAN provider (role 6).
+    pub wan_provider: Party,
+}
+
+/// Entity IDs of the test parties.
+pub mod ids {
+    use crate::frame::EntityId;
+    /// Recovery.
+    pub const RECOVERY: EntityId = EntityId::from_u64(0x7E57_0000_0000_0001);
+    /// ACB.
+    pub const ACB: EntityId = EntityId::from_u64(0x7E57_0000_0000_0002);
+    /// TCoS party.
+    pub const TCOS: EntityId = EntityId::from_u64(0x7E57_0000_0000_0004);
+    /// WAN provider.
+    pub const WAN_PROVIDER: EntityId = EntityId::from_u64(0x7E57_0000_0000_0007);
+    /// ECoS party.
+    pub const ECOS: EntityId = EntityId::from_u64(0x7E57_0000_0000_00EC);
+    /// Supplier A.
+    pub const SUPPLIER_A: EntityId = EntityId::from_u64(0x7E57_0000_0001_0000);
+    /// Supplier B.
+    pub const SUPPLIER_B: EntityId = EntityId::from_u64(0x7E57_0000_0002_0000);
+    /// Network operator.
+    pub const NETWORK_OPERATOR: EntityId = EntityId::from_u64(0x7E57_0000_0003_0000);
+    /// The entity ID of test device `n`.
+    #[must_use]
+    pub const fn device(n: u64) -> EntityId {
+        EntityId::from_u64(0x00DB_7E57_0000_0000 | (n & 0xFFFF_FFFF))
+    }
+}
+
+fn digest(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
+}
+
+fn attr(
+    oid: ObjectIdentifier,
+    tag: Tag,
+    value: &[u8],
+) -> Result<RelativeDistinguishedName, IssueError> {
+    let value = Any::new(tag, value).map_err(|_| IssueError("attribute"))?;
+    let set = SetOfVec::try_from(vec![AttributeTypeAndValue { oid, value }])
+        .map_err(|_| IssueError("attribute"))?;
+    Ok(RelativeDistinguishedName(set))
+}
+
+fn org_name(role: RemotePartyRole, entity: EntityId) -> Result<Name, IssueError> {
+    let ou = [b'0' + role.0 / 10, b'0' + role.0 % 10];
+    let mut bits = vec![0u8];
+    bits.extend_from_slice(&entity.0);
+    Ok(RdnSequence(vec![
+        attr(smki::OID_OU, Tag::PrintableString, &ou)?,
+        attr(smki::OID_UNIQUE_ID, Tag::BitString, &bits)?,
+    ]))
+}
+
+fn ca_name(ou: &str, cn: &str) -> Result<Name, IssueError> {
+    Ok(RdnSequence(vec![
+        attr(smki::OID_OU, Tag::PrintableString, ou.as_bytes())?,
+        attr(smki::OID_CN, Tag::PrintableString, cn.as_bytes())?,
+    ]))
+}
+
+fn time(secs: i64) -> Result<Time, IssueError> {
+    let d = Duration::from_secs(u64::try_from(secs).map_err(|_| IssueError("time"))?);
+    if secs < 2_524_608_000 {
+        der::asn1::UtcTime::from_unix_duration(d)
+            .map(Time::UtcTime)
+            .map_err(|_| IssueError("time"))
+    } else {
+        der::asn1::GeneralizedTime::from_unix_duration(d)
+            .map(Time::GeneralTime)
+            .map_err(|_| IssueError("time"))
+    }
+}
+
+fn extension(
+    oid: ObjectIdentifier,
+    critical: bool,
+    value: Vec<u8>,
+) -> Result<Extension, IssueError> {
+    Ok(Extension {
+        extn_id: oid,
+        critical,
+        extn_value: OctetString::new(value).map_err(|_| IssueError("extension"))?,
+    })
+}
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    let mut len = [0u8; 4];
+    let n = crate::codec::encode_length(content.len(), &mut len).unwrap_or(1);
+    out.extend_from_slice(len.get(..n).unwrap_or_default());
+    out.extend_from_slice(content);
+    out
+}
+
+/// What kind of certificate to issue.
+enum Subject {
+    Organisation(RemotePartyRole, EntityId),
+    Device(EntityId),
+    Ca(Name),
+}
+
+struct Issuer<'a> {
+    name: &'a Name,
+    key: &'a SigningKey,
+    key_id: Option<KeyId>,
+}
+
+fn issue(
+    subject: &Subject,
+    public_key: &PublicKey,
+    key_usage: KeyUsage,
+    issuer: &Issuer<'_>,
+    serial_seed: &[u8],
+    validity: (i64, i64),
+) -> Result<Vec<u8>, IssueError> {
+    let point = public_key.to_uncompressed();
+    let key_id = smki::key_id(&point);
+    let ku = key_usage.to_der().map_err(|_| IssueError("keyUsage"))?;
+    let mut exts = vec![
+        extension(smki::OID_KEY_USAGE, true, ku)?,
+        extension(smki::OID_SKI, false, tlv(0x04, &key_id.0))?,
+    ];
+    let (name, policy) = match subject {
+        Subject::Organisation(role, entity) => (org_name(*role, *entity)?, ORGANISATION_POLICY),
+        Subject::Device(entity) => {
+            let hw_type = DEVICE_HW_TYPE.to_der().map_err(|_| IssueError("hwType"))?;
+            let mut hw = hw_type;
+            hw.extend_from_slice(&tlv(0x04, &entity.0));
+            let oid = smki::OID_HW_MODULE_NAME
+                .to_der()
+                .map_err(|_| IssueError("oid"))?;
+            let mut other = oid;
+            other.extend_from_slice(&tlv(0xA0, &tlv(0x30, &hw)));
+            exts.push(extension(
+                smki::OID_SAN,
+                true,
+                tlv(0x30, &tlv(0xA0, &other)),
+            )?);
+            (RdnSequence(Vec::new()), DEVICE_POLICY)
+        }
+        Subject::Ca(name) => {
+            exts.push(extension(
+                OID_BASIC_CONSTRAINTS,
+                true,
+                tlv(0x30, &[0x01, 0x01, 0xFF]),
+            )?);
+            (name.clone(), ORGANISATION_POLICY)
+        }
+    };
+    let policy = policy.to_der().map_err(|_| IssueError("policy"))?;
+    exts.push(extension(
+        smki::OID_POLICIES,
+        true,
+        tlv(0x30, &tlv(0x30, &policy)),
+    )?);
+    if let Some(aki) = issuer.key_id {
+        exts.push(extension(
+            smki::OID_AKI,
+            false,
+            tlv(0x30, &tlv(0x80, &aki.0)),
+        )?);
+    }
+    let mut serial = digest(&[b"gbcs-test-pki serial", serial_seed]);
+    serial[0] = (serial[0] & 0x7F) | 0x10;
+    let curve = Any::encode_from(&smki::OID_P256).map_err(|_| IssueError("curve"))?;
+    let tbs = TbsCertificate {
+        version: Version::V3,
+        serial_number: SerialNumber::new(serial.get(..16).unwrap_or_default())
+            .map_err(|_| IssueError("serial"))?,
+        signature: AlgorithmIdentifierOwned {
+            oid: smki::OID_ECDSA_SHA256,
+            parameters: None,
+        },
+        issuer: issuer.name.clone(),
+        validity: Validity {
+            not_before: time(validity.0)?,
+            not_after: time(validity.1)?,
+        },
+        subject: name,
+        subject_public_key_info: SubjectPublicKeyInfoOwned {
+            algorithm: AlgorithmIdentifierOwned {
+                oid: smki::OID_EC_PUBLIC_KEY,
+                parameters: Some(curve),
+            },
+            subject_public_key: BitString::from_bytes(&point).map_err(|_| IssueError("key"))?,
+        },
+        issuer_unique_id: None,
+        subject_unique_id: None,
+        extensions: Some(exts),
+    };
+    let tbs_der = tbs.to_der().map_err(|_| IssueError("tbsCertificate"))?;
+    let raw = issuer
+        .key
+        .sign(&tbs_der)
+        .map_err(|_| IssueError("signature"))?;
+    let sig = p256::ecdsa::Signature::from_slice(&raw.0).map_err(|_| IssueError("signature"))?;
+    let cert = Certificate {
+        tbs_certificate: tbs,
+        signature_algorithm: AlgorithmIdentifierOwned {
+            oid: smki::OID_ECDSA_SHA256,
+            parameters: None,
+        },
+        signature: BitString::from_bytes(sig.to_der().as_bytes())
+            .map_err(|_| IssueError("signature"))?,
+    };
+    cert.to_der().map_err(|_| IssueError("certificate"))
+}
+
+impl TestPki {
+    /// Issues the whole PKI from `seed`.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal encoding fault.
+    pub fn generate(seed: &[u8]) -> Result<Self, IssueError> {
+        let seed = digest(&[b"gbcs-test-pki seed", seed]);
+        let root_key = scalar_key(&seed, b"root")?;
+        let root_name = ca_name("00", "TESTROOT")?;
+        let root_pub = root_key.public_key();
+        let root_id = smki::key_id(&root_pub.to_uncompressed());
+        let root_cert = issue(
+            &Subject::Ca(root_name.clone()),
+            &root_pub,
+            KeyUsage(0x0600),
+            &Issuer {
+                name: &root_name,
+                key: &root_key,
+                key_id: None,
+            },
+            &[&seed[..], b"root"].concat(),
+            (NOT_BEFORE, FOREVER),
+        )?;
+        let root = Authority {
+            key: root_key,
+            certificate: root_cert,
+            key_id: root_id,
+            name: root_name,
+        };
+        let ca = |label: &[u8], ou: &str, cn: &str| -> Result<Authority, IssueError> {
+            let key = scalar_key(&seed, label)?;
+            let name = ca_name(ou, cn)?;
+            let public = key.public_key();
+            let key_id = smki::key_id(&public.to_uncompressed());
+            let certificate = issue(
+                &Subject::Ca(name.clone()),
+                &public,
+                KeyUsage(0x0600),
+                &Issuer {
+                    name: &root.name,
+                    key: &root.key,
+                    key_id: Some(root.key_id),
+                },
+                &[&seed[..], label].concat(),
+                (NOT_BEFORE, CA_NOT_AFTER),
+            )?;
+            Ok(Authority {
+                key,
+                certificate,
+                key_id,
+                name,
+            })
+        };
+        let issuing_ca = ca(b"issuing-ca", "07", "TESTCA")?;
+        let device_ca = ca(b"device-ca", "07", "TESTDEVCA")?;
+        let party = |role: RemotePartyRole,
+                     entity_id: EntityId,
+                     prepayment: bool|
+         -> Result<Party, IssueError> {
+            let issuer = Issuer {
+                name: &issuing_ca.name,
+                key: &issuing_ca.key,
+                key_id: Some(issuing_ca.key_id),
+            };
+            let subject = Subject::Organisation(role, entity_id);
+            let ds = ds_credential(
+                &seed,
+                &entity_id,
+                b"ds",
+                &subject,
+                &issuer,
+                (NOT_BEFORE, ORGANISATION_NOT_AFTER),
+            )?;
+            let ka = ka_credential(
+                &seed,
+                &entity_id,
+                b"ka",
+                &subject,
+                &issuer,
+                (NOT_BEFORE, ORGANISATION_NOT_AFTER),
+            )?;
+            let prepayment_ka = if prepayment {
+                Some(ka_credential(
+                    &seed,
+                    &entity_id,
+                    b"pp-ka",
+                    &subject,
+                    &issuer,
+                    (NOT_BEFORE, ORGANISATION_NOT_AFTER),
+                )?)
+            } else {
+                None
+            };
+            Ok(Party {
+                entity_id,
+                role,
+                ds,
+                ka,
+                prepayment_ka,
+            })
+        };
+        Ok(Self {
+            seed,
+            recovery: party(RemotePartyRole::RECOVERY, ids::RECOVERY, false)?,
+            supplier_a: party(RemotePartyRole::SUPPLIER, ids::SUPPLIER_A, true)?,
+            supplier_b: party(RemotePartyRole::SUPPLIER, ids::SUPPLIER_B, true)?,
+            network_operator: party(
+                RemotePartyRole::NETWORK_OPERATOR,
+                ids::NETWORK_OPERATOR,
+                false,
+            )?,
+            acb: party(RemotePartyRole::ACCESS_CONTROL_BROKER, ids::ACB, false)?,
+            tcos: party(RemotePartyRole::TRANSITIONAL_COS, ids::TCOS, false)?,
+            ecos: party(RemotePartyRole::TRANSITIONAL_COS, ids::ECOS, false)?,
+            wan_provider: party(RemotePartyRole::WAN_PROVIDER, ids::WAN_PROVIDER, false)?,
+            root,
+            issuing_ca,
+            device_ca,
+        })
+    }
+
+    /// The root trust anchor a device holds.
+    #[must_use]
+    pub fn root_anchor(&self) -> TrustAnchor {
+        TrustAnchor {
+            key_id: self.root.key_id,
+            public_key: self.root.key.public_key(),
+        }
+    }
+
+    /// Issues a new credential for an existing party (a key rollover): same entity ID and role,
+    /// new key, labelled by `generation`.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal encoding fault.
+    pub fn renew_ds(&self, party: &Party, generation: u32) -> Result<DsCredential, IssueError> {
+        let issuer = Issuer {
+            name: &self.issuing_ca.name,
+            key: &self.issuing_ca.key,
+            key_id: Some(self.issuing_ca.key_id),
+        };
+        let label = [&b"ds-gen"[..], &generation.to_be_bytes()].concat();
+        ds_credential(
+            &self.seed,
+            &party.entity_id,
+            &label,
+            &Subject::Organisation(party.role, party.entity_id),
+            &issuer,
+            (NOT_BEFORE, ORGANISATION_NOT_AFTER),
+        )
+    }
+
+    /// The DS and KA credentials of a device (issued by the device CA), derived from the seed
+    /// and the entity ID.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal encoding fault.
+    pub fn device(&self, entity_id: EntityId) -> Result<DeviceCredentials, IssueError> {
+        let issuer = Issuer {
+            name: &self.device_ca.name,
+            key: &self.device_ca.key,
+            key_id: Some(self.device_ca.key_id),
+        };
+        let subject = Subject::Device(entity_id);
+        Ok(DeviceCredentials {
+            entity_id,
+            ds: ds_credential(
+                &self.seed,
+                &entity_id,
+                b"device-ds",
+                &subject,
+                &issuer,
+                (NOT_BEFORE, FOREVER),
+            )?,
+            ka: ka_credential(
+                &self.seed,
+                &entity_id,
+                b"device-ka",
+                &subject,
+                &issuer,
+                (NOT_BEFORE, FOREVER),
+            )?,
+        })
+    }
+
+    /// Every organisation party.
+    #[must_use]
+    pub fn parties(&self) -> [&Party; 8] {
+        [
+            &self.recovery,
+            &self.supplier_a,
+            &self.supplier_b,
+            &self.network_operator,
+            &self.acb,
+            &self.tcos,
+            &self.ecos,
+            &self.wan_provider,
+        ]
+    }
+}
+
+fn scalar(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
+    // Retry with a counter in the (astronomically unlikely) case the digest is not a valid
+    // scalar.
+    for counter in 0u32.. {
+        let d = digest(&[b"gbcs-test-pki key", seed, label, &counter.to_be_bytes()]);
+        if SigningKey::from_scalar(&d).is_ok() {
+            return d;
+        }
+    }
+    [1; 32]
+}
+
+fn scalar_key(seed: &[u8; 32], label: &[u8]) -> Result<SigningKey, IssueError> {
+    SigningKey::from_scalar(&scalar(seed, label)).map_err(|_| IssueError("key"))
+}
+
+fn ds_credential(
+    seed: &[u8; 32],
+    entity: &EntityId,
+    label: &[u8],
+    subject: &Subject,
+    issuer: &Issuer<'_>,
+    validity: (i64, i64),
+) -> Result<DsCredential, IssueError> {
+    let full = [&entity.0[..], label].concat();
+    let key = scalar_key(seed, &full)?;
+    let public = key.public_key();
+    let certificate = issue(
+        subject,
+        &public,
+        KeyUsage::DIGITAL_SIGNATURE,
+        issuer,
+        &[&seed[..], &full].concat(),
+        validity,
+    )?;
+    Ok(DsCredential {
+        key,
+        certificate,
+        key_id: smki::key_id(&public.to_uncompressed()),
+    })
+}
+
+fn ka_credential(
+    seed: &[u8; 32],
+    entity: &EntityId,
+    label: &[u8],
+    subject: &Subject,
+    issuer: &Issuer<'_>,
+    validity: (i64, i64),
+) -> Result<KaCredential, IssueError> {
+    let full = [&entity.0[..], label].concat();
+    let s = scalar(seed, &full);
+    let key = KeyAgreementKey::from_scalar(&s).map_err(|_| IssueError("key"))?;
+    let public = key.public_key();
+    let certificate = issue(
+        subject,
+        &public,
+        KeyUsage::KEY_AGREEMENT,
+        issuer,
+        &[&seed[..], &full].concat(),
+        validity,
+    )?;
+    Ok(KaCredential {
+        key,
+        certificate,
+        key_id: smki::key_id(&public.to_uncompressed()),
+    })
+}
