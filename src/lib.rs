@@ -23,6 +23,8 @@ extern crate alloc;
 extern crate std;
 
 pub mod codec;
+#[cfg(feature = "alloc")]
+pub mod cos;
 pub mod crypto;
 pub mod error;
 pub mod frame;

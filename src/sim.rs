@@ -3,6 +3,7 @@
 
 pub mod device;
 pub mod pki;
+pub mod vectors;
 
 pub use device::{Cell, DeviceKeyAgreement, Faults, Rejection, Reply, SimDevice, ROOT_CELL};
 pub use pki::{Authority, DeviceCredentials, DsCredential, KaCredential, Party, TestPki};

@@ -10,21 +10,42 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 
 use cos::{Options, T0};
-use gbcs::payload::{ExecutionOutcome, GeneralizedTime, Payload, RemotePartyRole, TrustAnchorCellIdentifier};
+use gbcs::payload::{
+    ExecutionOutcome, GeneralizedTime, Payload, RemotePartyRole, TrustAnchorCellIdentifier,
+};
 use gbcs::sim::pki::ids;
 use gbcs::sim::{Cell, Reply, SimDevice, TestPki};
 use proptest::prelude::*;
 
 fn pki() -> &'static (TestPki, TestPki) {
     static PKI: OnceLock<(TestPki, TestPki)> = OnceLock::new();
-    PKI.get_or_init(|| (TestPki::generate(b"property").expect("pki"), TestPki::generate(b"rogue").expect("pki")))
+    PKI.get_or_init(|| {
+        (
+            TestPki::generate(b"property").expect("pki"),
+            TestPki::generate(b"rogue").expect("pki"),
+        )
+    })
 }
 
 #[derive(Clone, Debug)]
 enum Action {
-    ChangeSupplier { signer: u8, new: u8, delta: i8, rogue: bool, future: Option<u16>, tamper: bool },
-    Migrate { signer: u8, incoming: u8, delta: i8, floor: bool },
-    Query { delta: i8 },
+    ChangeSupplier {
+        signer: u8,
+        new: u8,
+        delta: i8,
+        rogue: bool,
+        future: Option<u16>,
+        tamper: bool,
+    },
+    Migrate {
+        signer: u8,
+        incoming: u8,
+        delta: i8,
+        floor: bool,
+    },
+    Query {
+        delta: i8,
+    },
     Advance(u16),
     Busy,
     Silent,
@@ -45,7 +66,9 @@ fn action() -> impl Strategy<Value = Action> {
 type Cells = BTreeMap<TrustAnchorCellIdentifier, (gbcs::frame::EntityId, gbcs::payload::KeyId)>;
 
 fn cells(d: &SimDevice) -> Cells {
-    d.cells().map(|(k, c): (&TrustAnchorCellIdentifier, &Cell)| (*k, (c.entity_id, c.key_id))).collect()
+    d.cells()
+        .map(|(k, c): (&TrustAnchorCellIdentifier, &Cell)| (*k, (c.entity_id, c.key_id)))
+        .collect()
 }
 
 /// The outcome agrees with the cells before and after.
@@ -53,14 +76,37 @@ fn check_outcome(o: &ExecutionOutcome<'_>, before: &Cells, after: &Cells) {
     for r in o.replacement_outcomes.iter() {
         let held = before.get(&r.cell).copied();
         if let Some(held) = held {
-            assert_eq!(held, (r.existing_subject_unique_id, r.existing_subject_key_identifier), "existing as held");
+            assert_eq!(
+                held,
+                (
+                    r.existing_subject_unique_id,
+                    r.existing_subject_key_identifier
+                ),
+                "existing as held"
+            );
         }
         let now = after.get(&r.cell).copied();
         if r.status.is_success() {
-            assert_eq!(now, Some((r.replacing_subject_unique_id, r.replacing_subject_key_identifier)), "replaced cell holds the new key");
+            assert_eq!(
+                now,
+                Some((
+                    r.replacing_subject_unique_id,
+                    r.replacing_subject_key_identifier
+                )),
+                "replaced cell holds the new key"
+            );
         } else {
             assert_eq!(now, held, "failed cell unchanged");
-            assert_eq!((r.existing_subject_unique_id, r.existing_subject_key_identifier), (r.replacing_subject_unique_id, r.replacing_subject_key_identifier));
+            assert_eq!(
+                (
+                    r.existing_subject_unique_id,
+                    r.existing_subject_key_identifier
+                ),
+                (
+                    r.replacing_subject_unique_id,
+                    r.replacing_subject_key_identifier
+                )
+            );
         }
     }
 }

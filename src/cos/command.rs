@@ -1,0 +1,385 @@
+//! Building the change-of-supplier commands: SRV 6.23 as CS02b supplierByTransCoS (0x0107)
+//! exactly as DCC builds it (`gbcs-cs02.md` C.4), the TCoS→ECoS migration as CS02b
+//! transCoSByTransCoS (0x0106), and the CS02a role-5 query from the ACB.
+//!
+//! The builders refuse a signer whose credential is not the one the meter holds, and a
+//! migration replacement that is not an ECoS-party role-5 DS certificate (`ecos.md` §6).
+
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::cos::registry::{cos_credential, CosParty, CosRegistry, Credential};
+use crate::cos::route::Route;
+use crate::crypto::{SharedSecret, SignatureSigner};
+use crate::frame::{EntityId, MessageCode};
+use crate::message::{self, CommandHeader, GbcsError};
+use crate::payload::{
+    AuthorisingRemotePartyControl, CellUsage, CertificateDer, CredentialDetailsCommand,
+    CredentialsReplacementMode, GeneralizedTime, KeyUsage, Payload, RemotePartyRole,
+    RemotePartySeqNumberChange, SeqNumber, SeqNumberUsage, SeqOf, SpecialistSeqNumber,
+    TimeBasedCpvChecks, TrustAnchorCellIdentifier, TrustAnchorReplacement,
+    UpdateSecurityCredentialsCommand,
+};
+use crate::smki::SmkiCertificate;
+
+/// A signer with the credential it signs as (its key may live in an HSM).
+#[derive(Clone, Copy)]
+pub struct CosSigner<'a> {
+    /// The credential (entity ID and key ID) of the signing key.
+    pub credential: Credential,
+    /// The signer.
+    pub signer: &'a dyn SignatureSigner,
+}
+
+impl fmt::Debug for CosSigner<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("CosSigner")
+            .field("credential", &self.credential)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why a command was not built.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BuildError {
+    /// The route does not allow signing (query first, or refused).
+    NotSignable(Route),
+    /// The signer's credential is not the one the meter holds (or not its party's).
+    WrongSigner {
+        /// The credential the meter holds, when known.
+        expected: Option<Credential>,
+        /// The signer's credential.
+        found: Credential,
+    },
+    /// The migration replacement is not an ECoS-party role-5 DS certificate.
+    NotEcosCertificate,
+    /// Encoding or signing failed.
+    Message(GbcsError),
+}
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::NotSignable(r) => write!(f, "route {r:?} does not allow a signed command"),
+            Self::WrongSigner {
+                expected: Some(e),
+                found,
+            } => write!(
+                f,
+                "signer {found} is not the credential the meter holds ({e})"
+            ),
+            Self::WrongSigner {
+                expected: None,
+                found,
+            } => write!(
+                f,
+                "signer {found} is not a credential of the party the meter holds"
+            ),
+            Self::NotEcosCertificate => {
+                f.write_str("the replacement is not an ECoS-party transitionalCoS DS certificate")
+            }
+            Self::Message(e) => write!(f, "{e}"),
+        }
+    }
+}
+
+impl core::error::Error for BuildError {}
+
+impl From<GbcsError> for BuildError {
+    fn from(e: GbcsError) -> Self {
+        Self::Message(e)
+    }
+}
+
+/// When a CS02b is to execute.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Execution {
+    /// At once: no executionDateTime.
+    Immediate,
+    /// At this time (future-dated).
+    At(GeneralizedTime),
+    /// Cancel a pending future-dated command: `99991231235959Z`.
+    Cancel,
+}
+
+impl Execution {
+    const fn date_time(self) -> Option<GeneralizedTime> {
+        match self {
+            Self::Immediate => None,
+            Self::At(t) => Some(t),
+            Self::Cancel => Some(GeneralizedTime::CANCELLATION),
+        }
+    }
+}
+
+/// A typed SRV 6.23 "Update Security Credentials (CoS)" request.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ChangeOfSupplierRequest<'a> {
+    /// The target device.
+    pub target: EntityId,
+    /// The new supplier's DS certificate (→ {supplier, digitalSignature}).
+    pub supplier_ds: CertificateDer<'a>,
+    /// The new supplier's KA certificate (→ {supplier, keyAgreement}).
+    pub supplier_ka: Option<CertificateDer<'a>>,
+    /// The new supplier's KA top-up certificate (→ {supplier, keyAgreement, prePaymentTopUp}).
+    pub supplier_prepayment_ka: Option<CertificateDer<'a>>,
+    /// The certification path certificates.
+    pub certification_path: &'a [CertificateDer<'a>],
+    /// SupplierFloorSeqNumber → `[6]` {supplier, floor}.
+    pub supplier_floor: SeqNumber,
+    /// SupplierPrepaymentTopUpFloorSeqNumber → its specialist floor {prePaymentTopUp, n}.
+    pub prepayment_floor: Option<SeqNumber>,
+    /// ApplyTimeBasedCPVChecks: true → `[1]` absent; false → `[1] = disapply`.
+    pub apply_time_based_cpv_checks: bool,
+    /// ExecutionDateTime (or cancellation).
+    pub execution: Execution,
+}
+
+const SUPPLIER_DS: TrustAnchorCellIdentifier =
+    TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::DIGITAL_SIGNATURE);
+const SUPPLIER_KA: TrustAnchorCellIdentifier =
+    TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::KEY_AGREEMENT);
+const SUPPLIER_KA_TOP_UP: TrustAnchorCellIdentifier = TrustAnchorCellIdentifier {
+    role: RemotePartyRole::SUPPLIER,
+    key_usage: KeyUsage::KEY_AGREEMENT,
+    cell_usage: CellUsage::PREPAYMENT_TOP_UP,
+};
+
+fn cpv(apply: bool) -> Option<TimeBasedCpvChecks> {
+    (!apply).then_some(TimeBasedCpvChecks::DISAPPLY)
+}
+
+impl<'a> ChangeOfSupplierRequest<'a> {
+    /// Calls `f` with the 0x0107 payload for counter `counter` (`[3]` = the grouping-header
+    /// counter).
+    pub fn with_payload<R>(&self, counter: SeqNumber, f: impl FnOnce(&Payload<'_>) -> R) -> R {
+        let topup = self.prepayment_floor.map(|n| {
+            [SpecialistSeqNumber {
+                usage: SeqNumberUsage::PREPAYMENT_TOP_UP,
+                seq_number: n,
+            }]
+        });
+        let changes = [RemotePartySeqNumberChange {
+            role: RemotePartyRole::SUPPLIER,
+            floor_seq_number: self.supplier_floor,
+            specialist_floor_seq_numbers: topup.as_ref().map(|t| SeqOf::from_slice(t)),
+        }];
+        let mut replacements = Vec::with_capacity(3);
+        replacements.push(TrustAnchorReplacement {
+            certificate: self.supplier_ds,
+            target_cell: SUPPLIER_DS,
+        });
+        if let Some(c) = self.supplier_ka {
+            replacements.push(TrustAnchorReplacement {
+                certificate: c,
+                target_cell: SUPPLIER_KA,
+            });
+        }
+        if let Some(c) = self.supplier_prepayment_ka {
+            replacements.push(TrustAnchorReplacement {
+                certificate: c,
+                target_cell: SUPPLIER_KA_TOP_UP,
+            });
+        }
+        let cmd = UpdateSecurityCredentialsCommand {
+            control: AuthorisingRemotePartyControl {
+                mode: CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS,
+                plain_text_symmetric_key: None,
+                apply_time_based_cpv_checks: cpv(self.apply_time_based_cpv_checks),
+                authorising_cell: Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS),
+                authorising_seq_number: counter,
+                new_floor_seq_number: None,
+                new_specialist_floor_seq_numbers: None,
+                other_seq_number_changes: Some(SeqOf::from_slice(&changes)),
+            },
+            replacements: SeqOf::from_slice(&replacements),
+            certification_path: SeqOf::from_slice(self.certification_path),
+            execution_date_time: self.execution.date_time(),
+        };
+        f(&Payload::UpdateSecurityCredentialsCommand(cmd))
+    }
+
+    /// The pre-command from `originator` (the party in the cell) with counter `counter`.
+    ///
+    /// # Errors
+    /// [`GbcsError`] when a value cannot be encoded.
+    pub fn precommand(
+        &self,
+        originator: EntityId,
+        counter: SeqNumber,
+    ) -> Result<Vec<u8>, GbcsError> {
+        let header = self.header(originator, counter);
+        self.with_payload(counter, |p| {
+            message::build_precommand(&header, p).map_err(GbcsError::from)
+        })
+    }
+
+    fn header(&self, originator: EntityId, counter: SeqNumber) -> CommandHeader {
+        CommandHeader {
+            message_code: MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+            counter,
+            originator,
+            recipient: self.target,
+        }
+    }
+
+    /// The signed and ACB-MAC'd 0x0107 along `route`, signed by `signer` — refused unless
+    /// `signer` is the credential the meter holds (or, for a route known only from the
+    /// inventory, a credential of that party in `registry`).
+    ///
+    /// # Errors
+    /// [`BuildError`].
+    pub fn build(
+        &self,
+        route: &Route,
+        registry: &CosRegistry,
+        signer: &CosSigner<'_>,
+        counter: SeqNumber,
+        acb_secret: &SharedSecret,
+    ) -> Result<Vec<u8>, BuildError> {
+        let party = route.cell_party().ok_or(BuildError::NotSignable(*route))?;
+        check_signer(route.credential(), party, registry, signer)?;
+        let header = self.header(signer.credential.entity_id, counter);
+        self.with_payload(counter, |p| {
+            message::build_command(&header, p, Some(signer.signer), Some(acb_secret))
+        })
+        .map_err(BuildError::from)
+    }
+}
+
+fn check_signer(
+    expected: Option<Credential>,
+    party: CosParty,
+    registry: &CosRegistry,
+    signer: &CosSigner<'_>,
+) -> Result<(), BuildError> {
+    let ok = match expected {
+        Some(e) => e == signer.credential,
+        None => registry.holds(party, &signer.credential),
+    };
+    if ok {
+        Ok(())
+    } else {
+        Err(BuildError::WrongSigner {
+            expected,
+            found: signer.credential,
+        })
+    }
+}
+
+/// The migration command: CS02b transCoSByTransCoS (0x0106) putting the ECoS party's DS
+/// certificate into {5, DS}, signed by the TCoS credential in the cell, MAC'd by the ACB.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MigrationCommand<'a> {
+    /// The device.
+    pub target: EntityId,
+    /// The ECoS party's DS certificate.
+    pub ecos_certificate: CertificateDer<'a>,
+    /// The ECoS issuing-CA path.
+    pub certification_path: &'a [CertificateDer<'a>],
+    /// `[4]`, the floor for role 5 after the change of control, so the ECoS party can start
+    /// its own counter sequence **[decision: default 0]**.
+    pub new_floor: Option<SeqNumber>,
+    /// true → `[1]` absent; false → `[1] = disapply`.
+    pub apply_time_based_cpv_checks: bool,
+}
+
+impl MigrationCommand<'_> {
+    /// Calls `f` with the 0x0106 payload for counter `counter`.
+    pub fn with_payload<R>(&self, counter: SeqNumber, f: impl FnOnce(&Payload<'_>) -> R) -> R {
+        let replacements = [TrustAnchorReplacement {
+            certificate: self.ecos_certificate,
+            target_cell: TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
+        }];
+        let cmd = UpdateSecurityCredentialsCommand {
+            control: AuthorisingRemotePartyControl {
+                mode: CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS,
+                plain_text_symmetric_key: None,
+                apply_time_based_cpv_checks: cpv(self.apply_time_based_cpv_checks),
+                authorising_cell: Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS),
+                authorising_seq_number: counter,
+                new_floor_seq_number: self.new_floor,
+                new_specialist_floor_seq_numbers: None,
+                other_seq_number_changes: None,
+            },
+            replacements: SeqOf::from_slice(&replacements),
+            certification_path: SeqOf::from_slice(self.certification_path),
+            execution_date_time: None,
+        };
+        f(&Payload::UpdateSecurityCredentialsCommand(cmd))
+    }
+
+    /// The ECoS credential the command installs.
+    ///
+    /// # Errors
+    /// [`BuildError::NotEcosCertificate`] unless the certificate is a role-5 DS certificate
+    /// of the ECoS party in `registry`.
+    pub fn ecos_credential(&self, registry: &CosRegistry) -> Result<Credential, BuildError> {
+        let cert = SmkiCertificate::from_der(self.ecos_certificate.as_bytes())
+            .map_err(|_| BuildError::NotEcosCertificate)?;
+        let credential = cos_credential(&cert).ok_or(BuildError::NotEcosCertificate)?;
+        if registry.holds(CosParty::Ecos, &credential) {
+            Ok(credential)
+        } else {
+            Err(BuildError::NotEcosCertificate)
+        }
+    }
+
+    /// The signed, MAC'd 0x0106. `in_cell` is the TCoS credential the meter holds; `signer`
+    /// must be it, and it must be a registered TCoS credential.
+    ///
+    /// # Errors
+    /// [`BuildError`].
+    pub fn build(
+        &self,
+        registry: &CosRegistry,
+        in_cell: Credential,
+        signer: &CosSigner<'_>,
+        counter: SeqNumber,
+        acb_secret: &SharedSecret,
+    ) -> Result<Vec<u8>, BuildError> {
+        self.ecos_credential(registry)?;
+        if !registry.holds(CosParty::Tcos, &in_cell) {
+            return Err(BuildError::WrongSigner {
+                expected: Some(in_cell),
+                found: signer.credential,
+            });
+        }
+        check_signer(Some(in_cell), CosParty::Tcos, registry, signer)?;
+        let header = CommandHeader {
+            message_code: MessageCode::CS02B_TRANS_COS_BY_TRANS_COS,
+            counter,
+            originator: signer.credential.entity_id,
+            recipient: self.target,
+        };
+        self.with_payload(counter, |p| {
+            message::build_command(&header, p, Some(signer.signer), Some(acb_secret))
+        })
+        .map_err(BuildError::from)
+    }
+}
+
+/// The CS02a the ACB sends to learn what a device holds in its role-5 cells: authorised by
+/// {accessControlBroker, keyAgreement}, no signature, MAC'd.
+///
+/// # Errors
+/// [`GbcsError`] when encoding fails.
+pub fn credential_query(
+    acb: EntityId,
+    device: EntityId,
+    counter: SeqNumber,
+    acb_secret: &SharedSecret,
+) -> Result<Vec<u8>, GbcsError> {
+    let roles = [RemotePartyRole::TRANSITIONAL_COS];
+    let payload = Payload::CredentialDetailsCommand(CredentialDetailsCommand {
+        authorising_cell: TrustAnchorCellIdentifier::ACB_KA,
+        roles: SeqOf::from_slice(&roles),
+    });
+    let header = CommandHeader {
+        message_code: MessageCode::CS02A,
+        counter,
+        originator: acb,
+        recipient: device,
+    };
+    message::build_command(&header, &payload, None, Some(acb_secret))
+}
