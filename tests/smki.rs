@@ -289,6 +289,21 @@ fn refuses_what_the_profile_forbids() {
         c.check_profile(),
         Err(SmkiError::SkiMismatch { .. })
     ));
+    // The same key as a compressed point (02/03 || X, 32 bytes shorter), with the BIT
+    // STRING's length and every enclosing length fixed up.
+    let mut compressed = der.clone();
+    let prefix = if mine[64] & 1 == 0 { 0x02 } else { 0x03 };
+    compressed.splice(
+        at..at + 65,
+        std::iter::once(prefix).chain(mine[1..33].iter().copied()),
+    );
+    assert_eq!(compressed[at - 2], 0x42, "BIT STRING length");
+    compressed[at - 2] -= 32;
+    let compressed = shorten_enclosing(&compressed, at, 32);
+    assert_eq!(
+        SmkiCertificate::from_der(&compressed).expect_err("compressed"),
+        SmkiError::CompressedPoint
+    );
 }
 
 /// Shortens by `by` every DER length whose TLV encloses byte `at`.
@@ -301,18 +316,21 @@ fn shorten_enclosing(bytes: &[u8], at: usize, by: usize) -> Vec<u8> {
                 (usize::from(first), 1)
             } else {
                 let k = usize::from(first & 0x7F);
+                let Some(octets) = b.get(i + 2..i + 2 + k) else {
+                    return;
+                };
                 (
-                    b[i + 2..i + 2 + k]
-                        .iter()
-                        .fold(0, |a, x| (a << 8) | usize::from(*x)),
+                    octets.iter().fold(0, |a, x| (a << 8) | usize::from(*x)),
                     1 + k,
                 )
             };
             let start = i + 1 + n;
             let end = (start + len).min(b.len());
             if base + i < at && at < base + end && b[i] & 0x20 != 0 {
+                // Only one TLV per level encloses `at`; the siblings after it are shifted.
                 out.push((base + i + 1, n));
                 walk(&b[start..end], base + start, at, out);
+                return;
             }
             i = start + len;
         }

@@ -152,6 +152,7 @@ impl Keystore {
         role: KeyRole,
     ) -> Result<KeyAgreementKey, KeystoreError> {
         let (path, pem) = self.read(id, role, "key")?;
+        let pem = zeroize::Zeroizing::new(pem);
         KeyAgreementKey::from_pem(&pem).map_err(|e| KeystoreError::Key(path, e))
     }
 }
