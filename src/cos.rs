@@ -7,10 +7,21 @@
 
 pub mod classify;
 pub mod command;
+#[cfg(feature = "std")]
+pub mod engine;
+pub mod ledger;
+pub mod migration;
 pub mod registry;
+pub mod report;
 pub mod route;
 
 pub use classify::{Classification, CosState, Evidence, EvidenceSource, MatchKind, UnknownReason};
 pub use command::{BuildError, ChangeOfSupplierRequest, CosSigner, Execution, MigrationCommand};
+pub use ledger::{Ledger, SupplierCounts};
+pub use migration::{
+    select, Decision, DeviceRecord, Incident, MigrationPolicy, MigrationStatus, Outcome, Priority,
+    SecPartyId, SkipReason,
+};
 pub use registry::{CosParty, CosRegistry, Credential};
+pub use report::Ecosmig007;
 pub use route::{route, DeviceType, Refusal, Route, RoutePolicy};

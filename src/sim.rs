@@ -2,6 +2,8 @@
 //! CS02a and CS02b like a meter, for testing change of supplier and migration end to end.
 
 pub mod device;
+#[cfg(feature = "std")]
+pub mod fleet;
 pub mod pki;
 pub mod vectors;
 

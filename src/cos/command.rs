@@ -27,8 +27,8 @@ use crate::smki::SmkiCertificate;
 pub struct CosSigner<'a> {
     /// The credential (entity ID and key ID) of the signing key.
     pub credential: Credential,
-    /// The signer.
-    pub signer: &'a dyn SignatureSigner,
+    /// The signer (shared across the bulk engine's threads, hence `Sync`).
+    pub signer: &'a (dyn SignatureSigner + Sync),
 }
 
 impl fmt::Debug for CosSigner<'_> {
@@ -269,22 +269,55 @@ fn check_signer(
 
 /// The migration command: CS02b transCoSByTransCoS (0x0106) putting the ECoS party's DS
 /// certificate into {5, DS}, signed by the TCoS credential in the cell, MAC'd by the ACB.
+///
+/// Built once per migration ([`MigrationCommand::new`] checks the ECoS certificate), then
+/// [`MigrationCommand::build`] per device.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct MigrationCommand<'a> {
-    /// The device.
-    pub target: EntityId,
-    /// The ECoS party's DS certificate.
-    pub ecos_certificate: CertificateDer<'a>,
-    /// The ECoS issuing-CA path.
-    pub certification_path: &'a [CertificateDer<'a>],
-    /// `[4]`, the floor for role 5 after the change of control, so the ECoS party can start
-    /// its own counter sequence **[decision: default 0]**.
-    pub new_floor: Option<SeqNumber>,
-    /// true → `[1]` absent; false → `[1] = disapply`.
-    pub apply_time_based_cpv_checks: bool,
+    ecos_certificate: CertificateDer<'a>,
+    certification_path: &'a [CertificateDer<'a>],
+    new_floor: Option<SeqNumber>,
+    apply_time_based_cpv_checks: bool,
+    ecos: Credential,
 }
 
-impl MigrationCommand<'_> {
+impl<'a> MigrationCommand<'a> {
+    /// A migration to `ecos_certificate` (through `certification_path`). `new_floor` is `[4]`,
+    /// the role-5 floor after the change of control so the ECoS party can start its own
+    /// counter sequence (our decision: default 0, see `MigrationPolicy::ecos_floor`);
+    /// `apply_time_based_cpv_checks` false sets `[1] = disapply`.
+    ///
+    /// # Errors
+    /// [`BuildError::NotEcosCertificate`] unless the certificate is a role-5 DS certificate
+    /// of the ECoS party in `registry`.
+    pub fn new(
+        registry: &CosRegistry,
+        ecos_certificate: CertificateDer<'a>,
+        certification_path: &'a [CertificateDer<'a>],
+        new_floor: Option<SeqNumber>,
+        apply_time_based_cpv_checks: bool,
+    ) -> Result<Self, BuildError> {
+        let cert = SmkiCertificate::from_der(ecos_certificate.as_bytes())
+            .map_err(|_| BuildError::NotEcosCertificate)?;
+        let ecos = cos_credential(&cert).ok_or(BuildError::NotEcosCertificate)?;
+        if !registry.holds(CosParty::Ecos, &ecos) {
+            return Err(BuildError::NotEcosCertificate);
+        }
+        Ok(Self {
+            ecos_certificate,
+            certification_path,
+            new_floor,
+            apply_time_based_cpv_checks,
+            ecos,
+        })
+    }
+
+    /// The ECoS credential the command installs.
+    #[must_use]
+    pub const fn ecos_credential(&self) -> Credential {
+        self.ecos
+    }
+
     /// Calls `f` with the 0x0106 payload for counter `counter`.
     pub fn with_payload<R>(&self, counter: SeqNumber, f: impl FnOnce(&Payload<'_>) -> R) -> R {
         let replacements = [TrustAnchorReplacement {
@@ -309,36 +342,20 @@ impl MigrationCommand<'_> {
         f(&Payload::UpdateSecurityCredentialsCommand(cmd))
     }
 
-    /// The ECoS credential the command installs.
-    ///
-    /// # Errors
-    /// [`BuildError::NotEcosCertificate`] unless the certificate is a role-5 DS certificate
-    /// of the ECoS party in `registry`.
-    pub fn ecos_credential(&self, registry: &CosRegistry) -> Result<Credential, BuildError> {
-        let cert = SmkiCertificate::from_der(self.ecos_certificate.as_bytes())
-            .map_err(|_| BuildError::NotEcosCertificate)?;
-        let credential = cos_credential(&cert).ok_or(BuildError::NotEcosCertificate)?;
-        if registry.holds(CosParty::Ecos, &credential) {
-            Ok(credential)
-        } else {
-            Err(BuildError::NotEcosCertificate)
-        }
-    }
-
-    /// The signed, MAC'd 0x0106. `in_cell` is the TCoS credential the meter holds; `signer`
-    /// must be it, and it must be a registered TCoS credential.
+    /// The signed, MAC'd 0x0106 for `target`. `in_cell` is the TCoS credential the meter
+    /// holds; `signer` must be it, and it must be a registered TCoS credential.
     ///
     /// # Errors
     /// [`BuildError`].
     pub fn build(
         &self,
         registry: &CosRegistry,
+        target: EntityId,
         in_cell: Credential,
         signer: &CosSigner<'_>,
         counter: SeqNumber,
         acb_secret: &SharedSecret,
     ) -> Result<Vec<u8>, BuildError> {
-        self.ecos_credential(registry)?;
         if !registry.holds(CosParty::Tcos, &in_cell) {
             return Err(BuildError::WrongSigner {
                 expected: Some(in_cell),
@@ -350,7 +367,7 @@ impl MigrationCommand<'_> {
             message_code: MessageCode::CS02B_TRANS_COS_BY_TRANS_COS,
             counter,
             originator: signer.credential.entity_id,
-            recipient: self.target,
+            recipient: target,
         };
         self.with_payload(counter, |p| {
             message::build_command(&header, p, Some(signer.signer), Some(acb_secret))

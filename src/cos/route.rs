@@ -7,9 +7,9 @@
 //! | `Tcos` | TCoS path, signed with the TCoS credential in the cell |
 //! | `Ecos` | ECoS path, signed with the ECoS credential in the cell |
 //! | `Unknown`, no device reading yet | *query first*: a CS02a for role 5 from the ACB |
-//! | `Unknown` after a CS02a reading | refuse: the reading did not resolve it **[decision]** |
+//! | `Unknown` after a CS02a reading | refuse: the reading did not resolve it (our decision) |
 //! | `Tcos`, TCoS signing withdrawn and keys not transferred | refuse: stranded TCoS device |
-//! | PPMID, IHD, CAD, HCALCS | refuse: not a CoS target **[decision]** |
+//! | PPMID, IHD, CAD, HCALCS | refuse: not a CoS target (our decision) |
 
 use core::fmt;
 

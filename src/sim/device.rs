@@ -215,6 +215,19 @@ impl SimDevice {
         }
     }
 
+    /// A new device with this one's cells, counters and settings, but its own identity and
+    /// keys (cheap: no certificate is parsed).
+    #[must_use]
+    pub fn clone_for(&self, entity_id: EntityId, ds: SigningKey, ka: DeviceKeyAgreement) -> Self {
+        Self {
+            entity_id,
+            ds,
+            ka,
+            pending: None,
+            ..self.clone()
+        }
+    }
+
     /// The device's entity ID.
     #[must_use]
     pub const fn entity_id(&self) -> EntityId {

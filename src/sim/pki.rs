@@ -550,6 +550,24 @@ impl TestPki {
         })
     }
 
+    /// A device's DS and KA keys without certificates (derived as [`Self::device`] derives
+    /// them, without the cost of issuing).
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal fault.
+    pub fn device_keys(
+        &self,
+        entity_id: EntityId,
+    ) -> Result<(SigningKey, KeyAgreementKey), IssueError> {
+        let ds = scalar_key(&self.seed, &[&entity_id.0[..], b"device-ds"].concat())?;
+        let ka = KeyAgreementKey::from_scalar(&scalar(
+            &self.seed,
+            &[&entity_id.0[..], b"device-ka"].concat(),
+        ))
+        .map_err(|_| IssueError("key"))?;
+        Ok((ds, ka))
+    }
+
     /// Every organisation party.
     #[must_use]
     pub fn parties(&self) -> [&Party; 8] {

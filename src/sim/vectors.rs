@@ -117,15 +117,16 @@ pub fn generate() -> Result<Vec<(&'static str, Vec<u8>)>, VectorError> {
         &mut meter,
     )?);
 
-    let migration = MigrationCommand {
-        target: device,
-        ecos_certificate: CertificateDer(&pki.ecos.ds.certificate),
-        certification_path: &path,
-        new_floor: Some(0),
-        apply_time_based_cpv_checks: true,
-    };
+    let migration = MigrationCommand::new(
+        &registry,
+        CertificateDer(&pki.ecos.ds.certificate),
+        &path,
+        Some(0),
+        true,
+    )
+    .map_err(|_| VectorError("ECoS certificate"))?;
     let m = migration
-        .build(&registry, credential(&pki.tcos), &tcos, 101, &z)
+        .build(&registry, device, credential(&pki.tcos), &tcos, 101, &z)
         .map_err(|_| VectorError("0x0106"))?;
     out.extend(exchange(
         "0106-migration-command.hex",

@@ -1,0 +1,339 @@
+//! The bulk migration engine (`std`): runs a migration over a fleet in batches, spreading each
+//! batch over every core, reporting progress through a callback. Deterministic: candidates
+//! are taken in a fixed order, counters are assigned before the batch is sent, and outcomes
+//! are applied in that order, whatever the threads do.
+//!
+//! Per attempt: ECDH with the device's KA key, build + sign + MAC the 0x0106, exchange it
+//! through a [`Transport`], verify and interpret the reply. After each batch the outcomes go
+//! into the device records, the [`Ledger`] and [`AutoStop`]; an incident stops the run
+//! before the next batch, and [`BulkMigration::resume`] clears it.
+
+use alloc::vec::Vec;
+use std::thread;
+
+use crate::cos::command::{BuildError, CosSigner, MigrationCommand};
+use crate::cos::ledger::Ledger;
+use crate::cos::migration::{
+    apply, interpret_response, select, AutoStop, Decision, DeviceRecord, Incident, InvalidReason,
+    IssuedCommand, MigrationPolicy, MigrationStatus, Outcome, TransientCause,
+};
+use crate::cos::registry::CosRegistry;
+use crate::crypto::KeyAgreement;
+use crate::frame::EntityId;
+
+/// Carries commands to devices and brings back their replies.
+pub trait Transport: Sync {
+    /// Sends `command` to `device`; `None` when no reply came (time-out, no response).
+    fn exchange(&self, device: EntityId, command: &[u8]) -> Option<Vec<u8>>;
+}
+
+/// What the engine signs and MACs with.
+#[derive(Clone, Copy)]
+pub struct MigrationContext<'a> {
+    /// The TCoS and ECoS credentials.
+    pub registry: &'a CosRegistry,
+    /// The TCoS signer.
+    pub tcos: CosSigner<'a>,
+    /// The migration command (ECoS certificate checked).
+    pub command: MigrationCommand<'a>,
+    /// The ACB's key agreement (MACs every command).
+    pub acb: &'a (dyn KeyAgreement + Sync),
+}
+
+/// Batch size, threads and pacing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct EngineConfig {
+    /// Devices per batch.
+    pub batch_size: usize,
+    /// Worker threads (1 = the calling thread only).
+    pub workers: usize,
+    /// Simulated or real seconds between batches.
+    pub batch_interval_secs: i64,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            batch_size: 1000,
+            workers: thread::available_parallelism().map_or(1, |n| n.get()),
+            batch_interval_secs: 600,
+        }
+    }
+}
+
+/// Where a run stands, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Progress {
+    /// Batches run.
+    pub batches: usize,
+    /// Attempts in the last batch.
+    pub batch_attempts: usize,
+    /// Attempts so far.
+    pub attempts: u64,
+    /// Devices migrated so far.
+    pub migrated: usize,
+    /// Devices in the fleet.
+    pub devices: usize,
+    /// The clock (Unix seconds).
+    pub clock: i64,
+}
+
+/// Something the embedding service must hear about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Event {
+    /// A response failed verification or did not match: a security event.
+    SecurityEvent {
+        /// The device.
+        device: EntityId,
+        /// Why.
+        reason: InvalidReason,
+    },
+    /// A command was not built (refused loudly).
+    Refused {
+        /// The device.
+        device: EntityId,
+        /// Why.
+        error: BuildError,
+    },
+    /// The run stopped.
+    Incident(Incident),
+}
+
+/// A migration over a fleet.
+#[derive(Debug)]
+pub struct BulkMigration {
+    /// The device records.
+    pub records: Vec<DeviceRecord>,
+    /// The ledger.
+    pub ledger: Ledger,
+    /// The policy.
+    pub policy: MigrationPolicy,
+    /// Events raised so far.
+    pub events: Vec<Event>,
+    auto_stop: AutoStop,
+    clock: i64,
+    next_counter: u64,
+    stopped: Option<Incident>,
+    batches: usize,
+}
+
+enum Attempt {
+    Sent(u64, Outcome),
+    NotSent(BuildError),
+}
+
+fn attempt(
+    ctx: &MigrationContext<'_>,
+    transport: &dyn Transport,
+    r: &DeviceRecord,
+    counter: u64,
+) -> Attempt {
+    let Ok(z) = ctx.acb.agree(&r.ka_public_key) else {
+        return Attempt::Sent(counter, Outcome::Transient(TransientCause::NoResponse));
+    };
+    let in_cell = r.cell_credential.unwrap_or(ctx.tcos.credential);
+    let command =
+        match ctx
+            .command
+            .build(ctx.registry, r.entity_id, in_cell, &ctx.tcos, counter, &z)
+        {
+            Ok(c) => c,
+            Err(e) => return Attempt::NotSent(e),
+        };
+    let issued = IssuedCommand {
+        device: r.entity_id,
+        originator: ctx.tcos.credential.entity_id,
+        counter,
+        ecos: ctx.command.ecos_credential(),
+    };
+    let outcome = match transport.exchange(r.entity_id, &command) {
+        None => Outcome::Transient(TransientCause::NoResponse),
+        Some(reply) => interpret_response(&reply, &issued, &r.ds_public_key),
+    };
+    Attempt::Sent(counter, outcome)
+}
+
+impl BulkMigration {
+    /// A migration of `records` under `policy`, starting at `clock` with TCoS counter
+    /// `first_counter` (above every counter the TCoS party has used).
+    #[must_use]
+    pub fn new(
+        records: Vec<DeviceRecord>,
+        policy: MigrationPolicy,
+        clock: i64,
+        first_counter: u64,
+    ) -> Self {
+        let auto_stop = AutoStop::new(policy.auto_stop);
+        Self {
+            records,
+            ledger: Ledger::new(),
+            policy,
+            events: Vec::new(),
+            auto_stop,
+            clock,
+            next_counter: first_counter,
+            stopped: None,
+            batches: 0,
+        }
+    }
+
+    /// The clock.
+    #[must_use]
+    pub const fn clock(&self) -> i64 {
+        self.clock
+    }
+
+    /// The incident that stopped the run, if any.
+    #[must_use]
+    pub const fn stopped(&self) -> Option<&Incident> {
+        self.stopped.as_ref()
+    }
+
+    /// Clears the incident so the run can go on.
+    pub fn resume(&mut self) {
+        self.stopped = None;
+    }
+
+    fn progress(&self, batch_attempts: usize) -> Progress {
+        Progress {
+            batches: self.batches,
+            batch_attempts,
+            attempts: self.ledger.total_attempts(),
+            migrated: self
+                .records
+                .iter()
+                .filter(|r| r.status == MigrationStatus::Migrated)
+                .count(),
+            devices: self.records.len(),
+            clock: self.clock,
+        }
+    }
+
+    /// The devices that may be tried now, in order: normal priority first, then NP005-stale,
+    /// each by entity ID.
+    #[must_use]
+    pub fn candidates(&self) -> Vec<usize> {
+        let mut c: Vec<(crate::cos::migration::Priority, EntityId, usize)> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter_map(|(i, r)| match select(r, &self.policy, self.clock) {
+                Decision::Migrate(p) => Some((p, r.entity_id, i)),
+                Decision::Skip(_) => None,
+            })
+            .collect();
+        c.sort();
+        c.into_iter().map(|(_, _, i)| i).collect()
+    }
+
+    /// Runs one batch; returns the number of attempts made.
+    pub fn run_batch(
+        &mut self,
+        ctx: &MigrationContext<'_>,
+        transport: &dyn Transport,
+        config: &EngineConfig,
+    ) -> usize {
+        if self.stopped.is_some() {
+            return 0;
+        }
+        let mut jobs: Vec<(usize, u64)> = Vec::new();
+        for i in self.candidates().into_iter().take(config.batch_size.max(1)) {
+            jobs.push((i, self.next_counter));
+            self.next_counter += 1;
+        }
+        let records = &self.records;
+        // Each result carries its record index, so results can never attach to another device.
+        let run =
+            |&(i, c): &(usize, u64)| records.get(i).map(|r| (i, attempt(ctx, transport, r, c)));
+        let results: Vec<(usize, Attempt)> = if config.workers <= 1 || jobs.len() < 2 {
+            jobs.iter().filter_map(run).collect()
+        } else {
+            let per = jobs.len().div_ceil(config.workers);
+            thread::scope(|s| {
+                let handles: Vec<_> = jobs
+                    .chunks(per)
+                    .map(|chunk| s.spawn(move || chunk.iter().filter_map(run).collect::<Vec<_>>()))
+                    .collect();
+                // `attempt` does not panic; if a worker ever did, re-raise it rather than lose
+                // the attempts it made.
+                handles
+                    .into_iter()
+                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            })
+        };
+        let mut made = 0;
+        for (i, result) in results {
+            let Some(r) = self.records.get_mut(i) else {
+                continue;
+            };
+            match result {
+                Attempt::NotSent(error) => {
+                    r.status = MigrationStatus::NeedsInvestigation;
+                    self.events.push(Event::Refused {
+                        device: r.entity_id,
+                        error,
+                    });
+                }
+                Attempt::Sent(counter, outcome) => {
+                    made += 1;
+                    let retry = r.attempts > 0;
+                    let supplier = r.reporting_supplier().clone();
+                    // Each (device, counter) is new: the engine never reuses a counter.
+                    let _ = self
+                        .ledger
+                        .record(&supplier, r.entity_id, counter, &outcome);
+                    if let Outcome::Invalid(reason) = outcome {
+                        self.events.push(Event::SecurityEvent {
+                            device: r.entity_id,
+                            reason,
+                        });
+                    }
+                    let incident = self
+                        .auto_stop
+                        .record(r.entity_id, &r.model, &outcome, retry);
+                    apply(r, &outcome, &self.policy, self.clock);
+                    if let (Some(incident), None) = (incident, &self.stopped) {
+                        self.events.push(Event::Incident(incident.clone()));
+                        self.stopped = Some(incident);
+                    }
+                }
+            }
+        }
+        self.batches += 1;
+        made
+    }
+
+    /// Runs batches until no device is left to try (waiting out back-offs on the clock) or an
+    /// incident stops the run. Calls `progress` after each batch.
+    pub fn run(
+        &mut self,
+        ctx: &MigrationContext<'_>,
+        transport: &dyn Transport,
+        config: &EngineConfig,
+        mut progress: impl FnMut(&Progress),
+    ) -> Progress {
+        while self.stopped.is_none() {
+            if self.candidates().is_empty() {
+                let next = self
+                    .records
+                    .iter()
+                    .filter(|r| r.status == MigrationStatus::Retrying)
+                    .filter_map(|r| r.next_attempt_at)
+                    .filter(|t| *t > self.clock)
+                    .min();
+                match next {
+                    Some(t) => {
+                        self.clock = t;
+                        continue;
+                    }
+                    None => break,
+                }
+            }
+            let n = self.run_batch(ctx, transport, config);
+            self.clock += config.batch_interval_secs;
+            progress(&self.progress(n));
+        }
+        self.progress(0)
+    }
+}

@@ -1,0 +1,290 @@
+//! A simulated fleet for bulk-migration tests: device records and simulated meters drawn from
+//! a seeded mix of behaviours, and a [`Transport`] that delivers commands to them.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use std::sync::Mutex;
+
+use crate::cos::classify::CosState;
+use crate::cos::engine::Transport;
+use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, SecPartyId};
+use crate::cos::registry::Credential;
+use crate::cos::route::DeviceType;
+use crate::frame::EntityId;
+use crate::payload::{StatusCode, TrustAnchorCellIdentifier};
+use crate::sim::device::{Cell, DeviceKeyAgreement, Reply, SimDevice};
+use crate::sim::pki::{ids, IssueError, TestPki};
+
+/// How a simulated device behaves.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Profile {
+    /// Answers and migrates at once.
+    Healthy,
+    /// Answers resourcesBusy this many times, then migrates.
+    BusyThenHealthy(u32),
+    /// Never answers.
+    NeverAnswers,
+    /// Answers every command with this device fault.
+    DeviceFault(StatusCode),
+    /// Of a model on the Non-Migratable list (never tried).
+    NonMigratableModel,
+    /// Of a listed model, running its fixing firmware (migrates).
+    FixedFirmware,
+    /// Flagged ineligible (never tried).
+    Ineligible,
+    /// A Gas Proxy Function (migrates; reported to the electricity supplier).
+    GasProxy,
+    /// Silent for longer than the NP005 period (lower priority; migrates when tried).
+    Stale,
+    /// Already holds the ECoS credential (never tried).
+    AlreadyEcos,
+}
+
+/// The share of each profile, in parts per thousand (the rest is `Healthy`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FleetMix(pub Vec<(Profile, u32)>);
+
+impl Default for FleetMix {
+    fn default() -> Self {
+        Self(alloc::vec![
+            (Profile::BusyThenHealthy(1), 40),
+            (Profile::BusyThenHealthy(2), 15),
+            (Profile::BusyThenHealthy(6), 5),
+            (Profile::NeverAnswers, 20),
+            (Profile::DeviceFault(StatusCode::INSUFFICIENT_MEMORY), 10),
+            (Profile::DeviceFault(StatusCode::OTHER), 5),
+            (Profile::NonMigratableModel, 30),
+            (Profile::FixedFirmware, 20),
+            (Profile::Ineligible, 20),
+            (Profile::GasProxy, 40),
+            (Profile::Stale, 30),
+            (Profile::AlreadyEcos, 30),
+        ])
+    }
+}
+
+/// A model on the Non-Migratable list, with no fix.
+pub const BROKEN_MODEL: &str = "NOMIG-1";
+/// A model on the list whose fixing firmware exists.
+pub const FIXABLE_MODEL: &str = "FIXME-2";
+/// That model's fixing firmware.
+pub const FIXING_FIRMWARE: &str = "2.0.1";
+/// The ordinary models (device faults spread over them).
+pub const MODELS: usize = 16;
+/// The responsible suppliers.
+pub const SUPPLIERS: [&str; 3] = ["SUPA01", "SUPB02", "SUPC03"];
+/// The gas supplier of the gas proxy functions.
+pub const GAS_SUPPLIER: &str = "GASS04";
+
+/// SplitMix64: a small deterministic generator for the mix.
+#[derive(Clone, Debug)]
+pub struct SplitMix64(u64);
+
+impl SplitMix64 {
+    /// A generator from `seed`.
+    #[must_use]
+    pub const fn new(seed: u64) -> Self {
+        Self(seed)
+    }
+
+    /// The next value.
+    pub fn next_u64(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+
+    /// A value below `n` (n > 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.next_u64() % n.max(1)
+    }
+}
+
+/// Delivers commands to simulated meters.
+#[derive(Debug)]
+pub struct SimTransport {
+    devices: Vec<Mutex<SimDevice>>,
+}
+
+impl SimTransport {
+    fn index(&self, device: EntityId) -> Option<usize> {
+        // Fleet devices are numbered: ids::device(n) at index n.
+        let n = usize::try_from(device.to_u64() & 0xFFFF_FFFF).ok()?;
+        (n < self.devices.len()).then_some(n)
+    }
+
+    /// Runs `f` on the simulated meter `device`.
+    pub fn with_device<R>(
+        &self,
+        device: EntityId,
+        f: impl FnOnce(&mut SimDevice) -> R,
+    ) -> Option<R> {
+        let i = self.index(device)?;
+        let mut guard = self.devices.get(i)?.lock().ok()?;
+        (guard.entity_id() == device).then(|| f(&mut guard))
+    }
+}
+
+impl Transport for SimTransport {
+    fn exchange(&self, device: EntityId, command: &[u8]) -> Option<Vec<u8>> {
+        match self.with_device(device, |d| d.process(command))? {
+            Reply::Response(r) => Some(r),
+            Reply::Rejected(_) | Reply::Silent => None,
+        }
+    }
+}
+
+/// A simulated fleet.
+#[derive(Debug)]
+pub struct SimulatedFleet {
+    /// The device records (the inventory), in device order.
+    pub records: Vec<DeviceRecord>,
+    /// Each device's behaviour.
+    pub profiles: Vec<Profile>,
+    /// The meters.
+    pub transport: SimTransport,
+}
+
+/// The policy the fleet's models call for: [`BROKEN_MODEL`] non-migratable, [`FIXABLE_MODEL`]
+/// fixed by [`FIXING_FIRMWARE`]; the rest default.
+#[must_use]
+pub fn fleet_policy() -> MigrationPolicy {
+    let mut p = MigrationPolicy::default();
+    p.non_migratable.insert(String::from(BROKEN_MODEL), None);
+    p.non_migratable.insert(
+        String::from(FIXABLE_MODEL),
+        Some(String::from(FIXING_FIRMWARE)),
+    );
+    p
+}
+
+fn party(s: &str) -> Result<SecPartyId, IssueError> {
+    SecPartyId::new(s).map_err(|_| IssueError::internal("supplier ID"))
+}
+
+impl SimulatedFleet {
+    /// `n` devices (`ids::device(0..n)`) drawn from `mix` with `seed`, their meters holding
+    /// the TCoS credential (or the ECoS one for [`Profile::AlreadyEcos`]), clock `clock`.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal fault.
+    pub fn generate(
+        pki: &TestPki,
+        seed: u64,
+        n: usize,
+        mix: &FleetMix,
+        clock: i64,
+    ) -> Result<Self, IssueError> {
+        let template_tcos =
+            pki.meter(ids::device(0xFFFF_FFFF), &pki.supplier_a, &pki.tcos, clock)?;
+        let mut template_ecos = template_tcos.clone();
+        template_ecos.install(
+            TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
+            Cell {
+                entity_id: pki.ecos.entity_id,
+                key_id: pki.ecos.ds.key_id,
+                public_key: Some(pki.ecos.ds.key.public_key()),
+            },
+        );
+        let tcos = Credential {
+            entity_id: pki.tcos.entity_id,
+            key_id: pki.tcos.ds.key_id,
+        };
+        let ecos = Credential {
+            entity_id: pki.ecos.entity_id,
+            key_id: pki.ecos.ds.key_id,
+        };
+        let mut rng = SplitMix64::new(seed);
+        let mut records = Vec::with_capacity(n);
+        let mut profiles = Vec::with_capacity(n);
+        let mut devices = Vec::with_capacity(n);
+        for i in 0..n {
+            let entity_id = ids::device(u64::try_from(i).unwrap_or(u64::MAX));
+            let roll = u32::try_from(rng.below(1000)).unwrap_or(0);
+            let mut acc = 0;
+            let profile = mix.0.iter().find(|(_, w)| {
+                acc += w;
+                roll < acc
+            });
+            let profile = profile.map_or(Profile::Healthy, |(p, _)| *p);
+            let supplier = party(
+                SUPPLIERS
+                    .get(usize::try_from(rng.below(3)).unwrap_or(0))
+                    .copied()
+                    .unwrap_or("SUPA01"),
+            )?;
+            let model_no = rng.below(MODELS as u64);
+            let (ds, ka) = pki.device_keys(entity_id)?;
+            let (ds_public, ka_public) = (ds.public_key(), ka.public_key());
+            let template = if profile == Profile::AlreadyEcos {
+                &template_ecos
+            } else {
+                &template_tcos
+            };
+            let mut device = template.clone_for(entity_id, ds, DeviceKeyAgreement::Key(ka));
+            match profile {
+                Profile::BusyThenHealthy(k) => device.faults.busy = k,
+                Profile::NeverAnswers => device.faults.silent = u32::MAX,
+                Profile::DeviceFault(s) => device.faults.fault_status = Some(s),
+                _ => {}
+            }
+            let (model, firmware) = match profile {
+                Profile::NonMigratableModel => (String::from(BROKEN_MODEL), String::from("1.0.0")),
+                Profile::FixedFirmware => {
+                    (String::from(FIXABLE_MODEL), String::from(FIXING_FIRMWARE))
+                }
+                _ => (alloc::format!("MODEL-{model_no:02}"), String::from("1.0.0")),
+            };
+            let gpf = profile == Profile::GasProxy;
+            records.push(DeviceRecord {
+                entity_id,
+                device_type: if gpf {
+                    DeviceType::Gpf
+                } else if rng.below(2) == 0 {
+                    DeviceType::Esme
+                } else {
+                    DeviceType::Gsme
+                },
+                model,
+                firmware,
+                responsible_supplier: if gpf {
+                    party(GAS_SUPPLIER)?
+                } else {
+                    supplier.clone()
+                },
+                electricity_supplier: gpf.then_some(supplier),
+                state: if profile == Profile::AlreadyEcos {
+                    CosState::Ecos
+                } else {
+                    CosState::Tcos
+                },
+                cell_credential: Some(if profile == Profile::AlreadyEcos {
+                    ecos
+                } else {
+                    tcos
+                }),
+                last_communication: if profile == Profile::Stale {
+                    clock - 60 * 86_400
+                } else {
+                    clock - 3_600
+                },
+                ineligible: (profile == Profile::Ineligible).then(|| String::from("site access")),
+                ds_public_key: ds_public,
+                ka_public_key: ka_public,
+                attempts: 0,
+                invalid_responses: 0,
+                next_attempt_at: None,
+                status: MigrationStatus::NotStarted,
+            });
+            profiles.push(profile);
+            devices.push(Mutex::new(device));
+        }
+        Ok(Self {
+            records,
+            profiles,
+            transport: SimTransport { devices },
+        })
+    }
+}

@@ -1,0 +1,330 @@
+//! Bulk migration end to end on a simulated fleet of 10,000 meters with a seeded mix
+//! (healthy, busy then healthy, never answering, device faults, a non-migratable model, one
+//! with its firmware fix, ineligible, gas proxy functions, NP005-stale, already ECoS): the
+//! final states, the ledger and the ECOSMIG-007 counts equal the numbers computed from each
+//! device's profile; every NP005-stale device got an attempt; no device is migrated twice;
+//! a failure wave triggers auto-stop.
+
+use std::collections::BTreeMap;
+
+use gbcs::cos::command::{CosSigner, MigrationCommand};
+use gbcs::cos::engine::{BulkMigration, EngineConfig, Event, MigrationContext};
+use gbcs::cos::migration::{Incident, MigrationStatus, Responsibility, SecPartyId};
+use gbcs::cos::report::{scheduled_creation, Ecosmig007, ReportFormat};
+use gbcs::cos::{CosParty, CosRegistry, CosState, Credential, SupplierCounts};
+use gbcs::payload::{CertificateDer, TrustAnchorCellIdentifier};
+use gbcs::sim::fleet::{fleet_policy, FleetMix, Profile, SimulatedFleet};
+use gbcs::sim::pki::ids;
+use gbcs::sim::TestPki;
+
+const CLOCK: i64 = 1_700_000_000;
+
+fn pki() -> TestPki {
+    TestPki::generate(b"migration tests").expect("pki")
+}
+
+fn registry(pki: &TestPki) -> CosRegistry {
+    let mut r = CosRegistry::new();
+    r.add(
+        CosParty::Tcos,
+        Credential {
+            entity_id: pki.tcos.entity_id,
+            key_id: pki.tcos.ds.key_id,
+        },
+    );
+    r.add(
+        CosParty::Ecos,
+        Credential {
+            entity_id: pki.ecos.entity_id,
+            key_id: pki.ecos.ds.key_id,
+        },
+    );
+    r
+}
+
+/// What each profile must end as, with the policy's 5 attempts: (migrated, attempts, failed
+/// attempts, final status).
+fn expected(p: Profile) -> (bool, u32, u64, MigrationStatus) {
+    match p {
+        Profile::Healthy | Profile::FixedFirmware | Profile::GasProxy | Profile::Stale => {
+            (true, 1, 0, MigrationStatus::Migrated)
+        }
+        Profile::BusyThenHealthy(k) if k < 5 => {
+            (true, k + 1, u64::from(k), MigrationStatus::Migrated)
+        }
+        Profile::BusyThenHealthy(_) | Profile::NeverAnswers => {
+            (false, 5, 5, MigrationStatus::NeedsInvestigation)
+        }
+        Profile::DeviceFault(_) => (
+            false,
+            1,
+            1,
+            MigrationStatus::Faulted(Responsibility::Supplier),
+        ),
+        Profile::NonMigratableModel | Profile::Ineligible | Profile::AlreadyEcos => {
+            (false, 0, 0, MigrationStatus::NotStarted)
+        }
+    }
+}
+
+#[test]
+fn ten_thousand_meters_migrate_as_their_profiles_say() {
+    let pki = pki();
+    let registry = registry(&pki);
+    let fleet = SimulatedFleet::generate(&pki, 20261129, 10_000, &FleetMix::default(), CLOCK)
+        .expect("fleet");
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let policy = fleet_policy();
+    let ctx = MigrationContext {
+        registry: &registry,
+        tcos: CosSigner {
+            credential: Credential {
+                entity_id: pki.tcos.entity_id,
+                key_id: pki.tcos.ds.key_id,
+            },
+            signer: &pki.tcos.ds.key,
+        },
+        command: MigrationCommand::new(
+            &registry,
+            CertificateDer(&pki.ecos.ds.certificate),
+            &path,
+            policy.ecos_floor,
+            true,
+        )
+        .expect("ECoS"),
+        acb: &pki.acb.ka.key,
+    };
+    let profiles = fleet.profiles.clone();
+    let suppliers: Vec<SecPartyId> = fleet
+        .records
+        .iter()
+        .map(|r| r.reporting_supplier().clone())
+        .collect();
+    let mut run = BulkMigration::new(fleet.records, policy.clone(), CLOCK, 1_000_000);
+    let mut batches = 0;
+    let last = run.run(
+        &ctx,
+        &fleet.transport,
+        &EngineConfig {
+            batch_size: 1000,
+            workers: 2,
+            batch_interval_secs: 600,
+        },
+        |_| batches += 1,
+    );
+    assert!(
+        run.stopped().is_none(),
+        "no incident expected: {:?}",
+        run.stopped()
+    );
+    assert!(
+        !run.events
+            .iter()
+            .any(|e| matches!(e, Event::SecurityEvent { .. } | Event::Refused { .. })),
+        "{:?}",
+        run.events.first()
+    );
+
+    // Per device: status, attempts, state, and the meter's own cell.
+    let mut want: BTreeMap<SecPartyId, SupplierCounts> = BTreeMap::new();
+    let mut seen = BTreeMap::new();
+    for ((record, profile), supplier) in run.records.iter().zip(&profiles).zip(&suppliers) {
+        *seen.entry(format!("{profile:?}")).or_insert(0) += 1;
+        let (migrated, attempts, failed, status) = expected(*profile);
+        assert_eq!(
+            (record.status, record.attempts),
+            (status, attempts),
+            "{} {profile:?}",
+            record.entity_id
+        );
+        let ecos_now = migrated || *profile == Profile::AlreadyEcos;
+        assert_eq!(
+            record.state,
+            if ecos_now {
+                CosState::Ecos
+            } else {
+                CosState::Tcos
+            },
+            "{profile:?}"
+        );
+        let cell = fleet
+            .transport
+            .with_device(record.entity_id, |d| {
+                d.cell(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS)
+                    .map(|c| c.entity_id)
+            })
+            .flatten();
+        assert_eq!(
+            cell,
+            Some(if ecos_now { ids::ECOS } else { ids::TCOS }),
+            "{profile:?}"
+        );
+        if *profile == Profile::Stale {
+            assert!(
+                record.attempts >= 1,
+                "every NP005-stale device gets an attempt"
+            );
+        }
+        let c = want.entry(supplier.clone()).or_default();
+        c.migrations_completed += u64::from(migrated);
+        c.failed_attempts += failed;
+        c.ecos_installed += u64::from(ecos_now);
+        c.remaining_tcos += u64::from(!ecos_now);
+        c.non_migratable += u64::from(*profile == Profile::NonMigratableModel);
+    }
+    eprintln!("profiles: {seen:?}");
+    assert!(seen.len() >= 12, "every profile drawn");
+
+    // The ledger: attempts counted once each, per reporting supplier.
+    let got = run.ledger.summary(&run.records, &run.policy);
+    assert_eq!(got, want);
+    let total: u64 = want
+        .values()
+        .map(|c| c.migrations_completed + c.failed_attempts)
+        .sum();
+    assert_eq!(run.ledger.total_attempts(), total);
+    assert_eq!(last.attempts, total);
+    assert!(got.contains_key(&SecPartyId::new("SUPA01").expect("id")));
+    assert!(
+        !got.contains_key(&SecPartyId::new("GASS04").expect("id")),
+        "GPF reports go to the electricity supplier"
+    );
+    eprintln!(
+        "{batches} batches, {total} attempts, {} migrated",
+        last.migrated
+    );
+
+    // ECOSMIG-007 per supplier carries exactly those counts.
+    for (seq, (supplier, counts)) in got.iter().enumerate() {
+        let report = Ecosmig007::monthly(
+            supplier.clone(),
+            u32::try_from(seq + 1).expect("seq"),
+            scheduled_creation(2026, 11),
+            *counts,
+        );
+        let text = report.to_text(&ReportFormat::default()).expect("report");
+        let back = Ecosmig007::parse(&text, &ReportFormat::default()).expect("parse");
+        assert_eq!(back.counts, want[supplier]);
+        assert_eq!(back, report);
+    }
+}
+
+#[test]
+fn a_failure_wave_triggers_auto_stop_and_no_more_commands_go_out() {
+    let pki = pki();
+    let registry = registry(&pki);
+    let healthy = FleetMix(Vec::new());
+    let fleet = SimulatedFleet::generate(&pki, 7, 3000, &healthy, CLOCK).expect("fleet");
+    // Devices 1000..1600 stop answering.
+    for n in 1000..1600u64 {
+        fleet
+            .transport
+            .with_device(ids::device(n), |d| d.faults.silent = u32::MAX)
+            .expect("device");
+    }
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let policy = fleet_policy();
+    let ctx = MigrationContext {
+        registry: &registry,
+        tcos: CosSigner {
+            credential: Credential {
+                entity_id: pki.tcos.entity_id,
+                key_id: pki.tcos.ds.key_id,
+            },
+            signer: &pki.tcos.ds.key,
+        },
+        command: MigrationCommand::new(
+            &registry,
+            CertificateDer(&pki.ecos.ds.certificate),
+            &path,
+            policy.ecos_floor,
+            true,
+        )
+        .expect("ECoS"),
+        acb: &pki.acb.ka.key,
+    };
+    let mut run = BulkMigration::new(fleet.records, policy, CLOCK, 1);
+    let config = EngineConfig {
+        batch_size: 100,
+        workers: 2,
+        batch_interval_secs: 60,
+    };
+    run.run(&ctx, &fleet.transport, &config, |_| {});
+    let Some(Incident::FailureRatio { failures, window }) = run.stopped().cloned() else {
+        panic!("expected auto-stop, got {:?}", run.stopped())
+    };
+    assert!(failures * 5 > window, "{failures}/{window}");
+    let attempted = run.records.iter().filter(|r| r.attempts > 0).count();
+    assert!(
+        attempted <= 1300,
+        "stopped within the wave: {attempted} attempted"
+    );
+    assert!(
+        run.records[1700..]
+            .iter()
+            .all(|r| r.status == MigrationStatus::NotStarted),
+        "nothing sent after the stop"
+    );
+    // Stopped means stopped: another batch sends nothing until resumed.
+    assert_eq!(run.run_batch(&ctx, &fleet.transport, &config), 0);
+    run.resume();
+    assert!(run.run_batch(&ctx, &fleet.transport, &config) > 0);
+}
+
+#[test]
+fn device_faults_of_one_model_trigger_auto_stop() {
+    let pki = pki();
+    let registry = registry(&pki);
+    let fleet =
+        SimulatedFleet::generate(&pki, 11, 400, &FleetMix(Vec::new()), CLOCK).expect("fleet");
+    let mut records = fleet.records;
+    for (n, r) in records.iter_mut().enumerate() {
+        if n % 2 == 0 {
+            r.model = "BAD-MODEL".into();
+            fleet
+                .transport
+                .with_device(r.entity_id, |d| {
+                    d.faults.fault_status = Some(gbcs::payload::StatusCode::OTHER)
+                })
+                .expect("device");
+        }
+    }
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let mut policy = fleet_policy();
+    policy.auto_stop.model_fault_limit = 20;
+    let ctx = MigrationContext {
+        registry: &registry,
+        tcos: CosSigner {
+            credential: Credential {
+                entity_id: pki.tcos.entity_id,
+                key_id: pki.tcos.ds.key_id,
+            },
+            signer: &pki.tcos.ds.key,
+        },
+        command: MigrationCommand::new(
+            &registry,
+            CertificateDer(&pki.ecos.ds.certificate),
+            &path,
+            policy.ecos_floor,
+            true,
+        )
+        .expect("ECoS"),
+        acb: &pki.acb.ka.key,
+    };
+    let mut run = BulkMigration::new(records, policy, CLOCK, 1);
+    run.run(
+        &ctx,
+        &fleet.transport,
+        &EngineConfig {
+            batch_size: 10,
+            workers: 1,
+            batch_interval_secs: 60,
+        },
+        |_| {},
+    );
+    assert!(
+        matches!(run.stopped(), Some(Incident::ModelFaults { model, faults: 21 }) if model == "BAD-MODEL"),
+        "{:?}",
+        run.stopped()
+    );
+}
