@@ -1,0 +1,322 @@
+//! SRV 6.23 along the ETMAD split on a simulated meter: an unknown meter is queried first and
+//! its CS02a answer resolves the route; on a TCoS meter the TCoS-signed 0x0107 is accepted and
+//! the supplier cells change; after migration the ECoS-signed one is accepted, while a
+//! TCoS-signed one is refused by the router and builder and rejected by the meter.
+
+use gbcs::cos::classify::{self, UnknownReason};
+use gbcs::cos::command::{
+    credential_query, ChangeOfSupplierRequest, CosSigner, Execution, MigrationCommand,
+};
+use gbcs::cos::route::{route, DeviceType, Refusal, Route, RoutePolicy};
+use gbcs::cos::{BuildError, CosParty, CosRegistry, CosState, Credential, EvidenceSource};
+use gbcs::message::{self, CommandHeader};
+use gbcs::payload::{
+    CertificateDer, KeyUsage, RemotePartyRole, StatusCode, TrustAnchorCellIdentifier,
+};
+use gbcs::sim::pki::{ids, Party};
+use gbcs::sim::{Rejection, Reply, SimDevice, TestPki};
+
+const CLOCK: i64 = 1_700_000_000;
+const METER: gbcs::frame::EntityId = ids::device(3);
+const SUPPLIER_DS: TrustAnchorCellIdentifier =
+    TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::DIGITAL_SIGNATURE);
+
+fn credential(p: &Party) -> Credential {
+    Credential {
+        entity_id: p.entity_id,
+        key_id: p.ds.key_id,
+    }
+}
+
+fn setup() -> (TestPki, CosRegistry, SimDevice) {
+    let pki = TestPki::generate(b"routing tests").expect("pki");
+    let mut registry = CosRegistry::new();
+    registry
+        .add_certificate(CosParty::Tcos, &pki.tcos.ds.certificate)
+        .expect("TCoS certificate");
+    registry
+        .add_certificate(CosParty::Ecos, &pki.ecos.ds.certificate)
+        .expect("ECoS certificate");
+    let meter = pki
+        .meter(METER, &pki.supplier_a, &pki.tcos, CLOCK)
+        .expect("meter");
+    (pki, registry, meter)
+}
+
+fn request<'a>(to: &'a Party, path: &'a [CertificateDer<'a>]) -> ChangeOfSupplierRequest<'a> {
+    ChangeOfSupplierRequest {
+        target: METER,
+        supplier_ds: CertificateDer(&to.ds.certificate),
+        supplier_ka: Some(CertificateDer(&to.ka.certificate)),
+        supplier_prepayment_ka: to
+            .prepayment_ka
+            .as_ref()
+            .map(|k| CertificateDer(&k.certificate)),
+        certification_path: path,
+        supplier_floor: 0,
+        prepayment_floor: Some(0),
+        apply_time_based_cpv_checks: true,
+        execution: Execution::Immediate,
+    }
+}
+
+fn response(reply: Reply) -> Vec<u8> {
+    match reply {
+        Reply::Response(r) => r,
+        other => panic!("expected a response, got {other:?}"),
+    }
+}
+
+#[test]
+fn srv_6_23_before_and_after_migration() {
+    let (pki, registry, mut meter) = setup();
+    let policy = RoutePolicy::default();
+    let z = pki.acb_secret(METER).expect("z");
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let tcos = CosSigner {
+        credential: credential(&pki.tcos),
+        signer: &pki.tcos.ds.key,
+    };
+    let ecos = CosSigner {
+        credential: credential(&pki.ecos),
+        signer: &pki.ecos.ds.key,
+    };
+
+    // Nothing known: query first; the CS02a answer resolves the route.
+    assert_eq!(
+        route(METER, DeviceType::Esme, None, &policy),
+        Route::QueryFirst { device: METER }
+    );
+    let q = credential_query(pki.acb.entity_id, METER, 1, &z).expect("query");
+    let answer = response(meter.process(&q));
+    let answer = gbcs::parse(&answer).expect("parse");
+    answer.verify_mac(&z).expect("MAC");
+    let known = classify::from_credential_details(&registry, &answer).expect("evidence");
+    assert_eq!(known.state, CosState::Tcos);
+    assert_eq!(
+        known.evidence.source,
+        EvidenceSource::CredentialDetailsResponse
+    );
+    let r = route(METER, DeviceType::Esme, Some(&known), &policy);
+    assert_eq!(
+        r,
+        Route::Tcos {
+            credential: Some(credential(&pki.tcos)),
+            signed_by: CosParty::Tcos
+        }
+    );
+
+    // TCoS path: the ECoS party may not sign; the TCoS party's 0x0107 is accepted.
+    assert!(matches!(
+        request(&pki.supplier_b, &path).build(&r, &registry, &ecos, 10, &z),
+        Err(BuildError::WrongSigner { .. })
+    ));
+    let cmd = request(&pki.supplier_b, &path)
+        .build(&r, &registry, &tcos, 10, &z)
+        .expect("build");
+    let rsp_bytes = response(meter.process(&cmd));
+    let rsp = gbcs::parse(&rsp_bytes).expect("parse");
+    rsp.verify_signature(&meter.ds_public_key())
+        .expect("device signature");
+    assert_eq!(
+        meter.cell(SUPPLIER_DS).map(|c| c.entity_id),
+        Some(ids::SUPPLIER_B)
+    );
+    let from_cmd = classify::from_accepted_command(
+        &registry,
+        &gbcs::parse(&cmd).expect("parse"),
+        &rsp,
+        Some(pki.tcos.ds.key_id),
+    )
+    .expect("evidence");
+    assert_eq!(from_cmd.state, CosState::Tcos);
+
+    // Migration.
+    let migration = MigrationCommand::new(
+        &registry,
+        CertificateDer(&pki.ecos.ds.certificate),
+        &path,
+        Some(0),
+        true,
+    )
+    .expect("ECoS");
+    let m = migration
+        .build(&registry, METER, credential(&pki.tcos), &tcos, 11, &z)
+        .expect("0x0106");
+    let outcome_bytes = response(meter.process(&m));
+    let outcome = gbcs::parse(&outcome_bytes).expect("parse");
+    let now = classify::from_update_outcome(&registry, &outcome).expect("evidence");
+    assert_eq!(now.state, CosState::Ecos);
+    assert!(now.supersedes(&known) || now.evidence.source > known.evidence.source);
+    let r = route(METER, DeviceType::Esme, Some(&now), &policy);
+    assert_eq!(
+        r,
+        Route::Ecos {
+            credential: Some(credential(&pki.ecos))
+        }
+    );
+
+    // ECoS path: the TCoS party is refused by the builder …
+    assert!(matches!(
+        request(&pki.supplier_a, &path).build(&r, &registry, &tcos, 12, &z),
+        Err(BuildError::WrongSigner { .. })
+    ));
+    // … and rejected by the meter if sent anyway.
+    let forced = request(&pki.supplier_a, &path).with_payload(12, |p| {
+        let header = CommandHeader {
+            message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+            counter: 12,
+            originator: pki.tcos.entity_id,
+            recipient: METER,
+        };
+        message::build_command(&header, p, Some(&pki.tcos.ds.key), Some(&z)).expect("build")
+    });
+    assert_eq!(
+        meter.process(&forced),
+        Reply::Rejected(Rejection::BadSignature)
+    );
+    // The ECoS party's 0x0107 is accepted (its counter starts above the floor the migration set).
+    let cmd = request(&pki.supplier_a, &path)
+        .build(&r, &registry, &ecos, 1, &z)
+        .expect("build");
+    let rsp_bytes = response(meter.process(&cmd));
+    let rsp = gbcs::parse(&rsp_bytes).expect("parse");
+    let gbcs::payload::Payload::UpdateSecurityCredentialsResponse(u) = rsp.payload() else {
+        panic!()
+    };
+    assert!(u
+        .execution_outcome
+        .expect("outcome")
+        .replacement_outcomes
+        .iter()
+        .all(|o| o.status == StatusCode::SUCCESS));
+    assert_eq!(
+        meter.cell(SUPPLIER_DS).map(|c| c.entity_id),
+        Some(ids::SUPPLIER_A)
+    );
+}
+
+#[test]
+fn refusals_stranded_devices_non_targets_and_unresolved_readings() {
+    let (pki, registry, _) = setup();
+    let tcos_known = classify::from_inventory(METER, CosParty::Tcos);
+    let withdrawn = RoutePolicy {
+        tcos_signing_available: false,
+        tcos_keys_held_by: CosParty::Tcos,
+    };
+    assert_eq!(
+        route(METER, DeviceType::Gsme, Some(&tcos_known), &withdrawn),
+        Route::Refused(Refusal::StrandedTcos)
+    );
+    let transferred = RoutePolicy {
+        tcos_signing_available: false,
+        tcos_keys_held_by: CosParty::Ecos,
+    };
+    assert_eq!(
+        route(METER, DeviceType::Gsme, Some(&tcos_known), &transferred),
+        Route::Tcos {
+            credential: None,
+            signed_by: CosParty::Ecos
+        }
+    );
+    for t in [
+        DeviceType::Ppmid,
+        DeviceType::Ihd,
+        DeviceType::Cad,
+        DeviceType::Hcalcs,
+    ] {
+        assert_eq!(
+            route(METER, t, None, &RoutePolicy::default()),
+            Route::Refused(Refusal::NotCosTarget(t))
+        );
+    }
+    // A meter whose role-5 cell holds neither party: the reading does not resolve it.
+    let rogue = TestPki::generate(b"rogue").expect("pki");
+    let mut meter = pki
+        .meter(METER, &pki.supplier_a, &rogue.tcos, CLOCK)
+        .expect("meter");
+    let z = pki.acb_secret(METER).expect("z");
+    let answer =
+        response(meter.process(&credential_query(pki.acb.entity_id, METER, 1, &z).expect("query")));
+    let c = classify::from_credential_details(&registry, &gbcs::parse(&answer).expect("parse"))
+        .expect("evidence");
+    // Another PKI's TCoS party has the TCoS entity ID but an unknown key: TCoS, by entity only.
+    assert_eq!(
+        (c.state, c.matched),
+        (CosState::Tcos, Some(gbcs::cos::MatchKind::EntityOnly))
+    );
+    // A credential of neither party.
+    meter.install(
+        TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
+        gbcs::sim::Cell {
+            entity_id: gbcs::frame::EntityId::from_u64(0x1234),
+            key_id: rogue.tcos.ds.key_id,
+            public_key: None,
+        },
+    );
+    let answer =
+        response(meter.process(&credential_query(pki.acb.entity_id, METER, 2, &z).expect("query")));
+    let c = classify::from_credential_details(&registry, &gbcs::parse(&answer).expect("parse"))
+        .expect("evidence");
+    assert_eq!(c.state, CosState::Unknown(UnknownReason::Unrecognised));
+    assert_eq!(
+        route(METER, DeviceType::Esme, Some(&c), &RoutePolicy::default()),
+        Route::Refused(Refusal::Unresolved(UnknownReason::Unrecognised))
+    );
+    // An inventory-only TCoS route accepts any registered TCoS credential, nothing else.
+    let r = route(
+        METER,
+        DeviceType::Esme,
+        Some(&tcos_known),
+        &RoutePolicy::default(),
+    );
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let ecos = CosSigner {
+        credential: credential(&pki.ecos),
+        signer: &pki.ecos.ds.key,
+    };
+    assert!(matches!(
+        request(&pki.supplier_b, &path).build(&r, &registry, &ecos, 3, &z),
+        Err(BuildError::WrongSigner { expected: None, .. })
+    ));
+}
+
+#[test]
+fn a_migration_certificate_must_be_an_ecos_role_5_ds_certificate() {
+    let (pki, registry, _) = setup();
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    for (name, der) in [
+        ("TCoS", &pki.tcos.ds.certificate),
+        ("ECoS KA", &pki.ecos.ka.certificate),
+        ("supplier", &pki.supplier_a.ds.certificate),
+        ("garbage", &vec![0x30, 0x00]),
+    ] {
+        assert_eq!(
+            MigrationCommand::new(&registry, CertificateDer(der), &path, Some(0), true).err(),
+            Some(BuildError::NotEcosCertificate),
+            "{name}"
+        );
+    }
+    let m = MigrationCommand::new(
+        &registry,
+        CertificateDer(&pki.ecos.ds.certificate),
+        &path,
+        Some(0),
+        true,
+    )
+    .expect("ECoS");
+    let z = pki.acb_secret(METER).expect("z");
+    let ecos = CosSigner {
+        credential: credential(&pki.ecos),
+        signer: &pki.ecos.ds.key,
+    };
+    // Only the TCoS credential in the cell may sign the migration.
+    assert!(matches!(
+        m.build(&registry, METER, credential(&pki.tcos), &ecos, 1, &z),
+        Err(BuildError::WrongSigner { .. })
+    ));
+    assert!(matches!(
+        m.build(&registry, METER, credential(&pki.ecos), &ecos, 1, &z),
+        Err(BuildError::WrongSigner { .. })
+    ));
+}
