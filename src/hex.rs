@@ -95,6 +95,46 @@ pub fn decode(s: &str) -> Result<alloc::vec::Vec<u8>, HexError> {
     Ok(v)
 }
 
+/// Decodes standard base64 (`+/`, `=` padding; white space skipped), as DUIS and PEM carry
+/// certificates. `None` for anything else.
+#[cfg(feature = "alloc")]
+#[must_use]
+pub fn decode_base64(s: &str) -> Option<alloc::vec::Vec<u8>> {
+    let value = |c: u8| -> Option<u32> {
+        Some(u32::from(match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => return None,
+        }))
+    };
+    let body: alloc::vec::Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
+    let trimmed = body
+        .strip_suffix(b"==")
+        .or_else(|| body.strip_suffix(b"="))
+        .unwrap_or(&body);
+    if body.len() % 4 != 0 || trimmed.contains(&b'=') {
+        return None;
+    }
+    let mut out = alloc::vec::Vec::with_capacity(body.len() / 4 * 3);
+    for chunk in trimmed.chunks(4) {
+        let mut acc = 0u32;
+        for &c in chunk {
+            acc = (acc << 6) | value(c)?;
+        }
+        let bytes = acc.to_be_bytes();
+        match chunk.len() {
+            4 => out.extend_from_slice(bytes.get(1..4)?),
+            3 => out.extend_from_slice(&(acc << 6).to_be_bytes().get(1..3)?),
+            2 => out.push(*(acc << 12).to_be_bytes().get(1)?),
+            _ => return None,
+        }
+    }
+    Some(out)
+}
+
 /// Upper-case hex of `bytes`.
 #[cfg(feature = "alloc")]
 #[must_use]
@@ -138,6 +178,20 @@ impl fmt::Debug for Hex<'_> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[cfg(feature = "alloc")]
+    #[test]
+    fn decodes_base64_known_answers() {
+        assert_eq!(decode_base64("TWFu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(decode_base64("TWE=").as_deref(), Some(&b"Ma"[..]));
+        assert_eq!(decode_base64("TQ==").as_deref(), Some(&b"M"[..]));
+        assert_eq!(decode_base64("TW\nFu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(decode_base64("TW!u"), None);
+        assert_eq!(decode_base64("TW Fu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(decode_base64("TQ=A"), None);
+        assert_eq!(decode_base64("TQ="), None);
+        assert_eq!(decode_base64(""), Some(alloc::vec::Vec::new()));
+    }
 
     #[test]
     fn decodes_with_whitespace_and_rejects_bad_digits() {

@@ -26,6 +26,8 @@ pub mod codec;
 #[cfg(feature = "alloc")]
 pub mod cos;
 pub mod crypto;
+#[cfg(feature = "duis")]
+pub mod duis;
 pub mod error;
 pub mod frame;
 pub mod hex;

@@ -1,0 +1,226 @@
+//! DUIS service requests as input (feature `duis`): the SRV 6.23
+//! `UpdateSecurityCredentialsCoS` request (`../shared/duis`, schema DUIS 5.4), mapped to a
+//! typed [`ChangeOfSupplierRequest`] as `gbcs-cs02.md` C.4 says.
+//!
+//! | DUIS element | GBCS |
+//! |---|---|
+//! | `RequestID` `originator:target:counter` | the target device (the counter and originator are the Service User's) |
+//! | `SupplierFloorSeqNumber` | `[6]` {supplier, floor} |
+//! | `SupplierPrepaymentTopUpFloorSeqNumber` | its specialist floor {prePaymentTopUp, n} |
+//! | `SupplierReplacementCertificates/*` | replacements → {supplier, DS}, {supplier, KA}, {supplier, KA, prePaymentTopUp} |
+//! | `CertificationPathCertificates/Certificate` | certificationPathCertificates |
+//! | `ApplyTimeBasedCPVChecks` true / false | `[1]` absent / `[1] = disapply` |
+//! | `ExecutionDateTime` | executionDateTime in whole seconds; a date in year 3000 or later (the DUIS cancellation templates use `3000-12-31`) becomes the GBCS cancellation `99991231235959Z` (our reading of C.2) |
+//! | `ImportMPxN` | not carried in GBCS (checked by DCC) |
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::fmt;
+
+use crate::cos::command::{ChangeOfSupplierRequest, Execution};
+use crate::frame::EntityId;
+use crate::payload::{CertificateDer, GeneralizedTime};
+
+/// The DUIS namespace of service requests.
+pub const NAMESPACE: &str = "http://www.dccinterface.co.uk/ServiceUserGateway";
+
+/// Why a DUIS request could not be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DuisError {
+    /// Not well-formed XML.
+    Xml(String),
+    /// A required element is missing.
+    Missing(&'static str),
+    /// An element's value is not what the schema allows.
+    Invalid(&'static str),
+    /// Not an SRV 6.23 UpdateSecurityCredentialsCoS request.
+    NotSrv623,
+}
+
+impl fmt::Display for DuisError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Xml(e) => write!(f, "not well-formed XML: {e}"),
+            Self::Missing(e) => write!(f, "missing element {e}"),
+            Self::Invalid(e) => write!(f, "invalid value in {e}"),
+            Self::NotSrv623 => f.write_str("not an SRV 6.23 UpdateSecurityCredentialsCoS request"),
+        }
+    }
+}
+
+impl core::error::Error for DuisError {}
+
+/// The `RequestID`: `<originator EUI-64>:<target EUI-64>:<counter>`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RequestId {
+    /// The Service User (the supplier).
+    pub originator: EntityId,
+    /// The target device.
+    pub target: EntityId,
+    /// The Service User's counter.
+    pub counter: u64,
+}
+
+/// An SRV 6.23 request read from DUIS, owning its certificates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Srv623Request {
+    /// The request ID.
+    pub request_id: RequestId,
+    /// SupplierFloorSeqNumber.
+    pub supplier_floor: u64,
+    /// SupplierPrepaymentTopUpFloorSeqNumber.
+    pub prepayment_floor: Option<u64>,
+    /// DigitalSigningCertificate (DER).
+    pub supplier_ds: Vec<u8>,
+    /// KeyAgreementCertificate (DER).
+    pub supplier_ka: Option<Vec<u8>>,
+    /// KeyAgreementTopUpCertificate (DER).
+    pub supplier_prepayment_ka: Option<Vec<u8>>,
+    /// CertificationPathCertificates (DER).
+    pub certification_path: Vec<Vec<u8>>,
+    /// ApplyTimeBasedCPVChecks.
+    pub apply_time_based_cpv_checks: bool,
+    /// ExecutionDateTime, mapped.
+    pub execution: Execution,
+    /// ImportMPxN (not sent to the device).
+    pub import_mpxn: Option<String>,
+}
+
+fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
+    node.children().find(|n| {
+        n.is_element() && n.tag_name().name() == name && n.tag_name().namespace() == Some(NAMESPACE)
+    })
+}
+
+fn text<'a>(node: roxmltree::Node<'a, '_>, name: &'static str) -> Result<&'a str, DuisError> {
+    child(node, name)
+        .and_then(|n| n.text())
+        .map(str::trim)
+        .ok_or(DuisError::Missing(name))
+}
+
+fn base64_der(s: &str, field: &'static str) -> Result<Vec<u8>, DuisError> {
+    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
+    crate::hex::decode_base64(&compact).ok_or(DuisError::Invalid(field))
+}
+
+fn eui64(s: &str) -> Option<EntityId> {
+    let hex: String = s.chars().filter(|c| *c != '-').collect();
+    hex.parse().ok()
+}
+
+/// Parses `YYYY-MM-DDThh:mm:ss[.ff]Z`.
+fn date_time(s: &str) -> Option<Execution> {
+    let s = s.strip_suffix('Z')?;
+    let (date, time) = s.split_once('T')?;
+    let mut d = date.split('-').map(str::parse::<u16>);
+    let (y, mo, da) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
+    let time = time.split('.').next()?;
+    let mut t = time.split(':').map(str::parse::<u8>);
+    let (h, mi, se) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
+    let g = GeneralizedTime::new(y, u8::try_from(mo).ok()?, u8::try_from(da).ok()?, h, mi, se)?;
+    Some(if y >= 3000 {
+        Execution::Cancel
+    } else {
+        Execution::At(g)
+    })
+}
+
+impl Srv623Request {
+    /// Reads an SRV 6.23 request.
+    ///
+    /// # Errors
+    /// [`DuisError`] naming the element at fault.
+    pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
+        let doc =
+            roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+        let root = doc.root_element();
+        let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
+        if text(header, "ServiceReference")? != "6.23" {
+            return Err(DuisError::NotSrv623);
+        }
+        let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
+        let req = child(body, "UpdateSecurityCredentialsCoS").ok_or(DuisError::NotSrv623)?;
+        let id = text(header, "RequestID")?;
+        let mut parts = id.split(':');
+        let request_id = (|| {
+            Some(RequestId {
+                originator: eui64(parts.next()?)?,
+                target: eui64(parts.next()?)?,
+                counter: parts.next()?.parse().ok()?,
+            })
+        })()
+        .ok_or(DuisError::Invalid("RequestID"))?;
+        let number = |name: &'static str| -> Result<Option<u64>, DuisError> {
+            match child(req, name) {
+                None => Ok(None),
+                Some(n) => n
+                    .text()
+                    .map(str::trim)
+                    .and_then(|t| t.parse().ok())
+                    .map(Some)
+                    .ok_or(DuisError::Invalid(name)),
+            }
+        };
+        let certs = child(req, "SupplierReplacementCertificates")
+            .ok_or(DuisError::Missing("SupplierReplacementCertificates"))?;
+        let optional_cert = |name: &'static str| -> Result<Option<Vec<u8>>, DuisError> {
+            child(certs, name)
+                .and_then(|n| n.text())
+                .map(|t| base64_der(t, name))
+                .transpose()
+        };
+        let path = child(req, "CertificationPathCertificates")
+            .ok_or(DuisError::Missing("CertificationPathCertificates"))?;
+        let certification_path = path
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
+            .map(|n| base64_der(n.text().unwrap_or_default(), "Certificate"))
+            .collect::<Result<Vec<_>, _>>()?;
+        let apply = match text(req, "ApplyTimeBasedCPVChecks")? {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(DuisError::Invalid("ApplyTimeBasedCPVChecks")),
+        };
+        let execution = match child(req, "ExecutionDateTime").and_then(|n| n.text()) {
+            None => Execution::Immediate,
+            Some(t) => date_time(t.trim()).ok_or(DuisError::Invalid("ExecutionDateTime"))?,
+        };
+        Ok(Self {
+            request_id,
+            supplier_floor: number("SupplierFloorSeqNumber")?
+                .ok_or(DuisError::Missing("SupplierFloorSeqNumber"))?,
+            prepayment_floor: number("SupplierPrepaymentTopUpFloorSeqNumber")?,
+            supplier_ds: optional_cert("DigitalSigningCertificate")?
+                .ok_or(DuisError::Missing("DigitalSigningCertificate"))?,
+            supplier_ka: optional_cert("KeyAgreementCertificate")?,
+            supplier_prepayment_ka: optional_cert("KeyAgreementTopUpCertificate")?,
+            certification_path,
+            apply_time_based_cpv_checks: apply,
+            execution,
+            import_mpxn: child(req, "ImportMPxN")
+                .and_then(|n| n.text())
+                .map(|t| String::from(t.trim())),
+        })
+    }
+
+    /// Calls `f` with the typed change-of-supplier request (certificates borrowed).
+    pub fn with_request<R>(&self, f: impl FnOnce(&ChangeOfSupplierRequest<'_>) -> R) -> R {
+        let path: Vec<CertificateDer<'_>> = self
+            .certification_path
+            .iter()
+            .map(|c| CertificateDer(c))
+            .collect();
+        f(&ChangeOfSupplierRequest {
+            target: self.request_id.target,
+            supplier_ds: CertificateDer(&self.supplier_ds),
+            supplier_ka: self.supplier_ka.as_deref().map(CertificateDer),
+            supplier_prepayment_ka: self.supplier_prepayment_ka.as_deref().map(CertificateDer),
+            certification_path: &path,
+            supplier_floor: self.supplier_floor,
+            prepayment_floor: self.prepayment_floor,
+            apply_time_based_cpv_checks: self.apply_time_based_cpv_checks,
+            execution: self.execution,
+        })
+    }
+}
