@@ -127,7 +127,7 @@ pub fn decode_base64(s: &str) -> Option<alloc::vec::Vec<u8>> {
         let bytes = acc.to_be_bytes();
         match chunk.len() {
             4 => out.extend_from_slice(bytes.get(1..4)?),
-            3 => out.extend_from_slice(&(acc << 6).to_be_bytes().get(1..3)?),
+            3 => out.extend_from_slice((acc << 6).to_be_bytes().get(1..3)?),
             2 => out.push(*(acc << 12).to_be_bytes().get(1)?),
             _ => return None,
         }
