@@ -224,3 +224,109 @@ impl Srv623Request {
         })
     }
 }
+
+/// The DUIS response-and-alert namespace.
+pub const RESPONSE_NAMESPACE: &str = "http://www.dccinterface.co.uk/ResponseAndAlert";
+
+fn eui_text(id: EntityId) -> String {
+    let mut s = String::with_capacity(23);
+    for (i, b) in id.0.iter().enumerate() {
+        if i > 0 {
+            s.push('-');
+        }
+        let _ = fmt::Write::write_fmt(&mut s, format_args!("{b:02X}"));
+    }
+    s
+}
+
+const fn role_name(role: crate::payload::RemotePartyRole) -> Option<&'static str> {
+    Some(match role.0 {
+        0 => "Root",
+        1 => "Recovery",
+        2 => "Supplier",
+        3 => "NetworkOperator",
+        4 => "ACB",
+        5 => "TransCoS",
+        8 => "LoadController",
+        _ => return None,
+    })
+}
+
+const fn mode_name(mode: crate::payload::CredentialsReplacementMode) -> Option<&'static str> {
+    Some(match mode.0 {
+        2 => "SupplierBySupplier",
+        3 => "NetworkOperatorByNetworkOperator",
+        4 => "ACBByACB",
+        7 => "SupplierByTransCoS",
+        11 => "LoadControllerBySupplier",
+        _ => return None,
+    })
+}
+
+/// The DUIS `ra:ExecutionOutcome` (MMC schema 5.4) of a CS02b outcome: the counter, the mode,
+/// the floors applied and each replacement's status, certificate type, role and entity IDs.
+///
+/// Elements the schema leaves optional are omitted when the GBCS value has no DUIS name (a
+/// mode or role outside the schema's enumerations). `ExistingCertificateHash` and
+/// `NewCertificateHash` are omitted: they are hashes of whole certificates, which a GBCS
+/// response does not carry (it reports 8-byte key identifiers).
+#[must_use]
+pub fn execution_outcome_xml(outcome: &crate::payload::ExecutionOutcome<'_>) -> String {
+    use core::fmt::Write as _;
+    let mut x = String::new();
+    let _ = writeln!(x, "<ra:ExecutionOutcome xmlns:ra=\"{RESPONSE_NAMESPACE}\">");
+    let _ = writeln!(x, "  <ra:AuthorisingRemotePartyOriginatorCounter>{}</ra:AuthorisingRemotePartyOriginatorCounter>", outcome.authorising_seq_number);
+    if let Some(m) = mode_name(outcome.mode) {
+        let _ = writeln!(
+            x,
+            "  <ra:CredentialsReplacementMode>{m}</ra:CredentialsReplacementMode>"
+        );
+    }
+    for c in outcome.seq_number_changes.iter() {
+        let _ = writeln!(x, "  <ra:RemotePartySeqNumberChange>");
+        if let Some(r) = role_name(c.role) {
+            let _ = writeln!(x, "    <ra:RemotePartyRole>{r}</ra:RemotePartyRole>");
+        }
+        let _ = writeln!(
+            x,
+            "    <ra:RemotePartyFloorSeqNumber>{}</ra:RemotePartyFloorSeqNumber>",
+            c.floor_seq_number
+        );
+        for s in c.specialist_floor_seq_numbers.iter().flat_map(|s| s.iter()) {
+            let _ = writeln!(x, "    <ra:RemotePartyPrepaymentTopUpFloorSeqNumber>{}</ra:RemotePartyPrepaymentTopUpFloorSeqNumber>", s.seq_number);
+        }
+        let _ = writeln!(x, "  </ra:RemotePartySeqNumberChange>");
+    }
+    for o in outcome.replacement_outcomes.iter() {
+        let _ = writeln!(x, "  <ra:ReplacementOutcome>");
+        if let Some(s) = o.status.name() {
+            let _ = writeln!(x, "    <ra:StatusCode>{s}</ra:StatusCode>");
+        }
+        let kind = match (o.cell.key_usage, o.cell.cell_usage.0) {
+            (crate::payload::KeyUsage::DIGITAL_SIGNATURE, _) => Some("DigitalSigning"),
+            (crate::payload::KeyUsage::KEY_AGREEMENT, 1) => Some("KeyAgreementTopUp"),
+            (crate::payload::KeyUsage::KEY_AGREEMENT, _) => Some("KeyAgreement"),
+            (crate::payload::KeyUsage::KEY_CERT_SIGN, _) => Some("KeyCertSign"),
+            _ => None,
+        };
+        if let Some(k) = kind {
+            let _ = writeln!(x, "    <ra:CertificateType>{k}</ra:CertificateType>");
+        }
+        if let Some(r) = role_name(o.cell.role) {
+            let _ = writeln!(x, "    <ra:RemotePartyRole>{r}</ra:RemotePartyRole>");
+        }
+        let _ = writeln!(
+            x,
+            "    <ra:ExistingRemotePartyID>{}</ra:ExistingRemotePartyID>",
+            eui_text(o.existing_subject_unique_id)
+        );
+        let _ = writeln!(
+            x,
+            "    <ra:NewRemotePartyID>{}</ra:NewRemotePartyID>",
+            eui_text(o.replacing_subject_unique_id)
+        );
+        let _ = writeln!(x, "  </ra:ReplacementOutcome>");
+    }
+    x.push_str("</ra:ExecutionOutcome>\n");
+    x
+}

@@ -22,6 +22,8 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod codec;
 #[cfg(feature = "alloc")]
 pub mod cos;
