@@ -10,13 +10,10 @@ use std::io::Write as _;
 use std::process::ExitCode;
 use std::time::Instant;
 
-use gbcs::cos::command::{CosSigner, MigrationCommand};
-use gbcs::cos::engine::{BulkMigration, EngineConfig, MigrationContext};
+use gbcs::cos::engine::EngineConfig;
 use gbcs::cos::report::{scheduled_creation, Ecosmig007, ReportFormat};
-use gbcs::cos::{CosParty, CosRegistry};
-use gbcs::payload::{CertificateDer, GeneralizedTime};
-use gbcs::sim::fleet::{fleet_policy, FleetMix, SimulatedFleet};
-use gbcs::sim::TestPki;
+use gbcs::payload::GeneralizedTime;
+use gbcs::sim::fleet::{FleetMix, SimulatedMigration};
 
 fn arg(name: &str, default: u64) -> Result<u64, String> {
     let args: Vec<String> = std::env::args().collect();
@@ -39,30 +36,15 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let clock = 1_764_547_200; // 2025-12-01T00:00:00Z
 
     eprintln!("issuing the test PKI and {devices} simulated meters (seed {seed}) …");
-    let pki = TestPki::generate(b"bulk migration demo")?;
-    let mut registry = CosRegistry::new();
-    let tcos = registry.add_certificate(CosParty::Tcos, &pki.tcos.ds.certificate)?;
-    registry.add_certificate(CosParty::Ecos, &pki.ecos.ds.certificate)?;
-    let fleet = SimulatedFleet::generate(&pki, seed, devices, &FleetMix::default(), clock)?;
-    let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let policy = fleet_policy();
-    let ctx = MigrationContext {
-        registry: &registry,
-        tcos: CosSigner {
-            credential: tcos,
-            signer: &pki.tcos.ds.key,
-        },
-        command: MigrationCommand::new(
-            &registry,
-            CertificateDer(&pki.ecos.ds.certificate),
-            &path,
-            policy.ecos_floor,
-            true,
-        )?,
-        acb: &pki.acb.ka.key,
-    };
-    let profiles = fleet.profiles.clone();
-    let mut run = BulkMigration::new(fleet.records, policy, clock, 1_000_000);
+    let mut sim = SimulatedMigration::new(
+        b"bulk migration demo",
+        seed,
+        devices,
+        &FleetMix::default(),
+        clock,
+    )?;
+    let profiles = sim.fleet.profiles.clone();
+    let mut run = sim.start(1_000_000);
     let config = EngineConfig {
         batch_size: 500,
         workers,
@@ -70,22 +52,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     };
 
     let started = Instant::now();
-    let last = run.run(&ctx, &fleet.transport, &config, |p| {
-        let width = 40;
-        let done = p.migrated * width / p.devices.max(1);
-        let when =
-            GeneralizedTime::from_unix_seconds(p.clock).map_or_else(String::new, |t| t.to_string());
-        eprint!(
-            "\r[{}{}] batch {:>3}  attempts {:>6}  migrated {:>6}/{}  clock {when}",
-            "#".repeat(done),
-            ".".repeat(width - done),
-            p.batches,
-            p.attempts,
-            p.migrated,
-            p.devices
-        );
-        let _ = std::io::stderr().flush();
-    });
+    let last = sim.with_context(|ctx| {
+        run.run(ctx, &sim.fleet.transport, &config, |p| {
+            let width = 40;
+            let done = p.migrated * width / p.devices.max(1);
+            let when = GeneralizedTime::from_unix_seconds(p.clock)
+                .map_or_else(String::new, |t| t.to_string());
+            eprint!(
+                "\r[{}{}] batch {:>3}  attempts {:>6}  migrated {:>6}/{}  clock {when}",
+                "#".repeat(done),
+                ".".repeat(width - done),
+                p.batches,
+                p.attempts,
+                p.migrated,
+                p.devices
+            );
+            let _ = std::io::stderr().flush();
+        })
+    })?;
     let elapsed = started.elapsed().as_secs_f64();
     eprintln!();
 

@@ -7,39 +7,18 @@
 
 use std::collections::BTreeMap;
 
-use gbcs::cos::command::{CosSigner, MigrationCommand};
-use gbcs::cos::engine::{BulkMigration, EngineConfig, Event, MigrationContext};
+use gbcs::cos::engine::{EngineConfig, Event};
 use gbcs::cos::migration::{Incident, MigrationStatus, Responsibility, SecPartyId};
 use gbcs::cos::report::{scheduled_creation, Ecosmig007, ReportFormat};
-use gbcs::cos::{CosParty, CosRegistry, CosState, Credential, SupplierCounts};
-use gbcs::payload::{CertificateDer, TrustAnchorCellIdentifier};
-use gbcs::sim::fleet::{fleet_policy, FleetMix, Profile, SimulatedFleet};
+use gbcs::cos::{CosState, SupplierCounts};
+use gbcs::payload::TrustAnchorCellIdentifier;
+use gbcs::sim::fleet::{FleetMix, Profile, SimulatedMigration};
 use gbcs::sim::pki::ids;
-use gbcs::sim::TestPki;
 
 const CLOCK: i64 = 1_700_000_000;
 
-fn pki() -> TestPki {
-    TestPki::generate(b"migration tests").expect("pki")
-}
-
-fn registry(pki: &TestPki) -> CosRegistry {
-    let mut r = CosRegistry::new();
-    r.add(
-        CosParty::Tcos,
-        Credential {
-            entity_id: pki.tcos.entity_id,
-            key_id: pki.tcos.ds.key_id,
-        },
-    );
-    r.add(
-        CosParty::Ecos,
-        Credential {
-            entity_id: pki.ecos.entity_id,
-            key_id: pki.ecos.ds.key_id,
-        },
-    );
-    r
+fn simulation(seed: u64, devices: usize, mix: &FleetMix) -> SimulatedMigration {
+    SimulatedMigration::new(b"migration tests", seed, devices, mix, CLOCK).expect("simulated fleet")
 }
 
 /// What each profile must end as, with the policy's 5 attempts: (migrated, attempts, failed
@@ -69,49 +48,30 @@ fn expected(p: Profile) -> (bool, u32, u64, MigrationStatus) {
 
 #[test]
 fn ten_thousand_meters_migrate_as_their_profiles_say() {
-    let pki = pki();
-    let registry = registry(&pki);
-    let fleet = SimulatedFleet::generate(&pki, 20261129, 10_000, &FleetMix::default(), CLOCK)
-        .expect("fleet");
-    let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let policy = fleet_policy();
-    let ctx = MigrationContext {
-        registry: &registry,
-        tcos: CosSigner {
-            credential: Credential {
-                entity_id: pki.tcos.entity_id,
-                key_id: pki.tcos.ds.key_id,
-            },
-            signer: &pki.tcos.ds.key,
-        },
-        command: MigrationCommand::new(
-            &registry,
-            CertificateDer(&pki.ecos.ds.certificate),
-            &path,
-            policy.ecos_floor,
-            true,
-        )
-        .expect("ECoS"),
-        acb: &pki.acb.ka.key,
-    };
-    let profiles = fleet.profiles.clone();
-    let suppliers: Vec<SecPartyId> = fleet
+    let mut sim = simulation(20261129, 10_000, &FleetMix::default());
+    let profiles = sim.fleet.profiles.clone();
+    let suppliers: Vec<SecPartyId> = sim
+        .fleet
         .records
         .iter()
         .map(|r| r.reporting_supplier().clone())
         .collect();
-    let mut run = BulkMigration::new(fleet.records, policy.clone(), CLOCK, 1_000_000);
+    let mut run = sim.start(1_000_000);
     let mut batches = 0;
-    let last = run.run(
-        &ctx,
-        &fleet.transport,
-        &EngineConfig {
-            batch_size: 1000,
-            workers: 2,
-            batch_interval_secs: 600,
-        },
-        |_| batches += 1,
-    );
+    let last = sim
+        .with_context(|ctx| {
+            run.run(
+                ctx,
+                &sim.fleet.transport,
+                &EngineConfig {
+                    batch_size: 1000,
+                    workers: 2,
+                    batch_interval_secs: 600,
+                },
+                |_| batches += 1,
+            )
+        })
+        .expect("context");
     assert!(
         run.stopped().is_none(),
         "no incident expected: {:?}",
@@ -147,7 +107,8 @@ fn ten_thousand_meters_migrate_as_their_profiles_say() {
             },
             "{profile:?}"
         );
-        let cell = fleet
+        let cell = sim
+            .fleet
             .transport
             .with_device(record.entity_id, |d| {
                 d.cell(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS)
@@ -211,45 +172,22 @@ fn ten_thousand_meters_migrate_as_their_profiles_say() {
 
 #[test]
 fn a_failure_wave_triggers_auto_stop_and_no_more_commands_go_out() {
-    let pki = pki();
-    let registry = registry(&pki);
-    let healthy = FleetMix(Vec::new());
-    let fleet = SimulatedFleet::generate(&pki, 7, 3000, &healthy, CLOCK).expect("fleet");
+    let mut sim = simulation(7, 3000, &FleetMix(Vec::new()));
     // Devices 1000..1600 stop answering.
     for n in 1000..1600u64 {
-        fleet
+        sim.fleet
             .transport
             .with_device(ids::device(n), |d| d.faults.silent = u32::MAX)
             .expect("device");
     }
-    let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let policy = fleet_policy();
-    let ctx = MigrationContext {
-        registry: &registry,
-        tcos: CosSigner {
-            credential: Credential {
-                entity_id: pki.tcos.entity_id,
-                key_id: pki.tcos.ds.key_id,
-            },
-            signer: &pki.tcos.ds.key,
-        },
-        command: MigrationCommand::new(
-            &registry,
-            CertificateDer(&pki.ecos.ds.certificate),
-            &path,
-            policy.ecos_floor,
-            true,
-        )
-        .expect("ECoS"),
-        acb: &pki.acb.ka.key,
-    };
-    let mut run = BulkMigration::new(fleet.records, policy, CLOCK, 1);
+    let mut run = sim.start(1);
     let config = EngineConfig {
         batch_size: 100,
         workers: 2,
         batch_interval_secs: 60,
     };
-    run.run(&ctx, &fleet.transport, &config, |_| {});
+    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &config, |_| {}))
+        .expect("context");
     let Some(Incident::FailureRatio { failures, window }) = run.stopped().cloned() else {
         panic!("expected auto-stop, got {:?}", run.stopped())
     };
@@ -266,22 +204,23 @@ fn a_failure_wave_triggers_auto_stop_and_no_more_commands_go_out() {
         "nothing sent after the stop"
     );
     // Stopped means stopped: another batch sends nothing until resumed.
-    assert_eq!(run.run_batch(&ctx, &fleet.transport, &config), 0);
+    let batch = |run: &mut gbcs::cos::engine::BulkMigration| {
+        sim.with_context(|ctx| run.run_batch(ctx, &sim.fleet.transport, &config))
+            .expect("context")
+    };
+    assert_eq!(batch(&mut run), 0);
     run.resume();
-    assert!(run.run_batch(&ctx, &fleet.transport, &config) > 0);
+    assert!(batch(&mut run) > 0);
 }
 
 #[test]
 fn device_faults_of_one_model_trigger_auto_stop() {
-    let pki = pki();
-    let registry = registry(&pki);
-    let fleet =
-        SimulatedFleet::generate(&pki, 11, 400, &FleetMix(Vec::new()), CLOCK).expect("fleet");
-    let mut records = fleet.records;
-    for (n, r) in records.iter_mut().enumerate() {
+    let mut sim = simulation(11, 400, &FleetMix(Vec::new()));
+    sim.policy.auto_stop.model_fault_limit = 20;
+    for (n, r) in sim.fleet.records.iter_mut().enumerate() {
         if n % 2 == 0 {
             r.model = "BAD-MODEL".into();
-            fleet
+            sim.fleet
                 .transport
                 .with_device(r.entity_id, |d| {
                     d.faults.fault_status = Some(gbcs::payload::StatusCode::OTHER)
@@ -289,39 +228,14 @@ fn device_faults_of_one_model_trigger_auto_stop() {
                 .expect("device");
         }
     }
-    let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let mut policy = fleet_policy();
-    policy.auto_stop.model_fault_limit = 20;
-    let ctx = MigrationContext {
-        registry: &registry,
-        tcos: CosSigner {
-            credential: Credential {
-                entity_id: pki.tcos.entity_id,
-                key_id: pki.tcos.ds.key_id,
-            },
-            signer: &pki.tcos.ds.key,
-        },
-        command: MigrationCommand::new(
-            &registry,
-            CertificateDer(&pki.ecos.ds.certificate),
-            &path,
-            policy.ecos_floor,
-            true,
-        )
-        .expect("ECoS"),
-        acb: &pki.acb.ka.key,
+    let mut run = sim.start(1);
+    let config = EngineConfig {
+        batch_size: 10,
+        workers: 1,
+        batch_interval_secs: 60,
     };
-    let mut run = BulkMigration::new(records, policy, CLOCK, 1);
-    run.run(
-        &ctx,
-        &fleet.transport,
-        &EngineConfig {
-            batch_size: 10,
-            workers: 1,
-            batch_interval_secs: 60,
-        },
-        |_| {},
-    );
+    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &config, |_| {}))
+        .expect("context");
     assert!(
         matches!(run.stopped(), Some(Incident::ModelFaults { model, faults: 21 }) if model == "BAD-MODEL"),
         "{:?}",

@@ -434,64 +434,45 @@ fn classify_cmd(m: &ArgMatches) -> Result<String> {
 }
 
 fn migrate(m: &ArgMatches) -> Result<String> {
-    use gbcs::cos::command::{CosSigner, MigrationCommand};
-    use gbcs::cos::engine::{BulkMigration, EngineConfig, MigrationContext};
-    use gbcs::sim::fleet::{fleet_policy, FleetMix, SimulatedFleet};
+    use gbcs::cos::engine::EngineConfig;
+    use gbcs::sim::fleet::{FleetMix, SimulatedMigration};
     let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
         .map_err(|_| Failure(2, "--simulate too large".into()))?;
     let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
-    let fail = |e: &dyn std::fmt::Display| Failure::io(e.to_string());
-    let pki = gbcs::sim::TestPki::generate(b"gbcs migrate").map_err(|e| fail(&e))?;
-    let mut registry = gbcs::cos::CosRegistry::new();
-    let tcos = registry
-        .add_certificate(gbcs::cos::CosParty::Tcos, &pki.tcos.ds.certificate)
-        .map_err(|e| fail(&e))?;
-    registry
-        .add_certificate(gbcs::cos::CosParty::Ecos, &pki.ecos.ds.certificate)
-        .map_err(|e| fail(&e))?;
-    let clock = 1_764_547_200;
-    let fleet = SimulatedFleet::generate(&pki, seed, n, &FleetMix::default(), clock)
-        .map_err(|e| fail(&e))?;
-    let path = [gbcs::payload::CertificateDer(&pki.issuing_ca.certificate)];
-    let policy = fleet_policy();
-    let ctx = MigrationContext {
-        registry: &registry,
-        tcos: CosSigner {
-            credential: tcos,
-            signer: &pki.tcos.ds.key,
-        },
-        command: MigrationCommand::new(
-            &registry,
-            gbcs::payload::CertificateDer(&pki.ecos.ds.certificate),
-            &path,
-            policy.ecos_floor,
-            true,
-        )
-        .map_err(|e| fail(&e))?,
-        acb: &pki.acb.ka.key,
-    };
-    let mut run = BulkMigration::new(fleet.records, policy, clock, 1);
+    let mut sim = SimulatedMigration::new(
+        b"gbcs migrate",
+        seed,
+        n,
+        &FleetMix::default(),
+        1_764_547_200,
+    )
+    .map_err(|e| Failure::io(e.to_string()))?;
+    let mut run = sim.start(1);
     let started = std::time::Instant::now();
-    let last = run.run(
-        &ctx,
-        &fleet.transport,
-        &EngineConfig {
-            batch_size: 500,
-            ..EngineConfig::default()
-        },
-        |p| {
-            let done = p.migrated * 30 / p.devices.max(1);
-            eprint!(
-                "\r[{}{}] {:>6}/{} migrated, {:>6} attempts",
-                "#".repeat(done),
-                " ".repeat(30 - done),
-                p.migrated,
-                p.devices,
-                p.attempts
-            );
-            let _ = std::io::stderr().flush();
-        },
-    );
+    let last = sim
+        .with_context(|ctx| {
+            run.run(
+                ctx,
+                &sim.fleet.transport,
+                &EngineConfig {
+                    batch_size: 500,
+                    ..EngineConfig::default()
+                },
+                |p| {
+                    let done = p.migrated * 30 / p.devices.max(1);
+                    eprint!(
+                        "\r[{}{}] {:>6}/{} migrated, {:>6} attempts",
+                        "#".repeat(done),
+                        " ".repeat(30 - done),
+                        p.migrated,
+                        p.devices,
+                        p.attempts
+                    );
+                    let _ = std::io::stderr().flush();
+                },
+            )
+        })
+        .map_err(|e| Failure::io(e.to_string()))?;
     eprintln!();
     let secs = started.elapsed().as_secs_f64();
     let summary = run.ledger.summary(&run.records, &run.policy);

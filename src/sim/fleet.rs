@@ -6,11 +6,14 @@ use alloc::vec::Vec;
 use std::sync::Mutex;
 
 use crate::cos::classify::CosState;
-use crate::cos::engine::Transport;
+use crate::cos::command::{BuildError, MigrationCommand};
+use crate::cos::engine::{BulkMigration, MigrationContext, Transport};
 use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, SecPartyId};
 use crate::cos::registry::Credential;
+use crate::cos::registry::{CosParty, CosRegistry};
 use crate::cos::route::DeviceType;
 use crate::frame::EntityId;
+use crate::payload::CertificateDer;
 use crate::payload::{StatusCode, TrustAnchorCellIdentifier};
 use crate::sim::device::{Cell, DeviceKeyAgreement, Reply, SimDevice};
 use crate::sim::pki::{ids, IssueError, TestPki};
@@ -133,6 +136,87 @@ impl Transport for SimTransport {
             Reply::Response(r) => Some(r),
             Reply::Rejected(_) | Reply::Silent => None,
         }
+    }
+}
+
+/// A ready-made migration over a simulated fleet: the test PKI, a registry of its TCoS and
+/// ECoS credentials, the fleet and the policy its models call for.
+#[derive(Debug)]
+pub struct SimulatedMigration {
+    /// The PKI.
+    pub pki: TestPki,
+    /// Its TCoS and ECoS credentials.
+    pub registry: CosRegistry,
+    /// The fleet.
+    pub fleet: SimulatedFleet,
+    /// The policy ([`fleet_policy`]).
+    pub policy: MigrationPolicy,
+    /// The start time.
+    pub clock: i64,
+}
+
+impl SimulatedMigration {
+    /// A PKI from `pki_seed`, and `devices` meters drawn from `mix` with `fleet_seed`.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal fault.
+    pub fn new(
+        pki_seed: &[u8],
+        fleet_seed: u64,
+        devices: usize,
+        mix: &FleetMix,
+        clock: i64,
+    ) -> Result<Self, IssueError> {
+        let pki = TestPki::generate(pki_seed)?;
+        let mut registry = CosRegistry::new();
+        registry
+            .add(CosParty::Tcos, pki.tcos.credential())
+            .add(CosParty::Ecos, pki.ecos.credential());
+        let fleet = SimulatedFleet::generate(&pki, fleet_seed, devices, mix, clock)?;
+        Ok(Self {
+            pki,
+            registry,
+            fleet,
+            policy: fleet_policy(),
+            clock,
+        })
+    }
+
+    /// The migration run over the fleet's records (taken out of the fleet), TCoS counters from
+    /// `first_counter`.
+    pub fn start(&mut self, first_counter: u64) -> BulkMigration {
+        BulkMigration::new(
+            core::mem::take(&mut self.fleet.records),
+            self.policy.clone(),
+            self.clock,
+            first_counter,
+        )
+    }
+
+    /// Calls `f` with the engine context: the TCoS party signs, the ACB MACs, the ECoS
+    /// party's DS certificate goes into {5, DS} through the issuing CA.
+    ///
+    /// # Errors
+    /// [`BuildError`] if the ECoS certificate were refused (it is not, for this PKI).
+    pub fn with_context<R>(
+        &self,
+        f: impl FnOnce(&MigrationContext<'_>) -> R,
+    ) -> Result<R, BuildError> {
+        let path = [CertificateDer(&self.pki.issuing_ca.certificate)];
+        let command = MigrationCommand::new(
+            &self.registry,
+            CertificateDer(&self.pki.ecos.ds.certificate),
+            &path,
+            self.policy.ecos_floor,
+            true,
+        )?;
+        let ctx = MigrationContext {
+            registry: &self.registry,
+            tcos: self.pki.tcos.signer(),
+            command,
+            acb: &self.pki.acb.ka.key,
+        };
+        Ok(f(&ctx))
     }
 }
 

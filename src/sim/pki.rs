@@ -116,6 +116,52 @@ pub struct Party {
     pub prepayment_ka: Option<KaCredential>,
 }
 
+impl Party {
+    /// The party's DS credential (entity ID and key ID).
+    #[must_use]
+    pub const fn credential(&self) -> crate::cos::Credential {
+        crate::cos::Credential {
+            entity_id: self.entity_id,
+            key_id: self.ds.key_id,
+        }
+    }
+
+    /// The party's signer, for the `cos` builders.
+    #[must_use]
+    pub fn signer(&self) -> crate::cos::CosSigner<'_> {
+        crate::cos::CosSigner {
+            credential: self.credential(),
+            signer: &self.ds.key,
+        }
+    }
+
+    /// An SRV 6.23 request putting this supplier's DS, KA and KA top-up certificates on
+    /// `target`, floors 0, time-based checks applied.
+    #[must_use]
+    pub fn change_of_supplier_to<'a>(
+        &'a self,
+        target: EntityId,
+        path: &'a [crate::payload::CertificateDer<'a>],
+        execution: crate::cos::Execution,
+    ) -> crate::cos::ChangeOfSupplierRequest<'a> {
+        use crate::payload::CertificateDer;
+        crate::cos::ChangeOfSupplierRequest {
+            target,
+            supplier_ds: CertificateDer(&self.ds.certificate),
+            supplier_ka: Some(CertificateDer(&self.ka.certificate)),
+            supplier_prepayment_ka: self
+                .prepayment_ka
+                .as_ref()
+                .map(|k| CertificateDer(&k.certificate)),
+            certification_path: path,
+            supplier_floor: 0,
+            prepayment_floor: Some(0),
+            apply_time_based_cpv_checks: true,
+            execution,
+        }
+    }
+}
+
 /// A device's own credentials.
 #[derive(Clone, Debug)]
 pub struct DeviceCredentials {

@@ -7,13 +7,11 @@
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::cos::command::{
-    credential_query, ChangeOfSupplierRequest, CosSigner, Execution, MigrationCommand,
-};
-use crate::cos::registry::{CosParty, CosRegistry, Credential};
+use crate::cos::command::{credential_query, Execution, MigrationCommand};
+use crate::cos::registry::{CosParty, CosRegistry};
 use crate::cos::route::Route;
 use crate::payload::{CertificateDer, GeneralizedTime};
-use crate::sim::pki::{ids, IssueError, Party, TestPki};
+use crate::sim::pki::{ids, IssueError, TestPki};
 use crate::sim::Reply;
 
 /// The seed of the PKI behind the vectors.
@@ -31,35 +29,6 @@ impl From<IssueError> for VectorError {
     }
 }
 
-fn credential(p: &Party) -> Credential {
-    Credential {
-        entity_id: p.entity_id,
-        key_id: p.ds.key_id,
-    }
-}
-
-fn change_of_supplier<'a>(
-    to: &'a Party,
-    path: &'a [CertificateDer<'a>],
-    device: crate::frame::EntityId,
-    execution: Execution,
-) -> ChangeOfSupplierRequest<'a> {
-    ChangeOfSupplierRequest {
-        target: device,
-        supplier_ds: CertificateDer(&to.ds.certificate),
-        supplier_ka: Some(CertificateDer(&to.ka.certificate)),
-        supplier_prepayment_ka: to
-            .prepayment_ka
-            .as_ref()
-            .map(|k| CertificateDer(&k.certificate)),
-        certification_path: path,
-        supplier_floor: 0,
-        prepayment_floor: Some(0),
-        apply_time_based_cpv_checks: true,
-        execution,
-    }
-}
-
 /// Generates every vector as (file name, bytes), in a fixed order.
 ///
 /// # Errors
@@ -71,17 +40,11 @@ pub fn generate() -> Result<Vec<(&'static str, Vec<u8>)>, VectorError> {
     let z = pki.acb_secret(device)?;
     let mut registry = CosRegistry::new();
     registry
-        .add(CosParty::Tcos, credential(&pki.tcos))
-        .add(CosParty::Ecos, credential(&pki.ecos));
+        .add(CosParty::Tcos, pki.tcos.credential())
+        .add(CosParty::Ecos, pki.ecos.credential());
     let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let tcos = CosSigner {
-        credential: credential(&pki.tcos),
-        signer: &pki.tcos.ds.key,
-    };
-    let ecos = CosSigner {
-        credential: credential(&pki.ecos),
-        signer: &pki.ecos.ds.key,
-    };
+    let tcos = pki.tcos.signer();
+    let ecos = pki.ecos.signer();
 
     let mut out = Vec::new();
     let exchange = |name_cmd: &'static str,
@@ -104,10 +67,12 @@ pub fn generate() -> Result<Vec<(&'static str, Vec<u8>)>, VectorError> {
     )?);
 
     let tcos_route = Route::Tcos {
-        credential: Some(credential(&pki.tcos)),
+        credential: Some(pki.tcos.credential()),
         signed_by: CosParty::Tcos,
     };
-    let c = change_of_supplier(&pki.supplier_b, &path, device, Execution::Immediate)
+    let c = pki
+        .supplier_b
+        .change_of_supplier_to(device, &path, Execution::Immediate)
         .build(&tcos_route, &registry, &tcos, 100, &z)
         .map_err(|_| VectorError("0x0107 by TCoS"))?;
     out.extend(exchange(
@@ -126,7 +91,7 @@ pub fn generate() -> Result<Vec<(&'static str, Vec<u8>)>, VectorError> {
     )
     .map_err(|_| VectorError("ECoS certificate"))?;
     let m = migration
-        .build(&registry, device, credential(&pki.tcos), &tcos, 101, &z)
+        .build(&registry, device, pki.tcos.credential(), &tcos, 101, &z)
         .map_err(|_| VectorError("0x0106"))?;
     out.extend(exchange(
         "0106-migration-command.hex",
@@ -136,9 +101,11 @@ pub fn generate() -> Result<Vec<(&'static str, Vec<u8>)>, VectorError> {
     )?);
 
     let ecos_route = Route::Ecos {
-        credential: Some(credential(&pki.ecos)),
+        credential: Some(pki.ecos.credential()),
     };
-    let c = change_of_supplier(&pki.supplier_a, &path, device, Execution::Immediate)
+    let c = pki
+        .supplier_a
+        .change_of_supplier_to(device, &path, Execution::Immediate)
         .build(&ecos_route, &registry, &ecos, 1, &z)
         .map_err(|_| VectorError("0x0107 by ECoS"))?;
     out.extend(exchange(
@@ -149,7 +116,9 @@ pub fn generate() -> Result<Vec<(&'static str, Vec<u8>)>, VectorError> {
     )?);
 
     let at = GeneralizedTime::from_unix_seconds(CLOCK + 86_400).ok_or(VectorError("time"))?;
-    let c = change_of_supplier(&pki.supplier_b, &path, device, Execution::At(at))
+    let c = pki
+        .supplier_b
+        .change_of_supplier_to(device, &path, Execution::At(at))
         .build(&ecos_route, &registry, &ecos, 2, &z)
         .map_err(|_| VectorError("future-dated 0x0107"))?;
     out.extend(exchange(
