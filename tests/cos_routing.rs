@@ -4,29 +4,20 @@
 //! TCoS-signed one is refused by the router and builder and rejected by the meter.
 
 use gbcs::cos::classify::{self, UnknownReason};
-use gbcs::cos::command::{
-    credential_query, ChangeOfSupplierRequest, CosSigner, Execution, MigrationCommand,
-};
+use gbcs::cos::command::{credential_query, Execution, MigrationCommand};
 use gbcs::cos::route::{route, DeviceType, Refusal, Route, RoutePolicy};
-use gbcs::cos::{BuildError, CosParty, CosRegistry, CosState, Credential, EvidenceSource};
+use gbcs::cos::{BuildError, CosParty, CosRegistry, CosState, EvidenceSource};
 use gbcs::message::{self, CommandHeader};
 use gbcs::payload::{
     CertificateDer, KeyUsage, RemotePartyRole, StatusCode, TrustAnchorCellIdentifier,
 };
-use gbcs::sim::pki::{ids, Party};
+use gbcs::sim::pki::ids;
 use gbcs::sim::{Rejection, Reply, SimDevice, TestPki};
 
 const CLOCK: i64 = 1_700_000_000;
 const METER: gbcs::frame::EntityId = ids::device(3);
 const SUPPLIER_DS: TrustAnchorCellIdentifier =
     TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::DIGITAL_SIGNATURE);
-
-fn credential(p: &Party) -> Credential {
-    Credential {
-        entity_id: p.entity_id,
-        key_id: p.ds.key_id,
-    }
-}
 
 fn setup() -> (TestPki, CosRegistry, SimDevice) {
     let pki = TestPki::generate(b"routing tests").expect("pki");
@@ -43,23 +34,6 @@ fn setup() -> (TestPki, CosRegistry, SimDevice) {
     (pki, registry, meter)
 }
 
-fn request<'a>(to: &'a Party, path: &'a [CertificateDer<'a>]) -> ChangeOfSupplierRequest<'a> {
-    ChangeOfSupplierRequest {
-        target: METER,
-        supplier_ds: CertificateDer(&to.ds.certificate),
-        supplier_ka: Some(CertificateDer(&to.ka.certificate)),
-        supplier_prepayment_ka: to
-            .prepayment_ka
-            .as_ref()
-            .map(|k| CertificateDer(&k.certificate)),
-        certification_path: path,
-        supplier_floor: 0,
-        prepayment_floor: Some(0),
-        apply_time_based_cpv_checks: true,
-        execution: Execution::Immediate,
-    }
-}
-
 fn response(reply: Reply) -> Vec<u8> {
     match reply {
         Reply::Response(r) => r,
@@ -73,14 +47,8 @@ fn srv_6_23_before_and_after_migration() {
     let policy = RoutePolicy::default();
     let z = pki.acb_secret(METER).expect("z");
     let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let tcos = CosSigner {
-        credential: credential(&pki.tcos),
-        signer: &pki.tcos.ds.key,
-    };
-    let ecos = CosSigner {
-        credential: credential(&pki.ecos),
-        signer: &pki.ecos.ds.key,
-    };
+    let tcos = pki.tcos.signer();
+    let ecos = pki.ecos.signer();
 
     // Nothing known: query first; the CS02a answer resolves the route.
     assert_eq!(
@@ -101,17 +69,21 @@ fn srv_6_23_before_and_after_migration() {
     assert_eq!(
         r,
         Route::Tcos {
-            credential: Some(credential(&pki.tcos)),
+            credential: Some(pki.tcos.credential()),
             signed_by: CosParty::Tcos
         }
     );
 
     // TCoS path: the ECoS party may not sign; the TCoS party's 0x0107 is accepted.
     assert!(matches!(
-        request(&pki.supplier_b, &path).build(&r, &registry, &ecos, 10, &z),
+        pki.supplier_b
+            .change_of_supplier_to(METER, &path, Execution::Immediate)
+            .build(&r, &registry, &ecos, 10, &z),
         Err(BuildError::WrongSigner { .. })
     ));
-    let cmd = request(&pki.supplier_b, &path)
+    let cmd = pki
+        .supplier_b
+        .change_of_supplier_to(METER, &path, Execution::Immediate)
         .build(&r, &registry, &tcos, 10, &z)
         .expect("build");
     let rsp_bytes = response(meter.process(&cmd));
@@ -141,7 +113,7 @@ fn srv_6_23_before_and_after_migration() {
     )
     .expect("ECoS");
     let m = migration
-        .build(&registry, METER, credential(&pki.tcos), &tcos, 11, &z)
+        .build(&registry, METER, pki.tcos.credential(), &tcos, 11, &z)
         .expect("0x0106");
     let outcome_bytes = response(meter.process(&m));
     let outcome = gbcs::parse(&outcome_bytes).expect("parse");
@@ -152,31 +124,38 @@ fn srv_6_23_before_and_after_migration() {
     assert_eq!(
         r,
         Route::Ecos {
-            credential: Some(credential(&pki.ecos))
+            credential: Some(pki.ecos.credential())
         }
     );
 
     // ECoS path: the TCoS party is refused by the builder …
     assert!(matches!(
-        request(&pki.supplier_a, &path).build(&r, &registry, &tcos, 12, &z),
+        pki.supplier_a
+            .change_of_supplier_to(METER, &path, Execution::Immediate)
+            .build(&r, &registry, &tcos, 12, &z),
         Err(BuildError::WrongSigner { .. })
     ));
     // … and rejected by the meter if sent anyway.
-    let forced = request(&pki.supplier_a, &path).with_payload(12, |p| {
-        let header = CommandHeader {
-            message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
-            counter: 12,
-            originator: pki.tcos.entity_id,
-            recipient: METER,
-        };
-        message::build_command(&header, p, Some(&pki.tcos.ds.key), Some(&z)).expect("build")
-    });
+    let forced = pki
+        .supplier_a
+        .change_of_supplier_to(METER, &path, Execution::Immediate)
+        .with_payload(12, |p| {
+            let header = CommandHeader {
+                message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+                counter: 12,
+                originator: pki.tcos.entity_id,
+                recipient: METER,
+            };
+            message::build_command(&header, p, Some(&pki.tcos.ds.key), Some(&z)).expect("build")
+        });
     assert_eq!(
         meter.process(&forced),
         Reply::Rejected(Rejection::BadSignature)
     );
     // The ECoS party's 0x0107 is accepted (its counter starts above the floor the migration set).
-    let cmd = request(&pki.supplier_a, &path)
+    let cmd = pki
+        .supplier_a
+        .change_of_supplier_to(METER, &path, Execution::Immediate)
         .build(&r, &registry, &ecos, 1, &z)
         .expect("build");
     let rsp_bytes = response(meter.process(&cmd));
@@ -271,12 +250,11 @@ fn refusals_stranded_devices_non_targets_and_unresolved_readings() {
         &RoutePolicy::default(),
     );
     let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let ecos = CosSigner {
-        credential: credential(&pki.ecos),
-        signer: &pki.ecos.ds.key,
-    };
+    let ecos = pki.ecos.signer();
     assert!(matches!(
-        request(&pki.supplier_b, &path).build(&r, &registry, &ecos, 3, &z),
+        pki.supplier_b
+            .change_of_supplier_to(METER, &path, Execution::Immediate)
+            .build(&r, &registry, &ecos, 3, &z),
         Err(BuildError::WrongSigner { expected: None, .. })
     ));
 }
@@ -306,17 +284,14 @@ fn a_migration_certificate_must_be_an_ecos_role_5_ds_certificate() {
     )
     .expect("ECoS");
     let z = pki.acb_secret(METER).expect("z");
-    let ecos = CosSigner {
-        credential: credential(&pki.ecos),
-        signer: &pki.ecos.ds.key,
-    };
+    let ecos = pki.ecos.signer();
     // Only the TCoS credential in the cell may sign the migration.
     assert!(matches!(
-        m.build(&registry, METER, credential(&pki.tcos), &ecos, 1, &z),
+        m.build(&registry, METER, pki.tcos.credential(), &ecos, 1, &z),
         Err(BuildError::WrongSigner { .. })
     ));
     assert!(matches!(
-        m.build(&registry, METER, credential(&pki.ecos), &ecos, 1, &z),
+        m.build(&registry, METER, pki.ecos.credential(), &ecos, 1, &z),
         Err(BuildError::WrongSigner { .. })
     ));
 }
