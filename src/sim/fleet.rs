@@ -69,7 +69,7 @@ impl Default for FleetMix {
 /// A model on the Non-Migratable list, with no fix.
 pub const BROKEN_MODEL: &str = "NOMIG-1";
 /// A model on the list whose fixing firmware exists.
-pub const FIXABLE_MODEL: &str = "FIXME-2";
+pub const FIXABLE_MODEL: &str = "FIXABLE-2";
 /// That model's fixing firmware.
 pub const FIXING_FIRMWARE: &str = "2.0.1";
 /// The ordinary models (device faults spread over them).
