@@ -242,3 +242,77 @@ fn device_faults_of_one_model_trigger_auto_stop() {
         run.stopped()
     );
 }
+
+#[test]
+fn future_dated_migrations_wait_for_their_alerts_and_count_once() {
+    let mut sim = simulation(3, 40, &FleetMix(Vec::new()));
+    let mut run = sim.start(1);
+    let at = gbcs::payload::GeneralizedTime::from_unix_seconds(CLOCK + 86_400).expect("time");
+    let config = EngineConfig {
+        batch_size: 100,
+        workers: 2,
+        batch_interval_secs: 60,
+    };
+    sim.with_context(|ctx| {
+        let scheduled = gbcs::cos::engine::MigrationContext {
+            command: ctx.command.scheduled_at(at),
+            ..*ctx
+        };
+        run.run(&scheduled, &sim.fleet.transport, &config, |_| {})
+    })
+    .expect("context");
+    assert_eq!(run.awaiting_alerts(), 40);
+    assert!(run
+        .records
+        .iter()
+        .all(|r| r.status == MigrationStatus::AwaitingAlert && r.state == CosState::Tcos));
+    assert_eq!(
+        run.ledger.total_attempts(),
+        0,
+        "an acceptance is not yet an attempt"
+    );
+    let mut alerts = Vec::new();
+    for r in &run.records {
+        alerts.extend(
+            sim.fleet
+                .transport
+                .with_device(r.entity_id, |d| d.advance_to(CLOCK + 86_400))
+                .expect("device"),
+        );
+    }
+    assert_eq!(alerts.len(), 40);
+    for a in &alerts {
+        assert_eq!(run.on_alert(a), Some(gbcs::cos::Outcome::Migrated));
+    }
+    assert!(run
+        .records
+        .iter()
+        .all(|r| r.status == MigrationStatus::Migrated
+            && r.state == CosState::Ecos
+            && r.attempts == 1));
+    assert_eq!(run.ledger.total_attempts(), 40);
+    // The same alert again is not a second attempt.
+    assert_eq!(run.on_alert(&alerts[0]), None);
+    assert_eq!(run.ledger.total_attempts(), 40);
+}
+
+#[test]
+fn the_engine_is_deterministic_whatever_the_number_of_threads() {
+    let outcome = |workers: usize| {
+        let mut sim = simulation(99, 400, &FleetMix::default());
+        let mut run = sim.start(1);
+        let config = EngineConfig {
+            batch_size: 64,
+            workers,
+            batch_interval_secs: 600,
+        };
+        sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &config, |_| {}))
+            .expect("context");
+        (
+            run.records.clone(),
+            run.ledger.summary(&run.records, &run.policy),
+            run.clock(),
+        )
+    };
+    assert_eq!(outcome(1), outcome(2));
+}

@@ -279,9 +279,20 @@ pub struct MigrationCommand<'a> {
     new_floor: Option<SeqNumber>,
     apply_time_based_cpv_checks: bool,
     ecos: Credential,
+    execution: Execution,
 }
 
 impl<'a> MigrationCommand<'a> {
+    /// The same command, future-dated to `at` (the device accepts it at once and reports the
+    /// outcome in a 0x00CB alert when its clock reaches `at`).
+    #[must_use]
+    pub const fn scheduled_at(self, at: GeneralizedTime) -> Self {
+        Self {
+            execution: Execution::At(at),
+            ..self
+        }
+    }
+
     /// A migration to `ecos_certificate` (through `certification_path`). `new_floor` is `[4]`,
     /// the role-5 floor after the change of control so the ECoS party can start its own
     /// counter sequence (our decision: default 0, see `MigrationPolicy::ecos_floor`);
@@ -309,6 +320,7 @@ impl<'a> MigrationCommand<'a> {
             new_floor,
             apply_time_based_cpv_checks,
             ecos,
+            execution: Execution::Immediate,
         })
     }
 
@@ -337,7 +349,7 @@ impl<'a> MigrationCommand<'a> {
             },
             replacements: SeqOf::from_slice(&replacements),
             certification_path: SeqOf::from_slice(self.certification_path),
-            execution_date_time: None,
+            execution_date_time: self.execution.date_time(),
         };
         f(&Payload::UpdateSecurityCredentialsCommand(cmd))
     }

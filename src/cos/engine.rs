@@ -8,14 +8,15 @@
 //! into the device records, the [`Ledger`] and [`AutoStop`]; an incident stops the run
 //! before the next batch, and [`BulkMigration::resume`] clears it.
 
+use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use std::thread;
 
 use crate::cos::command::{BuildError, CosSigner, MigrationCommand};
 use crate::cos::ledger::Ledger;
 use crate::cos::migration::{
-    apply, interpret_response, select, AutoStop, Decision, DeviceRecord, Incident, InvalidReason,
-    IssuedCommand, MigrationPolicy, MigrationStatus, Outcome, TransientCause,
+    apply, interpret_alert, interpret_response, select, AutoStop, Decision, DeviceRecord, Incident,
+    InvalidReason, IssuedCommand, MigrationPolicy, MigrationStatus, Outcome, TransientCause,
 };
 use crate::cos::registry::CosRegistry;
 use crate::crypto::KeyAgreement;
@@ -111,6 +112,7 @@ pub struct BulkMigration {
     /// Events raised so far.
     pub events: Vec<Event>,
     auto_stop: AutoStop,
+    pending: BTreeMap<EntityId, IssuedCommand>,
     clock: i64,
     next_counter: u64,
     stopped: Option<Incident>,
@@ -170,6 +172,7 @@ impl BulkMigration {
             policy,
             events: Vec::new(),
             auto_stop,
+            pending: BTreeMap::new(),
             clock,
             next_counter: first_counter,
             stopped: None,
@@ -277,6 +280,15 @@ impl BulkMigration {
                 }
                 Attempt::Sent(counter, outcome) => {
                     made += 1;
+                    if outcome == Outcome::Pending {
+                        let issued = IssuedCommand {
+                            device: r.entity_id,
+                            originator: ctx.tcos.credential.entity_id,
+                            counter,
+                            ecos: ctx.command.ecos_credential(),
+                        };
+                        self.pending.insert(r.entity_id, issued);
+                    }
                     let retry = r.attempts > 0;
                     let supplier = r.reporting_supplier().clone();
                     // Each (device, counter) is new: the engine never reuses a counter.
@@ -302,6 +314,41 @@ impl BulkMigration {
         }
         self.batches += 1;
         made
+    }
+
+    /// Devices that accepted a future-dated command and whose alert has not come.
+    #[must_use]
+    pub fn awaiting_alerts(&self) -> usize {
+        self.pending.len()
+    }
+
+    /// Takes the 0x00CB alert that ends a future-dated migration command: verified against the
+    /// device's key and the command it answers, then counted (once) like a response. Returns
+    /// the outcome, or `None` when no command from this device is awaiting an alert.
+    pub fn on_alert(&mut self, alert: &[u8]) -> Option<Outcome> {
+        let device = crate::parse(alert).ok()?.header().originator;
+        let issued = *self.pending.get(&device)?;
+        let r = self.records.iter_mut().find(|r| r.entity_id == device)?;
+        let outcome = interpret_alert(alert, &issued, &r.ds_public_key);
+        if let Outcome::Invalid(reason) = outcome {
+            self.events.push(Event::SecurityEvent { device, reason });
+            return Some(outcome);
+        }
+        self.pending.remove(&device);
+        let supplier = r.reporting_supplier().clone();
+        // The acceptance was not counted; the alert's outcome is the attempt's, counted now.
+        let _ = self
+            .ledger
+            .record(&supplier, device, issued.counter, &outcome);
+        let incident = self
+            .auto_stop
+            .record(device, &r.model, &outcome, r.attempts > 0);
+        apply(r, &outcome, &self.policy, self.clock);
+        if let (Some(incident), None) = (incident, &self.stopped) {
+            self.events.push(Event::Incident(incident.clone()));
+            self.stopped = Some(incident);
+        }
+        Some(outcome)
     }
 
     /// Runs batches until no device is left to try (waiting out back-offs on the clock) or an

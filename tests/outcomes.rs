@@ -1,0 +1,330 @@
+//! The migration's rules one by one (`ecos.md` §4): candidate selection, outcome
+//! interpretation after verification, back-off, and the ledger's refusal to count an attempt
+//! twice.
+
+use gbcs::cos::command::Execution;
+use gbcs::cos::migration::{
+    interpret_response, select, Decision, DeviceRecord, InvalidReason, IssuedCommand,
+    MigrationPolicy, MigrationStatus, Outcome, Priority, RetryPolicy, SkipReason, TransientCause,
+};
+use gbcs::cos::route::DeviceType;
+use gbcs::cos::{CosState, Ledger, SecPartyId};
+use gbcs::message::{self, CommandHeader};
+use gbcs::payload::{
+    CertificateDer, CredentialsReplacementMode, ExecutionOutcome, Payload, ReplacementOutcome,
+    SeqOf, StatusCode, TrustAnchorCellIdentifier, UpdateSecurityCredentialsResponse,
+};
+use gbcs::sim::pki::ids;
+use gbcs::sim::{Reply, TestPki};
+
+const CLOCK: i64 = 1_700_000_000;
+
+fn record(pki: &TestPki) -> DeviceRecord {
+    let (ds, ka) = pki.device_keys(ids::device(1)).expect("keys");
+    DeviceRecord {
+        entity_id: ids::device(1),
+        device_type: DeviceType::Esme,
+        model: "M1".into(),
+        firmware: "1.0".into(),
+        responsible_supplier: SecPartyId::new("SUPA01").expect("id"),
+        electricity_supplier: None,
+        state: CosState::Tcos,
+        cell_credential: Some(pki.tcos.credential()),
+        last_communication: CLOCK - 60,
+        ineligible: None,
+        ds_public_key: ds.public_key(),
+        ka_public_key: ka.public_key(),
+        attempts: 0,
+        invalid_responses: 0,
+        next_attempt_at: None,
+        status: MigrationStatus::NotStarted,
+    }
+}
+
+#[test]
+fn candidate_selection_follows_the_table() {
+    let pki = TestPki::generate(b"outcomes").expect("pki");
+    let mut policy = MigrationPolicy::default();
+    policy.non_migratable.insert("BROKEN".into(), None);
+    policy
+        .non_migratable
+        .insert("FIXABLE".into(), Some("2.0".into()));
+    let base = record(&pki);
+    let with = |f: &dyn Fn(&mut DeviceRecord)| {
+        let mut r = base.clone();
+        f(&mut r);
+        select(&r, &policy, CLOCK)
+    };
+    assert_eq!(with(&|_| {}), Decision::Migrate(Priority::Normal));
+    assert_eq!(
+        with(&|r| r.state = CosState::Ecos),
+        Decision::Skip(SkipReason::AlreadyEcos)
+    );
+    assert_eq!(
+        with(&|r| r.state = CosState::Unknown(gbcs::cos::UnknownReason::NoEvidence)),
+        Decision::Skip(SkipReason::StateUnknown)
+    );
+    assert_eq!(
+        with(&|r| r.model = "BROKEN".into()),
+        Decision::Skip(SkipReason::NonMigratable)
+    );
+    assert_eq!(
+        with(&|r| r.model = "FIXABLE".into()),
+        Decision::Skip(SkipReason::NonMigratable)
+    );
+    assert_eq!(
+        with(&|r| {
+            r.model = "FIXABLE".into();
+            r.firmware = "2.0".into()
+        }),
+        Decision::Migrate(Priority::Normal)
+    );
+    assert_eq!(
+        with(&|r| r.ineligible = Some("access".into())),
+        Decision::Skip(SkipReason::Ineligible("access".into()))
+    );
+    assert_eq!(
+        with(&|r| r.device_type = DeviceType::Chf),
+        Decision::Skip(SkipReason::OutOfScope(DeviceType::Chf))
+    );
+    assert_eq!(
+        with(&|r| r.device_type = DeviceType::Gpf),
+        Decision::Migrate(Priority::Normal)
+    );
+    assert_eq!(
+        with(&|r| r.attempts = 5),
+        Decision::Skip(SkipReason::NeedsInvestigation)
+    );
+    assert_eq!(
+        with(&|r| r.next_attempt_at = Some(CLOCK + 1)),
+        Decision::Skip(SkipReason::BackingOff(CLOCK + 1))
+    );
+    assert_eq!(
+        with(&|r| r.last_communication = CLOCK - 31 * 86_400),
+        Decision::Migrate(Priority::Low)
+    );
+    assert_eq!(
+        with(&|r| r.status = MigrationStatus::AwaitingAlert),
+        Decision::Skip(SkipReason::AwaitingAlert)
+    );
+    policy.in_scope.insert(DeviceType::Chf);
+    assert_eq!(
+        select(
+            &DeviceRecord {
+                device_type: DeviceType::Chf,
+                ..base.clone()
+            },
+            &policy,
+            CLOCK
+        ),
+        Decision::Migrate(Priority::Normal)
+    );
+}
+
+#[test]
+fn back_off_doubles_up_to_its_cap() {
+    let r = RetryPolicy::default();
+    let hours: Vec<i64> = (1..=10).map(|n| r.delay(n) / 3600).collect();
+    assert_eq!(hours, [1, 2, 4, 8, 16, 32, 64, 128, 168, 168]);
+}
+
+#[test]
+fn the_ledger_refuses_to_count_an_attempt_twice() {
+    let mut l = Ledger::new();
+    let s = SecPartyId::new("SUPA01").expect("id");
+    assert_eq!(
+        l.record(&s, ids::device(1), 7, &Outcome::Migrated),
+        Ok(true)
+    );
+    assert!(l.record(&s, ids::device(1), 7, &Outcome::Migrated).is_err());
+    assert_eq!(
+        l.record(&s, ids::device(1), 8, &Outcome::Pending),
+        Ok(false)
+    );
+    assert_eq!(
+        l.record(
+            &s,
+            ids::device(1),
+            9,
+            &Outcome::Invalid(InvalidReason::BadSignature)
+        ),
+        Ok(false)
+    );
+    assert_eq!(
+        l.record(
+            &s,
+            ids::device(1),
+            10,
+            &Outcome::Transient(TransientCause::Busy)
+        ),
+        Ok(true)
+    );
+    assert_eq!(l.attempts(&s), (1, 1));
+}
+
+#[test]
+fn responses_are_trusted_only_after_verification_and_matching() {
+    let pki = TestPki::generate(b"outcomes").expect("pki");
+    let device = ids::device(1);
+    let mut registry = gbcs::cos::CosRegistry::new();
+    registry
+        .add(gbcs::cos::CosParty::Tcos, pki.tcos.credential())
+        .add(gbcs::cos::CosParty::Ecos, pki.ecos.credential());
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let cmd = gbcs::cos::MigrationCommand::new(
+        &registry,
+        CertificateDer(&pki.ecos.ds.certificate),
+        &path,
+        Some(0),
+        true,
+    )
+    .expect("ECoS");
+    let z = pki.acb_secret(device).expect("z");
+    let key = pki.device(device).expect("device").ds.key;
+    let issued = |counter| IssuedCommand {
+        device,
+        originator: ids::TCOS,
+        counter,
+        ecos: pki.ecos.credential(),
+    };
+    let send = |meter: &mut gbcs::sim::SimDevice, counter| {
+        let c = cmd
+            .build(
+                &registry,
+                device,
+                pki.tcos.credential(),
+                &pki.tcos.signer(),
+                counter,
+                &z,
+            )
+            .expect("build");
+        match meter.process(&c) {
+            Reply::Response(r) => r,
+            other => panic!("{other:?}"),
+        }
+    };
+
+    let mut meter = pki
+        .meter(device, &pki.supplier_a, &pki.tcos, CLOCK)
+        .expect("meter");
+    meter.faults.busy = 1;
+    assert_eq!(
+        interpret_response(&send(&mut meter, 1), &issued(1), &key.public_key()),
+        Outcome::Transient(TransientCause::Busy)
+    );
+    meter.faults.fault_status = Some(StatusCode::INSUFFICIENT_MEMORY);
+    assert_eq!(
+        interpret_response(&send(&mut meter, 2), &issued(2), &key.public_key()),
+        Outcome::DeviceFault(StatusCode::INSUFFICIENT_MEMORY)
+    );
+    meter.faults.fault_status = None;
+    let ok = send(&mut meter, 3);
+    assert_eq!(
+        interpret_response(&ok, &issued(3), &key.public_key()),
+        Outcome::Migrated
+    );
+    // The same response checked against another command, key or device is not trusted.
+    assert_eq!(
+        interpret_response(&ok, &issued(4), &key.public_key()),
+        Outcome::Invalid(InvalidReason::WrongCounter)
+    );
+    assert_eq!(
+        interpret_response(&ok, &issued(3), &pki.tcos.ds.key.public_key()),
+        Outcome::Invalid(InvalidReason::BadSignature)
+    );
+    let other = IssuedCommand {
+        device: ids::device(2),
+        ..issued(3)
+    };
+    assert_eq!(
+        interpret_response(&ok, &other, &key.public_key()),
+        Outcome::Invalid(InvalidReason::WrongParties)
+    );
+    assert_eq!(
+        interpret_response(&ok[..20], &issued(3), &key.public_key()),
+        Outcome::Invalid(InvalidReason::Malformed)
+    );
+
+    // Future-dated: an acceptance is pending.
+    let mut meter = pki
+        .meter(device, &pki.supplier_a, &pki.tcos, CLOCK)
+        .expect("meter");
+    let later = cmd
+        .scheduled_at(gbcs::payload::GeneralizedTime::from_unix_seconds(CLOCK + 60).expect("time"));
+    let c = later
+        .build(
+            &registry,
+            device,
+            pki.tcos.credential(),
+            &pki.tcos.signer(),
+            5,
+            &z,
+        )
+        .expect("build");
+    let Reply::Response(r) = meter.process(&c) else {
+        panic!()
+    };
+    assert_eq!(
+        interpret_response(&r, &issued(5), &key.public_key()),
+        Outcome::Pending
+    );
+    let alert = meter.advance_to(CLOCK + 60).pop().expect("alert");
+    assert_eq!(
+        gbcs::cos::migration::interpret_alert(&alert, &issued(5), &key.public_key()),
+        Outcome::Migrated
+    );
+
+    // A signed success that installed another credential is a security incident; one that
+    // does not name {5, DS} is not an outcome at all.
+    let respond = |installed: gbcs::cos::Credential, cell: TrustAnchorCellIdentifier| {
+        let outcomes = [ReplacementOutcome {
+            cell,
+            status: StatusCode::SUCCESS,
+            existing_subject_unique_id: ids::TCOS,
+            existing_subject_key_identifier: pki.tcos.ds.key_id,
+            replacing_subject_unique_id: installed.entity_id,
+            replacing_subject_key_identifier: installed.key_id,
+        }];
+        let payload =
+            Payload::UpdateSecurityCredentialsResponse(UpdateSecurityCredentialsResponse {
+                execution_outcome: Some(ExecutionOutcome {
+                    authorising_seq_number: 6,
+                    mode: CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS,
+                    seq_number_changes: SeqOf::empty(),
+                    replacement_outcomes: SeqOf::from_slice(&outcomes),
+                }),
+            });
+        let header = gbcs::frame::GroupingHeader {
+            cra_flag: gbcs::frame::CraFlag::RESPONSE,
+            ..CommandHeader {
+                message_code: gbcs::frame::MessageCode::CS02B_TRANS_COS_BY_TRANS_COS,
+                counter: 6,
+                originator: device,
+                recipient: ids::TCOS,
+            }
+            .grouping_header(payload.encoded_len())
+        };
+        let mut pre = vec![0u8; header.buffer_len() + payload.encoded_len()];
+        let mut w = gbcs::codec::Writer::new(&mut pre);
+        header.emit(&mut w).expect("header");
+        payload.encode(&mut w).expect("payload");
+        message::sign_precommand(&pre, &key).expect("sign")
+    };
+    let rogue = TestPki::generate(b"rogue").expect("pki");
+    let wrong = respond(
+        gbcs::cos::Credential {
+            entity_id: ids::ECOS,
+            key_id: rogue.ecos.ds.key_id,
+        },
+        TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
+    );
+    assert!(
+        matches!(interpret_response(&wrong, &issued(6), &key.public_key()), Outcome::WrongCredential(c) if c.key_id == rogue.ecos.ds.key_id)
+    );
+    let elsewhere = respond(pki.ecos.credential(), TrustAnchorCellIdentifier::ACB_KA);
+    assert_eq!(
+        interpret_response(&elsewhere, &issued(6), &key.public_key()),
+        Outcome::Invalid(InvalidReason::NoCosCell)
+    );
+    let _ = Execution::Immediate;
+}
