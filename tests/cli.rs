@@ -408,3 +408,77 @@ fn every_subcommand_has_help_with_an_example() {
     }
     assert_eq!(gbcs(&["decode", "--no-such-flag"]).status.code(), Some(2));
 }
+
+#[test]
+fn reads_hex_base64_binary_and_stdin_alike() {
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let f = shared::cs02_files(&dir)
+        .into_iter()
+        .find(|f| f.name.starts_with("CS02aMAC_6.24.1_SUCCESS_COMMAND"))
+        .expect("file");
+    let want = ok(&gbcs(&["decode", "--json", &rtds_path(&dir, &f)]));
+    let bin = tmp("message.bin");
+    std::fs::write(&bin, &f.bytes).expect("write");
+    assert_eq!(
+        ok(&gbcs(&["decode", "--json", bin.to_str().expect("path")])),
+        want
+    );
+    assert_eq!(
+        ok(&gbcs(&[
+            "decode",
+            "--json",
+            "--format",
+            "binary",
+            bin.to_str().expect("path")
+        ])),
+        want
+    );
+    let b64 = tmp("message.b64");
+    std::fs::write(&b64, base64(&f.bytes)).expect("write");
+    assert_eq!(
+        ok(&gbcs(&["decode", "--json", b64.to_str().expect("path")])),
+        want
+    );
+    assert_eq!(
+        ok(&gbcs(&[
+            "decode",
+            "--json",
+            "--format",
+            "base64",
+            b64.to_str().expect("path")
+        ])),
+        want
+    );
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gbcs"))
+        .args(["decode", "--json", "-"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    std::io::Write::write_all(
+        &mut child.stdin.take().expect("stdin"),
+        gbcs::hex::encode_upper(&f.bytes).as_bytes(),
+    )
+    .expect("write");
+    assert_eq!(ok(&child.wait_with_output().expect("wait")), want);
+    let out = gbcs(&["decode", "--format", "hex", b64.to_str().expect("path")]);
+    assert_eq!(out.status.code(), Some(3));
+}
+
+fn base64(bytes: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::new();
+    for chunk in bytes.chunks(3) {
+        let n = chunk.iter().fold(0u32, |a, b| (a << 8) | u32::from(*b)) << (8 * (3 - chunk.len()));
+        for i in 0..4 {
+            if i <= chunk.len() {
+                out.push(A[((n >> (18 - 6 * i)) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
