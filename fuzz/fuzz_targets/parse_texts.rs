@@ -1,0 +1,16 @@
+//! The text inputs: DUIS requests, ECOSMIG-007 reports, registry and ledger files, hex and
+//! base64 never panic.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let Ok(text) = std::str::from_utf8(data) else {
+        return;
+    };
+    let _ = gbcs::duis::Srv623Request::from_xml(text);
+    let _ = gbcs::cos::Ecosmig007::parse(text, &gbcs::cos::report::ReportFormat::default());
+    let _ = gbcs::cli::parse_registry(text);
+    let _ = gbcs::cli::parse_ledger(text);
+    let _ = gbcs::cli::read_message(data, gbcs::cli::InputFormat::Auto);
+});
