@@ -295,3 +295,93 @@ fn a_migration_certificate_must_be_an_ecos_role_5_ds_certificate() {
         Err(BuildError::WrongSigner { .. })
     ));
 }
+
+#[test]
+fn a_tcos_key_rollover_keeps_the_meter_tcos_and_moves_the_signing_key() {
+    use gbcs::payload::{
+        AuthorisingRemotePartyControl, CredentialsReplacementMode, Payload, SeqOf,
+        TimeBasedCpvChecks, TrustAnchorReplacement, UpdateSecurityCredentialsCommand,
+    };
+    let (pki, mut registry, mut meter) = setup();
+    let z = pki.acb_secret(METER).expect("z");
+    let renewed = pki.renew_ds(&pki.tcos, 1).expect("renewed TCoS credential");
+    assert_ne!(renewed.key_id, pki.tcos.ds.key_id);
+    // As RTDS's transCoSByTransCoS: the TCoS key in the cell signs its own replacement.
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let replacements = [TrustAnchorReplacement {
+        certificate: CertificateDer(&renewed.certificate),
+        target_cell: TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
+    }];
+    let cmd = UpdateSecurityCredentialsCommand {
+        control: AuthorisingRemotePartyControl {
+            mode: CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS,
+            plain_text_symmetric_key: None,
+            apply_time_based_cpv_checks: Some(TimeBasedCpvChecks::DISAPPLY),
+            authorising_cell: Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS),
+            authorising_seq_number: 7,
+            new_floor_seq_number: None,
+            new_specialist_floor_seq_numbers: None,
+            other_seq_number_changes: None,
+        },
+        replacements: SeqOf::from_slice(&replacements),
+        certification_path: SeqOf::from_slice(&path),
+        execution_date_time: None,
+    };
+    let header = CommandHeader {
+        message_code: gbcs::frame::MessageCode::CS02B_TRANS_COS_BY_TRANS_COS,
+        counter: 7,
+        originator: ids::TCOS,
+        recipient: METER,
+    };
+    let bytes = message::build_command(
+        &header,
+        &Payload::UpdateSecurityCredentialsCommand(cmd),
+        Some(&pki.tcos.ds.key),
+        Some(&z),
+    )
+    .expect("build");
+    let rsp_bytes = response(meter.process(&bytes));
+    let rsp = gbcs::parse(&rsp_bytes).expect("parse");
+    // The new key is not registered yet: TCoS, by entity only; registered: TCoS by key.
+    let c = classify::from_update_outcome(&registry, &rsp).expect("evidence");
+    assert_eq!(
+        (c.state, c.matched),
+        (CosState::Tcos, Some(gbcs::cos::MatchKind::EntityOnly))
+    );
+    registry
+        .add_certificate(CosParty::Tcos, &renewed.certificate)
+        .expect("renewed certificate");
+    let c = classify::from_update_outcome(&registry, &rsp).expect("evidence");
+    assert_eq!(
+        (c.state, c.matched),
+        (CosState::Tcos, Some(gbcs::cos::MatchKind::Key))
+    );
+    // SRV 6.23 must now be signed with the renewed key: the old one is refused.
+    let r = route(METER, DeviceType::Esme, Some(&c), &RoutePolicy::default());
+    let req = pki
+        .supplier_b
+        .change_of_supplier_to(METER, &path, Execution::Immediate);
+    assert!(matches!(
+        req.build(&r, &registry, &pki.tcos.signer(), 8, &z),
+        Err(BuildError::WrongSigner { .. })
+    ));
+    let renewed_signer = gbcs::cos::CosSigner {
+        credential: gbcs::cos::Credential {
+            entity_id: ids::TCOS,
+            key_id: renewed.key_id,
+        },
+        signer: &renewed.key,
+    };
+    let cmd = req
+        .build(&r, &registry, &renewed_signer, 8, &z)
+        .expect("build");
+    let rsp_bytes = response(meter.process(&cmd));
+    gbcs::parse(&rsp_bytes)
+        .expect("parse")
+        .verify_signature(&meter.ds_public_key())
+        .expect("device signature");
+    assert_eq!(
+        meter.cell(SUPPLIER_DS).map(|c| c.entity_id),
+        Some(ids::SUPPLIER_B)
+    );
+}

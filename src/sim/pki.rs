@@ -476,31 +476,17 @@ impl TestPki {
                 key_id: Some(issuing_ca.key_id),
             };
             let subject = Subject::Organisation(role, entity_id);
-            let ds = ds_credential(
-                &seed,
-                &entity_id,
-                b"ds",
-                &subject,
-                &issuer,
-                (NOT_BEFORE, ORGANISATION_NOT_AFTER),
-            )?;
-            let ka = ka_credential(
-                &seed,
-                &entity_id,
-                b"ka",
-                &subject,
-                &issuer,
-                (NOT_BEFORE, ORGANISATION_NOT_AFTER),
-            )?;
+            let iss = Issuance {
+                seed: &seed,
+                entity: entity_id,
+                subject: &subject,
+                issuer: &issuer,
+                validity: (NOT_BEFORE, ORGANISATION_NOT_AFTER),
+            };
+            let ds = iss.ds(b"ds")?;
+            let ka = iss.ka(b"ka")?;
             let prepayment_ka = if prepayment {
-                Some(ka_credential(
-                    &seed,
-                    &entity_id,
-                    b"pp-ka",
-                    &subject,
-                    &issuer,
-                    (NOT_BEFORE, ORGANISATION_NOT_AFTER),
-                )?)
+                Some(iss.ka(b"pp-ka")?)
             } else {
                 None
             };
@@ -553,14 +539,15 @@ impl TestPki {
             key_id: Some(self.issuing_ca.key_id),
         };
         let label = [&b"ds-gen"[..], &generation.to_be_bytes()].concat();
-        ds_credential(
-            &self.seed,
-            &party.entity_id,
-            &label,
-            &Subject::Organisation(party.role, party.entity_id),
-            &issuer,
-            (NOT_BEFORE, ORGANISATION_NOT_AFTER),
-        )
+        let subject = Subject::Organisation(party.role, party.entity_id);
+        Issuance {
+            seed: &self.seed,
+            entity: party.entity_id,
+            subject: &subject,
+            issuer: &issuer,
+            validity: (NOT_BEFORE, ORGANISATION_NOT_AFTER),
+        }
+        .ds(&label)
     }
 
     /// The DS and KA credentials of a device (issued by the device CA), derived from the seed
@@ -575,24 +562,17 @@ impl TestPki {
             key_id: Some(self.device_ca.key_id),
         };
         let subject = Subject::Device(entity_id);
+        let iss = Issuance {
+            seed: &self.seed,
+            entity: entity_id,
+            subject: &subject,
+            issuer: &issuer,
+            validity: (NOT_BEFORE, FOREVER),
+        };
         Ok(DeviceCredentials {
             entity_id,
-            ds: ds_credential(
-                &self.seed,
-                &entity_id,
-                b"device-ds",
-                &subject,
-                &issuer,
-                (NOT_BEFORE, FOREVER),
-            )?,
-            ka: ka_credential(
-                &self.seed,
-                &entity_id,
-                b"device-ka",
-                &subject,
-                &issuer,
-                (NOT_BEFORE, FOREVER),
-            )?,
+            ds: iss.ds(b"device-ds")?,
+            ka: iss.ka(b"device-ka")?,
         })
     }
 
@@ -646,55 +626,54 @@ fn scalar_key(seed: &[u8; 32], label: &[u8]) -> Result<SigningKey, IssueError> {
     SigningKey::from_scalar(&scalar(seed, label)).map_err(|_| IssueError("key"))
 }
 
-fn ds_credential(
-    seed: &[u8; 32],
-    entity: &EntityId,
-    label: &[u8],
-    subject: &Subject,
-    issuer: &Issuer<'_>,
+/// What every end-entity certificate of one holder shares: the seed, the holder, its
+/// subject, the issuer and the validity.
+struct Issuance<'a> {
+    seed: &'a [u8; 32],
+    entity: EntityId,
+    subject: &'a Subject,
+    issuer: &'a Issuer<'a>,
     validity: (i64, i64),
-) -> Result<DsCredential, IssueError> {
-    let full = [&entity.0[..], label].concat();
-    let key = scalar_key(seed, &full)?;
-    let public = key.public_key();
-    let certificate = issue(
-        subject,
-        &public,
-        KeyUsage::DIGITAL_SIGNATURE,
-        issuer,
-        &[&seed[..], &full].concat(),
-        validity,
-    )?;
-    Ok(DsCredential {
-        key,
-        certificate,
-        key_id: smki::key_id(&public.to_uncompressed()),
-    })
 }
 
-fn ka_credential(
-    seed: &[u8; 32],
-    entity: &EntityId,
-    label: &[u8],
-    subject: &Subject,
-    issuer: &Issuer<'_>,
-    validity: (i64, i64),
-) -> Result<KaCredential, IssueError> {
-    let full = [&entity.0[..], label].concat();
-    let s = scalar(seed, &full);
-    let key = KeyAgreementKey::from_scalar(&s).map_err(|_| IssueError("key"))?;
-    let public = key.public_key();
-    let certificate = issue(
-        subject,
-        &public,
-        KeyUsage::KEY_AGREEMENT,
-        issuer,
-        &[&seed[..], &full].concat(),
-        validity,
-    )?;
-    Ok(KaCredential {
-        key,
-        certificate,
-        key_id: smki::key_id(&public.to_uncompressed()),
-    })
+impl Issuance<'_> {
+    /// The scalar, certificate and key ID of the key labelled `label`.
+    fn issue_key(
+        &self,
+        label: &[u8],
+        usage: KeyUsage,
+    ) -> Result<([u8; 32], Vec<u8>, KeyId), IssueError> {
+        let full = [&self.entity.0[..], label].concat();
+        let s = scalar(self.seed, &full);
+        let public = KeyAgreementKey::from_scalar(&s)
+            .map_err(|_| IssueError("key"))?
+            .public_key();
+        let certificate = issue(
+            self.subject,
+            &public,
+            usage,
+            self.issuer,
+            &[&self.seed[..], &full].concat(),
+            self.validity,
+        )?;
+        Ok((s, certificate, smki::key_id(&public.to_uncompressed())))
+    }
+
+    fn ds(&self, label: &[u8]) -> Result<DsCredential, IssueError> {
+        let (s, certificate, key_id) = self.issue_key(label, KeyUsage::DIGITAL_SIGNATURE)?;
+        Ok(DsCredential {
+            key: SigningKey::from_scalar(&s).map_err(|_| IssueError("key"))?,
+            certificate,
+            key_id,
+        })
+    }
+
+    fn ka(&self, label: &[u8]) -> Result<KaCredential, IssueError> {
+        let (s, certificate, key_id) = self.issue_key(label, KeyUsage::KEY_AGREEMENT)?;
+        Ok(KaCredential {
+            key: KeyAgreementKey::from_scalar(&s).map_err(|_| IssueError("key"))?,
+            certificate,
+            key_id,
+        })
+    }
 }
