@@ -119,7 +119,12 @@ fn srv_6_23_before_and_after_migration() {
     let outcome = gbcs::parse(&outcome_bytes).expect("parse");
     let now = classify::from_update_outcome(&registry, &outcome).expect("evidence");
     assert_eq!(now.state, CosState::Ecos);
-    assert!(now.supersedes(&known) || now.evidence.source > known.evidence.source);
+    // The migration outcome is newer than the CS02a reading and replaces it; an inventory
+    // hint never replaces a device reading, and always yields to one.
+    assert!(now.supersedes(&known));
+    let hint = classify::from_inventory(METER, CosParty::Tcos);
+    assert!(!hint.supersedes(&now));
+    assert!(now.supersedes(&hint));
     let r = route(METER, DeviceType::Esme, Some(&now), &policy);
     assert_eq!(
         r,
@@ -173,6 +178,24 @@ fn srv_6_23_before_and_after_migration() {
         meter.cell(SUPPLIER_DS).map(|c| c.entity_id),
         Some(ids::SUPPLIER_A)
     );
+    // That 0x0107's outcome does not name {5, DS}: it says nothing of the cell and replaces
+    // nothing.
+    let silent = classify::from_update_outcome(&registry, &rsp).expect("evidence");
+    assert_eq!(
+        silent.state,
+        CosState::Unknown(UnknownReason::NoCell { status: None })
+    );
+    assert!(!silent.supersedes(&now));
+    // A fresh CS02a reading replaces the outcome; the first reading (lower ACB counter), if it
+    // arrived late, would not replace the fresh one.
+    let answer_bytes =
+        response(meter.process(&credential_query(pki.acb.entity_id, METER, 2, &z).expect("query")));
+    let fresh =
+        classify::from_credential_details(&registry, &gbcs::parse(&answer_bytes).expect("parse"))
+            .expect("evidence");
+    assert_eq!(fresh.state, CosState::Ecos);
+    assert!(fresh.supersedes(&now));
+    assert!(!known.supersedes(&fresh));
 }
 
 #[test]

@@ -64,7 +64,8 @@ pub enum MatchKind {
     EntityOnly,
 }
 
-/// Where the evidence came from, strongest first.
+/// Where the evidence came from, most direct first (a ranking of reliability; which of two
+/// pieces of evidence stands is decided by [`Classification::supersedes`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum EvidenceSource {
     /// A CS02a (or CS02f) response: a reading of the device itself.
@@ -104,14 +105,35 @@ pub struct Classification {
 }
 
 impl Classification {
-    /// Whether `self` should replace `current` as what is known of the device: a stronger
-    /// source wins; at equal strength, the later counter.
+    /// Whether `self`, which arrived after `current`, should replace it as what is known of
+    /// the device.
+    ///
+    /// - Evidence that says nothing about the role-5 cell (no credential, no status: a CS02b
+    ///   outcome that does not name {5, DS}, a CS02a response without role 5) never does.
+    /// - A device reading always replaces an inventory hint, and never yields to one.
+    /// - Between device readings the later one wins: the cell changes (a migration outcome
+    ///   after a CS02a reading is the newer truth), except that two CS02a readings share the
+    ///   ACB's counter sequence, so one with a lower counter is a delayed message and does not
+    ///   replace a higher one.
     #[must_use]
     pub fn supersedes(&self, current: &Self) -> bool {
-        match self.evidence.source.cmp(&current.evidence.source) {
-            core::cmp::Ordering::Less => true,
-            core::cmp::Ordering::Greater => false,
-            core::cmp::Ordering::Equal => self.evidence.counter >= current.evidence.counter,
+        let (new, old) = (&self.evidence, &current.evidence);
+        let inventory = EvidenceSource::Inventory;
+        if new.source != inventory && new.credential.is_none() && new.status.is_none() {
+            return false;
+        }
+        match (new.source == inventory, old.source == inventory) {
+            (true, false) => false,
+            (false, true) => true,
+            _ => match (new.source, old.source, new.counter, old.counter) {
+                (
+                    EvidenceSource::CredentialDetailsResponse,
+                    EvidenceSource::CredentialDetailsResponse,
+                    Some(a),
+                    Some(b),
+                ) => a >= b,
+                _ => true,
+            },
         }
     }
 }
