@@ -236,11 +236,24 @@ impl BulkMigration {
         transport: &dyn Transport,
         config: &EngineConfig,
     ) -> usize {
+        let candidates = self.candidates();
+        self.send_batch(ctx, transport, config, candidates)
+    }
+
+    /// Sends the migration command to the first `batch_size` of `candidates` and applies the
+    /// outcomes.
+    fn send_batch(
+        &mut self,
+        ctx: &MigrationContext<'_>,
+        transport: &dyn Transport,
+        config: &EngineConfig,
+        candidates: Vec<usize>,
+    ) -> usize {
         if self.stopped.is_some() {
             return 0;
         }
         let mut jobs: Vec<(usize, u64)> = Vec::new();
-        for i in self.candidates().into_iter().take(config.batch_size.max(1)) {
+        for i in candidates.into_iter().take(config.batch_size.max(1)) {
             jobs.push((i, self.next_counter));
             self.next_counter += 1;
         }
@@ -361,7 +374,8 @@ impl BulkMigration {
         mut progress: impl FnMut(&Progress),
     ) -> Progress {
         while self.stopped.is_none() {
-            if self.candidates().is_empty() {
+            let candidates = self.candidates();
+            if candidates.is_empty() {
                 let next = self
                     .records
                     .iter()
@@ -377,7 +391,7 @@ impl BulkMigration {
                     None => break,
                 }
             }
-            let n = self.run_batch(ctx, transport, config);
+            let n = self.send_batch(ctx, transport, config, candidates);
             self.clock += config.batch_interval_secs;
             progress(&self.progress(n));
         }
