@@ -100,8 +100,7 @@ fn text<'a>(node: roxmltree::Node<'a, '_>, name: &'static str) -> Result<&'a str
 }
 
 fn base64_der(s: &str, field: &'static str) -> Result<Vec<u8>, DuisError> {
-    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    crate::hex::decode_base64(&compact).ok_or(DuisError::Invalid(field))
+    crate::hex::decode_base64(s).ok_or(DuisError::Invalid(field))
 }
 
 fn eui64(s: &str) -> Option<EntityId> {

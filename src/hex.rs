@@ -95,44 +95,14 @@ pub fn decode(s: &str) -> Result<alloc::vec::Vec<u8>, HexError> {
     Ok(v)
 }
 
-/// Decodes standard base64 (`+/`, `=` padding; white space skipped), as DUIS and PEM carry
-/// certificates. `None` for anything else.
+/// Decodes standard base64 (`+/`, `=` padding; ASCII white space skipped), as DUIS and PEM
+/// carry certificates. `None` for anything else.
 #[cfg(feature = "alloc")]
 #[must_use]
 pub fn decode_base64(s: &str) -> Option<alloc::vec::Vec<u8>> {
-    let value = |c: u8| -> Option<u32> {
-        Some(u32::from(match c {
-            b'A'..=b'Z' => c - b'A',
-            b'a'..=b'z' => c - b'a' + 26,
-            b'0'..=b'9' => c - b'0' + 52,
-            b'+' => 62,
-            b'/' => 63,
-            _ => return None,
-        }))
-    };
-    let body: alloc::vec::Vec<u8> = s.bytes().filter(|c| !c.is_ascii_whitespace()).collect();
-    let trimmed = body
-        .strip_suffix(b"==")
-        .or_else(|| body.strip_suffix(b"="))
-        .unwrap_or(&body);
-    if body.len() % 4 != 0 || trimmed.contains(&b'=') {
-        return None;
-    }
-    let mut out = alloc::vec::Vec::with_capacity(body.len() / 4 * 3);
-    for chunk in trimmed.chunks(4) {
-        let mut acc = 0u32;
-        for &c in chunk {
-            acc = (acc << 6) | value(c)?;
-        }
-        let bytes = acc.to_be_bytes();
-        match chunk.len() {
-            4 => out.extend_from_slice(bytes.get(1..4)?),
-            3 => out.extend_from_slice((acc << 6).to_be_bytes().get(1..3)?),
-            2 => out.push(*(acc << 12).to_be_bytes().get(1)?),
-            _ => return None,
-        }
-    }
-    Some(out)
+    use base64ct::Encoding as _;
+    let compact: alloc::string::String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64ct::Base64::decode_vec(&compact).ok()
 }
 
 /// Upper-case hex of `bytes`.
