@@ -109,13 +109,10 @@ fn verifies_every_cs02_file_and_fails_on_a_corrupted_copy() {
             f.name
         );
     }
-    let f = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| {
-            f.name
-                .starts_with("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND")
-        })
-        .expect("6.23");
+    let f = shared::cs02_file(
+        &dir,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
+    );
     // A byte inside the first replacement certificate (offsets 101..533): still a well-formed
     // message, but neither the signature nor the MAC can verify.
     let mut bad = f.bytes.clone();
@@ -147,13 +144,10 @@ fn signing_and_macing_the_6_23_precommand_gives_dccs_command_back() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
-    let f = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| {
-            f.name
-                .starts_with("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND")
-        })
-        .expect("6.23");
+    let f = shared::cs02_file(
+        &dir,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
+    );
     let rtds = gbcs::parse(&f.bytes).expect("parse");
     let pre = tmp("precommand.hex");
     std::fs::write(
@@ -208,13 +202,10 @@ fn the_duis_6_23_template_builds_the_rtds_command_but_for_certificates() {
         return;
     };
     let duis = dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
-    let f = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| {
-            f.name
-                .starts_with("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND")
-        })
-        .expect("6.23");
+    let f = shared::cs02_file(
+        &dir,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
+    );
     let rtds = gbcs::parse(&f.bytes).expect("parse");
     let counter = rtds.header().originator_counter.to_string();
     let hex = ok(&gbcs(&[
@@ -270,13 +261,10 @@ fn maps_a_cs02b_response_to_its_duis_execution_outcome() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
-    let f = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| {
-            f.name
-                .starts_with("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_RESPONSE")
-        })
-        .expect("file");
+    let f = shared::cs02_file(
+        &dir,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_RESPONSE",
+    );
     let xml = ok(&gbcs(&["decode", "--duis-response", &rtds_path(&dir, &f)]));
     let doc = roxmltree::Document::parse(&xml).expect("well-formed XML");
     let text = |name: &str| {
@@ -294,13 +282,10 @@ fn maps_a_cs02b_response_to_its_duis_execution_outcome() {
     );
     assert_eq!(text("NewRemotePartyID"), ["90-B3-D5-1F-30-03-00-00"; 3]);
     assert_eq!(text("RemotePartyPrepaymentTopUpFloorSeqNumber"), ["0"]);
-    let cmd = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| {
-            f.name
-                .starts_with("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND")
-        })
-        .expect("file");
+    let cmd = shared::cs02_file(
+        &dir,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
+    );
     assert_eq!(
         gbcs(&["decode", "--duis-response", &rtds_path(&dir, &cmd)])
             .status
@@ -316,13 +301,7 @@ fn classifies_from_a_response_with_a_registry_file() {
     };
     let reg = tmp("registry.txt");
     std::fs::write(&reg, "# RTDS TCoS\ntcos 90B3D51F30000004 4B38EB47561D93E8\ntcos 90B3D51F30000004 4F3F10855696FEF2\n").expect("write");
-    let f = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| {
-            f.name
-                .starts_with("CS02bTransCoSByTransCoS_NA_SUCCESS_RESPONSE")
-        })
-        .expect("file");
+    let f = shared::cs02_file(&dir, "CS02bTransCoSByTransCoS_NA_SUCCESS_RESPONSE");
     let out = ok(&gbcs(&[
         "classify",
         "--registry",
@@ -335,10 +314,7 @@ fn classifies_from_a_response_with_a_registry_file() {
             && out.contains("4F3F10855696FEF2"),
         "{out}"
     );
-    let f = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| f.name.starts_with("CS02aMAC_6.24.1_SUCCESS_RESPONSE"))
-        .expect("file");
+    let f = shared::cs02_file(&dir, "CS02aMAC_6.24.1_SUCCESS_RESPONSE");
     let out = ok(&gbcs(&[
         "classify",
         "--registry",
@@ -360,13 +336,32 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
         "--ledger",
         ledger.to_str().expect("path"),
     ]));
-    assert!(
-        out.contains("devices,") || out.contains("300 devices"),
+    // "300 devices, M migrated, A attempts in …": the printed totals are the ledger's.
+    let first = out.lines().next().unwrap_or_default();
+    let words: Vec<&str> = first.split_whitespace().collect();
+    assert_eq!(
+        (words.first(), words.get(1)),
+        (Some(&"300"), Some(&"devices,")),
         "{out}"
     );
+    let migrated: u64 = words[2].parse().expect("migrated count");
+    let attempts: u64 = words[4].parse().expect("attempt count");
     let text = std::fs::read_to_string(&ledger).expect("ledger");
     let rows = gbcs::cli::parse_ledger(&text).expect("ledger parses");
     assert!(!rows.is_empty());
+    let sum =
+        |f: fn(&gbcs::cos::SupplierCounts) -> u64| rows.iter().map(|(_, c)| f(c)).sum::<u64>();
+    assert_eq!(
+        sum(|c| c.ecos_installed + c.remaining_tcos),
+        300,
+        "every device counted once"
+    );
+    assert_eq!(sum(|c| c.migrations_completed), migrated);
+    assert_eq!(
+        sum(|c| c.migrations_completed + c.failed_attempts),
+        attempts
+    );
+    assert!(migrated > 200, "most of a default mix migrates: {migrated}");
     let supplier = rows[0].0.as_str().to_owned();
     let report = ok(&gbcs(&[
         "report",
@@ -414,10 +409,7 @@ fn reads_hex_base64_binary_and_stdin_alike() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
-    let f = shared::cs02_files(&dir)
-        .into_iter()
-        .find(|f| f.name.starts_with("CS02aMAC_6.24.1_SUCCESS_COMMAND"))
-        .expect("file");
+    let f = shared::cs02_file(&dir, "CS02aMAC_6.24.1_SUCCESS_COMMAND");
     let want = ok(&gbcs(&["decode", "--json", &rtds_path(&dir, &f)]));
     let bin = tmp("message.bin");
     std::fs::write(&bin, &f.bytes).expect("write");

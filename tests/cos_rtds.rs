@@ -291,5 +291,4 @@ fn the_0107_builder_reproduces_dccs_6_23_command() {
         ),
         Err(gbcs::cos::BuildError::NotSignable(_))
     ));
-    let _ = TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::DIGITAL_SIGNATURE);
 }

@@ -2,7 +2,6 @@
 //! interpretation after verification, back-off, and the ledger's refusal to count an attempt
 //! twice.
 
-use gbcs::cos::command::Execution;
 use gbcs::cos::migration::{
     interpret_response, select, Decision, DeviceRecord, InvalidReason, IssuedCommand,
     MigrationPolicy, MigrationStatus, Outcome, Priority, RetryPolicy, SkipReason, TransientCause,
@@ -326,5 +325,4 @@ fn responses_are_trusted_only_after_verification_and_matching() {
         interpret_response(&elsewhere, &issued(6), &key.public_key()),
         Outcome::Invalid(InvalidReason::NoCosCell)
     );
-    let _ = Execution::Immediate;
 }

@@ -258,8 +258,6 @@ fn rejects_a_command_whose_mode_disagrees_with_its_code() {
         (ErrorKind::ModeMismatch, 104, "credentialsReplacementMode")
     );
     // And the builder refuses the same.
-    let UpdateSecurityCredentialsCommand { .. } =
-        UpdateSecurityCredentialsCommand::from_der(&bytes).expect("decode");
     let header = CommandHeader {
         message_code: MessageCode(0x0107),
         counter: 6000,

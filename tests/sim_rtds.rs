@@ -26,18 +26,10 @@ const CLOCK: i64 = 1_590_969_600;
 /// Every organisation key in the keystore by (entity ID, key ID).
 fn keystore_keys(dir: &std::path::Path) -> HashMap<(EntityId, KeyId), PublicKey> {
     let mut out = HashMap::new();
-    for entry in std::fs::read_dir(dir.join("rtds/keystore")).expect("keystore") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .and_then(|n| n.to_str())
-            .unwrap_or_default()
-            .to_owned();
-        if !(name.starts_with("90b3") && name.ends_with(".pem")) {
+    for (name, _, der) in shared::keystore_pems(dir) {
+        if !name.starts_with("90b3") {
             continue;
         }
-        let pem = std::fs::read_to_string(&path).expect("read");
-        let (_, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes()).expect("PEM");
         let cert = SmkiCertificate::from_der(&der).expect("certificate");
         if let Some(id) = cert.entity_id() {
             out.insert((id, cert.subject_key_id()), *cert.public_key());

@@ -102,6 +102,36 @@ pub fn cs02_files(shared: &std::path::Path) -> Vec<RtdsFile> {
         .collect()
 }
 
+/// The RTDS CS02 message whose file name starts with `prefix`.
+pub fn cs02_file(shared: &std::path::Path, prefix: &str) -> RtdsFile {
+    cs02_files(shared)
+        .into_iter()
+        .find(|f| f.name.starts_with(prefix))
+        .unwrap_or_else(|| panic!("no RTDS CS02 file {prefix}*"))
+}
+
+/// Every `.pem` file of the RTDS keystore: file name, PEM label and DER bytes.
+pub fn keystore_pems(shared: &std::path::Path) -> Vec<(String, String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(shared.join("rtds/keystore")).expect("keystore") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default()
+            .to_owned();
+        if !name.ends_with(".pem") {
+            continue;
+        }
+        let pem = std::fs::read_to_string(&path).expect("read");
+        let (label, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes())
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        out.push((name, label.to_owned(), der));
+    }
+    out.sort();
+    out
+}
+
 /// The RTDS keystore.
 pub fn keystore(shared: &std::path::Path) -> Keystore {
     Keystore::open(shared.join("rtds/keystore")).expect("RTDS keystore")
