@@ -2,13 +2,13 @@
 //! 0x0106 transCoSByTransCoS) from the test PKI.
 #![allow(dead_code)]
 
+use gbcs::cos::Execution;
 use gbcs::frame::{EntityId, MessageCode};
 use gbcs::message::{self, CommandHeader};
 use gbcs::payload::{
-    AuthorisingRemotePartyControl, CellUsage, CertificateDer, CredentialsReplacementMode,
-    GeneralizedTime, KeyUsage, Payload, RemotePartyRole, RemotePartySeqNumberChange,
-    SeqNumberUsage, SeqOf, SpecialistSeqNumber, TimeBasedCpvChecks, TrustAnchorCellIdentifier,
-    TrustAnchorReplacement, UpdateSecurityCredentialsCommand,
+    AuthorisingRemotePartyControl, CertificateDer, CredentialsReplacementMode, GeneralizedTime,
+    Payload, RemotePartyRole, RemotePartySeqNumberChange, SeqOf, TimeBasedCpvChecks,
+    TrustAnchorCellIdentifier, TrustAnchorReplacement, UpdateSecurityCredentialsCommand,
 };
 use gbcs::sim::{Party, TestPki};
 
@@ -88,57 +88,26 @@ pub fn supplier_by_trans_cos(
     counter: u64,
     opts: &Options,
 ) -> Vec<u8> {
-    let topup = [SpecialistSeqNumber {
-        usage: SeqNumberUsage::PREPAYMENT_TOP_UP,
-        seq_number: 0,
-    }];
-    let others = [RemotePartySeqNumberChange {
-        role: RemotePartyRole::SUPPLIER,
-        floor_seq_number: 0,
-        specialist_floor_seq_numbers: Some(SeqOf::from_slice(&topup)),
-    }];
-    let ds = opts
-        .certificate_override
-        .as_deref()
-        .unwrap_or(&new_supplier.ds.certificate);
-    let pp = new_supplier.prepayment_ka.as_ref().expect("prepayment KA");
-    let replacements = [
-        TrustAnchorReplacement {
-            certificate: CertificateDer(ds),
-            target_cell: TrustAnchorCellIdentifier::new(
-                RemotePartyRole::SUPPLIER,
-                KeyUsage::DIGITAL_SIGNATURE,
-            ),
-        },
-        TrustAnchorReplacement {
-            certificate: CertificateDer(&new_supplier.ka.certificate),
-            target_cell: TrustAnchorCellIdentifier::new(
-                RemotePartyRole::SUPPLIER,
-                KeyUsage::KEY_AGREEMENT,
-            ),
-        },
-        TrustAnchorReplacement {
-            certificate: CertificateDer(&pp.certificate),
-            target_cell: TrustAnchorCellIdentifier {
-                role: RemotePartyRole::SUPPLIER,
-                key_usage: KeyUsage::KEY_AGREEMENT,
-                cell_usage: CellUsage::PREPAYMENT_TOP_UP,
-            },
-        },
-    ];
+    assert!(opts.own_floor.is_none(), "a 0x0107 carries no [4]");
+    // The library's SRV 6.23 payload, sent with whatever signer and MAC the test asks for
+    // (the library builder would refuse the wrong ones).
     let path = [CertificateDer(&pki.issuing_ca.certificate)];
-    let cmd = UpdateSecurityCredentialsCommand {
-        control: control(
-            CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS,
-            counter,
-            opts,
-            Some(SeqOf::from_slice(&others)),
-        ),
-        replacements: SeqOf::from_slice(&replacements),
-        certification_path: SeqOf::from_slice(&path),
-        execution_date_time: opts.execution,
+    let execution = match opts.execution {
+        None => Execution::Immediate,
+        Some(t) if t.is_cancellation() => Execution::Cancel,
+        Some(t) => Execution::At(t),
     };
-    send(pki, signer, device, counter, cmd, opts.mac)
+    let mut request = new_supplier.change_of_supplier_to(device, &path, execution);
+    request.apply_time_based_cpv_checks = !opts.disapply_time_checks;
+    if let Some(ds) = &opts.certificate_override {
+        request.supplier_ds = CertificateDer(ds);
+    }
+    request.with_payload(counter, |p| {
+        let Payload::UpdateSecurityCredentialsCommand(cmd) = *p else {
+            unreachable!("a 0x0107 payload")
+        };
+        send(pki, signer, device, counter, cmd, opts.mac)
+    })
 }
 
 /// 0x0106: `signer` (the party in {5, DS}) puts `incoming`'s DS certificate into {5, DS}.
