@@ -1,7 +1,15 @@
 //! Criterion benches of the codec on the RTDS 6.23 supplierByTransCoS command (1,885 bytes),
-//! beside the bare crypto primitives, so every figure reads as a ratio.
+//! beside the bare crypto primitives of every backend compiled in, in one run, so every
+//! figure reads as a ratio (`<b>` is `rustcrypto` or `aws-lc`):
 //!
-//! Inbound: decode + ECDSA verify + ECDH + KDF/GMAC. Outbound: encode + sign + ECDH + GMAC.
+//! - `primitives/<b>/ecdsa_sign`, `ecdsa_verify`, `ecdh`, `gmac_1.9KB` (for aws-lc: an
+//!   AES-128-GCM seal of an empty plaintext with the 1.9 KB APDU as AAD);
+//! - `6.23_command/decode`, `6.23_command/encode_precommand` (no crypto);
+//! - `6.23_command/<b>/decode_verify`: decode, verify the signature, ECDH, verify the MAC;
+//! - `6.23_command/<b>/decode_verify_cached_z`: the same with Z from a warm
+//!   [`SharedSecretCache`];
+//! - `6.23_command/<b>/build_sign_mac`: encode, sign, ECDH, MAC.
+//!
 //! Needs `../shared` (or `GBCS_REFERENCE_DATA`).
 
 use std::hint::black_box;
@@ -10,8 +18,8 @@ use std::path::PathBuf;
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use gbcs::crypto::keystore::{KeyRole, Keystore};
 use gbcs::crypto::{
-    compute_mac, gmac, KeyAgreement, MacKey, Signature, SignatureSigner, SignatureVerifier,
-    AAD_PREFIX,
+    gmac, Backend, CachedKeyAgreement, KeyAgreement, MacKey, SharedSecretCache, Signature,
+    SignatureSigner, SignatureVerifier, AAD_PREFIX,
 };
 use gbcs::frame::{EntityId, SignatureTail};
 use gbcs::message::{self, CommandHeader};
@@ -42,21 +50,6 @@ const METER: EntityId = EntityId::from_u64(0x00DB_1234_5678_90A0);
 fn benches(c: &mut Criterion) {
     let f = fixture();
     let bytes = &f.command;
-    let tcos_pub = f
-        .keystore
-        .public_key(TCOS, KeyRole::DigitalSignature)
-        .expect("TCoS cert");
-    let tcos_key = f.keystore.signing_key(TCOS).expect("TCoS key");
-    let acb_ka = f
-        .keystore
-        .key_agreement_key(ACB, KeyRole::KeyAgreement)
-        .expect("ACB KA");
-    let meter_ka = f
-        .keystore
-        .public_key(METER, KeyRole::KeyAgreement)
-        .expect("meter KA cert");
-    let z = acb_ka.agree(&meter_ka).expect("z");
-
     let msg = gbcs::parse(bytes).expect("parse");
     let gs = *msg.frame().general_signing();
     let signed = gs.signed_bytes();
@@ -72,30 +65,7 @@ fn benches(c: &mut Criterion) {
         recipient: h.recipient,
     };
     let payload = *msg.payload();
-    let pre = gs.precommand_bytes().to_vec();
     let apdu = gs.as_bytes().to_vec();
-
-    let mut g = c.benchmark_group("primitives");
-    g.bench_function("ecdsa_verify", |b| {
-        b.iter(|| {
-            tcos_pub
-                .verify(black_box(signed), black_box(&sig))
-                .expect("ok")
-        })
-    });
-    g.bench_function("ecdsa_sign", |b| {
-        b.iter(|| tcos_key.sign(black_box(signed)).expect("ok"))
-    });
-    g.bench_function("ecdh", |b| {
-        b.iter(|| acb_ka.agree(black_box(&meter_ka)).expect("ok"))
-    });
-    let key = MacKey::derive(&z, h);
-    let iv = [0u8; 12];
-    g.throughput(Throughput::Bytes(apdu.len() as u64));
-    g.bench_function("gmac_1.9KB", |b| {
-        b.iter(|| gmac(black_box(&key), &iv, &[&AAD_PREFIX, black_box(&apdu)]))
-    });
-    g.finish();
 
     let mut g = c.benchmark_group("6.23_command");
     g.throughput(Throughput::Bytes(bytes.len() as u64));
@@ -109,36 +79,110 @@ fn benches(c: &mut Criterion) {
                 .expect("ok")
         })
     });
-    g.bench_function("kdf_and_mac", |b| {
-        b.iter(|| {
-            let k = MacKey::derive(black_box(&z), h);
-            compute_mac(&k, h, 0, black_box(&apdu))
-        })
-    });
-    let mut out = vec![0u8; bytes.len() + 64];
-    g.bench_function("sign", |b| {
-        b.iter(|| message::sign_precommand_into(black_box(&pre), &tcos_key, &mut out).expect("ok"))
-    });
-    g.bench_function("mac", |b| {
-        b.iter(|| message::add_mac_into(black_box(&apdu), black_box(&z), &mut out).expect("ok"))
-    });
-    g.bench_function("decode_verify_signature_and_mac", |b| {
-        b.iter(|| {
-            let m = gbcs::parse(black_box(bytes)).expect("parse");
-            m.verify_signature(&tcos_pub).expect("signature");
-            let z = acb_ka.agree(&meter_ka).expect("z");
-            m.verify_mac(&z).expect("mac");
-        })
-    });
-    g.bench_function("build_sign_mac", |b| {
-        b.iter(|| {
-            let n = message::build_precommand_into(&header, &payload, &mut buf).expect("pre");
-            let n = message::sign_precommand_into(&buf[..n], &tcos_key, &mut out).expect("sign");
-            let z = acb_ka.agree(&meter_ka).expect("z");
-            message::add_mac(&out[..n], &z).expect("mac")
-        })
-    });
     g.finish();
+
+    for &backend in Backend::ALL {
+        let name = backend.name();
+        let tcos_pub = f
+            .keystore
+            .public_key(TCOS, KeyRole::DigitalSignature)
+            .map(|k| k.with_backend(backend).expect("backend"))
+            .expect("TCoS cert");
+        let tcos_key = f
+            .keystore
+            .signing_key(TCOS)
+            .map(|k| k.with_backend(backend).expect("backend"))
+            .expect("TCoS key");
+        let acb_ka = f
+            .keystore
+            .key_agreement_key(ACB, KeyRole::KeyAgreement)
+            .map(|k| k.with_backend(backend).expect("backend"))
+            .expect("ACB KA");
+        let meter_ka = f
+            .keystore
+            .public_key(METER, KeyRole::KeyAgreement)
+            .map(|k| k.with_backend(backend).expect("backend"))
+            .expect("meter KA cert");
+        let z = acb_ka.agree(&meter_ka).expect("z");
+
+        let mut g = c.benchmark_group("primitives");
+        g.bench_function(format!("{name}/ecdsa_sign"), |b| {
+            b.iter(|| tcos_key.sign(black_box(signed)).expect("ok"))
+        });
+        g.bench_function(format!("{name}/ecdsa_verify"), |b| {
+            b.iter(|| {
+                tcos_pub
+                    .verify(black_box(signed), black_box(&sig))
+                    .expect("ok")
+            })
+        });
+        g.bench_function(format!("{name}/ecdh"), |b| {
+            b.iter(|| acb_ka.agree(black_box(&meter_ka)).expect("ok"))
+        });
+        let key = MacKey::derive(&z, h);
+        let iv = [0u8; 12];
+        g.throughput(Throughput::Bytes(apdu.len() as u64));
+        match backend {
+            Backend::RustCrypto => g.bench_function(format!("{name}/gmac_1.9KB"), |b| {
+                b.iter(|| gmac(black_box(&key), &iv, &[&AAD_PREFIX, black_box(&apdu)]))
+            }),
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => {
+                use aws_lc_rs::aead::{Aad, LessSafeKey, Nonce, UnboundKey, AES_128_GCM};
+                let sealer =
+                    LessSafeKey::new(UnboundKey::new(&AES_128_GCM, key.as_bytes()).expect("key"));
+                let mut aad = AAD_PREFIX.to_vec();
+                aad.extend_from_slice(&apdu);
+                g.bench_function(format!("{name}/gmac_1.9KB"), |b| {
+                    b.iter(|| {
+                        let mut empty: [u8; 0] = [];
+                        sealer
+                            .seal_in_place_separate_tag(
+                                Nonce::assume_unique_for_key(iv),
+                                Aad::from(black_box(&aad[..])),
+                                &mut empty,
+                            )
+                            .expect("seal")
+                    })
+                })
+            }
+            _ => unimplemented!("no GMAC bench for the {name} backend"),
+        };
+        g.finish();
+
+        let mut g = c.benchmark_group("6.23_command");
+        g.throughput(Throughput::Bytes(bytes.len() as u64));
+        g.bench_function(format!("{name}/decode_verify"), |b| {
+            b.iter(|| {
+                let m = gbcs::parse(black_box(bytes)).expect("parse");
+                m.verify_signature(&tcos_pub).expect("signature");
+                let z = acb_ka.agree(&meter_ka).expect("z");
+                m.verify_mac(&z).expect("mac");
+            })
+        });
+        let cache = SharedSecretCache::new(16);
+        let cached = CachedKeyAgreement::for_key(&acb_ka, &cache);
+        cached.agree(&meter_ka).expect("warm the cache");
+        g.bench_function(format!("{name}/decode_verify_cached_z"), |b| {
+            b.iter(|| {
+                let m = gbcs::parse(black_box(bytes)).expect("parse");
+                m.verify_signature(&tcos_pub).expect("signature");
+                let z = cached.agree(&meter_ka).expect("z");
+                m.verify_mac(&z).expect("mac");
+            })
+        });
+        let mut out = vec![0u8; bytes.len() + 64];
+        g.bench_function(format!("{name}/build_sign_mac"), |b| {
+            b.iter(|| {
+                let n = message::build_precommand_into(&header, &payload, &mut buf).expect("pre");
+                let n =
+                    message::sign_precommand_into(&buf[..n], &tcos_key, &mut out).expect("sign");
+                let z = acb_ka.agree(&meter_ka).expect("z");
+                message::add_mac(&out[..n], &z).expect("mac")
+            })
+        });
+        g.finish();
+    }
 }
 
 criterion_group!(codec, benches);

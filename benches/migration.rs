@@ -1,164 +1,206 @@
-//! One migration step per device — build, sign and MAC the 0x0106 (one ECDH, one ECDSA sign)
-//! and decode, verify and interpret the device's response (one ECDSA verify) — beside the bare
-//! primitives in the same run, so the step reads as a ratio of its crypto. Then a batch of
-//! steps on one core and on all cores, for devices per second. Responses are prepared by
-//! simulated meters beforehand, so only the engine side is measured.
+//! The engine side of a bulk migration, per backend (`<b>` is `rustcrypto` or `aws-lc`):
+//!
+//! - `migration/<b>/step_per_device`: one device's first contact — ECDH through a cold
+//!   shared-secret cache, build + sign + MAC the 0x0106, then decode, verify and interpret the
+//!   device's response (one ECDSA verify). Read it against `primitives/<b>/ecdsa_sign +
+//!   ecdh + ecdsa_verify` of the `codec` bench in the same `cargo bench` run.
+//! - `migration/<b>/build_sign_mac_0106` and `migration/<b>/decode_verify_interpret_response`:
+//!   its two halves.
+//! - `migration/<b>/batch_64_one_core` and `migration/<b>/batch_64_all_cores`: the real
+//!   [`BulkMigration`] engine running one batch of 64 devices (selection, counters, the
+//!   attempts, ledger, auto-stop), with a cold cache, on one worker and on every core.
+//!
+//! The meters' responses are recorded from simulated meters beforehand and replayed, so only
+//! the engine's work is measured.
 
+use std::collections::HashMap;
 use std::hint::black_box;
+use std::sync::Mutex;
 
-use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use gbcs::cos::command::{CosSigner, MigrationCommand};
-use gbcs::cos::migration::{interpret_response, IssuedCommand, Outcome};
-use gbcs::cos::{CosParty, CosRegistry};
-use gbcs::crypto::{KeyAgreement, SignatureSigner, SignatureVerifier};
+use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
+use gbcs::cos::command::MigrationCommand;
+use gbcs::cos::engine::{BulkMigration, EngineConfig, MigrationContext, Transport};
+use gbcs::cos::migration::{interpret_response, IssuedCommand, MigrationStatus, Outcome};
+use gbcs::crypto::{Backend, CachedKeyAgreement, KeyAgreement, SharedSecretCache};
+use gbcs::frame::EntityId;
 use gbcs::payload::CertificateDer;
-use gbcs::sim::pki::ids;
-use gbcs::sim::{Reply, TestPki};
+use gbcs::sim::fleet::{FleetMix, Profile, SimulatedMigration};
 
 const CLOCK: i64 = 1_764_547_200;
 const BATCH: usize = 64;
+const COUNTER: u64 = 1000;
 
-struct Device {
-    entity: gbcs::frame::EntityId,
-    ka: gbcs::crypto::PublicKey,
-    ds: gbcs::crypto::PublicKey,
-    response: Vec<u8>,
+/// Passes commands to the simulated meters and keeps their replies.
+struct Recorder<'a> {
+    inner: &'a dyn Transport,
+    replies: Mutex<HashMap<EntityId, Vec<u8>>>,
 }
 
-fn benches(c: &mut Criterion) {
-    let pki = TestPki::generate(b"migration bench").expect("pki");
-    let mut registry = CosRegistry::new();
-    let tcos = registry
-        .add_certificate(CosParty::Tcos, &pki.tcos.ds.certificate)
-        .expect("TCoS");
-    registry
-        .add_certificate(CosParty::Ecos, &pki.ecos.ds.certificate)
-        .expect("ECoS");
-    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+impl Transport for Recorder<'_> {
+    fn exchange(&self, device: EntityId, command: &[u8]) -> Option<Vec<u8>> {
+        let reply = self.inner.exchange(device, command)?;
+        self.replies
+            .lock()
+            .expect("recorder")
+            .insert(device, reply.clone());
+        Some(reply)
+    }
+}
+
+/// Replays recorded replies: the meters' own work is not measured.
+struct Replay(HashMap<EntityId, Vec<u8>>);
+
+impl Transport for Replay {
+    fn exchange(&self, device: EntityId, _command: &[u8]) -> Option<Vec<u8>> {
+        self.0.get(&device).cloned()
+    }
+}
+
+fn context<'a>(
+    sim: &'a SimulatedMigration,
+    path: &'a [CertificateDer<'a>],
+    acb: &'a (dyn KeyAgreement + Sync),
+) -> MigrationContext<'a> {
     let command = MigrationCommand::new(
-        &registry,
-        CertificateDer(&pki.ecos.ds.certificate),
-        &path,
-        Some(0),
+        &sim.registry,
+        CertificateDer(&sim.pki.ecos.ds.certificate),
+        path,
+        sim.policy.ecos_floor,
         true,
     )
-    .expect("ECoS");
-    let signer = CosSigner {
-        credential: tcos,
-        signer: &pki.tcos.ds.key,
-    };
-    let counter = 1000;
+    .expect("ECoS certificate");
+    MigrationContext {
+        registry: &sim.registry,
+        tcos: sim.pki.tcos.signer(),
+        command,
+        acb,
+    }
+}
 
-    // Devices with their prepared responses to the command with `counter`.
-    let devices: Vec<Device> = (0..BATCH as u64)
-        .map(|n| {
-            let entity = ids::device(n);
-            let mut meter = pki
-                .meter(entity, &pki.supplier_a, &pki.tcos, CLOCK)
-                .expect("meter");
-            let creds = pki.device(entity).expect("device");
-            let z = pki.acb.ka.key.agree(&creds.ka.key.public_key()).expect("z");
-            let cmd = command
-                .build(&registry, entity, tcos, &signer, counter, &z)
-                .expect("build");
-            let Reply::Response(response) = meter.process(&cmd) else {
-                panic!("no response")
-            };
-            Device {
-                entity,
-                ka: creds.ka.key.public_key(),
-                ds: creds.ds.key.public_key(),
-                response,
-            }
-        })
-        .collect();
-    let issued = |d: &Device| IssuedCommand {
-        device: d.entity,
-        originator: tcos.entity_id,
-        counter,
-        ecos: command.ecos_credential(),
-    };
-    let step = |d: &Device| {
-        let z = pki.acb.ka.key.agree(&d.ka).expect("z");
-        let cmd = command
-            .build(&registry, d.entity, tcos, &signer, counter, &z)
-            .expect("build");
-        let outcome = interpret_response(&d.response, &issued(d), &d.ds);
-        assert_eq!(outcome, Outcome::Migrated);
-        cmd.len()
-    };
-    let d0 = &devices[0];
-    let probe = command
-        .build(
-            &registry,
-            d0.entity,
-            tcos,
-            &signer,
-            counter,
-            &pki.acb.ka.key.agree(&d0.ka).expect("z"),
-        )
-        .expect("cmd");
-    let signed = gbcs::parse(&probe)
-        .expect("parse")
-        .frame()
-        .general_signing()
-        .signed_bytes()
-        .to_vec();
-    let rsp = gbcs::parse(&d0.response).expect("parse");
-    let rsp_signed = rsp.frame().general_signing().signed_bytes().to_vec();
-    let gbcs::frame::SignatureTail::Signature(rsp_sig) = *rsp.tail() else {
-        panic!()
-    };
+fn bench_backend(c: &mut Criterion, backend: Backend) {
+    let name = backend.name();
+    let healthy = FleetMix(vec![(Profile::Healthy, 1000)]);
+    let mut sim =
+        SimulatedMigration::with_backend(b"migration bench", 1, BATCH, &healthy, CLOCK, backend)
+            .expect("fleet");
+    let records = sim.fleet.records.clone();
+    let mut run = sim.start(COUNTER);
+    let path = [CertificateDer(&sim.pki.issuing_ca.certificate)];
 
-    let mut g = c.benchmark_group("primitives");
-    g.bench_function("ecdsa_sign", |b| {
-        b.iter(|| pki.tcos.ds.key.sign(black_box(&signed)).expect("ok"))
-    });
-    g.bench_function("ecdsa_verify", |b| {
-        b.iter(|| {
-            d0.ds
-                .verify(black_box(&rsp_signed), &gbcs::crypto::Signature(rsp_sig))
-                .expect("ok")
-        })
-    });
-    g.bench_function("ecdh", |b| {
-        b.iter(|| pki.acb.ka.key.agree(black_box(&d0.ka)).expect("ok"))
-    });
-    g.finish();
+    // Record each meter's reply to the command the engine sends it first.
+    let recorder = Recorder {
+        inner: &sim.fleet.transport,
+        replies: Mutex::new(HashMap::new()),
+    };
+    let warm = SharedSecretCache::new(BATCH);
+    let acb = CachedKeyAgreement::for_key(&sim.pki.acb.ka.key, &warm);
+    let one = EngineConfig {
+        batch_size: BATCH,
+        workers: 1,
+        batch_interval_secs: 600,
+    };
+    assert_eq!(
+        run.run_batch(&context(&sim, &path, &acb), &recorder, &one),
+        BATCH
+    );
+    assert!(run
+        .records
+        .iter()
+        .all(|r| r.status == MigrationStatus::Migrated));
+    let replay = Replay(recorder.replies.into_inner().expect("replies"));
+
+    let d0 = records.first().expect("device");
+    let response = replay.0.get(&d0.entity_id).expect("reply");
+    let issued = IssuedCommand {
+        device: d0.entity_id,
+        originator: sim.pki.tcos.entity_id,
+        counter: COUNTER,
+        ecos: context(&sim, &path, &acb).command.ecos_credential(),
+    };
 
     let mut g = c.benchmark_group("migration");
-    g.bench_function("step_per_device", |b| b.iter(|| step(black_box(d0))));
-    g.bench_function("build_sign_mac_0106", |b| {
+    g.bench_function(format!("{name}/step_per_device"), |b| {
         b.iter(|| {
-            let z = pki.acb.ka.key.agree(&d0.ka).expect("z");
-            command
-                .build(&registry, d0.entity, tcos, &signer, counter, &z)
+            // A device's first contact: nothing cached.
+            let cold = SharedSecretCache::new(1);
+            let acb = CachedKeyAgreement::for_key(&sim.pki.acb.ka.key, &cold);
+            let ctx = context(&sim, &path, &acb);
+            let z = ctx.acb.agree(&d0.ka_public_key).expect("z");
+            let cmd = ctx
+                .command
+                .build(
+                    ctx.registry,
+                    d0.entity_id,
+                    ctx.tcos.credential,
+                    &ctx.tcos,
+                    COUNTER,
+                    &z,
+                )
+                .expect("build");
+            let outcome = interpret_response(black_box(response), &issued, &d0.ds_public_key);
+            assert_eq!(outcome, Outcome::Migrated);
+            cmd.len()
+        })
+    });
+    g.bench_function(format!("{name}/build_sign_mac_0106"), |b| {
+        let ctx = context(&sim, &path, &acb);
+        b.iter(|| {
+            let z = sim
+                .pki
+                .acb
+                .ka
+                .key
+                .agree(black_box(&d0.ka_public_key))
+                .expect("z");
+            ctx.command
+                .build(
+                    ctx.registry,
+                    d0.entity_id,
+                    ctx.tcos.credential,
+                    &ctx.tcos,
+                    COUNTER,
+                    &z,
+                )
                 .expect("build")
         })
     });
-    g.bench_function("decode_verify_interpret_response", |b| {
-        b.iter(|| interpret_response(black_box(&d0.response), &issued(d0), &d0.ds))
+    g.bench_function(format!("{name}/decode_verify_interpret_response"), |b| {
+        b.iter(|| interpret_response(black_box(response), &issued, &d0.ds_public_key))
     });
+
     g.throughput(Throughput::Elements(BATCH as u64));
-    g.bench_function("batch_64_one_core", |b| {
-        b.iter(|| devices.iter().map(step).sum::<usize>())
-    });
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    g.bench_function(format!("batch_64_{cores}_cores"), |b| {
-        b.iter(|| {
-            std::thread::scope(|s| {
-                let handles: Vec<_> = devices
-                    .chunks(BATCH.div_ceil(cores))
-                    .map(|chunk| s.spawn(|| chunk.iter().map(step).sum::<usize>()))
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("worker"))
-                    .sum::<usize>()
-            })
-        })
-    });
+    for (id, workers) in [("batch_64_one_core", 1), ("batch_64_all_cores", cores)] {
+        let config = EngineConfig {
+            batch_size: BATCH,
+            workers,
+            batch_interval_secs: 600,
+        };
+        g.bench_function(format!("{name}/{id}"), |b| {
+            b.iter_batched(
+                || {
+                    (
+                        BulkMigration::new(records.clone(), sim.policy.clone(), CLOCK, COUNTER),
+                        SharedSecretCache::new(BATCH),
+                    )
+                },
+                |(mut engine, cold)| {
+                    let acb = CachedKeyAgreement::for_key(&sim.pki.acb.ka.key, &cold);
+                    let made = engine.run_batch(&context(&sim, &path, &acb), &replay, &config);
+                    assert_eq!(made, BATCH);
+                    engine
+                },
+                BatchSize::SmallInput,
+            )
+        });
+    }
     g.finish();
+}
+
+fn benches(c: &mut Criterion) {
+    for &backend in Backend::ALL {
+        bench_backend(c, backend);
+    }
 }
 
 criterion_group!(migration, benches);

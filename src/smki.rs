@@ -22,7 +22,6 @@ use core::fmt;
 
 use der::asn1::ObjectIdentifier;
 use der::{Decode as _, Encode as _};
-use sha1::{Digest as _, Sha1};
 
 use crate::codec::Reader;
 use crate::crypto::{PublicKey, Signature, SignatureVerifier};
@@ -141,11 +140,7 @@ pub enum CertificateKind {
 /// of SHA-1 of the uncompressed point `04 || X || Y`.
 #[must_use]
 pub fn key_id(point: &[u8; 65]) -> KeyId {
-    let digest = Sha1::digest(point);
-    let mut id = [0u8; 8];
-    id.copy_from_slice(digest.get(12..20).unwrap_or(&[0; 8]));
-    id[0] = 0x40 | (id[0] & 0x0F);
-    KeyId(id)
+    crate::crypto::key_id_of(point)
 }
 
 /// A parsed SMKI certificate, borrowing its DER bytes.

@@ -239,7 +239,7 @@ fn rejects_a_replayed_counter() {
 fn rejects_a_signature_by_a_party_not_in_the_authorising_cell() {
     let pki = pki();
     let mut meter = tcos_meter(&pki);
-    let before: Vec<_> = meter.cells().map(|(k, v)| (*k, *v)).collect();
+    let before: Vec<_> = meter.cells().map(|(k, v)| (*k, v.clone())).collect();
     let cmd = cos::supplier_by_trans_cos(
         &pki,
         &pki.ecos,
@@ -252,7 +252,7 @@ fn rejects_a_signature_by_a_party_not_in_the_authorising_cell() {
         meter.process(&cmd),
         Reply::Rejected(Rejection::BadSignature)
     );
-    let after: Vec<_> = meter.cells().map(|(k, v)| (*k, *v)).collect();
+    let after: Vec<_> = meter.cells().map(|(k, v)| (*k, v.clone())).collect();
     assert_eq!(before, after);
     assert_eq!(
         meter.counter(RemotePartyRole::TRANSITIONAL_COS),
@@ -308,7 +308,7 @@ fn a_replacement_that_fails_path_validation_gets_status_10_and_changes_nothing()
     let pki = pki();
     let rogue = TestPki::generate(b"rogue").expect("pki");
     let mut meter = tcos_meter(&pki);
-    let before = *meter.cell(SUPPLIER_DS).expect("cell");
+    let before = meter.cell(SUPPLIER_DS).expect("cell").clone();
     let opts = Options {
         certificate_override: Some(rogue.supplier_b.ds.certificate.clone()),
         ..Options::default()

@@ -32,7 +32,7 @@ fn keystore_keys(dir: &std::path::Path) -> HashMap<(EntityId, KeyId), PublicKey>
         }
         let cert = SmkiCertificate::from_der(&der).expect("certificate");
         if let Some(id) = cert.entity_id() {
-            out.insert((id, cert.subject_key_id()), *cert.public_key());
+            out.insert((id, cert.subject_key_id()), cert.public_key().clone());
         }
     }
     out
@@ -104,12 +104,16 @@ fn simulated_meter_answers_rtds_commands_byte_for_byte() {
                 Cell {
                     entity_id: entity,
                     key_id,
-                    public_key: keys.get(&(entity, key_id)).copied(),
+                    public_key: keys.get(&(entity, key_id)).cloned(),
                 },
             );
         }
         let auth = c.control.authorising_cell.expect("authorising cell");
-        if meter.cell(auth).and_then(|cell| cell.public_key).is_none() {
+        if meter
+            .cell(auth)
+            .and_then(|cell| cell.public_key.as_ref())
+            .is_none()
+        {
             let originator = cmd.header().originator;
             let key = ks
                 .public_key(originator, KeyRole::DigitalSignature)

@@ -138,7 +138,9 @@ fn replacements_of_successful_commands_chain_to_the_root() {
             .iter()
             .find(|c| c.kind() == CertificateKind::IssuingCa)
             .expect("Z1 in the path");
-        let anchor = *anchor.get_or_insert_with(|| shared::rtds_root_anchor(z1));
+        let anchor = anchor
+            .get_or_insert_with(|| shared::rtds_root_anchor(z1))
+            .clone();
         for (i, r) in cmd.replacements.iter().enumerate() {
             let cert = SmkiCertificate::from_der(r.certificate.as_bytes())
                 .unwrap_or_else(|e| panic!("{} #{i}: {e}", file.name));

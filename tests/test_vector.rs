@@ -50,10 +50,25 @@ fn test_vector_signature_verifies_and_digest_matches() {
     m.verify_signature(&key).expect("signature");
     let private = SigningKey::from_scalar(&h(v::SUPPLIER_A_DS_PRIVATE)).expect("private key");
     assert_eq!(private.public_key(), key);
-    // Our own (RFC 6979) signature over the same bytes verifies too, and is deterministic.
-    let ours = private.sign(signed).expect("sign");
-    assert_eq!(ours, private.sign(signed).expect("sign"));
+    // Our own (RFC 6979) signature over the same bytes verifies too, and is deterministic,
+    // and it is what a RustCrypto key's `sign` gives.
+    let ours = private.sign_deterministic(signed).expect("sign");
+    assert_eq!(ours, private.sign_deterministic(signed).expect("sign"));
     key.verify(signed, &ours).expect("our signature");
+    let rustcrypto = private
+        .clone()
+        .with_backend(gbcs::crypto::Backend::RustCrypto)
+        .expect("backend");
+    assert_eq!(rustcrypto.sign(signed).expect("sign"), ours);
+    // The default backend's signature verifies with either backend's key.
+    let default = private.sign(signed).expect("sign");
+    for &b in gbcs::crypto::Backend::ALL {
+        key.clone()
+            .with_backend(b)
+            .expect("backend")
+            .verify(signed, &default)
+            .expect("default-backend signature");
+    }
     // A signature with randomness also verifies, and differs.
     let mut rng = rand_core::OsRng;
     let randomized = private.sign_with_rng(&mut rng, signed).expect("sign");

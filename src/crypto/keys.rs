@@ -6,7 +6,10 @@
 //! | [`KeyAgreementKey`] | a KA private key | PKCS#8 or SEC1, DER or PEM, raw scalar |
 //! | [`PublicKey`] | a DS or KA public key | SEC1 point, SubjectPublicKeyInfo, X.509 certificate, PEM |
 //!
-//! Parse a key once and keep it: every operation takes the parsed value.
+//! Parse a key once and keep it: every operation takes the parsed value. Each key holds the
+//! RustCrypto form (always) and, on [`Backend::AwsLc`], AWS-LC's parsed form as well, made
+//! when the key is made; a [`PublicKey`] also keeps its uncompressed point and its SMKI key
+//! identifier, so looking a key up or caching by it hashes nothing again.
 
 use core::fmt;
 
@@ -16,9 +19,12 @@ use p256::pkcs8::{DecodePrivateKey, DecodePublicKey};
 use rand_core::CryptoRngCore;
 use sha2::{Digest, Sha256};
 
+#[cfg(feature = "aws-lc")]
+use crate::crypto::aws_lc::{AwsAgreementKey, AwsPublicKey, AwsSigningKey};
 use crate::crypto::{
-    CryptoError, KeyAgreement, SharedSecret, Signature, SignatureSigner, SignatureVerifier,
+    Backend, CryptoError, KeyAgreement, SharedSecret, Signature, SignatureSigner, SignatureVerifier,
 };
+use crate::payload::KeyId;
 
 fn secret_from_der(der: &[u8]) -> Result<p256::SecretKey, CryptoError> {
     p256::SecretKey::from_pkcs8_der(der)
@@ -47,18 +53,40 @@ fn secret_from_scalar(bytes: &[u8; 32]) -> Result<p256::SecretKey, CryptoError> 
         .map_err(|_| CryptoError::InvalidKey("scalar out of range"))
 }
 
-/// A P-256 digital-signature private key. Signs deterministically (RFC 6979) unless
-/// randomness is supplied. Zeroized on drop; `Debug` shows only the public key.
+/// A P-256 digital-signature private key. `Debug` shows only the public key; the secret is
+/// zeroized on drop.
+///
+/// Which signatures it makes depends on its [`Backend`]: RustCrypto signs deterministically
+/// (RFC 6979: the same message gives the same bytes), AWS-LC with fresh randomness from its own
+/// generator. Keys are made for [`Backend::DEFAULT`]; [`SigningKey::with_backend`] moves one,
+/// and [`SigningKey::sign_deterministic`] gives RFC 6979 bytes whatever the backend.
 #[derive(Clone)]
-pub struct SigningKey(p256::ecdsa::SigningKey);
+pub struct SigningKey {
+    key: p256::ecdsa::SigningKey,
+    public: PublicKey,
+    #[cfg(feature = "aws-lc")]
+    aws: Option<AwsSigningKey>,
+}
 
 impl SigningKey {
+    fn from_secret(secret: &p256::SecretKey) -> Result<Self, CryptoError> {
+        let key = p256::ecdsa::SigningKey::from(secret);
+        let public = PublicKey::from_verifying_key(*key.verifying_key(), Backend::RustCrypto)?;
+        Self {
+            key,
+            public,
+            #[cfg(feature = "aws-lc")]
+            aws: None,
+        }
+        .with_backend(Backend::DEFAULT)
+    }
+
     /// From a PKCS#8 or SEC1 DER private key.
     ///
     /// # Errors
     /// [`CryptoError::InvalidKey`].
     pub fn from_der(der: &[u8]) -> Result<Self, CryptoError> {
-        secret_from_der(der).map(|s| Self(s.into()))
+        Self::from_secret(&secret_from_der(der)?)
     }
 
     /// From a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
@@ -67,7 +95,7 @@ impl SigningKey {
     /// [`CryptoError::InvalidKey`].
     #[cfg(feature = "alloc")]
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        secret_from_pem(pem).map(|s| Self(s.into()))
+        Self::from_secret(&secret_from_pem(pem)?)
     }
 
     /// From the raw 32-byte big-endian scalar.
@@ -75,21 +103,79 @@ impl SigningKey {
     /// # Errors
     /// [`CryptoError::InvalidKey`] for zero or a value not below the group order.
     pub fn from_scalar(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
-        secret_from_scalar(bytes).map(|s| Self(s.into()))
+        Self::from_secret(&secret_from_scalar(bytes)?)
     }
 
-    /// A fresh random key.
+    /// A fresh random key, for [`Backend::DEFAULT`] (or RustCrypto, should AWS-LC refuse a
+    /// valid scalar, which it does not).
     pub fn random(rng: &mut impl CryptoRngCore) -> Self {
-        Self(p256::ecdsa::SigningKey::random(rng))
+        let key = p256::ecdsa::SigningKey::random(rng);
+        let public = PublicKey::from_verifying_key_unchecked(*key.verifying_key());
+        let rc = Self {
+            key,
+            public,
+            #[cfg(feature = "aws-lc")]
+            aws: None,
+        };
+        rc.clone().with_backend(Backend::DEFAULT).unwrap_or(rc)
     }
 
-    /// The matching public key.
+    /// The same key on `backend` (its public key too).
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidKey`] if the backend refuses the key.
+    pub fn with_backend(self, backend: Backend) -> Result<Self, CryptoError> {
+        let public = self.public.with_backend(backend)?;
+        match backend {
+            Backend::RustCrypto => Ok(Self {
+                key: self.key,
+                public,
+                #[cfg(feature = "aws-lc")]
+                aws: None,
+            }),
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => {
+                let scalar = scalar_bytes(&self.key.to_bytes());
+                let aws = AwsSigningKey::new(&scalar, public.as_uncompressed())?;
+                Ok(Self {
+                    key: self.key,
+                    public,
+                    aws: Some(aws),
+                })
+            }
+        }
+    }
+
+    /// The backend this key signs with.
+    #[must_use]
+    pub const fn backend(&self) -> Backend {
+        #[cfg(feature = "aws-lc")]
+        if self.aws.is_some() {
+            return Backend::AwsLc;
+        }
+        Backend::RustCrypto
+    }
+
+    /// The matching public key (on the same backend).
     #[must_use]
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(*self.0.verifying_key())
+        self.public.clone()
     }
 
-    /// Signs with fresh randomness mixed into the RFC 6979 nonce.
+    /// RFC 6979 deterministic ECDSA over `message` (RustCrypto), whatever the key's backend.
+    ///
+    /// # Errors
+    /// [`CryptoError::Backend`] if signing fails.
+    pub fn sign_deterministic(&self, message: &[u8]) -> Result<Signature, CryptoError> {
+        let sig: p256::ecdsa::Signature = self
+            .key
+            .try_sign(message)
+            .map_err(|_| CryptoError::Backend)?;
+        Ok(Signature(sig.to_bytes().into()))
+    }
+
+    /// Signs with fresh randomness mixed into the RFC 6979 nonce (RustCrypto), whatever the
+    /// key's backend.
     ///
     /// # Errors
     /// [`CryptoError::Backend`] if signing fails.
@@ -99,7 +185,7 @@ impl SigningKey {
         message: &[u8],
     ) -> Result<Signature, CryptoError> {
         let sig: p256::ecdsa::Signature = self
-            .0
+            .key
             .try_sign_with_rng(rng, message)
             .map_err(|_| CryptoError::Backend)?;
         Ok(Signature(sig.to_bytes().into()))
@@ -107,33 +193,64 @@ impl SigningKey {
 }
 
 impl SignatureSigner for SigningKey {
+    /// RustCrypto: RFC 6979, deterministic. AWS-LC: randomized.
     fn sign(&self, message: &[u8]) -> Result<Signature, CryptoError> {
-        let sig: p256::ecdsa::Signature =
-            self.0.try_sign(message).map_err(|_| CryptoError::Backend)?;
-        Ok(Signature(sig.to_bytes().into()))
+        #[cfg(feature = "aws-lc")]
+        if let Some(aws) = &self.aws {
+            return aws.sign(message);
+        }
+        self.sign_deterministic(message)
     }
 }
 
 impl fmt::Debug for SigningKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("SigningKey")
-            .field("public", &self.public_key())
+            .field("public", &self.public)
+            .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
 }
 
-/// A P-256 key-agreement private key for static–static ECDH. Zeroized on drop; `Debug` shows
-/// only the public key.
+/// The 32 scalar bytes, wiped when dropped.
+#[cfg(feature = "aws-lc")]
+fn scalar_bytes(field: &p256::FieldBytes) -> zeroize::Zeroizing<[u8; 32]> {
+    let mut out = zeroize::Zeroizing::new([0u8; 32]);
+    out.copy_from_slice(field);
+    out
+}
+
+/// A P-256 key-agreement private key for static–static ECDH. `Debug` shows only the public
+/// key; the secret is zeroized on drop. Both backends compute the same Z.
 #[derive(Clone)]
-pub struct KeyAgreementKey(p256::SecretKey);
+pub struct KeyAgreementKey {
+    key: p256::SecretKey,
+    public: PublicKey,
+    #[cfg(feature = "aws-lc")]
+    aws: Option<AwsAgreementKey>,
+}
 
 impl KeyAgreementKey {
+    fn from_secret(key: p256::SecretKey) -> Result<Self, CryptoError> {
+        let public = PublicKey::from_verifying_key(
+            p256::ecdsa::VerifyingKey::from(key.public_key()),
+            Backend::RustCrypto,
+        )?;
+        Self {
+            key,
+            public,
+            #[cfg(feature = "aws-lc")]
+            aws: None,
+        }
+        .with_backend(Backend::DEFAULT)
+    }
+
     /// From a PKCS#8 or SEC1 DER private key.
     ///
     /// # Errors
     /// [`CryptoError::InvalidKey`].
     pub fn from_der(der: &[u8]) -> Result<Self, CryptoError> {
-        secret_from_der(der).map(Self)
+        Self::from_secret(secret_from_der(der)?)
     }
 
     /// From a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
@@ -142,7 +259,7 @@ impl KeyAgreementKey {
     /// [`CryptoError::InvalidKey`].
     #[cfg(feature = "alloc")]
     pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        secret_from_pem(pem).map(Self)
+        Self::from_secret(secret_from_pem(pem)?)
     }
 
     /// From the raw 32-byte big-endian scalar.
@@ -150,24 +267,82 @@ impl KeyAgreementKey {
     /// # Errors
     /// [`CryptoError::InvalidKey`].
     pub fn from_scalar(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
-        secret_from_scalar(bytes).map(Self)
+        Self::from_secret(secret_from_scalar(bytes)?)
     }
 
-    /// A fresh random key.
+    /// A fresh random key, for [`Backend::DEFAULT`] (or RustCrypto, should AWS-LC refuse a
+    /// valid scalar, which it does not).
     pub fn random(rng: &mut impl CryptoRngCore) -> Self {
-        Self(p256::SecretKey::random(rng))
+        let key = p256::SecretKey::random(rng);
+        let public = PublicKey::from_verifying_key_unchecked(p256::ecdsa::VerifyingKey::from(
+            key.public_key(),
+        ));
+        let rc = Self {
+            key,
+            public,
+            #[cfg(feature = "aws-lc")]
+            aws: None,
+        };
+        rc.clone().with_backend(Backend::DEFAULT).unwrap_or(rc)
     }
 
-    /// The matching public key.
+    /// The same key on `backend` (its public key too).
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidKey`] if the backend refuses the key.
+    pub fn with_backend(self, backend: Backend) -> Result<Self, CryptoError> {
+        let public = self.public.with_backend(backend)?;
+        match backend {
+            Backend::RustCrypto => Ok(Self {
+                key: self.key,
+                public,
+                #[cfg(feature = "aws-lc")]
+                aws: None,
+            }),
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => {
+                let scalar = scalar_bytes(&self.key.to_bytes());
+                let aws = AwsAgreementKey::new(&scalar)?;
+                Ok(Self {
+                    key: self.key,
+                    public,
+                    aws: Some(aws),
+                })
+            }
+        }
+    }
+
+    /// The backend this key agrees with.
+    #[must_use]
+    pub const fn backend(&self) -> Backend {
+        #[cfg(feature = "aws-lc")]
+        if self.aws.is_some() {
+            return Backend::AwsLc;
+        }
+        Backend::RustCrypto
+    }
+
+    /// The matching public key (on the same backend).
     #[must_use]
     pub fn public_key(&self) -> PublicKey {
-        PublicKey(p256::ecdsa::VerifyingKey::from(self.0.public_key()))
+        self.public.clone()
+    }
+
+    /// The SMKI key identifier of the public key (what its KA certificate's SKI carries).
+    #[must_use]
+    pub const fn key_id(&self) -> KeyId {
+        self.public.key_id()
     }
 }
 
 impl KeyAgreement for KeyAgreementKey {
+    /// AWS-LC when both this key and `peer` are on it; RustCrypto otherwise. Same Z.
     fn agree(&self, peer: &PublicKey) -> Result<SharedSecret, CryptoError> {
-        let shared = p256::ecdh::diffie_hellman(self.0.to_nonzero_scalar(), peer.0.as_affine());
+        #[cfg(feature = "aws-lc")]
+        if let (Some(own), Some(theirs)) = (&self.aws, &peer.aws) {
+            return own.agree(theirs).map(SharedSecret::from_bytes);
+        }
+        let shared = p256::ecdh::diffie_hellman(self.key.to_nonzero_scalar(), peer.key.as_affine());
         let mut z = [0u8; 32];
         z.copy_from_slice(shared.raw_secret_bytes());
         Ok(SharedSecret::from_bytes(z))
@@ -177,35 +352,66 @@ impl KeyAgreement for KeyAgreementKey {
 impl fmt::Debug for KeyAgreementKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("KeyAgreementKey")
-            .field("public", &self.public_key())
+            .field("public", &self.public)
+            .field("backend", &self.backend())
             .finish_non_exhaustive()
     }
 }
 
-/// A P-256 public key (digital signature or key agreement), parsed once and validated on the
-/// curve.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub struct PublicKey(p256::ecdsa::VerifyingKey);
+/// A P-256 public key (digital signature or key agreement), parsed once, validated on the
+/// curve, and prepared for its backend: verification and ECDH never re-read it. Cloning is
+/// cheap (AWS-LC's form is reference counted). Equality compares the point.
+#[derive(Clone)]
+pub struct PublicKey {
+    key: p256::ecdsa::VerifyingKey,
+    point: [u8; 65],
+    id: KeyId,
+    #[cfg(feature = "aws-lc")]
+    aws: Option<AwsPublicKey>,
+}
 
 impl PublicKey {
-    /// From a SEC1 point (`04 || X || Y`, or compressed).
+    /// A RustCrypto key for a point known to be valid (from a private key).
+    fn from_verifying_key_unchecked(key: p256::ecdsa::VerifyingKey) -> Self {
+        let mut point = [0u8; 65];
+        let encoded = key.to_encoded_point(false);
+        if let Some(src) = encoded.as_bytes().get(..65) {
+            point.copy_from_slice(src);
+        }
+        Self {
+            key,
+            point,
+            id: key_id_of(&point),
+            #[cfg(feature = "aws-lc")]
+            aws: None,
+        }
+    }
+
+    fn from_verifying_key(
+        key: p256::ecdsa::VerifyingKey,
+        backend: Backend,
+    ) -> Result<Self, CryptoError> {
+        Self::from_verifying_key_unchecked(key).with_backend(backend)
+    }
+
+    /// From a SEC1 point (`04 || X || Y`, or compressed), for [`Backend::DEFAULT`].
     ///
     /// # Errors
     /// [`CryptoError::InvalidKey`] for a point not on the curve.
     pub fn from_sec1_bytes(bytes: &[u8]) -> Result<Self, CryptoError> {
-        p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
-            .map(Self)
-            .map_err(|_| CryptoError::InvalidKey("SEC1 P-256 point"))
+        let key = p256::ecdsa::VerifyingKey::from_sec1_bytes(bytes)
+            .map_err(|_| CryptoError::InvalidKey("SEC1 P-256 point"))?;
+        Self::from_verifying_key(key, Backend::DEFAULT)
     }
 
-    /// From a DER SubjectPublicKeyInfo.
+    /// From a DER SubjectPublicKeyInfo, for [`Backend::DEFAULT`].
     ///
     /// # Errors
     /// [`CryptoError::InvalidKey`].
     pub fn from_public_key_der(der: &[u8]) -> Result<Self, CryptoError> {
-        p256::ecdsa::VerifyingKey::from_public_key_der(der)
-            .map(Self)
-            .map_err(|_| CryptoError::InvalidKey("SubjectPublicKeyInfo with a P-256 key"))
+        let key = p256::ecdsa::VerifyingKey::from_public_key_der(der)
+            .map_err(|_| CryptoError::InvalidKey("SubjectPublicKeyInfo with a P-256 key"))?;
+        Self::from_verifying_key(key, Backend::DEFAULT)
     }
 
     /// The subject public key of a DER X.509 certificate (parsed with `x509-cert`).
@@ -242,24 +448,100 @@ impl PublicKey {
         }
     }
 
+    /// The same key prepared for `backend`.
+    ///
+    /// # Errors
+    /// [`CryptoError::InvalidKey`] if the backend refuses the point.
+    pub fn with_backend(self, backend: Backend) -> Result<Self, CryptoError> {
+        match backend {
+            Backend::RustCrypto => Ok(Self {
+                #[cfg(feature = "aws-lc")]
+                aws: None,
+                ..self
+            }),
+            #[cfg(feature = "aws-lc")]
+            Backend::AwsLc => {
+                let aws = match self.aws {
+                    Some(aws) => aws,
+                    None => AwsPublicKey::new(&self.point)?,
+                };
+                Ok(Self {
+                    aws: Some(aws),
+                    ..self
+                })
+            }
+        }
+    }
+
+    /// The backend this key verifies with.
+    #[must_use]
+    pub const fn backend(&self) -> Backend {
+        #[cfg(feature = "aws-lc")]
+        if self.aws.is_some() {
+            return Backend::AwsLc;
+        }
+        Backend::RustCrypto
+    }
+
     /// The uncompressed SEC1 point `04 || X || Y`.
     #[must_use]
-    pub fn to_uncompressed(&self) -> [u8; 65] {
-        let point = self.0.to_encoded_point(false);
-        let mut out = [0u8; 65];
-        if point.as_bytes().len() == 65 {
-            out.copy_from_slice(point.as_bytes());
-        }
-        out
+    pub const fn to_uncompressed(&self) -> [u8; 65] {
+        self.point
+    }
+
+    /// The uncompressed SEC1 point `04 || X || Y`, borrowed.
+    #[must_use]
+    pub const fn as_uncompressed(&self) -> &[u8; 65] {
+        &self.point
+    }
+
+    /// The GBCS key identifier (RFC 5280 §4.2.1.2 method 2: `0x4` and the low 60 bits of
+    /// SHA-1 of the uncompressed point), computed once when the key was made.
+    #[must_use]
+    pub const fn key_id(&self) -> KeyId {
+        self.id
+    }
+}
+
+/// RFC 5280 §4.2.1.2 method 2 as GBCS uses it: `0x4` nibble, then the low 60 bits of SHA-1 of
+/// the uncompressed point.
+#[must_use]
+pub fn key_id_of(point: &[u8; 65]) -> KeyId {
+    use sha1::Sha1;
+    let digest = Sha1::digest(point);
+    let mut id = [0u8; 8];
+    if let Some(low) = digest.get(12..20) {
+        id.copy_from_slice(low);
+    }
+    id[0] = 0x40 | (id[0] & 0x0F);
+    KeyId(id)
+}
+
+impl PartialEq for PublicKey {
+    fn eq(&self, other: &Self) -> bool {
+        self.point == other.point
+    }
+}
+
+impl Eq for PublicKey {}
+
+impl core::hash::Hash for PublicKey {
+    fn hash<H: core::hash::Hasher>(&self, state: &mut H) {
+        self.point.hash(state);
     }
 }
 
 impl SignatureVerifier for PublicKey {
+    /// AWS-LC when the key is prepared for it; RustCrypto otherwise. Same answer.
     fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
+        #[cfg(feature = "aws-lc")]
+        if let Some(aws) = &self.aws {
+            return aws.verify(message, signature);
+        }
         let sig = p256::ecdsa::Signature::from_slice(&signature.0)
             .map_err(|_| CryptoError::BadSignature)?;
         let digest = Sha256::digest(message);
-        self.0
+        self.key
             .verify_prehash(&digest, &sig)
             .map_err(|_| CryptoError::BadSignature)
     }
@@ -267,6 +549,6 @@ impl SignatureVerifier for PublicKey {
 
 impl fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "PublicKey({})", crate::hex::Hex(&self.to_uncompressed()))
+        write!(f, "PublicKey({})", crate::hex::Hex(&self.point))
     }
 }

@@ -27,7 +27,7 @@ use crate::payload::{
 use crate::smki::{validate_path, CertificateKind, SmkiCertificate, TrustAnchor};
 
 /// What a trust anchor cell holds.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cell {
     /// The entity ID of the certificate (zero for the root).
     pub entity_id: EntityId,
@@ -44,6 +44,8 @@ pub const ROOT_CELL: TrustAnchorCellIdentifier =
 
 /// How the device obtains the shared secret with the ACB.
 #[derive(Clone, Debug)]
+// One per simulated meter, moved rarely: boxing the key would cost an allocation per meter.
+#[allow(clippy::large_enum_variant)]
 pub enum DeviceKeyAgreement {
     /// Its own KA private key (ECDH with the ACB key in its {4, KA} cell).
     Key(KeyAgreementKey),
@@ -197,7 +199,7 @@ impl SimDevice {
             Cell {
                 entity_id: EntityId::default(),
                 key_id: root.key_id,
-                public_key: Some(root.public_key),
+                public_key: Some(root.public_key.clone()),
             },
         );
         Self {
@@ -260,7 +262,7 @@ impl SimDevice {
             Cell {
                 entity_id: c.entity_id().unwrap_or_default(),
                 key_id: c.subject_key_id(),
-                public_key: Some(*c.public_key()),
+                public_key: Some(c.public_key().clone()),
             },
         );
         Ok(())
@@ -357,8 +359,9 @@ impl SimDevice {
                 let acb = self
                     .cells
                     .get(&TrustAnchorCellIdentifier::ACB_KA)?
-                    .public_key?;
-                k.agree(&acb).ok()
+                    .public_key
+                    .as_ref()?;
+                k.agree(acb).ok()
             }
         }
     }
@@ -387,7 +390,7 @@ impl SimDevice {
                     let key = self
                         .cells
                         .get(&id)
-                        .and_then(|c| c.public_key)
+                        .and_then(|c| c.public_key.as_ref())
                         .ok_or(Rejection::NoAuthorisingCell(id))?;
                     match m.tail() {
                         SignatureTail::Signature(_) => m
@@ -471,7 +474,7 @@ impl SimDevice {
                 .cells
                 .iter()
                 .filter(|(id, _)| id.role == *role)
-                .map(|(id, c)| (*id, *c))
+                .map(|(id, c)| (*id, c.clone()))
                 .collect();
             cells.sort_by_key(|(id, _)| (core::cmp::Reverse(id.key_usage), id.cell_usage));
             cell_lists.push(
@@ -642,7 +645,7 @@ impl SimDevice {
             .filter_map(|cert| SmkiCertificate::from_der(cert.as_bytes()).ok())
             .collect();
         let anchor = self.cells.get(&ROOT_CELL).and_then(|cell| {
-            cell.public_key.map(|pk| TrustAnchor {
+            cell.public_key.clone().map(|pk| TrustAnchor {
                 key_id: cell.key_id,
                 public_key: pk,
             })
@@ -652,8 +655,8 @@ impl SimDevice {
         let mut outcomes = Vec::new();
         for r in c.replacements.iter() {
             let target = r.target_cell;
-            let existing = self.cells.get(&target).copied();
-            let (status, new_cell) = match (forced, existing) {
+            let existing = self.cells.get(&target).cloned();
+            let (status, new_cell) = match (forced, &existing) {
                 (Some(s), _) => (s, None),
                 (None, None) => (StatusCode::TRUST_ANCHOR_NOT_FOUND, None),
                 (None, Some(_)) if self.faults.reject_certificates => {
@@ -662,13 +665,16 @@ impl SimDevice {
                 (None, Some(_)) => match SmkiCertificate::from_der(r.certificate.as_bytes()) {
                     Err(_) => (StatusCode::BAD_CERTIFICATE, None),
                     Ok(cert) if !certifies(&cert, target) => (StatusCode::BAD_CERTIFICATE, None),
-                    Ok(cert) => match anchor.map(|a| validate_path(&cert, &path, &a, time)) {
+                    Ok(cert) => match anchor
+                        .as_ref()
+                        .map(|a| validate_path(&cert, &path, a, time))
+                    {
                         Some(Ok(())) => (
                             StatusCode::SUCCESS,
                             Some(Cell {
                                 entity_id: cert.entity_id().unwrap_or_default(),
                                 key_id: cert.subject_key_id(),
-                                public_key: Some(*cert.public_key()),
+                                public_key: Some(cert.public_key().clone()),
                             }),
                         ),
                         _ => (StatusCode::NO_TRUST_ANCHOR, None),
@@ -680,10 +686,7 @@ impl SimDevice {
                 key_id: KeyId::default(),
                 public_key: None,
             });
-            let after = new_cell.unwrap_or(before);
-            if let Some(cell) = new_cell {
-                self.cells.insert(target, cell);
-            }
+            let after = new_cell.as_ref().unwrap_or(&before);
             outcomes.push(ReplacementOutcome {
                 cell: target,
                 status,
@@ -692,6 +695,9 @@ impl SimDevice {
                 replacing_subject_unique_id: after.entity_id,
                 replacing_subject_key_identifier: after.key_id,
             });
+            if let Some(cell) = new_cell {
+                self.cells.insert(target, cell);
+            }
         }
         if forced.is_some() {
             return (Vec::new(), outcomes);

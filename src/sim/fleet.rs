@@ -12,6 +12,7 @@ use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, SecP
 use crate::cos::registry::Credential;
 use crate::cos::registry::{CosParty, CosRegistry};
 use crate::cos::route::DeviceType;
+use crate::crypto::{Backend, CachedKeyAgreement, SharedSecretCache};
 use crate::frame::EntityId;
 use crate::payload::CertificateDer;
 use crate::payload::{StatusCode, TrustAnchorCellIdentifier};
@@ -140,9 +141,12 @@ impl Transport for SimTransport {
 }
 
 /// A ready-made migration over a simulated fleet: the test PKI, a registry of its TCoS and
-/// ECoS credentials, the fleet and the policy its models call for.
+/// ECoS credentials, the fleet, the policy its models call for, and the ACB's cache of
+/// shared secrets (one ECDH per meter, however many commands it is sent).
 #[derive(Debug)]
 pub struct SimulatedMigration {
+    /// The ACB × meter shared secrets, one entry per meter.
+    pub secrets: SharedSecretCache,
     /// The PKI.
     pub pki: TestPki,
     /// Its TCoS and ECoS credentials.
@@ -156,7 +160,8 @@ pub struct SimulatedMigration {
 }
 
 impl SimulatedMigration {
-    /// A PKI from `pki_seed`, and `devices` meters drawn from `mix` with `fleet_seed`.
+    /// A PKI from `pki_seed`, and `devices` meters drawn from `mix` with `fleet_seed`, every
+    /// key (engine side and meters) on [`Backend::DEFAULT`].
     ///
     /// # Errors
     /// [`IssueError`] only on an internal fault.
@@ -167,13 +172,30 @@ impl SimulatedMigration {
         mix: &FleetMix,
         clock: i64,
     ) -> Result<Self, IssueError> {
-        let pki = TestPki::generate(pki_seed)?;
+        Self::with_backend(pki_seed, fleet_seed, devices, mix, clock, Backend::DEFAULT)
+    }
+
+    /// As [`Self::new`], with every key on `backend`. The outcomes do not depend on it; the
+    /// speed does.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal fault.
+    pub fn with_backend(
+        pki_seed: &[u8],
+        fleet_seed: u64,
+        devices: usize,
+        mix: &FleetMix,
+        clock: i64,
+        backend: Backend,
+    ) -> Result<Self, IssueError> {
+        let pki = TestPki::generate_with_backend(pki_seed, backend)?;
         let mut registry = CosRegistry::new();
         registry
             .add(CosParty::Tcos, pki.tcos.credential())
             .add(CosParty::Ecos, pki.ecos.credential());
         let fleet = SimulatedFleet::generate(&pki, fleet_seed, devices, mix, clock)?;
         Ok(Self {
+            secrets: SharedSecretCache::new(devices.max(1)),
             pki,
             registry,
             fleet,
@@ -193,8 +215,9 @@ impl SimulatedMigration {
         )
     }
 
-    /// Calls `f` with the engine context: the TCoS party signs, the ACB MACs, the ECoS
-    /// party's DS certificate goes into {5, DS} through the issuing CA.
+    /// Calls `f` with the engine context: the TCoS party signs, the ACB MACs (through
+    /// [`Self::secrets`]), the ECoS party's DS certificate goes into {5, DS} through the
+    /// issuing CA.
     ///
     /// # Errors
     /// [`BuildError`] if the ECoS certificate were refused (it is not, for this PKI).
@@ -214,7 +237,7 @@ impl SimulatedMigration {
             registry: &self.registry,
             tcos: self.pki.tcos.signer(),
             command,
-            acb: &self.pki.acb.ka.key,
+            acb: &CachedKeyAgreement::for_key(&self.pki.acb.ka.key, &self.secrets),
         };
         Ok(f(&ctx))
     }

@@ -23,7 +23,7 @@ use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::time::{Time, Validity};
 use x509_cert::{Certificate, TbsCertificate, Version};
 
-use crate::crypto::{KeyAgreementKey, PublicKey, SignatureSigner, SigningKey};
+use crate::crypto::{Backend, KeyAgreementKey, PublicKey, SigningKey};
 use crate::frame::EntityId;
 use crate::payload::der::Encode as _;
 use crate::payload::{KeyId, KeyUsage, RemotePartyRole};
@@ -173,10 +173,11 @@ pub struct DeviceCredentials {
     pub ka: KaCredential,
 }
 
-/// The test PKI.
-#[derive(Clone, Debug)]
+/// The test PKI. `Debug` leaves out the seed (every private key derives from it).
+#[derive(Clone)]
 pub struct TestPki {
     seed: [u8; 32],
+    backend: Backend,
     /// The self-signed root (`OU=00`).
     pub root: Authority,
     /// The issuing CA of organisation certificates (`OU=07`).
@@ -394,9 +395,10 @@ fn issue(
         extensions: Some(exts),
     };
     let tbs_der = tbs.to_der().map_err(|_| IssueError("tbsCertificate"))?;
+    // Certificates are the same bytes whatever backend the keys are on.
     let raw = issuer
         .key
-        .sign(&tbs_der)
+        .sign_deterministic(&tbs_der)
         .map_err(|_| IssueError("signature"))?;
     let sig = p256::ecdsa::Signature::from_slice(&raw.0).map_err(|_| IssueError("signature"))?;
     let cert = Certificate {
@@ -411,12 +413,35 @@ fn issue(
     cert.to_der().map_err(|_| IssueError("certificate"))
 }
 
+impl core::fmt::Debug for TestPki {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("TestPki")
+            .field("backend", &self.backend)
+            .field("root", &self.root.key_id)
+            .field("issuing_ca", &self.issuing_ca.key_id)
+            .field("device_ca", &self.device_ca.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
 impl TestPki {
-    /// Issues the whole PKI from `seed`.
+    /// Issues the whole PKI from `seed`, its parties' and devices' keys on
+    /// [`Backend::RustCrypto`]: every signature they make is deterministic (RFC 6979), so the
+    /// same seed gives the same bytes — the test vectors are made this way.
     ///
     /// # Errors
     /// [`IssueError`] only on an internal encoding fault.
     pub fn generate(seed: &[u8]) -> Result<Self, IssueError> {
+        Self::generate_with_backend(seed, Backend::RustCrypto)
+    }
+
+    /// As [`Self::generate`], with the parties' and devices' keys on `backend` (the bulk
+    /// migration example uses [`Backend::DEFAULT`] for speed). Certificates are the same bytes
+    /// on every backend; only signatures made with the keys differ, on a randomized backend.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal encoding fault.
+    pub fn generate_with_backend(seed: &[u8], backend: Backend) -> Result<Self, IssueError> {
         let seed = digest(&[b"gbcs-test-pki seed", seed]);
         let root_key = scalar_key(&seed, b"root")?;
         let root_name = ca_name("00", "TESTROOT")?;
@@ -478,6 +503,7 @@ impl TestPki {
             let subject = Subject::Organisation(role, entity_id);
             let iss = Issuance {
                 seed: &seed,
+                backend,
                 entity: entity_id,
                 subject: &subject,
                 issuer: &issuer,
@@ -500,6 +526,7 @@ impl TestPki {
         };
         Ok(Self {
             seed,
+            backend,
             recovery: party(RemotePartyRole::RECOVERY, ids::RECOVERY, false)?,
             supplier_a: party(RemotePartyRole::SUPPLIER, ids::SUPPLIER_A, true)?,
             supplier_b: party(RemotePartyRole::SUPPLIER, ids::SUPPLIER_B, true)?,
@@ -542,6 +569,7 @@ impl TestPki {
         let subject = Subject::Organisation(party.role, party.entity_id);
         Issuance {
             seed: &self.seed,
+            backend: self.backend,
             entity: party.entity_id,
             subject: &subject,
             issuer: &issuer,
@@ -564,6 +592,7 @@ impl TestPki {
         let subject = Subject::Device(entity_id);
         let iss = Issuance {
             seed: &self.seed,
+            backend: self.backend,
             entity: entity_id,
             subject: &subject,
             issuer: &issuer,
@@ -585,13 +614,22 @@ impl TestPki {
         &self,
         entity_id: EntityId,
     ) -> Result<(SigningKey, KeyAgreementKey), IssueError> {
-        let ds = scalar_key(&self.seed, &[&entity_id.0[..], b"device-ds"].concat())?;
+        let ds = scalar_key(&self.seed, &[&entity_id.0[..], b"device-ds"].concat())?
+            .with_backend(self.backend)
+            .map_err(|_| IssueError("key"))?;
         let ka = KeyAgreementKey::from_scalar(&scalar(
             &self.seed,
             &[&entity_id.0[..], b"device-ka"].concat(),
         ))
+        .and_then(|k| k.with_backend(self.backend))
         .map_err(|_| IssueError("key"))?;
         Ok((ds, ka))
+    }
+
+    /// The backend of the parties' and devices' keys.
+    #[must_use]
+    pub const fn backend(&self) -> Backend {
+        self.backend
     }
 
     /// Every organisation party.
@@ -615,7 +653,7 @@ fn scalar(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
     // scalar.
     for counter in 0u32.. {
         let d = digest(&[b"gbcs-test-pki key", seed, label, &counter.to_be_bytes()]);
-        if SigningKey::from_scalar(&d).is_ok() {
+        if p256::SecretKey::from_bytes(&d.into()).is_ok() {
             return d;
         }
     }
@@ -630,6 +668,7 @@ fn scalar_key(seed: &[u8; 32], label: &[u8]) -> Result<SigningKey, IssueError> {
 /// subject, the issuer and the validity.
 struct Issuance<'a> {
     seed: &'a [u8; 32],
+    backend: Backend,
     entity: EntityId,
     subject: &'a Subject,
     issuer: &'a Issuer<'a>,
@@ -662,7 +701,9 @@ impl Issuance<'_> {
     fn ds(&self, label: &[u8]) -> Result<DsCredential, IssueError> {
         let (s, certificate, key_id) = self.issue_key(label, KeyUsage::DIGITAL_SIGNATURE)?;
         Ok(DsCredential {
-            key: SigningKey::from_scalar(&s).map_err(|_| IssueError("key"))?,
+            key: SigningKey::from_scalar(&s)
+                .and_then(|k| k.with_backend(self.backend))
+                .map_err(|_| IssueError("key"))?,
             certificate,
             key_id,
         })
@@ -671,7 +712,9 @@ impl Issuance<'_> {
     fn ka(&self, label: &[u8]) -> Result<KaCredential, IssueError> {
         let (s, certificate, key_id) = self.issue_key(label, KeyUsage::KEY_AGREEMENT)?;
         Ok(KaCredential {
-            key: KeyAgreementKey::from_scalar(&s).map_err(|_| IssueError("key"))?,
+            key: KeyAgreementKey::from_scalar(&s)
+                .and_then(|k| k.with_backend(self.backend))
+                .map_err(|_| IssueError("key"))?,
             certificate,
             key_id,
         })

@@ -9,7 +9,7 @@ use crate::payload::KeyId;
 use crate::smki::SmkiCertificate;
 
 /// The root trust anchor a device holds in its {root, keyCertSign} cell.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TrustAnchor {
     /// The root's key identifier.
     pub key_id: KeyId,
