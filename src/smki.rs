@@ -15,6 +15,7 @@
 //!
 //! Needs the `alloc` feature (certificates are parsed with `x509-cert`).
 
+pub mod keyring;
 pub mod path;
 
 use alloc::vec::Vec;
@@ -29,6 +30,7 @@ use crate::frame::EntityId;
 use crate::payload::der::{self as asn1, Decode as _};
 use crate::payload::{GeneralizedTime, KeyId, KeyUsage, RemotePartyRole};
 
+pub use keyring::KeyRing;
 pub use path::{validate_path, PathError, TrustAnchor};
 
 /// OID of the subject OU attribute.
@@ -85,6 +87,9 @@ pub enum SmkiError {
     BadEntityId,
     /// certificatePolicies is missing or not critical.
     MissingCriticalPolicies,
+    /// A CA certificate where an organisation or device certificate (with an entity ID) is
+    /// needed.
+    NotEndEntity,
 }
 
 impl fmt::Display for SmkiError {
@@ -108,6 +113,9 @@ impl fmt::Display for SmkiError {
             Self::BadEntityId => f.write_str("entity ID is not 8 bytes"),
             Self::MissingCriticalPolicies => {
                 f.write_str("certificatePolicies missing or not critical")
+            }
+            Self::NotEndEntity => {
+                f.write_str("a CA certificate where an organisation or device one is needed")
             }
         }
     }

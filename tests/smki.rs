@@ -350,3 +350,80 @@ fn shorten_enclosing(bytes: &[u8], at: usize, by: usize) -> Vec<u8> {
     }
     out
 }
+
+#[test]
+fn a_key_ring_of_the_rtds_keystore_finds_every_cs02_signers_key_by_entity_and_key_id() {
+    use gbcs::frame::SignatureTail;
+    use gbcs::smki::KeyRing;
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let mut ring = KeyRing::new();
+    let mut added = 0;
+    for (name, label, der) in shared::keystore_pems(&dir) {
+        if label == "CERTIFICATE" {
+            let (entity, key_id) = ring
+                .add_certificate(&der)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            // The one exception: a copy of the new supplier's KA certificate.
+            assert!(
+                name.to_uppercase().starts_with(&entity.to_string())
+                    || (name == "90b3d51f30000007-ka.pem"
+                        && entity.to_string() == "90B3D51F30030000"),
+                "{name} holds {entity}"
+            );
+            let cert = SmkiCertificate::from_der(&der).expect("parse");
+            assert_eq!(ring.get(entity, key_id), Some(cert.public_key()));
+            added += 1;
+        }
+    }
+    assert!(added >= 400, "only {added} certificates");
+    // The keystore's 90b3d51f30000007-ka.pem is a copy of another file: fewer keys than files.
+    assert!(ring.len() < added && ring.len() >= 400, "{}", ring.len());
+    let mut verified = 0;
+    for file in shared::cs02_files(&dir) {
+        let m = gbcs::parse(&file.bytes).expect("parse");
+        if let SignatureTail::Signature(_) = m.tail() {
+            let originator = m.header().originator;
+            let ok = ring
+                .keys_of(originator)
+                .filter(|(_, key)| m.verify_signature(*key).is_ok())
+                .count();
+            assert_eq!(ok, 1, "{}: keys of {originator} that verify", file.name);
+            verified += 1;
+        }
+    }
+    assert!(verified >= 40, "{verified}");
+}
+
+#[test]
+fn a_key_ring_refuses_ca_certificates_and_forgets_removed_keys() {
+    use gbcs::smki::{KeyRing, SmkiError};
+    let pki = gbcs::sim::TestPki::generate(b"key ring").expect("pki");
+    let mut ring = KeyRing::new();
+    assert_eq!(
+        ring.add_certificate(&pki.issuing_ca.certificate),
+        Err(SmkiError::NotEndEntity)
+    );
+    assert!(matches!(
+        ring.add_certificate(&pki.tcos.ds.certificate[..40]),
+        Err(SmkiError::Malformed(_))
+    ));
+    assert!(ring.is_empty());
+    let (e, k) = ring
+        .add_certificate(&pki.tcos.ds.certificate)
+        .expect("tcos");
+    let (e2, k2) = ring
+        .add_certificate(&pki.ecos.ds.certificate)
+        .expect("ecos");
+    assert_ne!(e, e2);
+    assert_eq!(
+        ring.get(e, k2),
+        None,
+        "a key is found only under its own pair"
+    );
+    assert_eq!(ring.keys_of(e).count(), 1);
+    assert!(ring.remove(e, k).is_some());
+    assert_eq!(ring.get(e, k), None);
+    assert_eq!(ring.len(), 1);
+}
