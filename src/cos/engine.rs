@@ -10,6 +10,7 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 
 use crate::cos::command::{BuildError, CosSigner, MigrationCommand};
@@ -258,28 +259,42 @@ impl BulkMigration {
             self.next_counter += 1;
         }
         let records = &self.records;
-        // Each result carries its record index, so results can never attach to another device.
-        let run =
-            |&(i, c): &(usize, u64)| records.get(i).map(|r| (i, attempt(ctx, transport, r, c)));
-        let results: Vec<(usize, Attempt)> = if config.workers <= 1 || jobs.len() < 2 {
-            jobs.iter().filter_map(run).collect()
+        // Workers take the next job from a shared index (so a worker slowed by anything else
+        // on the machine takes fewer), the calling thread being one of them. Each result
+        // carries its job's position and record index, so it can never attach to another
+        // device, and results are applied in job order whatever the threads did.
+        let next = AtomicUsize::new(0);
+        let work = || {
+            let mut done = Vec::new();
+            loop {
+                let k = next.fetch_add(1, Ordering::Relaxed);
+                let Some(&(i, c)) = jobs.get(k) else {
+                    break;
+                };
+                if let Some(r) = records.get(i) {
+                    done.push((k, i, attempt(ctx, transport, r, c)));
+                }
+            }
+            done
+        };
+        let workers = config.workers.clamp(1, jobs.len().max(1));
+        let mut results: Vec<(usize, usize, Attempt)> = if workers == 1 {
+            work()
         } else {
-            let per = jobs.len().div_ceil(config.workers);
             thread::scope(|s| {
-                let handles: Vec<_> = jobs
-                    .chunks(per)
-                    .map(|chunk| s.spawn(move || chunk.iter().filter_map(run).collect::<Vec<_>>()))
-                    .collect();
+                let helpers: Vec<_> = (1..workers).map(|_| s.spawn(work)).collect();
+                let mut all = work();
                 // `attempt` does not panic; if a worker ever did, re-raise it rather than lose
                 // the attempts it made.
-                handles
-                    .into_iter()
-                    .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
-                    .collect()
+                for h in helpers {
+                    all.extend(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+                }
+                all
             })
         };
+        results.sort_unstable_by_key(|(k, _, _)| *k);
         let mut made = 0;
-        for (i, result) in results {
+        for (_, i, result) in results {
             let Some(r) = self.records.get_mut(i) else {
                 continue;
             };
