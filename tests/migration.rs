@@ -363,3 +363,95 @@ fn the_engine_reaches_the_same_outcomes_on_every_crypto_backend() {
     assert!(all.len() >= 2, "both backends compiled in");
     assert!(all.windows(2).all(|w| w[0] == w[1]));
 }
+
+/// The ACB key agreement of an HSM that fails its first `fail_first` calls, then answers.
+struct FlakyAcb<'a> {
+    key: &'a gbcs::crypto::KeyAgreementKey,
+    fail_first: u32,
+    calls: std::sync::atomic::AtomicU32,
+}
+
+impl gbcs::crypto::KeyAgreement for FlakyAcb<'_> {
+    fn agree(
+        &self,
+        peer: &gbcs::crypto::PublicKey,
+    ) -> Result<gbcs::crypto::SharedSecret, gbcs::crypto::CryptoError> {
+        let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        if n < self.fail_first {
+            Err(gbcs::crypto::CryptoError::Backend)
+        } else {
+            self.key.agree(peer)
+        }
+    }
+}
+
+fn run_with_flaky_acb(
+    fail_first: u32,
+    devices: usize,
+) -> (gbcs::cos::engine::BulkMigration, SimulatedMigration) {
+    let mix = FleetMix(vec![(Profile::Healthy, 1000)]);
+    let mut sim = simulation(5, devices, &mix);
+    let mut run = sim.start(1);
+    let acb = FlakyAcb {
+        key: &sim.pki.acb.ka.key,
+        fail_first,
+        calls: std::sync::atomic::AtomicU32::new(0),
+    };
+    let config = EngineConfig {
+        batch_size: 4,
+        workers: 1,
+        batch_interval_secs: 600,
+    };
+    sim.with_context_using(sim.pki.tcos.signer(), &acb, |ctx| {
+        run.run(ctx, &sim.fleet.transport, &config, |_| {})
+    })
+    .expect("context");
+    (run, sim)
+}
+
+#[test]
+fn a_local_key_agreement_failure_is_not_a_device_attempt() {
+    let (run, _sim) = run_with_flaky_acb(3, 20);
+    assert!(run.stopped().is_none(), "{:?}", run.stopped());
+    assert_eq!(run.local_faults(), 3);
+    let faults = run
+        .events
+        .iter()
+        .filter(|e| {
+            matches!(
+                e,
+                Event::LocalFault {
+                    fault: gbcs::cos::migration::LocalFault::KeyAgreement(_),
+                    ..
+                }
+            )
+        })
+        .count();
+    assert_eq!(faults, 3);
+    // Every device migrated on its first attempt: the faults spent none of theirs.
+    assert!(run
+        .records
+        .iter()
+        .all(|r| r.status == MigrationStatus::Migrated && r.attempts == 1));
+    assert_eq!(run.ledger.total_attempts(), 20);
+    let summary = run.ledger.summary(&run.records, &run.policy);
+    assert_eq!(
+        summary.values().map(|c| c.failed_attempts).sum::<u64>(),
+        0,
+        "local faults are not failed attempts"
+    );
+}
+
+#[test]
+fn a_burst_of_local_failures_stops_the_run_before_any_device_is_tried() {
+    let (run, _sim) = run_with_flaky_acb(u32::MAX, 30);
+    let limit = run.policy.auto_stop.local_fault_limit;
+    match run.stopped() {
+        Some(Incident::LocalFaults { in_a_row, .. }) => assert_eq!(*in_a_row, limit),
+        other => panic!("expected a local-fault stop, got {other:?}"),
+    }
+    assert_eq!(run.ledger.total_attempts(), 0);
+    assert!(run.records.iter().all(|r| r.attempts == 0));
+    // Batches of 4: the run stopped in the batch that reached the limit.
+    assert!(run.local_faults() >= u64::from(limit) && run.local_faults() < u64::from(limit) + 4);
+}

@@ -4,7 +4,11 @@
 //! are applied in that order, whatever the threads do.
 //!
 //! Per attempt: ECDH with the device's KA key, build + sign + MAC the 0x0106, exchange it
-//! through a [`Transport`], verify and interpret the reply. After each batch the outcomes go
+//! through a [`Transport`], verify and interpret the reply. An ECDH or a signature that fails
+//! on the engine's side (an HSM that does not answer) is a [`LocalFault`], not a device
+//! attempt: the device keeps its attempts and is tried again in the next batch, the fault is
+//! reported as [`Event::LocalFault`], and [`AutoStopPolicy::local_fault_limit`] faults in a
+//! row stop the run. After each batch the outcomes go
 //! into the device records, the [`Ledger`] and [`AutoStop`]; an incident stops the run
 //! before the next batch, and [`BulkMigration::resume`] clears it.
 
@@ -15,13 +19,18 @@ use std::thread;
 
 use crate::cos::command::{BuildError, CosSigner, MigrationCommand};
 use crate::cos::ledger::Ledger;
+#[cfg(doc)]
+use crate::cos::migration::AutoStopPolicy;
 use crate::cos::migration::{
     apply, interpret_alert, interpret_response, select, AutoStop, Decision, DeviceRecord, Incident,
-    InvalidReason, IssuedCommand, MigrationPolicy, MigrationStatus, Outcome, TransientCause,
+    InvalidReason, IssuedCommand, LocalFault, MigrationPolicy, MigrationStatus, Outcome,
+    TransientCause,
 };
 use crate::cos::registry::CosRegistry;
+use crate::crypto::CryptoError;
 use crate::crypto::KeyAgreement;
 use crate::frame::EntityId;
+use crate::message::GbcsError;
 
 /// Carries commands to devices and brings back their replies.
 pub trait Transport: Sync {
@@ -78,6 +87,8 @@ pub struct Progress {
     pub devices: usize,
     /// The clock (Unix seconds).
     pub clock: i64,
+    /// Local faults so far (not device attempts).
+    pub local_faults: u64,
 }
 
 /// Something the embedding service must hear about.
@@ -96,6 +107,13 @@ pub enum Event {
         device: EntityId,
         /// Why.
         error: BuildError,
+    },
+    /// The engine's own key agreement or signer failed; no command was sent.
+    LocalFault {
+        /// The device it was for.
+        device: EntityId,
+        /// What failed.
+        fault: LocalFault,
     },
     /// The run stopped.
     Incident(Incident),
@@ -118,11 +136,14 @@ pub struct BulkMigration {
     next_counter: u64,
     stopped: Option<Incident>,
     batches: usize,
+    local_faults: u64,
+    local_faults_in_a_row: u32,
 }
 
 enum Attempt {
     Sent(u64, Outcome),
     NotSent(BuildError),
+    Local(LocalFault),
 }
 
 fn attempt(
@@ -131,8 +152,9 @@ fn attempt(
     r: &DeviceRecord,
     counter: u64,
 ) -> Attempt {
-    let Ok(z) = ctx.acb.agree(&r.ka_public_key) else {
-        return Attempt::Sent(counter, Outcome::Transient(TransientCause::NoResponse));
+    let z = match ctx.acb.agree(&r.ka_public_key) {
+        Ok(z) => z,
+        Err(e) => return Attempt::Local(LocalFault::KeyAgreement(e)),
     };
     let in_cell = r.cell_credential.unwrap_or(ctx.tcos.credential);
     let command =
@@ -141,6 +163,9 @@ fn attempt(
             .build(ctx.registry, r.entity_id, in_cell, &ctx.tcos, counter, &z)
         {
             Ok(c) => c,
+            Err(BuildError::Message(GbcsError::Crypto(
+                e @ (CryptoError::Backend | CryptoError::InvalidKey(_)),
+            ))) => return Attempt::Local(LocalFault::Signing(e)),
             Err(e) => return Attempt::NotSent(e),
         };
     let issued = IssuedCommand {
@@ -178,7 +203,16 @@ impl BulkMigration {
             next_counter: first_counter,
             stopped: None,
             batches: 0,
+            local_faults: 0,
+            local_faults_in_a_row: 0,
         }
+    }
+
+    /// Local faults so far: ECDHs or signatures that failed on the engine's side (not device
+    /// attempts).
+    #[must_use]
+    pub const fn local_faults(&self) -> u64 {
+        self.local_faults
     }
 
     /// The clock.
@@ -210,6 +244,7 @@ impl BulkMigration {
                 .count(),
             devices: self.records.len(),
             clock: self.clock,
+            local_faults: self.local_faults,
         }
     }
 
@@ -299,6 +334,26 @@ impl BulkMigration {
                 continue;
             };
             match result {
+                Attempt::Local(fault) => {
+                    // Not a device attempt: the device keeps its attempts and stays a
+                    // candidate; only the engine's fault count moves.
+                    self.local_faults += 1;
+                    self.local_faults_in_a_row = self.local_faults_in_a_row.saturating_add(1);
+                    self.events.push(Event::LocalFault {
+                        device: r.entity_id,
+                        fault,
+                    });
+                    if self.local_faults_in_a_row >= self.policy.auto_stop.local_fault_limit
+                        && self.stopped.is_none()
+                    {
+                        let incident = Incident::LocalFaults {
+                            in_a_row: self.local_faults_in_a_row,
+                            last: fault,
+                        };
+                        self.events.push(Event::Incident(incident.clone()));
+                        self.stopped = Some(incident);
+                    }
+                }
                 Attempt::NotSent(error) => {
                     r.status = MigrationStatus::NeedsInvestigation;
                     self.events.push(Event::Refused {
@@ -308,6 +363,7 @@ impl BulkMigration {
                 }
                 Attempt::Sent(counter, outcome) => {
                     made += 1;
+                    self.local_faults_in_a_row = 0;
                     if outcome == Outcome::Pending {
                         let issued = IssuedCommand {
                             device: r.entity_id,

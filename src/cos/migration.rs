@@ -186,6 +186,10 @@ pub struct AutoStopPolicy {
     /// so by default only first attempts do: a wave of failures among fresh devices is the
     /// systemic signal (our decision).
     pub count_retries: bool,
+    /// Stop after this many local faults in a row (an ECDH or a signature that failed on the
+    /// engine's side — an HSM that does not answer — with no command sent in between; default
+    /// 10). Local faults are not device attempts.
+    pub local_fault_limit: u32,
 }
 
 impl Default for AutoStopPolicy {
@@ -196,6 +200,7 @@ impl Default for AutoStopPolicy {
             failure_per_mille: 200,
             model_fault_limit: 50,
             count_retries: false,
+            local_fault_limit: 10,
         }
     }
 }
@@ -502,6 +507,31 @@ pub enum Incident {
         /// What it now holds.
         installed: Credential,
     },
+    /// The engine's own keys failed this many times in a row (an HSM down, say).
+    LocalFaults {
+        /// Local faults in a row.
+        in_a_row: u32,
+        /// The last of them.
+        last: LocalFault,
+    },
+}
+
+/// A failure on the engine's side: the command never left, so it is not a device attempt.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LocalFault {
+    /// The ACB × device key agreement failed.
+    KeyAgreement(crate::crypto::CryptoError),
+    /// Signing the command failed.
+    Signing(crate::crypto::CryptoError),
+}
+
+impl fmt::Display for LocalFault {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::KeyAgreement(e) => write!(f, "key agreement failed: {e}"),
+            Self::Signing(e) => write!(f, "signing failed: {e}"),
+        }
+    }
 }
 
 impl fmt::Display for Incident {
@@ -515,6 +545,9 @@ impl fmt::Display for Incident {
             }
             Self::WrongCredential { device, installed } => {
                 write!(f, "{device} now holds {installed}, not the ECoS credential")
+            }
+            Self::LocalFaults { in_a_row, last } => {
+                write!(f, "{in_a_row} local faults in a row (last: {last})")
             }
         }
     }

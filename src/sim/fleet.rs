@@ -6,18 +6,21 @@ use alloc::vec::Vec;
 use std::sync::Mutex;
 
 use crate::cos::classify::CosState;
+use crate::cos::command::CosSigner;
 use crate::cos::command::{BuildError, MigrationCommand};
 use crate::cos::engine::{BulkMigration, MigrationContext, Transport};
 use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, SecPartyId};
 use crate::cos::registry::Credential;
 use crate::cos::registry::{CosParty, CosRegistry};
 use crate::cos::route::DeviceType;
-use crate::crypto::{Backend, CachedKeyAgreement, SharedSecretCache};
+use crate::crypto::{Backend, CachedKeyAgreement, KeyAgreement, SharedSecretCache};
 use crate::frame::EntityId;
 use crate::payload::CertificateDer;
+use crate::payload::KeyId;
 use crate::payload::{StatusCode, TrustAnchorCellIdentifier};
 use crate::sim::device::{Cell, DeviceKeyAgreement, Reply, SimDevice};
 use crate::sim::pki::{ids, IssueError, TestPki};
+use crate::smki::SmkiCertificate;
 
 /// How a simulated device behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -140,6 +143,50 @@ impl Transport for SimTransport {
     }
 }
 
+/// The certificates a fleet's meters hold in the cells the migration uses: the TCoS party's
+/// DS certificate in {transitionalCoS, DS} and the ACB's KA certificate in
+/// {accessControlBroker, KA}. Usually the test PKI's own ([`MigrationParties::of`]); a test
+/// with HSM-held keys puts certificates of those keys here ([`TestPki::certify`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MigrationParties {
+    /// The TCoS DS certificate (DER).
+    pub tcos_ds_certificate: Vec<u8>,
+    /// The ACB KA certificate (DER).
+    pub acb_ka_certificate: Vec<u8>,
+}
+
+impl MigrationParties {
+    /// The PKI's own TCoS and ACB.
+    #[must_use]
+    pub fn of(pki: &TestPki) -> Self {
+        Self {
+            tcos_ds_certificate: pki.tcos.ds.certificate.clone(),
+            acb_ka_certificate: pki.acb.ka.certificate.clone(),
+        }
+    }
+
+    /// The TCoS credential (entity ID and key ID of the DS certificate).
+    ///
+    /// # Errors
+    /// [`IssueError`] when the certificate is not a TCoS DS certificate.
+    pub fn tcos_credential(&self) -> Result<Credential, IssueError> {
+        let cert = SmkiCertificate::from_der(&self.tcos_ds_certificate)
+            .map_err(|_| IssueError::internal("TCoS certificate"))?;
+        crate::cos::registry::cos_credential(&cert)
+            .ok_or(IssueError::internal("not a TCoS DS certificate"))
+    }
+
+    /// The ACB's KA key identifier.
+    ///
+    /// # Errors
+    /// [`IssueError`] when the certificate does not parse.
+    pub fn acb_key_id(&self) -> Result<KeyId, IssueError> {
+        SmkiCertificate::from_der(&self.acb_ka_certificate)
+            .map(|c| c.subject_key_id())
+            .map_err(|_| IssueError::internal("ACB certificate"))
+    }
+}
+
 /// A ready-made migration over a simulated fleet: the test PKI, a registry of its TCoS and
 /// ECoS credentials, the fleet, the policy its models call for, and the ACB's cache of
 /// shared secrets (one ECDH per meter, however many commands it is sent).
@@ -147,6 +194,8 @@ impl Transport for SimTransport {
 pub struct SimulatedMigration {
     /// The ACB × meter shared secrets, one entry per meter.
     pub secrets: SharedSecretCache,
+    /// The TCoS and ACB certificates the meters hold.
+    pub parties: MigrationParties,
     /// The PKI.
     pub pki: TestPki,
     /// Its TCoS and ECoS credentials.
@@ -189,13 +238,31 @@ impl SimulatedMigration {
         backend: Backend,
     ) -> Result<Self, IssueError> {
         let pki = TestPki::generate_with_backend(pki_seed, backend)?;
+        let parties = MigrationParties::of(&pki);
+        Self::from_pki(pki, parties, fleet_seed, devices, mix, clock)
+    }
+
+    /// A migration with `pki`, whose meters hold `parties`' certificates (the registry's TCoS
+    /// credential is `parties`' too): `devices` meters drawn from `mix` with `fleet_seed`.
+    ///
+    /// # Errors
+    /// [`IssueError`] when a party certificate is not what it should be.
+    pub fn from_pki(
+        pki: TestPki,
+        parties: MigrationParties,
+        fleet_seed: u64,
+        devices: usize,
+        mix: &FleetMix,
+        clock: i64,
+    ) -> Result<Self, IssueError> {
         let mut registry = CosRegistry::new();
         registry
-            .add(CosParty::Tcos, pki.tcos.credential())
+            .add(CosParty::Tcos, parties.tcos_credential()?)
             .add(CosParty::Ecos, pki.ecos.credential());
-        let fleet = SimulatedFleet::generate(&pki, fleet_seed, devices, mix, clock)?;
+        let fleet = SimulatedFleet::generate_for(&pki, &parties, fleet_seed, devices, mix, clock)?;
         Ok(Self {
             secrets: SharedSecretCache::new(devices.max(1)),
+            parties,
             pki,
             registry,
             fleet,
@@ -215,9 +282,10 @@ impl SimulatedMigration {
         )
     }
 
-    /// Calls `f` with the engine context: the TCoS party signs, the ACB MACs (through
+    /// Calls `f` with the engine context: the PKI's TCoS party signs, its ACB MACs (through
     /// [`Self::secrets`]), the ECoS party's DS certificate goes into {5, DS} through the
-    /// issuing CA.
+    /// issuing CA. For [`MigrationParties`] other than the PKI's own, use
+    /// [`Self::with_context_using`] with their keys (the PKI's would be refused).
     ///
     /// # Errors
     /// [`BuildError`] if the ECoS certificate were refused (it is not, for this PKI).
@@ -225,6 +293,25 @@ impl SimulatedMigration {
         &self,
         f: impl FnOnce(&MigrationContext<'_>) -> R,
     ) -> Result<R, BuildError> {
+        self.with_context_using(self.pki.tcos.signer(), &self.pki.acb.ka.key, f)
+    }
+
+    /// As [`Self::with_context`], signing with `tcos` and MAC'ing with `acb` (an HSM's keys,
+    /// say); `acb`'s shared secrets go through [`Self::secrets`] under the key identifier of
+    /// the parties' ACB certificate.
+    ///
+    /// # Errors
+    /// [`BuildError`] if the ECoS certificate were refused (it is not, for this PKI).
+    pub fn with_context_using<R>(
+        &self,
+        tcos: CosSigner<'_>,
+        acb: &(dyn KeyAgreement + Sync),
+        f: impl FnOnce(&MigrationContext<'_>) -> R,
+    ) -> Result<R, BuildError> {
+        let acb_id = self
+            .parties
+            .acb_key_id()
+            .map_err(|_| BuildError::NotEcosCertificate)?;
         let path = [CertificateDer(&self.pki.issuing_ca.certificate)];
         let command = MigrationCommand::new(
             &self.registry,
@@ -235,9 +322,9 @@ impl SimulatedMigration {
         )?;
         let ctx = MigrationContext {
             registry: &self.registry,
-            tcos: self.pki.tcos.signer(),
+            tcos,
             command,
-            acb: &CachedKeyAgreement::for_key(&self.pki.acb.ka.key, &self.secrets),
+            acb: &CachedKeyAgreement::new(acb, acb_id, &self.secrets),
         };
         Ok(f(&ctx))
     }
@@ -284,8 +371,37 @@ impl SimulatedFleet {
         mix: &FleetMix,
         clock: i64,
     ) -> Result<Self, IssueError> {
-        let template_tcos =
+        Self::generate_for(pki, &MigrationParties::of(pki), seed, n, mix, clock)
+    }
+
+    /// As [`Self::generate`], the meters holding `parties`' TCoS and ACB certificates.
+    ///
+    /// # Errors
+    /// [`IssueError`] when a party certificate does not parse.
+    pub fn generate_for(
+        pki: &TestPki,
+        parties: &MigrationParties,
+        seed: u64,
+        n: usize,
+        mix: &FleetMix,
+        clock: i64,
+    ) -> Result<Self, IssueError> {
+        let mut template_tcos =
             pki.meter(ids::device(0xFFFF_FFFF), &pki.supplier_a, &pki.tcos, clock)?;
+        for (cell, cert) in [
+            (
+                TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
+                &parties.tcos_ds_certificate,
+            ),
+            (
+                TrustAnchorCellIdentifier::ACB_KA,
+                &parties.acb_ka_certificate,
+            ),
+        ] {
+            template_tcos
+                .install_certificate(cell, cert)
+                .map_err(|_| IssueError::internal("party certificate"))?;
+        }
         let mut template_ecos = template_tcos.clone();
         template_ecos.install(
             TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
@@ -295,10 +411,7 @@ impl SimulatedFleet {
                 public_key: Some(pki.ecos.ds.key.public_key()),
             },
         );
-        let tcos = Credential {
-            entity_id: pki.tcos.entity_id,
-            key_id: pki.tcos.ds.key_id,
-        };
+        let tcos = parties.tcos_credential()?;
         let ecos = Credential {
             entity_id: pki.ecos.entity_id,
             key_id: pki.ecos.ds.key_id,

@@ -626,6 +626,36 @@ impl TestPki {
         Ok((ds, ka))
     }
 
+    /// An organisation certificate from the issuing CA for a key this PKI did not make — an
+    /// HSM-held key whose public key was read from the token — with `role`, `entity_id` and
+    /// `key_usage`; `label` makes its serial number. Returns the DER and the key identifier.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal encoding fault.
+    pub fn certify(
+        &self,
+        role: RemotePartyRole,
+        entity_id: EntityId,
+        key_usage: KeyUsage,
+        public_key: &PublicKey,
+        label: &[u8],
+    ) -> Result<(Vec<u8>, KeyId), IssueError> {
+        let issuer = Issuer {
+            name: &self.issuing_ca.name,
+            key: &self.issuing_ca.key,
+            key_id: Some(self.issuing_ca.key_id),
+        };
+        let certificate = issue(
+            &Subject::Organisation(role, entity_id),
+            public_key,
+            key_usage,
+            &issuer,
+            &[&self.seed[..], b"external", label].concat(),
+            (NOT_BEFORE, ORGANISATION_NOT_AFTER),
+        )?;
+        Ok((certificate, public_key.key_id()))
+    }
+
     /// The backend of the parties' and devices' keys.
     #[must_use]
     pub const fn backend(&self) -> Backend {
