@@ -33,6 +33,8 @@ pub mod kdf;
 pub mod keys;
 #[cfg(feature = "std")]
 pub mod keystore;
+#[cfg(feature = "pkcs11")]
+pub mod pkcs11;
 
 use core::fmt;
 
@@ -128,6 +130,27 @@ impl<T: SignatureVerifier + ?Sized> SignatureVerifier for &T {
 }
 
 impl<T: KeyAgreement + ?Sized> KeyAgreement for &T {
+    fn agree(&self, peer: &PublicKey) -> Result<SharedSecret, CryptoError> {
+        (**self).agree(peer)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: SignatureSigner + ?Sized> SignatureSigner for alloc::boxed::Box<T> {
+    fn sign(&self, message: &[u8]) -> Result<Signature, CryptoError> {
+        (**self).sign(message)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: SignatureVerifier + ?Sized> SignatureVerifier for alloc::boxed::Box<T> {
+    fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
+        (**self).verify(message, signature)
+    }
+}
+
+#[cfg(feature = "alloc")]
+impl<T: KeyAgreement + ?Sized> KeyAgreement for alloc::boxed::Box<T> {
     fn agree(&self, peer: &PublicKey) -> Result<SharedSecret, CryptoError> {
         (**self).agree(peer)
     }

@@ -5,6 +5,8 @@
 
 #[path = "support/shared.rs"]
 mod shared;
+#[path = "support/softhsm.rs"]
+mod softhsm;
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -473,4 +475,101 @@ fn base64(bytes: &[u8]) -> String {
         }
     }
     out
+}
+
+#[test]
+fn keys_in_an_hsm_sign_and_migrate_from_the_command_line() {
+    let (Some(hsm), Some(dir)) = (softhsm::softhsm(), shared::shared_dir()) else {
+        return;
+    };
+    hsm.token("cli");
+    hsm.generate("cli", "tcos-ds", 1, true, false);
+    hsm.generate("cli", "acb-ka", 2, false, true);
+    let module = hsm.path.display().to_string();
+    let uri = |label: &str| {
+        format!(
+            "pkcs11:token=cli;object={label}?pin-source=file:{}",
+            hsm.dir.join("pin").display()
+        )
+    };
+    // Sign DCC's 6.23 pre-command in the HSM: the token's key verifies it.
+    let cmd = shared::cs02_file(
+        &dir,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
+    );
+    let pre = gbcs::parse(&cmd.bytes)
+        .expect("parse")
+        .frame()
+        .general_signing()
+        .precommand_bytes()
+        .to_vec();
+    let pre_file = tmp("hsm-precommand.hex");
+    std::fs::write(&pre_file, gbcs::hex::encode_upper(&pre)).expect("write");
+    let signed = ok(&gbcs(&[
+        "sign",
+        "--pkcs11-module",
+        &module,
+        "--key",
+        &uri("tcos-ds"),
+        pre_file.to_str().expect("path"),
+    ]));
+    let signed = gbcs::hex::decode(signed.trim()).expect("hex");
+    let key = gbcs::crypto::pkcs11::HsmSigningKey::open(&hsm.module, &hsm.uri("cli", "tcos-ds"))
+        .expect("key");
+    gbcs::parse(&signed)
+        .expect("parse")
+        .verify_signature(key.public_key().expect("public key"))
+        .expect("the HSM's signature verifies");
+    // A whole simulated migration with both keys in the HSM.
+    let out = ok(&gbcs(&[
+        "migrate",
+        "--simulate",
+        "200",
+        "--pkcs11-module",
+        &module,
+        "--key",
+        &uri("tcos-ds"),
+        "--acb-key",
+        &uri("acb-ka"),
+    ]));
+    assert!(out.starts_with("200 devices, "), "{out}");
+    assert!(
+        !out.contains("AUTO-STOP") && !out.contains("LOCAL FAULTS"),
+        "{out}"
+    );
+    // A PIN on the command line is refused; so is a key without the usage asked of it.
+    let with_pin = "pkcs11:token=cli;object=tcos-ds?pin-value=1234";
+    let refused = gbcs(&[
+        "sign",
+        "--pkcs11-module",
+        &module,
+        "--key",
+        with_pin,
+        pre_file.to_str().expect("path"),
+    ]);
+    assert_eq!(refused.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("pin-value refused"));
+    let wrong_usage = gbcs(&[
+        "sign",
+        "--pkcs11-module",
+        &module,
+        "--key",
+        &uri("acb-ka"),
+        pre_file.to_str().expect("path"),
+    ]);
+    assert_eq!(wrong_usage.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&wrong_usage.stderr).contains("CKA_SIGN"));
+    // No module named anywhere.
+    let no_module = Command::new(env!("CARGO_BIN_EXE_gbcs"))
+        .args([
+            "sign",
+            "--key",
+            &uri("tcos-ds"),
+            pre_file.to_str().expect("path"),
+        ])
+        .env_remove("GBCS_PKCS11_MODULE")
+        .output()
+        .expect("run gbcs");
+    assert_eq!(no_module.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&no_module.stderr).contains("no PKCS#11 module"));
 }

@@ -8,7 +8,7 @@ fuzz_target!(|data: &[u8]| {
         let _ = c.check_profile();
         let anchor = gbcs::smki::TrustAnchor {
             key_id: c.subject_key_id(),
-            public_key: *c.public_key(),
+            public_key: c.public_key().clone(),
         };
         let _ = gbcs::smki::validate_path(&c, core::slice::from_ref(&c), &anchor, Some(0));
     }

@@ -6,11 +6,14 @@ use std::io::{Read as _, Write as _};
 use std::path::Path;
 use std::process::ExitCode;
 
+#[path = "gbcs/keys.rs"]
+mod keys;
+
 use clap::{Arg, ArgAction, ArgMatches, Command};
 use gbcs::cli::{self, InputFormat};
 use gbcs::cos::classify;
 use gbcs::crypto::keystore::{KeyRole, Keystore};
-use gbcs::crypto::{KeyAgreement, KeyAgreementKey, PublicKey, SigningKey};
+use gbcs::crypto::KeyAgreement;
 use gbcs::frame::{EntityId, SignatureTail};
 use gbcs::payload::Payload;
 
@@ -58,6 +61,13 @@ fn command() -> Command {
         .about("GBCS CS02a/CS02b messages, TCoS→ECoS change of supplier and migration")
         .after_help(EXIT_CODES)
         .subcommand_required(true)
+        .arg(
+            Arg::new("pkcs11-module")
+                .long("pkcs11-module")
+                .value_name("SO")
+                .global(true)
+                .help("The PKCS#11 module for keys given as pkcs11: URIs (default: $GBCS_PKCS11_MODULE)"),
+        )
         .subcommand(
             Command::new("decode")
                 .about("Print a message as a tree of named fields, or as JSON")
@@ -87,15 +97,15 @@ fn command() -> Command {
                 .about("Sign a pre-command: append 40 || r || s over everything after DF")
                 .arg(input_arg())
                 .arg(format_arg())
-                .arg(Arg::new("key").long("key").value_name("PEM").required(true).help("The signer's DS private key (PKCS#8 or SEC1 PEM)"))
-                .after_help("Example:\n  gbcs sign --key ../shared/rtds/keystore/90b3d51f30000004-ds.key PRECOMMAND.hex > signed.hex"),
+                .arg(Arg::new("key").long("key").value_name("PEM|URI").required(true).help("The signer's DS private key: PKCS#8 or SEC1 PEM, or a pkcs11: URI"))
+                .after_help("Examples:\n  gbcs sign --key ../shared/rtds/keystore/90b3d51f30000004-ds.key PRECOMMAND.hex > signed.hex\n  gbcs sign --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' PRECOMMAND.hex"),
         )
         .subcommand(
             Command::new("mac")
                 .about("Wrap a signed (or 00-tailed) message in the MAC header and append the MAC")
                 .arg(input_arg())
                 .arg(format_arg())
-                .arg(Arg::new("key").long("key").value_name("PEM").required(true).help("The ACB's KA private key"))
+                .arg(Arg::new("key").long("key").value_name("PEM|URI").required(true).help("The ACB's KA private key: PEM, or a pkcs11: URI"))
                 .arg(Arg::new("peer").long("peer").value_name("PEM").required(true).help("The meter's KA certificate (or public key)"))
                 .after_help("Example:\n  gbcs mac --key ../shared/rtds/keystore/90b3d51f30000002-ka.key --peer ../shared/rtds/keystore/00db1234567890a0-ka.pem signed.hex"),
         )
@@ -109,8 +119,8 @@ fn command() -> Command {
                         .arg(Arg::new("duis").long("duis").value_name("FILE").required(true).help("The DUIS request XML"))
                         .arg(Arg::new("originator").long("originator").value_name("ENTITY").default_value("90B3D51F30000004").help("The party in the meter's {5, DS} cell, who signs"))
                         .arg(Arg::new("counter").long("counter").value_name("N").required(true).value_parser(clap::value_parser!(u64)).help("The originator counter (also authorisingRemotePartySeqNumber)"))
-                        .arg(Arg::new("key").long("key").value_name("PEM").help("Sign with this DS key"))
-                        .arg(Arg::new("acb-key").long("acb-key").value_name("PEM").requires("device-ka").help("MAC with this ACB KA key"))
+                        .arg(Arg::new("key").long("key").value_name("PEM|URI").help("Sign with this DS key (PEM, or a pkcs11: URI)"))
+                        .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").requires("device-ka").help("MAC with this ACB KA key (PEM, or a pkcs11: URI)"))
                         .arg(Arg::new("device-ka").long("device-ka").value_name("PEM").requires("acb-key").help("The meter's KA certificate, for the MAC"))
                         .after_help("Example:\n  gbcs build srv-6.23 --duis ../shared/duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 6001\n\nWithout --key it prints the pre-command; with --key the signed command; with --acb-key and\n--device-ka too, the MAC'd command."),
                 ),
@@ -129,7 +139,9 @@ fn command() -> Command {
                 .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(clap::value_parser!(u64)).help("Simulated meters"))
                 .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)))
                 .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger summary (CSV) here"))
-                .after_help("Example:\n  gbcs migrate --simulate 2000 --ledger ledger.csv"),
+                .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))
+                .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").help("The ACB KA key that MACs (PEM, or a pkcs11: URI); certified likewise"))
+                .after_help("Examples:\n  gbcs migrate --simulate 2000 --ledger ledger.csv\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
         )
         .subcommand(
             Command::new("report")
@@ -313,35 +325,42 @@ fn verify(m: &ArgMatches) -> Result<String> {
     }
 }
 
-fn signing_key(path: &str) -> Result<SigningKey> {
-    SigningKey::from_pem(&read_text(path)?).map_err(|e| Failure::io(format!("{path}: {e}")))
+fn module(m: &ArgMatches) -> Option<&str> {
+    m.get_one::<String>("pkcs11-module").map(String::as_str)
+}
+
+fn signing_key(m: &ArgMatches, spec: &str) -> Result<keys::Signer> {
+    keys::signer(spec, module(m)).map_err(Failure::io)
 }
 
 fn sign(m: &ArgMatches) -> Result<String> {
     let bytes = read_input(m)?;
     let key = signing_key(
+        m,
         m.get_one::<String>("key")
             .map(String::as_str)
             .unwrap_or_default(),
     )?;
-    let signed =
-        gbcs::message::sign_precommand(&bytes, &key).map_err(|e| Failure::decode(e.to_string()))?;
+    let signed = gbcs::message::sign_precommand(&bytes, &key.signer).map_err(|e| match e {
+        gbcs::GbcsError::Crypto(c) => Failure::io(format!("signing failed: {c}")),
+        gbcs::GbcsError::Codec(c) => Failure::decode(c.to_string()),
+    })?;
     Ok(gbcs::hex::encode_upper(&signed) + "\n")
 }
 
-fn shared_secret(key: &str, peer: &str) -> Result<gbcs::crypto::SharedSecret> {
-    let private = KeyAgreementKey::from_pem(&read_text(key)?)
-        .map_err(|e| Failure::io(format!("{key}: {e}")))?;
-    let public =
-        PublicKey::from_pem(&read_text(peer)?).map_err(|e| Failure::io(format!("{peer}: {e}")))?;
+fn shared_secret(m: &ArgMatches, key: &str, peer: &str) -> Result<gbcs::crypto::SharedSecret> {
+    let private = keys::agreement(key, module(m)).map_err(Failure::io)?;
+    let public = keys::peer(peer).map_err(Failure::io)?;
     private
+        .key
         .agree(&public)
-        .map_err(|e| Failure::io(e.to_string()))
+        .map_err(|e| Failure::io(format!("key agreement failed: {e}")))
 }
 
 fn mac(m: &ArgMatches) -> Result<String> {
     let bytes = read_input(m)?;
     let z = shared_secret(
+        m,
         m.get_one::<String>("key")
             .map(String::as_str)
             .unwrap_or_default(),
@@ -368,13 +387,13 @@ fn build(m: &ArgMatches) -> Result<String> {
     let counter = m.get_one::<u64>("counter").copied().unwrap_or_default();
     let key = m
         .get_one::<String>("key")
-        .map(|p| signing_key(p))
+        .map(|p| signing_key(m, p))
         .transpose()?;
     let z = match (
         m.get_one::<String>("acb-key"),
         m.get_one::<String>("device-ka"),
     ) {
-        (Some(k), Some(p)) => Some(shared_secret(k, p)?),
+        (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
         _ => None,
     };
     let bytes = request.with_request(|req| {
@@ -389,7 +408,10 @@ fn build(m: &ArgMatches) -> Result<String> {
                 None => {
                     gbcs::message::build_precommand(&header, payload).map_err(gbcs::GbcsError::from)
                 }
-                Some(k) => gbcs::message::build_command(&header, payload, Some(k), z.as_ref()),
+                Some(k) => {
+                    let signer: &dyn gbcs::crypto::SignatureSigner = &*k.signer;
+                    gbcs::message::build_command(&header, payload, Some(signer), z.as_ref())
+                }
             }
         })
     });
@@ -435,22 +457,74 @@ fn classify_cmd(m: &ArgMatches) -> Result<String> {
 
 fn migrate(m: &ArgMatches) -> Result<String> {
     use gbcs::cos::engine::EngineConfig;
-    use gbcs::sim::fleet::{FleetMix, SimulatedMigration};
+    use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+    use gbcs::sim::pki::ids;
     let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
         .map_err(|_| Failure(2, "--simulate too large".into()))?;
     let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
-    let mut sim = SimulatedMigration::new(
-        b"gbcs migrate",
-        seed,
-        n,
-        &FleetMix::default(),
-        1_764_547_200,
-    )
-    .map_err(|e| Failure::io(e.to_string()))?;
+    let pki =
+        gbcs::sim::TestPki::generate_with_backend(b"gbcs migrate", gbcs::crypto::Backend::DEFAULT)
+            .map_err(|e| Failure::io(e.to_string()))?;
+    // Keys given on the command line (files or HSM URIs) sign and MAC; the test PKI certifies
+    // their public keys, so the simulated meters trust them.
+    let tcos = m
+        .get_one::<String>("key")
+        .map(|k| signing_key(m, k))
+        .transpose()?;
+    let acb = m
+        .get_one::<String>("acb-key")
+        .map(|k| keys::agreement(k, module(m)).map_err(Failure::io))
+        .transpose()?;
+    let mut parties = MigrationParties::of(&pki);
+    let mut tcos_credential = pki.tcos.credential();
+    let certify = |role, entity, usage, public: &Option<gbcs::crypto::PublicKey>, what: &str| {
+        let public = public.as_ref().ok_or_else(|| {
+            Failure::io(format!(
+                "{what}: the token has no public key object beside the key"
+            ))
+        })?;
+        pki.certify(role, entity, usage, public, what.as_bytes())
+            .map_err(|e| Failure::io(e.to_string()))
+    };
+    if let Some(t) = &tcos {
+        let (cert, key_id) = certify(
+            gbcs::payload::RemotePartyRole::TRANSITIONAL_COS,
+            ids::TCOS,
+            gbcs::payload::KeyUsage::DIGITAL_SIGNATURE,
+            &t.public,
+            "--key",
+        )?;
+        parties.tcos_ds_certificate = cert;
+        tcos_credential.key_id = key_id;
+    }
+    if let Some(a) = &acb {
+        parties.acb_ka_certificate = certify(
+            gbcs::payload::RemotePartyRole::ACCESS_CONTROL_BROKER,
+            ids::ACB,
+            gbcs::payload::KeyUsage::KEY_AGREEMENT,
+            &a.public,
+            "--acb-key",
+        )?
+        .0;
+    }
+    let mut sim =
+        SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), 1_764_547_200)
+            .map_err(|e| Failure::io(e.to_string()))?;
     let mut run = sim.start(1);
     let started = std::time::Instant::now();
+    let signer = gbcs::cos::CosSigner {
+        credential: tcos_credential,
+        signer: match &tcos {
+            Some(t) => &*t.signer,
+            None => &sim.pki.tcos.ds.key,
+        },
+    };
+    let acb_key: &(dyn KeyAgreement + Sync) = match &acb {
+        Some(a) => &*a.key,
+        None => &sim.pki.acb.ka.key,
+    };
     let last = sim
-        .with_context(|ctx| {
+        .with_context_using(signer, acb_key, |ctx| {
             run.run(
                 ctx,
                 &sim.fleet.transport,
@@ -487,6 +561,12 @@ fn migrate(m: &ArgMatches) -> Result<String> {
         last.attempts,
         last.attempts as f64 / secs.max(1e-9)
     );
+    if run.local_faults() > 0 {
+        out += &format!(
+            "LOCAL FAULTS: {} (the engine's keys failed; not device attempts)\n",
+            run.local_faults()
+        );
+    }
     if let Some(i) = run.stopped() {
         out += &format!("AUTO-STOP: {i}\n");
     }

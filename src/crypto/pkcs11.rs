@@ -143,8 +143,9 @@ impl Pkcs11Module {
     /// # Errors
     /// [`Pkcs11Error::ModuleLoad`].
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self, Pkcs11Error> {
-        let ctx = Pkcs11::new(path.as_ref())
-            .map_err(|e| Pkcs11Error::ModuleLoad(alloc::format!("{}: {e}", path.as_ref().display())))?;
+        let ctx = Pkcs11::new(path.as_ref()).map_err(|e| {
+            Pkcs11Error::ModuleLoad(alloc::format!("{}: {e}", path.as_ref().display()))
+        })?;
         match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
             Err(e) => return Err(Pkcs11Error::ModuleLoad(e.to_string())),
@@ -206,9 +207,10 @@ impl Pkcs11Module {
 /// The PIN the URI's `pin-source` file holds (first line), else `GBCS_PKCS11_PIN`.
 fn pin_for(uri: &Pkcs11Uri) -> Result<AuthPin, Pkcs11Error> {
     if let Some(path) = &uri.pin_source {
-        let text = zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-            Pkcs11Error::PinUnavailable(alloc::format!("{}: {e}", path.display()))
-        })?);
+        let text =
+            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
+                Pkcs11Error::PinUnavailable(alloc::format!("{}: {e}", path.display()))
+            })?);
         let pin = text.lines().next().unwrap_or_default();
         return Ok(AuthPin::from(String::from(pin)));
     }
@@ -252,9 +254,10 @@ impl Token {
             .map_err(|e| device(&e))?;
         match session.login(UserType::User, Some(&self.pin)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::UserAlreadyLoggedIn, _)) => Ok(session),
-            Err(CkError::Pkcs11(RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange, _)) => {
-                Err(Pkcs11Error::WrongPin)
-            }
+            Err(CkError::Pkcs11(
+                RvError::PinIncorrect | RvError::PinInvalid | RvError::PinLenRange,
+                _,
+            )) => Err(Pkcs11Error::WrongPin),
             Err(e) => Err(device(&e)),
         }
     }
@@ -315,7 +318,10 @@ fn find_key(
         many => return Err(Pkcs11Error::AmbiguousKey(many.len())),
     };
     let attrs = session
-        .get_attributes(key, &[AttributeType::KeyType, AttributeType::EcParams, usage])
+        .get_attributes(
+            key,
+            &[AttributeType::KeyType, AttributeType::EcParams, usage],
+        )
         .map_err(|e| device(&e))?;
     let (mut is_ec, mut p256, mut allowed) = (false, false, false);
     for a in attrs {
@@ -384,8 +390,8 @@ impl HsmSigningKey {
     /// [`Pkcs11Error`]: no token, no PIN, wrong PIN, no key, no `CKA_SIGN`, not P-256.
     pub fn open(module: &Pkcs11Module, uri: &Pkcs11Uri) -> Result<Self, Pkcs11Error> {
         let token = Arc::new(Token::open(module, uri)?);
-        let (key, public) = token
-            .with_session(|s| find_key(s, uri, AttributeType::Sign, "signing (CKA_SIGN)"))?;
+        let (key, public) =
+            token.with_session(|s| find_key(s, uri, AttributeType::Sign, "signing (CKA_SIGN)"))?;
         Ok(Self { token, key, public })
     }
 

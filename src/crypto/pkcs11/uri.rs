@@ -139,8 +139,7 @@ impl FromStr for Pkcs11Uri {
                 "id" => set(&mut uri.id, decode(value, vat)?, start)?,
                 "type" => {
                     let t = text(value, vat)?;
-                    if !["private", "public", "secret-key", "cert", "data"].contains(&t.as_str())
-                    {
+                    if !["private", "public", "secret-key", "cert", "data"].contains(&t.as_str()) {
                         return Err(err("unknown object type", vat));
                     }
                     set(&mut uri.object_type, t, start)?;
@@ -156,8 +155,11 @@ impl FromStr for Pkcs11Uri {
                 "model" => set(&mut uri.model, text(value, vat)?, start)?,
                 // Library and slot descriptions select nothing a key needs; accepted, checked
                 // for encoding, not used.
-                "library-manufacturer" | "library-description" | "library-version"
-                | "slot-description" | "slot-manufacturer" => {
+                "library-manufacturer"
+                | "library-description"
+                | "library-version"
+                | "slot-description"
+                | "slot-manufacturer" => {
                     text(value, vat)?;
                 }
                 _ => return Err(err("unknown path attribute", start)),
@@ -184,14 +186,16 @@ impl FromStr for Pkcs11Uri {
                         }
                         set(&mut uri.pin_source, PathBuf::from(p), start)?;
                     }
-                    "pin-value" => {
-                        return Err(err(
-                            "pin-value refused: give the PIN in a pin-source file or GBCS_PKCS11_PIN",
-                            start,
-                        ))
-                    }
+                    "pin-value" => return Err(err(
+                        "pin-value refused: give the PIN in a pin-source file or GBCS_PKCS11_PIN",
+                        start,
+                    )),
                     "module-path" => {
-                        set(&mut uri.module_path, PathBuf::from(text(value, vat)?), start)?;
+                        set(
+                            &mut uri.module_path,
+                            PathBuf::from(text(value, vat)?),
+                            start,
+                        )?;
                     }
                     _ => return Err(err("unknown query attribute", start)),
                 }
