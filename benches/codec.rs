@@ -8,7 +8,10 @@
 //! - `6.23_command/<b>/decode_verify`: decode, verify the signature, ECDH, verify the MAC;
 //! - `6.23_command/<b>/decode_verify_cached_z`: the same with Z from a warm
 //!   [`SharedSecretCache`];
-//! - `6.23_command/<b>/build_sign_mac`: encode, sign, ECDH, MAC.
+//! - `6.23_command/<b>/build_sign_mac`: encode, sign, ECDH, MAC;
+//! - with the `pkcs11` feature and SoftHSM2 installed, `primitives/softhsm/ecdsa_sign` and
+//!   `primitives/softhsm/ecdh`: the same keys imported into a SoftHSM token, reached through
+//!   PKCS#11 (SoftHSM is software: the figures show the PKCS#11 path's cost, not an HSM's).
 //!
 //! Needs `../shared` (or `GBCS_REFERENCE_DATA`).
 
@@ -185,5 +188,67 @@ fn benches(c: &mut Criterion) {
     }
 }
 
-criterion_group!(codec, benches);
+#[cfg(feature = "pkcs11")]
+#[path = "../tests/support/softhsm.rs"]
+mod softhsm;
+
+/// The RTDS TCoS DS and ACB KA keys in a SoftHSM token, signing and agreeing through PKCS#11.
+#[cfg(feature = "pkcs11")]
+fn softhsm_benches(c: &mut Criterion) {
+    use gbcs::crypto::pkcs11::{HsmKeyAgreementKey, HsmSigningKey};
+    use p256::pkcs8::DecodePrivateKey as _;
+    let Some(hsm) = softhsm::softhsm() else {
+        return;
+    };
+    let f = fixture();
+    let shared = std::env::var_os("GBCS_REFERENCE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let scalar = |file: &str| -> [u8; 32] {
+        let pem = std::fs::read_to_string(shared.join("rtds/keystore").join(file)).expect("key");
+        let (_, der) = pem_rfc7468::decode_vec(pem.trim().as_bytes()).expect("PEM");
+        p256::SecretKey::from_pkcs8_der(&der)
+            .expect("P-256 key")
+            .to_bytes()
+            .into()
+    };
+    hsm.token("bench");
+    hsm.import(
+        "bench",
+        "tcos-ds",
+        4,
+        &scalar("90b3d51f30000004-ds.key"),
+        true,
+        false,
+    );
+    hsm.import(
+        "bench",
+        "acb-ka",
+        2,
+        &scalar("90b3d51f30000002-ka.key"),
+        false,
+        true,
+    );
+    let signer = HsmSigningKey::open(&hsm.module, &hsm.uri("bench", "tcos-ds")).expect("key");
+    let acb = HsmKeyAgreementKey::open(&hsm.module, &hsm.uri("bench", "acb-ka")).expect("key");
+    let meter_ka = f
+        .keystore
+        .public_key(METER, KeyRole::KeyAgreement)
+        .expect("meter KA cert");
+    let msg = gbcs::parse(&f.command).expect("parse");
+    let signed = msg.frame().general_signing().signed_bytes();
+    let mut g = c.benchmark_group("primitives");
+    g.bench_function("softhsm/ecdsa_sign", |b| {
+        b.iter(|| signer.sign(black_box(signed)).expect("ok"))
+    });
+    g.bench_function("softhsm/ecdh", |b| {
+        b.iter(|| acb.agree(black_box(&meter_ka)).expect("ok"))
+    });
+    g.finish();
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn softhsm_benches(_: &mut Criterion) {}
+
+criterion_group!(codec, benches, softhsm_benches);
 criterion_main!(codec);

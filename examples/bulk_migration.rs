@@ -4,7 +4,13 @@
 //! ```text
 //! cargo run --release --example bulk_migration [-- --devices N --seed S --workers W
 //!                                                  --backend rustcrypto|aws-lc]
+//! cargo run --release --features pkcs11 --example bulk_migration -- --pkcs11-module SO \
+//!     --key 'pkcs11:token=…;object=…?pin-source=file:…' --acb-key 'pkcs11:…'
 //! ```
+//!
+//! With `--key` and `--acb-key` (feature `pkcs11`), the TCoS signature and the ACB's ECDH
+//! happen in the HSM: the test PKI certifies the public keys read from the token, and the
+//! simulated meters trust those certificates.
 //!
 //! Every key — the engine's (TCoS, ACB) and the simulated meters' — is on the chosen backend
 //! (default: aws-lc when the feature is on). The time the meters spend answering is measured
@@ -19,10 +25,12 @@ use std::time::Instant;
 
 use gbcs::cos::engine::{EngineConfig, Transport};
 use gbcs::cos::report::{scheduled_creation, Ecosmig007, ReportFormat};
-use gbcs::crypto::Backend;
+use gbcs::cos::CosSigner;
+use gbcs::crypto::{Backend, KeyAgreement, SignatureSigner};
 use gbcs::frame::EntityId;
 use gbcs::payload::GeneralizedTime;
-use gbcs::sim::fleet::{FleetMix, SimulatedMigration};
+use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+use gbcs::sim::TestPki;
 
 fn arg(name: &str, default: u64) -> Result<u64, String> {
     let args: Vec<String> = std::env::args().collect();
@@ -57,6 +65,72 @@ impl Transport for Timed<'_> {
     }
 }
 
+/// The TCoS DS and ACB KA keys in an HSM, from `--key` and `--acb-key` (PKCS#11 URIs).
+#[cfg(feature = "pkcs11")]
+struct HsmKeys {
+    tcos: gbcs::crypto::pkcs11::HsmSigningKey,
+    acb: gbcs::crypto::pkcs11::HsmKeyAgreementKey,
+}
+
+#[cfg(feature = "pkcs11")]
+fn hsm_keys() -> Result<Option<HsmKeys>, Box<dyn std::error::Error>> {
+    use gbcs::crypto::pkcs11::{HsmKeyAgreementKey, HsmSigningKey, Pkcs11Module, Pkcs11Uri};
+    let (Some(key), Some(acb)) = (text_arg("--key"), text_arg("--acb-key")) else {
+        return Ok(None);
+    };
+    let module_path = text_arg("--pkcs11-module").map(std::path::PathBuf::from);
+    eprintln!("TCoS signatures with {key} and ACB key agreement with {acb}, in the HSM");
+    let (key, acb): (Pkcs11Uri, Pkcs11Uri) = (key.parse()?, acb.parse()?);
+    let module = Pkcs11Module::for_uri(module_path.as_deref(), &key)?;
+    let h = HsmKeys {
+        tcos: HsmSigningKey::open(&module, &key)?,
+        acb: HsmKeyAgreementKey::open(&module, &acb)?,
+    };
+    if h.tcos.public_key().is_none() || h.acb.public_key().is_none() {
+        return Err("the token has no public key objects beside the keys".into());
+    }
+    Ok(Some(h))
+}
+
+#[cfg(feature = "pkcs11")]
+impl HsmKeys {
+    fn public(
+        &self,
+    ) -> (
+        Option<&gbcs::crypto::PublicKey>,
+        Option<&gbcs::crypto::PublicKey>,
+    ) {
+        (self.tcos.public_key(), self.acb.public_key())
+    }
+}
+
+/// Without the `pkcs11` feature there are no HSM keys (this stands in for the type).
+#[cfg(not(feature = "pkcs11"))]
+struct HsmKeys {
+    tcos: gbcs::crypto::SigningKey,
+    acb: gbcs::crypto::KeyAgreementKey,
+}
+
+#[cfg(not(feature = "pkcs11"))]
+impl HsmKeys {
+    fn public(
+        &self,
+    ) -> (
+        Option<&gbcs::crypto::PublicKey>,
+        Option<&gbcs::crypto::PublicKey>,
+    ) {
+        (None, None)
+    }
+}
+
+#[cfg(not(feature = "pkcs11"))]
+fn hsm_keys() -> Result<Option<HsmKeys>, Box<dyn std::error::Error>> {
+    if text_arg("--key").is_some() || text_arg("--acb-key").is_some() {
+        return Err("--key and --acb-key need the pkcs11 feature".into());
+    }
+    Ok(None)
+}
+
 fn run() -> Result<(), Box<dyn std::error::Error>> {
     let backend: Backend = match text_arg("--backend") {
         Some(name) => name.parse()?,
@@ -73,14 +147,17 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!(
         "issuing the test PKI and {devices} simulated meters (seed {seed}, backend {backend}) …"
     );
-    let mut sim = SimulatedMigration::with_backend(
-        b"bulk migration demo",
-        seed,
-        devices,
-        &FleetMix::default(),
-        clock,
-        backend,
-    )?;
+    let hsm = hsm_keys()?;
+    let pki = TestPki::generate_with_backend(b"bulk migration demo", backend)?;
+    let parties = match &hsm {
+        Some(h) => {
+            let (tcos, acb) = h.public();
+            MigrationParties::certified(&pki, tcos, acb)?
+        }
+        None => MigrationParties::of(&pki),
+    };
+    let mut sim =
+        SimulatedMigration::from_pki(pki, parties, seed, devices, &FleetMix::default(), clock)?;
     let profiles = sim.fleet.profiles.clone();
     let mut run = sim.start(1_000_000);
     let config = EngineConfig {
@@ -94,7 +171,16 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         nanos: AtomicU64::new(0),
     };
     let started = Instant::now();
-    let last = sim.with_context(|ctx| {
+    let tcos_credential = sim.parties.tcos_credential()?;
+    let (signer, acb): (&(dyn SignatureSigner + Sync), &(dyn KeyAgreement + Sync)) = match &hsm {
+        Some(h) => (&h.tcos, &h.acb),
+        None => (&sim.pki.tcos.ds.key, &sim.pki.acb.ka.key),
+    };
+    let cos_signer = CosSigner {
+        credential: tcos_credential,
+        signer,
+    };
+    let last = sim.with_context_using(cos_signer, acb, |ctx| {
         run.run(ctx, &meters, &config, |p| {
             let width = 40;
             let done = p.migrated * width / p.devices.max(1);

@@ -28,7 +28,7 @@ use gbcs::crypto::pkcs11::{
 };
 use gbcs::crypto::{Backend, CryptoError, KeyAgreement, PublicKey, SignatureVerifier};
 use gbcs::frame::EntityId;
-use gbcs::payload::{CertificateDer, KeyUsage, RemotePartyRole, TrustAnchorCellIdentifier};
+use gbcs::payload::{CertificateDer, TrustAnchorCellIdentifier};
 use gbcs::sim::fleet::{FleetMix, MigrationParties, Profile, SimulatedMigration};
 use gbcs::sim::pki::ids;
 use gbcs::sim::{Reply, TestPki};
@@ -149,37 +149,22 @@ fn hsm_parties(hsm: &SoftHsm, token: &str, pki: &TestPki) -> HsmParties {
     hsm.generate(token, "acb-ka", 4, false, true);
     let tcos = HsmSigningKey::open(&hsm.module, &hsm.uri(token, "tcos-ds")).expect("TCoS key");
     let acb = HsmKeyAgreementKey::open(&hsm.module, &hsm.uri(token, "acb-ka")).expect("ACB key");
-    let tcos_public = tcos.public_key().expect("TCoS public key object").clone();
-    let acb_public = acb.public_key().expect("ACB public key object").clone();
-    let (tcos_cert, tcos_id) = pki
-        .certify(
-            RemotePartyRole::TRANSITIONAL_COS,
-            ids::TCOS,
-            KeyUsage::DIGITAL_SIGNATURE,
-            &tcos_public,
-            token.as_bytes(),
-        )
-        .expect("certify TCoS");
-    let (acb_cert, _) = pki
-        .certify(
-            RemotePartyRole::ACCESS_CONTROL_BROKER,
-            ids::ACB,
-            KeyUsage::KEY_AGREEMENT,
-            &acb_public,
-            token.as_bytes(),
-        )
-        .expect("certify ACB");
+    let parties = MigrationParties::certified(
+        pki,
+        Some(tcos.public_key().expect("TCoS public key object")),
+        Some(acb.public_key().expect("ACB public key object")),
+    )
+    .expect("certify the HSM keys");
+    let tcos_credential = parties.tcos_credential().expect("TCoS credential");
+    assert_eq!(
+        tcos_credential.key_id,
+        tcos.public_key().expect("public key").key_id()
+    );
     HsmParties {
         tcos,
         acb,
-        parties: MigrationParties {
-            tcos_ds_certificate: tcos_cert,
-            acb_ka_certificate: acb_cert,
-        },
-        tcos_credential: Credential {
-            entity_id: ids::TCOS,
-            key_id: tcos_id,
-        },
+        parties,
+        tcos_credential,
     }
 }
 

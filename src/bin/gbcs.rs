@@ -458,7 +458,6 @@ fn classify_cmd(m: &ArgMatches) -> Result<String> {
 fn migrate(m: &ArgMatches) -> Result<String> {
     use gbcs::cos::engine::EngineConfig;
     use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
-    use gbcs::sim::pki::ids;
     let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
         .map_err(|_| Failure(2, "--simulate too large".into()))?;
     let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
@@ -475,38 +474,26 @@ fn migrate(m: &ArgMatches) -> Result<String> {
         .get_one::<String>("acb-key")
         .map(|k| keys::agreement(k, module(m)).map_err(Failure::io))
         .transpose()?;
-    let mut parties = MigrationParties::of(&pki);
-    let mut tcos_credential = pki.tcos.credential();
-    let certify = |role, entity, usage, public: &Option<gbcs::crypto::PublicKey>, what: &str| {
-        let public = public.as_ref().ok_or_else(|| {
+    let public = |k: Option<&gbcs::crypto::PublicKey>, what: &str| {
+        k.cloned().ok_or_else(|| {
             Failure::io(format!(
                 "{what}: the token has no public key object beside the key"
             ))
-        })?;
-        pki.certify(role, entity, usage, public, what.as_bytes())
-            .map_err(|e| Failure::io(e.to_string()))
+        })
     };
-    if let Some(t) = &tcos {
-        let (cert, key_id) = certify(
-            gbcs::payload::RemotePartyRole::TRANSITIONAL_COS,
-            ids::TCOS,
-            gbcs::payload::KeyUsage::DIGITAL_SIGNATURE,
-            &t.public,
-            "--key",
-        )?;
-        parties.tcos_ds_certificate = cert;
-        tcos_credential.key_id = key_id;
-    }
-    if let Some(a) = &acb {
-        parties.acb_ka_certificate = certify(
-            gbcs::payload::RemotePartyRole::ACCESS_CONTROL_BROKER,
-            ids::ACB,
-            gbcs::payload::KeyUsage::KEY_AGREEMENT,
-            &a.public,
-            "--acb-key",
-        )?
-        .0;
-    }
+    let tcos_public = tcos
+        .as_ref()
+        .map(|t| public(t.public.as_ref(), "--key"))
+        .transpose()?;
+    let acb_public = acb
+        .as_ref()
+        .map(|a| public(a.public.as_ref(), "--acb-key"))
+        .transpose()?;
+    let parties = MigrationParties::certified(&pki, tcos_public.as_ref(), acb_public.as_ref())
+        .map_err(|e| Failure::io(e.to_string()))?;
+    let tcos_credential = parties
+        .tcos_credential()
+        .map_err(|e| Failure::io(e.to_string()))?;
     let mut sim =
         SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), 1_764_547_200)
             .map_err(|e| Failure::io(e.to_string()))?;

@@ -13,10 +13,11 @@ use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, SecP
 use crate::cos::registry::Credential;
 use crate::cos::registry::{CosParty, CosRegistry};
 use crate::cos::route::DeviceType;
+use crate::crypto::PublicKey;
 use crate::crypto::{Backend, CachedKeyAgreement, KeyAgreement, SharedSecretCache};
 use crate::frame::EntityId;
 use crate::payload::CertificateDer;
-use crate::payload::KeyId;
+use crate::payload::{KeyId, KeyUsage, RemotePartyRole};
 use crate::payload::{StatusCode, TrustAnchorCellIdentifier};
 use crate::sim::device::{Cell, DeviceKeyAgreement, Reply, SimDevice};
 use crate::sim::pki::{ids, IssueError, TestPki};
@@ -163,6 +164,43 @@ impl MigrationParties {
             tcos_ds_certificate: pki.tcos.ds.certificate.clone(),
             acb_ka_certificate: pki.acb.ka.certificate.clone(),
         }
+    }
+
+    /// The PKI's own parties, but for the keys given: `tcos_ds` (a TCoS DS public key) and
+    /// `acb_ka` (an ACB KA public key), each certified by `pki` ([`TestPki::certify`]) —
+    /// for keys held elsewhere, an HSM's say, whose public keys were read from the token.
+    ///
+    /// # Errors
+    /// [`IssueError`] only on an internal encoding fault.
+    pub fn certified(
+        pki: &TestPki,
+        tcos_ds: Option<&PublicKey>,
+        acb_ka: Option<&PublicKey>,
+    ) -> Result<Self, IssueError> {
+        let mut parties = Self::of(pki);
+        if let Some(key) = tcos_ds {
+            parties.tcos_ds_certificate = pki
+                .certify(
+                    RemotePartyRole::TRANSITIONAL_COS,
+                    ids::TCOS,
+                    KeyUsage::DIGITAL_SIGNATURE,
+                    key,
+                    b"external TCoS DS",
+                )?
+                .0;
+        }
+        if let Some(key) = acb_ka {
+            parties.acb_ka_certificate = pki
+                .certify(
+                    RemotePartyRole::ACCESS_CONTROL_BROKER,
+                    ids::ACB,
+                    KeyUsage::KEY_AGREEMENT,
+                    key,
+                    b"external ACB KA",
+                )?
+                .0;
+        }
+        Ok(parties)
     }
 
     /// The TCoS credential (entity ID and key ID of the DS certificate).
