@@ -478,7 +478,8 @@ fn base64(bytes: &[u8]) -> String {
 }
 
 #[test]
-fn keys_in_an_hsm_sign_and_migrate_from_the_command_line() {
+fn keys_in_an_hsm_sign_mac_build_and_migrate_from_the_command_line() {
+    use gbcs::crypto::KeyAgreement as _;
     let (Some(hsm), Some(dir)) = (softhsm::softhsm(), shared::shared_dir()) else {
         return;
     };
@@ -520,6 +521,54 @@ fn keys_in_an_hsm_sign_and_migrate_from_the_command_line() {
         .expect("parse")
         .verify_signature(key.public_key().expect("public key"))
         .expect("the HSM's signature verifies");
+    // MAC it with the ACB key in the HSM; build the DUIS 6.23 request with both HSM keys.
+    let signed_file = tmp("hsm-signed.hex");
+    std::fs::write(&signed_file, gbcs::hex::encode_upper(&signed)).expect("write");
+    let meter_ka = dir.join("rtds/keystore/00db1234567890a0-ka.pem");
+    let meter_ka = meter_ka.to_str().expect("path");
+    let macd = ok(&gbcs(&[
+        "mac",
+        "--pkcs11-module",
+        &module,
+        "--key",
+        &uri("acb-ka"),
+        "--peer",
+        meter_ka,
+        signed_file.to_str().expect("path"),
+    ]));
+    let macd = gbcs::hex::decode(macd.trim()).expect("hex");
+    let acb =
+        gbcs::crypto::pkcs11::HsmKeyAgreementKey::open(&hsm.module, &hsm.uri("cli", "acb-ka"))
+            .expect("key");
+    let meter = gbcs::crypto::PublicKey::from_pem(&std::fs::read_to_string(meter_ka).expect("pem"))
+        .expect("meter KA");
+    gbcs::parse(&macd)
+        .expect("parse")
+        .verify_mac(&acb.agree(&meter).expect("Z"))
+        .expect("the HSM-derived MAC verifies");
+    let duis = dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
+    let built = ok(&gbcs(&[
+        "build",
+        "srv-6.23",
+        "--duis",
+        duis.to_str().expect("path"),
+        "--counter",
+        "6001",
+        "--pkcs11-module",
+        &module,
+        "--key",
+        &uri("tcos-ds"),
+        "--acb-key",
+        &uri("acb-ka"),
+        "--device-ka",
+        meter_ka,
+    ]));
+    let built = gbcs::hex::decode(built.trim()).expect("hex");
+    let m = gbcs::parse(&built).expect("parse");
+    m.verify_signature(key.public_key().expect("public key"))
+        .expect("signed in the HSM");
+    m.verify_mac(&acb.agree(&meter).expect("Z"))
+        .expect("MAC'd with the HSM's Z");
     // A whole simulated migration with both keys in the HSM.
     let out = ok(&gbcs(&[
         "migrate",

@@ -53,6 +53,17 @@ pub fn softhsm() -> Option<&'static SoftHsm> {
             eprintln!("note: SoftHSM2 not installed: skipping the HSM tests");
             return None;
         };
+        // Token folders of earlier runs whose process is gone are removed first.
+        if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+            for e in entries.flatten() {
+                let name = e.file_name().to_string_lossy().into_owned();
+                if let Some(pid) = name.strip_prefix("gbcs-softhsm-") {
+                    if !PathBuf::from("/proc").join(pid).exists() {
+                        let _ = std::fs::remove_dir_all(e.path());
+                    }
+                }
+            }
+        }
         let dir = std::env::temp_dir().join(format!("gbcs-softhsm-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(dir.join("tokens")).expect("token directory");
