@@ -12,7 +12,9 @@ fn every_prefix_of_every_cs02_message_fails_with_a_typed_error() {
         return;
     };
     let mut prefixes = 0usize;
-    for file in shared::cs02_files(&dir) {
+    let files = shared::cs02_files(&dir);
+    assert!(files.len() >= 60, "only {} CS02 files found", files.len());
+    for file in files {
         let whole = gbcs::parse(&file.bytes).unwrap_or_else(|e| panic!("{}: {e}", file.name));
         // The one prefix of an unMAC'd signed command that is itself well formed: its
         // pre-command (grouping header and payload, no tail).
@@ -44,6 +46,7 @@ fn every_prefix_of_every_cs02_message_fails_with_a_typed_error() {
             prefixes += 1;
         }
     }
+    assert!(prefixes > 10_000, "only {prefixes} prefixes");
     eprintln!("{prefixes} prefixes checked");
 }
 
@@ -88,7 +91,9 @@ fn every_shortened_inner_length_fails() {
         return;
     };
     let mut checked = 0usize;
-    for file in shared::cs02_files(&dir) {
+    let files = shared::cs02_files(&dir);
+    assert!(files.len() >= 60, "only {} CS02 files found", files.len());
+    for file in files {
         let m = gbcs::parse(&file.bytes).unwrap_or_else(|e| panic!("{}: {e}", file.name));
         let mut fields = Vec::new();
         length_fields(m.frame().payload(), m.frame().payload_offset(), &mut fields);
@@ -108,6 +113,7 @@ fn every_shortened_inner_length_fails() {
             checked += 1;
         }
     }
+    assert!(checked > 1_000, "only {checked} inner lengths");
     eprintln!("{checked} shortened inner lengths rejected");
 }
 
@@ -116,7 +122,9 @@ fn every_rtds_message_with_any_byte_changed_never_panics() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
-    for file in shared::cs02_files(&dir) {
+    let files = shared::cs02_files(&dir);
+    assert!(files.len() >= 60, "only {} CS02 files found", files.len());
+    for file in files {
         let mut altered = file.bytes.clone();
         for i in 0..altered.len() {
             for x in [0x01u8, 0x80, 0xFF] {

@@ -156,7 +156,7 @@ fn gmac_equals_aes_gcm_tag_over_empty_plaintext() {
 }
 
 #[test]
-fn nist_gcm_test_case_2_is_gmac_of_nothing() {
+fn nist_gcm_test_case_1_is_gmac_of_nothing() {
     // NIST GCM test case 1: K = 0, IV = 0, no AAD, no plaintext: tag 58E2FCCEFA7E3061367F1D57A4E7455A.
     let tag = gmac(&MacKey::from_bytes([0; 16]), &[0; 12], &[]);
     assert_eq!(tag, h::<16>("58E2FCCEFA7E3061367F1D57A4E7455A"));

@@ -88,7 +88,7 @@ fn command() -> Command {
                 .about("Check the signature and the MAC with keys found by entity ID in a keystore folder")
                 .arg(input_arg())
                 .arg(format_arg())
-                .arg(Arg::new("keystore").long("keystore").value_name("DIR").required(true).help("A folder laid out like rtds/keystore: <entity-id>-<ds|ka>[-pp].<pem|key>"))
+                .arg(Arg::new("keystore").long("keystore").value_name("DIR").required(true).help("A folder laid out like rtds/keystore: <entity-id>-<ds|ka|pp-ka>.<pem|key>"))
                 .arg(Arg::new("acb").long("acb").value_name("ENTITY").default_value("90B3D51F30000002").help("The ACB whose KA key MACs commands"))
                 .after_help("Example:\n  gbcs verify --keystore ../shared/rtds/keystore COMMAND.HEX"),
         )

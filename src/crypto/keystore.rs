@@ -1,7 +1,7 @@
 //! A folder of keys and certificates laid out like the RTDS keystore:
-//! `<entity-id>-<ds|ka>[-pp].<pem|key>` (lower-case hex entity ID; `ds` digital signature,
-//! `ka` key agreement, `pp` prepayment top-up; `.pem` a certificate, `.key` a PKCS#8 private
-//! key).
+//! `<entity-id>-<ds|ka|pp-ka>.<pem|key>` (lower-case hex entity ID; `ds` digital signature,
+//! `ka` key agreement, `pp-ka` key agreement for prepayment top-up; `.pem` a certificate,
+//! `.key` a PKCS#8 private key), e.g. `90b3d51f30010000-pp-ka.pem`.
 //!
 //! ```no_run
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {

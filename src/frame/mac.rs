@@ -15,7 +15,8 @@
 //!      *    general signing APDU                 (see `grouping`)
 //!     12    MAC                                  leftmost 96 bits of the GCM tag
 //! ```
-//! Checked against the 809 MAC'd RTDS 4.5.0 messages (`gbcs-cs02.md` A.3).
+//! Checked against every MAC'd RTDS 4.5.0 message (`gbcs-cs02.md` A.3;
+//! `tests/rtds_conformance.rs`).
 
 use core::fmt;
 
