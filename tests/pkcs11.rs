@@ -508,6 +508,10 @@ fn pkcs11_uris_are_parsed_strictly() {
         .parse::<Pkcs11Uri>()
         .expect_err("short escape");
     assert_eq!(e.position, "pkcs11:token=x;object=".len());
+    let e = "pkcs11:token=x;object=y?module-path=/m&colour=red"
+        .parse::<Pkcs11Uri>()
+        .expect_err("unknown query attribute");
+    assert_eq!(e.position, "pkcs11:token=x;object=y?module-path=/m&".len());
     assert!(Pkcs11Uri::is_uri("pkcs11:token=x;object=y"));
     assert!(!Pkcs11Uri::is_uri("keys/tcos.pem"));
 }

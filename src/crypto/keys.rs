@@ -53,6 +53,132 @@ fn secret_from_scalar(bytes: &[u8; 32]) -> Result<p256::SecretKey, CryptoError> 
         .map_err(|_| CryptoError::InvalidKey("scalar out of range"))
 }
 
+/// What [`SigningKey`] and [`KeyAgreementKey`] share: loading, random keys, moving between
+/// backends. Each says how its RustCrypto key comes from a secret (`rustcrypto`), a random one
+/// (`random`), its public point (`public`), and its AWS-LC key from the scalar (`aws`). The
+/// struct has the fields `key`, `public` and (feature `aws-lc`) `aws`.
+macro_rules! private_key_common {
+    (
+        $ty:ident, $verb:literal,
+        rustcrypto: |$secret:ident| $rustcrypto:expr,
+        random: |$rng:ident| $random:expr,
+        public: |$key:ident| $public:expr,
+        aws: |$scalar:ident, $point:ident| $aws:expr,
+    ) => {
+        impl $ty {
+            /// The RustCrypto key and its public key, then [`Backend::DEFAULT`].
+            fn from_secret($secret: &p256::SecretKey) -> Result<Self, CryptoError> {
+                let $key = $rustcrypto;
+                let public = PublicKey::from_verifying_key_unchecked($public);
+                Self {
+                    key: $key,
+                    public,
+                    #[cfg(feature = "aws-lc")]
+                    aws: None,
+                }
+                .with_backend(Backend::DEFAULT)
+            }
+
+            /// From a PKCS#8 or SEC1 DER private key.
+            ///
+            /// # Errors
+            /// [`CryptoError::InvalidKey`].
+            pub fn from_der(der: &[u8]) -> Result<Self, CryptoError> {
+                Self::from_secret(&secret_from_der(der)?)
+            }
+
+            /// From a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
+            ///
+            /// # Errors
+            /// [`CryptoError::InvalidKey`].
+            #[cfg(feature = "alloc")]
+            pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
+                Self::from_secret(&secret_from_pem(pem)?)
+            }
+
+            /// From the raw 32-byte big-endian scalar.
+            ///
+            /// # Errors
+            /// [`CryptoError::InvalidKey`] for zero or a value not below the group order.
+            pub fn from_scalar(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
+                Self::from_secret(&secret_from_scalar(bytes)?)
+            }
+
+            /// A fresh random key, for [`Backend::DEFAULT`] (or RustCrypto, should AWS-LC
+            /// refuse a valid scalar, which it does not).
+            pub fn random($rng: &mut impl CryptoRngCore) -> Self {
+                let $key = $random;
+                let public = PublicKey::from_verifying_key_unchecked($public);
+                let rc = Self {
+                    key: $key,
+                    public,
+                    #[cfg(feature = "aws-lc")]
+                    aws: None,
+                };
+                rc.clone().with_backend(Backend::DEFAULT).unwrap_or(rc)
+            }
+
+            /// The same key on `backend` (its public key too).
+            ///
+            /// # Errors
+            /// [`CryptoError::InvalidKey`] if the backend refuses the key.
+            pub fn with_backend(self, backend: Backend) -> Result<Self, CryptoError> {
+                let public = self.public.with_backend(backend)?;
+                match backend {
+                    Backend::RustCrypto => Ok(Self {
+                        key: self.key,
+                        public,
+                        #[cfg(feature = "aws-lc")]
+                        aws: None,
+                    }),
+                    #[cfg(feature = "aws-lc")]
+                    Backend::AwsLc => {
+                        let $scalar = &scalar_bytes(&self.key.to_bytes());
+                        let $point = &public;
+                        let aws = $aws?;
+                        Ok(Self {
+                            key: self.key,
+                            public,
+                            aws: Some(aws),
+                        })
+                    }
+                }
+            }
+
+            #[doc = concat!("The backend this key ", $verb, " with.")]
+            #[must_use]
+            pub const fn backend(&self) -> Backend {
+                #[cfg(feature = "aws-lc")]
+                if self.aws.is_some() {
+                    return Backend::AwsLc;
+                }
+                Backend::RustCrypto
+            }
+
+            /// The matching public key (on the same backend).
+            #[must_use]
+            pub fn public_key(&self) -> PublicKey {
+                self.public.clone()
+            }
+
+            /// The SMKI key identifier of the public key (what its certificate's SKI carries).
+            #[must_use]
+            pub const fn key_id(&self) -> KeyId {
+                self.public.key_id()
+            }
+        }
+
+        impl fmt::Debug for $ty {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("public", &self.public)
+                    .field("backend", &self.backend())
+                    .finish_non_exhaustive()
+            }
+        }
+    };
+}
+
 /// A P-256 digital-signature private key. `Debug` shows only the public key; the secret is
 /// zeroized on drop.
 ///
@@ -68,100 +194,15 @@ pub struct SigningKey {
     aws: Option<AwsSigningKey>,
 }
 
+private_key_common! {
+    SigningKey, "signs",
+    rustcrypto: |secret| p256::ecdsa::SigningKey::from(secret),
+    random: |rng| p256::ecdsa::SigningKey::random(rng),
+    public: |key| *key.verifying_key(),
+    aws: |scalar, public| AwsSigningKey::new(scalar, public.as_uncompressed()),
+}
+
 impl SigningKey {
-    fn from_secret(secret: &p256::SecretKey) -> Result<Self, CryptoError> {
-        let key = p256::ecdsa::SigningKey::from(secret);
-        let public = PublicKey::from_verifying_key(*key.verifying_key(), Backend::RustCrypto)?;
-        Self {
-            key,
-            public,
-            #[cfg(feature = "aws-lc")]
-            aws: None,
-        }
-        .with_backend(Backend::DEFAULT)
-    }
-
-    /// From a PKCS#8 or SEC1 DER private key.
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`].
-    pub fn from_der(der: &[u8]) -> Result<Self, CryptoError> {
-        Self::from_secret(&secret_from_der(der)?)
-    }
-
-    /// From a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`].
-    #[cfg(feature = "alloc")]
-    pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        Self::from_secret(&secret_from_pem(pem)?)
-    }
-
-    /// From the raw 32-byte big-endian scalar.
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`] for zero or a value not below the group order.
-    pub fn from_scalar(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
-        Self::from_secret(&secret_from_scalar(bytes)?)
-    }
-
-    /// A fresh random key, for [`Backend::DEFAULT`] (or RustCrypto, should AWS-LC refuse a
-    /// valid scalar, which it does not).
-    pub fn random(rng: &mut impl CryptoRngCore) -> Self {
-        let key = p256::ecdsa::SigningKey::random(rng);
-        let public = PublicKey::from_verifying_key_unchecked(*key.verifying_key());
-        let rc = Self {
-            key,
-            public,
-            #[cfg(feature = "aws-lc")]
-            aws: None,
-        };
-        rc.clone().with_backend(Backend::DEFAULT).unwrap_or(rc)
-    }
-
-    /// The same key on `backend` (its public key too).
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`] if the backend refuses the key.
-    pub fn with_backend(self, backend: Backend) -> Result<Self, CryptoError> {
-        let public = self.public.with_backend(backend)?;
-        match backend {
-            Backend::RustCrypto => Ok(Self {
-                key: self.key,
-                public,
-                #[cfg(feature = "aws-lc")]
-                aws: None,
-            }),
-            #[cfg(feature = "aws-lc")]
-            Backend::AwsLc => {
-                let scalar = scalar_bytes(&self.key.to_bytes());
-                let aws = AwsSigningKey::new(&scalar, public.as_uncompressed())?;
-                Ok(Self {
-                    key: self.key,
-                    public,
-                    aws: Some(aws),
-                })
-            }
-        }
-    }
-
-    /// The backend this key signs with.
-    #[must_use]
-    pub const fn backend(&self) -> Backend {
-        #[cfg(feature = "aws-lc")]
-        if self.aws.is_some() {
-            return Backend::AwsLc;
-        }
-        Backend::RustCrypto
-    }
-
-    /// The matching public key (on the same backend).
-    #[must_use]
-    pub fn public_key(&self) -> PublicKey {
-        self.public.clone()
-    }
-
     /// RFC 6979 deterministic ECDSA over `message` (RustCrypto), whatever the key's backend.
     ///
     /// # Errors
@@ -203,15 +244,6 @@ impl SignatureSigner for SigningKey {
     }
 }
 
-impl fmt::Debug for SigningKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SigningKey")
-            .field("public", &self.public)
-            .field("backend", &self.backend())
-            .finish_non_exhaustive()
-    }
-}
-
 /// The 32 scalar bytes, wiped when dropped.
 #[cfg(feature = "aws-lc")]
 fn scalar_bytes(field: &p256::FieldBytes) -> zeroize::Zeroizing<[u8; 32]> {
@@ -230,109 +262,12 @@ pub struct KeyAgreementKey {
     aws: Option<AwsAgreementKey>,
 }
 
-impl KeyAgreementKey {
-    fn from_secret(key: p256::SecretKey) -> Result<Self, CryptoError> {
-        let public = PublicKey::from_verifying_key(
-            p256::ecdsa::VerifyingKey::from(key.public_key()),
-            Backend::RustCrypto,
-        )?;
-        Self {
-            key,
-            public,
-            #[cfg(feature = "aws-lc")]
-            aws: None,
-        }
-        .with_backend(Backend::DEFAULT)
-    }
-
-    /// From a PKCS#8 or SEC1 DER private key.
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`].
-    pub fn from_der(der: &[u8]) -> Result<Self, CryptoError> {
-        Self::from_secret(secret_from_der(der)?)
-    }
-
-    /// From a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`].
-    #[cfg(feature = "alloc")]
-    pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-        Self::from_secret(secret_from_pem(pem)?)
-    }
-
-    /// From the raw 32-byte big-endian scalar.
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`].
-    pub fn from_scalar(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
-        Self::from_secret(secret_from_scalar(bytes)?)
-    }
-
-    /// A fresh random key, for [`Backend::DEFAULT`] (or RustCrypto, should AWS-LC refuse a
-    /// valid scalar, which it does not).
-    pub fn random(rng: &mut impl CryptoRngCore) -> Self {
-        let key = p256::SecretKey::random(rng);
-        let public = PublicKey::from_verifying_key_unchecked(p256::ecdsa::VerifyingKey::from(
-            key.public_key(),
-        ));
-        let rc = Self {
-            key,
-            public,
-            #[cfg(feature = "aws-lc")]
-            aws: None,
-        };
-        rc.clone().with_backend(Backend::DEFAULT).unwrap_or(rc)
-    }
-
-    /// The same key on `backend` (its public key too).
-    ///
-    /// # Errors
-    /// [`CryptoError::InvalidKey`] if the backend refuses the key.
-    pub fn with_backend(self, backend: Backend) -> Result<Self, CryptoError> {
-        let public = self.public.with_backend(backend)?;
-        match backend {
-            Backend::RustCrypto => Ok(Self {
-                key: self.key,
-                public,
-                #[cfg(feature = "aws-lc")]
-                aws: None,
-            }),
-            #[cfg(feature = "aws-lc")]
-            Backend::AwsLc => {
-                let scalar = scalar_bytes(&self.key.to_bytes());
-                let aws = AwsAgreementKey::new(&scalar)?;
-                Ok(Self {
-                    key: self.key,
-                    public,
-                    aws: Some(aws),
-                })
-            }
-        }
-    }
-
-    /// The backend this key agrees with.
-    #[must_use]
-    pub const fn backend(&self) -> Backend {
-        #[cfg(feature = "aws-lc")]
-        if self.aws.is_some() {
-            return Backend::AwsLc;
-        }
-        Backend::RustCrypto
-    }
-
-    /// The matching public key (on the same backend).
-    #[must_use]
-    pub fn public_key(&self) -> PublicKey {
-        self.public.clone()
-    }
-
-    /// The SMKI key identifier of the public key (what its KA certificate's SKI carries).
-    #[must_use]
-    pub const fn key_id(&self) -> KeyId {
-        self.public.key_id()
-    }
+private_key_common! {
+    KeyAgreementKey, "agrees",
+    rustcrypto: |secret| secret.clone(),
+    random: |rng| p256::SecretKey::random(rng),
+    public: |key| p256::ecdsa::VerifyingKey::from(key.public_key()),
+    aws: |scalar, _public| AwsAgreementKey::new(scalar),
 }
 
 impl KeyAgreement for KeyAgreementKey {
@@ -346,15 +281,6 @@ impl KeyAgreement for KeyAgreementKey {
         let mut z = [0u8; 32];
         z.copy_from_slice(shared.raw_secret_bytes());
         Ok(SharedSecret::from_bytes(z))
-    }
-}
-
-impl fmt::Debug for KeyAgreementKey {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("KeyAgreementKey")
-            .field("public", &self.public)
-            .field("backend", &self.backend())
-            .finish_non_exhaustive()
     }
 }
 

@@ -109,6 +109,41 @@ fn set<T>(slot: &mut Option<T>, value: T, at: usize) -> Result<(), UriError> {
     Ok(())
 }
 
+/// One `name=value` attribute, with the byte offsets of the attribute and of its value.
+struct Attr<'a> {
+    name: &'a str,
+    value: &'a str,
+    start: usize,
+    vat: usize,
+}
+
+/// The non-empty `name=value` attributes of `part` (separated by `sep`), which starts at byte
+/// `base` of the URI.
+fn attributes<'a>(
+    part: &'a str,
+    sep: char,
+    base: usize,
+    missing_equals: &'static str,
+) -> impl Iterator<Item = Result<Attr<'a>, UriError>> {
+    let mut at = base;
+    part.split(sep).filter_map(move |attr| {
+        let start = at;
+        at += attr.len() + sep.len_utf8();
+        if attr.is_empty() {
+            return None;
+        }
+        Some(match attr.split_once('=') {
+            Some((name, value)) => Ok(Attr {
+                name,
+                value,
+                start,
+                vat: start + name.len() + 1,
+            }),
+            None => Err(err(missing_equals, start)),
+        })
+    })
+}
+
 impl FromStr for Pkcs11Uri {
     type Err = UriError;
 
@@ -122,17 +157,13 @@ impl FromStr for Pkcs11Uri {
             None => (rest, None),
         };
         let mut uri = Self::default();
-        let mut at = base;
-        for attr in path.split(';') {
-            let start = at;
-            at += attr.len() + 1;
-            if attr.is_empty() {
-                continue;
-            }
-            let (name, value) = attr
-                .split_once('=')
-                .ok_or_else(|| err("path attribute without '='", start))?;
-            let vat = start + name.len() + 1;
+        for attr in attributes(path, ';', base, "path attribute without '='") {
+            let Attr {
+                name,
+                value,
+                start,
+                vat,
+            } = attr?;
             match name {
                 "token" => set(&mut uri.token, text(value, vat)?, start)?,
                 "object" => set(&mut uri.object, text(value, vat)?, start)?,
@@ -166,17 +197,14 @@ impl FromStr for Pkcs11Uri {
             }
         }
         if let Some(query) = query {
-            at = base + path.len() + 1;
-            for attr in query.split('&') {
-                let start = at;
-                at += attr.len() + 1;
-                if attr.is_empty() {
-                    continue;
-                }
-                let (name, value) = attr
-                    .split_once('=')
-                    .ok_or_else(|| err("query attribute without '='", start))?;
-                let vat = start + name.len() + 1;
+            let query_at = base + path.len() + 1;
+            for attr in attributes(query, '&', query_at, "query attribute without '='") {
+                let Attr {
+                    name,
+                    value,
+                    start,
+                    vat,
+                } = attr?;
                 match name {
                     "pin-source" => {
                         let v = text(value, vat)?;
