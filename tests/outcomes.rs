@@ -121,10 +121,27 @@ fn candidate_selection_follows_the_table() {
 }
 
 #[test]
-fn back_off_doubles_up_to_its_cap() {
+fn back_off_grows_sixfold_up_to_its_cap() {
     let r = RetryPolicy::default();
-    let hours: Vec<i64> = (1..=10).map(|n| r.delay(n) / 3600).collect();
-    assert_eq!(hours, [1, 2, 4, 8, 16, 32, 64, 128, 168, 168]);
+    let hours: Vec<i64> = (1..=6).map(|n| r.delay(n) / 3600).collect();
+    assert_eq!(hours, [1, 6, 36, 168, 168, 168]);
+}
+
+#[test]
+fn the_default_back_off_reaches_seven_days_within_the_attempt_limit() {
+    let p = MigrationPolicy::default();
+    assert_eq!(p.retry.cap_secs, 7 * 86_400);
+    assert!(p.retry.reaches_cap_within(p.max_attempts));
+    // The waits before the last attempt add up to more than a week.
+    let waited: i64 = (1..p.max_attempts).map(|n| p.retry.delay(n)).sum();
+    assert!(waited > 7 * 86_400, "{waited}");
+    // Doubling from an hour would never get there in 5 attempts: such a policy is caught.
+    let doubling = RetryPolicy {
+        factor: 2,
+        ..p.retry
+    };
+    assert!(!doubling.reaches_cap_within(p.max_attempts));
+    assert!(!p.retry.reaches_cap_within(1));
 }
 
 #[test]

@@ -136,11 +136,16 @@ impl DeviceRecord {
 }
 
 /// Exponential back-off for transient failures.
+///
+/// The default waits 1 h, 6 h, 36 h, then 7 days (216 h, capped) after the first four failed
+/// attempts: with the default 5 attempts the last one comes about 8.8 days after the first, so
+/// a communications hub that is unreachable for days is still reached within the attempt limit
+/// (our choice of steps; [`RetryPolicy::reaches_cap_within`] checks a policy's cap is reachable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RetryPolicy {
     /// The first wait, seconds (default 1 h).
     pub base_secs: i64,
-    /// The factor per further attempt (default 2).
+    /// The factor per further attempt (default 6).
     pub factor: i64,
     /// The longest wait, seconds (default 7 days).
     pub cap_secs: i64,
@@ -150,7 +155,7 @@ impl Default for RetryPolicy {
     fn default() -> Self {
         Self {
             base_secs: 3600,
-            factor: 2,
+            factor: 6,
             cap_secs: 7 * 86_400,
         }
     }
@@ -168,6 +173,13 @@ impl RetryPolicy {
             }
         }
         d.min(self.cap_secs)
+    }
+
+    /// Whether the longest wait is reached before the last of `max_attempts` attempts (the
+    /// waits come after attempts 1 to `max_attempts − 1`).
+    #[must_use]
+    pub fn reaches_cap_within(&self, max_attempts: u32) -> bool {
+        max_attempts >= 2 && self.delay(max_attempts - 1) >= self.cap_secs
     }
 }
 
