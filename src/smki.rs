@@ -163,7 +163,6 @@ pub struct SmkiCertificate<'a> {
     authority_key_id: Option<KeyId>,
     key_usage: KeyUsage,
     public_key: PublicKey,
-    point: [u8; 65],
     policies: Vec<ObjectIdentifier>,
     policies_critical: bool,
     not_before: i64,
@@ -325,7 +324,6 @@ impl<'a> SmkiCertificate<'a> {
             authority_key_id,
             key_usage,
             public_key,
-            point,
             policies,
             policies_critical,
             not_before: time_seconds(&tbs_cert.validity.not_before),
@@ -408,8 +406,8 @@ impl<'a> SmkiCertificate<'a> {
 
     /// The key identifier computed from the public key.
     #[must_use]
-    pub fn computed_key_id(&self) -> KeyId {
-        key_id(&self.point)
+    pub const fn computed_key_id(&self) -> KeyId {
+        self.public_key.key_id()
     }
 
     /// Whether the stated SKI is the one computed from the key.

@@ -66,8 +66,11 @@ macro_rules! private_key_common {
         aws: |$scalar:ident, $point:ident| $aws:expr,
     ) => {
         impl $ty {
-            /// The RustCrypto key and its public key, then [`Backend::DEFAULT`].
-            fn from_secret($secret: &p256::SecretKey) -> Result<Self, CryptoError> {
+            /// The RustCrypto key and its public key, then `backend`'s form.
+            fn from_secret(
+                $secret: &p256::SecretKey,
+                backend: Backend,
+            ) -> Result<Self, CryptoError> {
                 let $key = $rustcrypto;
                 let public = PublicKey::from_verifying_key_unchecked($public);
                 Self {
@@ -76,7 +79,7 @@ macro_rules! private_key_common {
                     #[cfg(feature = "aws-lc")]
                     aws: None,
                 }
-                .with_backend(Backend::DEFAULT)
+                .with_backend(backend)
             }
 
             /// From a PKCS#8 or SEC1 DER private key.
@@ -84,7 +87,7 @@ macro_rules! private_key_common {
             /// # Errors
             /// [`CryptoError::InvalidKey`].
             pub fn from_der(der: &[u8]) -> Result<Self, CryptoError> {
-                Self::from_secret(&secret_from_der(der)?)
+                Self::from_secret(&secret_from_der(der)?, Backend::DEFAULT)
             }
 
             /// From a PEM `PRIVATE KEY` (PKCS#8) or `EC PRIVATE KEY` (SEC1).
@@ -93,15 +96,25 @@ macro_rules! private_key_common {
             /// [`CryptoError::InvalidKey`].
             #[cfg(feature = "alloc")]
             pub fn from_pem(pem: &str) -> Result<Self, CryptoError> {
-                Self::from_secret(&secret_from_pem(pem)?)
+                Self::from_secret(&secret_from_pem(pem)?, Backend::DEFAULT)
             }
 
-            /// From the raw 32-byte big-endian scalar.
+            /// From the raw 32-byte big-endian scalar, for [`Backend::DEFAULT`].
             ///
             /// # Errors
             /// [`CryptoError::InvalidKey`] for zero or a value not below the group order.
             pub fn from_scalar(bytes: &[u8; 32]) -> Result<Self, CryptoError> {
-                Self::from_secret(&secret_from_scalar(bytes)?)
+                Self::from_scalar_on(bytes, Backend::DEFAULT)
+            }
+
+            /// From the raw 32-byte big-endian scalar, for `backend` (without first preparing
+            /// the default backend's form, as `from_scalar(..)?.with_backend(..)` would).
+            ///
+            /// # Errors
+            /// [`CryptoError::InvalidKey`] for zero or a value not below the group order, or
+            /// a key the backend refuses.
+            pub fn from_scalar_on(bytes: &[u8; 32], backend: Backend) -> Result<Self, CryptoError> {
+                Self::from_secret(&secret_from_scalar(bytes)?, backend)
             }
 
             /// A fresh random key, for [`Backend::DEFAULT`] (or RustCrypto, should AWS-LC
@@ -426,6 +439,12 @@ impl PublicKey {
     #[must_use]
     pub const fn key_id(&self) -> KeyId {
         self.id
+    }
+    /// The same key under another identifier: two keys whose 60-bit identifiers collide, for
+    /// testing what keys by identifier.
+    #[cfg(test)]
+    pub(crate) fn with_key_id_for_test(self, id: KeyId) -> Self {
+        Self { id, ..self }
     }
 }
 

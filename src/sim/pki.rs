@@ -320,7 +320,7 @@ fn issue(
     validity: (i64, i64),
 ) -> Result<Vec<u8>, IssueError> {
     let point = public_key.to_uncompressed();
-    let key_id = smki::key_id(&point);
+    let key_id = public_key.key_id();
     let ku = key_usage.to_der().map_err(|_| IssueError("keyUsage"))?;
     let mut exts = vec![
         extension(smki::OID_KEY_USAGE, true, ku)?,
@@ -446,7 +446,7 @@ impl TestPki {
         let root_key = scalar_key(&seed, b"root")?;
         let root_name = ca_name("00", "TESTROOT")?;
         let root_pub = root_key.public_key();
-        let root_id = smki::key_id(&root_pub.to_uncompressed());
+        let root_id = root_pub.key_id();
         let root_cert = issue(
             &Subject::Ca(root_name.clone()),
             &root_pub,
@@ -469,7 +469,7 @@ impl TestPki {
             let key = scalar_key(&seed, label)?;
             let name = ca_name(ou, cn)?;
             let public = key.public_key();
-            let key_id = smki::key_id(&public.to_uncompressed());
+            let key_id = public.key_id();
             let certificate = issue(
                 &Subject::Ca(name.clone()),
                 &public,
@@ -614,14 +614,15 @@ impl TestPki {
         &self,
         entity_id: EntityId,
     ) -> Result<(SigningKey, KeyAgreementKey), IssueError> {
-        let ds = scalar_key(&self.seed, &[&entity_id.0[..], b"device-ds"].concat())?
-            .with_backend(self.backend)
-            .map_err(|_| IssueError("key"))?;
-        let ka = KeyAgreementKey::from_scalar(&scalar(
-            &self.seed,
-            &[&entity_id.0[..], b"device-ka"].concat(),
-        ))
-        .and_then(|k| k.with_backend(self.backend))
+        let ds = SigningKey::from_scalar_on(
+            &scalar(&self.seed, &[&entity_id.0[..], b"device-ds"].concat()),
+            self.backend,
+        )
+        .map_err(|_| IssueError("key"))?;
+        let ka = KeyAgreementKey::from_scalar_on(
+            &scalar(&self.seed, &[&entity_id.0[..], b"device-ka"].concat()),
+            self.backend,
+        )
         .map_err(|_| IssueError("key"))?;
         Ok((ds, ka))
     }
@@ -690,8 +691,10 @@ fn scalar(seed: &[u8; 32], label: &[u8]) -> [u8; 32] {
     [1; 32]
 }
 
+/// A CA's key: it only signs certificates, deterministically, so it stays on RustCrypto.
 fn scalar_key(seed: &[u8; 32], label: &[u8]) -> Result<SigningKey, IssueError> {
-    SigningKey::from_scalar(&scalar(seed, label)).map_err(|_| IssueError("key"))
+    SigningKey::from_scalar_on(&scalar(seed, label), Backend::RustCrypto)
+        .map_err(|_| IssueError("key"))
 }
 
 /// What every end-entity certificate of one holder shares: the seed, the holder, its
@@ -706,47 +709,49 @@ struct Issuance<'a> {
 }
 
 impl Issuance<'_> {
-    /// The scalar, certificate and key ID of the key labelled `label`.
-    fn issue_key(
-        &self,
-        label: &[u8],
-        usage: KeyUsage,
-    ) -> Result<([u8; 32], Vec<u8>, KeyId), IssueError> {
+    /// The scalar of the key labelled `label`, and the seed of its certificate's serial.
+    fn scalar(&self, label: &[u8]) -> ([u8; 32], Vec<u8>) {
         let full = [&self.entity.0[..], label].concat();
-        let s = scalar(self.seed, &full);
-        let public = KeyAgreementKey::from_scalar(&s)
-            .map_err(|_| IssueError("key"))?
-            .public_key();
-        let certificate = issue(
+        let serial_seed = [&self.seed[..], &full].concat();
+        (scalar(self.seed, &full), serial_seed)
+    }
+
+    fn certificate(
+        &self,
+        public: &PublicKey,
+        usage: KeyUsage,
+        serial_seed: &[u8],
+    ) -> Result<Vec<u8>, IssueError> {
+        issue(
             self.subject,
-            &public,
+            public,
             usage,
             self.issuer,
-            &[&self.seed[..], &full].concat(),
+            serial_seed,
             self.validity,
-        )?;
-        Ok((s, certificate, smki::key_id(&public.to_uncompressed())))
+        )
     }
 
     fn ds(&self, label: &[u8]) -> Result<DsCredential, IssueError> {
-        let (s, certificate, key_id) = self.issue_key(label, KeyUsage::DIGITAL_SIGNATURE)?;
+        let (s, serial_seed) = self.scalar(label);
+        let key = SigningKey::from_scalar_on(&s, self.backend).map_err(|_| IssueError("key"))?;
+        let public = key.public_key();
         Ok(DsCredential {
-            key: SigningKey::from_scalar(&s)
-                .and_then(|k| k.with_backend(self.backend))
-                .map_err(|_| IssueError("key"))?,
-            certificate,
-            key_id,
+            certificate: self.certificate(&public, KeyUsage::DIGITAL_SIGNATURE, &serial_seed)?,
+            key_id: public.key_id(),
+            key,
         })
     }
 
     fn ka(&self, label: &[u8]) -> Result<KaCredential, IssueError> {
-        let (s, certificate, key_id) = self.issue_key(label, KeyUsage::KEY_AGREEMENT)?;
+        let (s, serial_seed) = self.scalar(label);
+        let key =
+            KeyAgreementKey::from_scalar_on(&s, self.backend).map_err(|_| IssueError("key"))?;
+        let public = key.public_key();
         Ok(KaCredential {
-            key: KeyAgreementKey::from_scalar(&s)
-                .and_then(|k| k.with_backend(self.backend))
-                .map_err(|_| IssueError("key"))?,
-            certificate,
-            key_id,
+            certificate: self.certificate(&public, KeyUsage::KEY_AGREEMENT, &serial_seed)?,
+            key_id: public.key_id(),
+            key,
         })
     }
 }
