@@ -26,7 +26,7 @@ use std::time::Instant;
 use gbcs::cos::engine::{EngineConfig, Transport};
 use gbcs::cos::report::{scheduled_creation, Ecosmig007, ReportFormat};
 use gbcs::cos::CosSigner;
-use gbcs::crypto::{Backend, KeyAgreement, SignatureSigner};
+use gbcs::crypto::{Backend, KeyAgreement, PublicKey, SignatureSigner};
 use gbcs::frame::EntityId;
 use gbcs::payload::GeneralizedTime;
 use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
@@ -65,11 +65,13 @@ impl Transport for Timed<'_> {
     }
 }
 
-/// The TCoS DS and ACB KA keys in an HSM, from `--key` and `--acb-key` (PKCS#11 URIs).
-#[cfg(feature = "pkcs11")]
+/// The TCoS DS and ACB KA keys in an HSM, from `--key` and `--acb-key` (PKCS#11 URIs), with
+/// the public keys read from the token.
 struct HsmKeys {
-    tcos: gbcs::crypto::pkcs11::HsmSigningKey,
-    acb: gbcs::crypto::pkcs11::HsmKeyAgreementKey,
+    tcos: Box<dyn SignatureSigner + Sync>,
+    acb: Box<dyn KeyAgreement + Sync>,
+    tcos_public: PublicKey,
+    acb_public: PublicKey,
 }
 
 #[cfg(feature = "pkcs11")]
@@ -82,45 +84,21 @@ fn hsm_keys() -> Result<Option<HsmKeys>, Box<dyn std::error::Error>> {
     eprintln!("TCoS signatures with {key} and ACB key agreement with {acb}, in the HSM");
     let (key, acb): (Pkcs11Uri, Pkcs11Uri) = (key.parse()?, acb.parse()?);
     let module = Pkcs11Module::for_uri(module_path.as_deref(), &key)?;
-    let h = HsmKeys {
-        tcos: HsmSigningKey::open(&module, &key)?,
-        acb: HsmKeyAgreementKey::open(&module, &acb)?,
-    };
-    if h.tcos.public_key().is_none() || h.acb.public_key().is_none() {
+    let (tcos, acb) = (
+        HsmSigningKey::open(&module, &key)?,
+        HsmKeyAgreementKey::open(&module, &acb)?,
+    );
+    let (Some(tcos_public), Some(acb_public)) =
+        (tcos.public_key().cloned(), acb.public_key().cloned())
+    else {
         return Err("the token has no public key objects beside the keys".into());
-    }
-    Ok(Some(h))
-}
-
-#[cfg(feature = "pkcs11")]
-impl HsmKeys {
-    fn public(
-        &self,
-    ) -> (
-        Option<&gbcs::crypto::PublicKey>,
-        Option<&gbcs::crypto::PublicKey>,
-    ) {
-        (self.tcos.public_key(), self.acb.public_key())
-    }
-}
-
-/// Without the `pkcs11` feature there are no HSM keys (this stands in for the type).
-#[cfg(not(feature = "pkcs11"))]
-struct HsmKeys {
-    tcos: gbcs::crypto::SigningKey,
-    acb: gbcs::crypto::KeyAgreementKey,
-}
-
-#[cfg(not(feature = "pkcs11"))]
-impl HsmKeys {
-    fn public(
-        &self,
-    ) -> (
-        Option<&gbcs::crypto::PublicKey>,
-        Option<&gbcs::crypto::PublicKey>,
-    ) {
-        (None, None)
-    }
+    };
+    Ok(Some(HsmKeys {
+        tcos: Box::new(tcos),
+        acb: Box::new(acb),
+        tcos_public,
+        acb_public,
+    }))
 }
 
 #[cfg(not(feature = "pkcs11"))]
@@ -150,10 +128,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let hsm = hsm_keys()?;
     let pki = TestPki::generate_with_backend(b"bulk migration demo", backend)?;
     let parties = match &hsm {
-        Some(h) => {
-            let (tcos, acb) = h.public();
-            MigrationParties::certified(&pki, tcos, acb)?
-        }
+        Some(h) => MigrationParties::certified(&pki, Some(&h.tcos_public), Some(&h.acb_public))?,
         None => MigrationParties::of(&pki),
     };
     let mut sim =
@@ -173,7 +148,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let started = Instant::now();
     let tcos_credential = sim.parties.tcos_credential()?;
     let (signer, acb): (&(dyn SignatureSigner + Sync), &(dyn KeyAgreement + Sync)) = match &hsm {
-        Some(h) => (&h.tcos, &h.acb),
+        Some(h) => (&*h.tcos, &*h.acb),
         None => (&sim.pki.tcos.ds.key, &sim.pki.acb.ka.key),
     };
     let cos_signer = CosSigner {

@@ -234,6 +234,8 @@ pub struct SimulatedMigration {
     pub secrets: SharedSecretCache,
     /// The TCoS and ACB certificates the meters hold.
     pub parties: MigrationParties,
+    /// The key identifier of `parties`' ACB certificate (what the cache keys the ACB by).
+    acb_key_id: KeyId,
     /// The PKI.
     pub pki: TestPki,
     /// Its TCoS and ECoS credentials.
@@ -297,10 +299,12 @@ impl SimulatedMigration {
         registry
             .add(CosParty::Tcos, parties.tcos_credential()?)
             .add(CosParty::Ecos, pki.ecos.credential());
+        let acb_key_id = parties.acb_key_id()?;
         let fleet = SimulatedFleet::generate_for(&pki, &parties, fleet_seed, devices, mix, clock)?;
         Ok(Self {
             secrets: SharedSecretCache::new(devices.max(1)),
             parties,
+            acb_key_id,
             pki,
             registry,
             fleet,
@@ -346,10 +350,6 @@ impl SimulatedMigration {
         acb: &(dyn KeyAgreement + Sync),
         f: impl FnOnce(&MigrationContext<'_>) -> R,
     ) -> Result<R, BuildError> {
-        let acb_id = self
-            .parties
-            .acb_key_id()
-            .map_err(|_| BuildError::NotEcosCertificate)?;
         let path = [CertificateDer(&self.pki.issuing_ca.certificate)];
         let command = MigrationCommand::new(
             &self.registry,
@@ -362,7 +362,7 @@ impl SimulatedMigration {
             registry: &self.registry,
             tcos,
             command,
-            acb: &CachedKeyAgreement::new(acb, acb_id, &self.secrets),
+            acb: &CachedKeyAgreement::new(acb, self.acb_key_id, &self.secrets),
         };
         Ok(f(&ctx))
     }
