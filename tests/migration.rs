@@ -364,10 +364,10 @@ fn the_engine_reaches_the_same_outcomes_on_every_crypto_backend() {
     assert!(all.windows(2).all(|w| w[0] == w[1]));
 }
 
-/// The ACB key agreement of an HSM that fails its first `fail_first` calls, then answers.
+/// The ACB key agreement of an HSM that fails the calls `fails` picks (by call number).
 struct FlakyAcb<'a> {
     key: &'a gbcs::crypto::KeyAgreementKey,
-    fail_first: u32,
+    fails: fn(u32) -> bool,
     calls: std::sync::atomic::AtomicU32,
 }
 
@@ -377,7 +377,7 @@ impl gbcs::crypto::KeyAgreement for FlakyAcb<'_> {
         peer: &gbcs::crypto::PublicKey,
     ) -> Result<gbcs::crypto::SharedSecret, gbcs::crypto::CryptoError> {
         let n = self.calls.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-        if n < self.fail_first {
+        if (self.fails)(n) {
             Err(gbcs::crypto::CryptoError::Backend)
         } else {
             self.key.agree(peer)
@@ -386,7 +386,7 @@ impl gbcs::crypto::KeyAgreement for FlakyAcb<'_> {
 }
 
 fn run_with_flaky_acb(
-    fail_first: u32,
+    fails: fn(u32) -> bool,
     devices: usize,
 ) -> (gbcs::cos::engine::BulkMigration, SimulatedMigration) {
     let mix = FleetMix(vec![(Profile::Healthy, 1000)]);
@@ -394,7 +394,7 @@ fn run_with_flaky_acb(
     let mut run = sim.start(1);
     let acb = FlakyAcb {
         key: &sim.pki.acb.ka.key,
-        fail_first,
+        fails,
         calls: std::sync::atomic::AtomicU32::new(0),
     };
     let config = EngineConfig {
@@ -411,7 +411,7 @@ fn run_with_flaky_acb(
 
 #[test]
 fn a_local_key_agreement_failure_is_not_a_device_attempt() {
-    let (run, _sim) = run_with_flaky_acb(3, 20);
+    let (run, _sim) = run_with_flaky_acb(|n| n < 3, 20);
     assert!(run.stopped().is_none(), "{:?}", run.stopped());
     assert_eq!(run.local_faults(), 3);
     let faults = run
@@ -444,7 +444,7 @@ fn a_local_key_agreement_failure_is_not_a_device_attempt() {
 
 #[test]
 fn a_burst_of_local_failures_stops_the_run_before_any_device_is_tried() {
-    let (run, _sim) = run_with_flaky_acb(u32::MAX, 30);
+    let (run, _sim) = run_with_flaky_acb(|_| true, 30);
     let limit = run.policy.auto_stop.local_fault_limit;
     match run.stopped() {
         Some(Incident::LocalFaults { in_a_row, .. }) => assert_eq!(*in_a_row, limit),
@@ -454,4 +454,18 @@ fn a_burst_of_local_failures_stops_the_run_before_any_device_is_tried() {
     assert!(run.records.iter().all(|r| r.attempts == 0));
     // Batches of 4: the run stopped in the batch that reached the limit.
     assert!(run.local_faults() >= u64::from(limit) && run.local_faults() < u64::from(limit) + 4);
+}
+
+#[test]
+fn local_faults_stop_the_run_only_when_in_a_row() {
+    // Every other key agreement fails: far more local faults than the limit in all, never
+    // two in a row, so the run goes on and every device migrates.
+    let (run, _sim) = run_with_flaky_acb(|n| n % 2 == 0, 30);
+    let limit = u64::from(run.policy.auto_stop.local_fault_limit);
+    assert!(run.local_faults() >= limit, "{}", run.local_faults());
+    assert!(run.stopped().is_none(), "{:?}", run.stopped());
+    assert!(run
+        .records
+        .iter()
+        .all(|r| r.status == MigrationStatus::Migrated && r.attempts == 1));
 }

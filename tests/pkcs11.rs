@@ -411,7 +411,27 @@ fn hsm_errors_are_typed() {
         Pkcs11Module::load(&not_a_module),
         Err(Pkcs11Error::ModuleLoad(_))
     ));
-    assert!(hsm.path.exists());
+    // Two keys under one label: named by object alone, neither is chosen; the id picks one.
+    hsm.generate("errors", "twice", 3, true, false);
+    hsm.generate("errors", "twice", 4, true, false);
+    assert_eq!(
+        HsmSigningKey::open(m, &hsm.uri("errors", "twice")).map(|_| ()),
+        Err(Pkcs11Error::AmbiguousKey(2))
+    );
+    let by_id: Pkcs11Uri = format!(
+        "pkcs11:token=errors;object=twice;id=%04?pin-source=file:{}",
+        hsm.dir.join("pin").display()
+    )
+    .parse()
+    .expect("URI");
+    assert!(HsmSigningKey::open(m, &by_id).is_ok());
+    // A key on another curve (P-384).
+    const P384: [u8; 7] = [0x06, 0x05, 0x2B, 0x81, 0x04, 0x00, 0x22];
+    hsm.generate_on_curve("errors", "p384", 5, true, false, &P384);
+    assert_eq!(
+        HsmSigningKey::open(m, &hsm.uri("errors", "p384")).map(|_| ()),
+        Err(Pkcs11Error::NotP256)
+    );
 }
 
 #[test]

@@ -230,3 +230,34 @@ impl<K: KeyAgreement> KeyAgreement for CachedKeyAgreement<'_, K> {
         self.cache.get_or_agree(&self.key, self.key_id, peer)
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_peer_whose_key_id_collides_gets_its_own_z_not_the_cached_one() {
+        let acb = KeyAgreementKey::from_scalar(&[1; 32]).expect("key");
+        let first = KeyAgreementKey::from_scalar(&[2; 32])
+            .expect("key")
+            .public_key();
+        let other = KeyAgreementKey::from_scalar(&[3; 32])
+            .expect("key")
+            .public_key()
+            .with_key_id_for_test(first.key_id());
+        assert_eq!(first.key_id(), other.key_id());
+        let cache = SharedSecretCache::new(8);
+        let cached = CachedKeyAgreement::for_key(&acb, &cache);
+        let z1 = cached.agree(&first).expect("z");
+        let z2 = cached.agree(&other).expect("z");
+        assert_ne!(z1.as_bytes(), z2.as_bytes());
+        assert_eq!(z2.as_bytes(), acb.agree(&other).expect("z").as_bytes());
+        assert_eq!(
+            cache.stats().hits,
+            0,
+            "the first peer's Z was not handed out"
+        );
+        assert_eq!(cache.len(), 1, "the newer peer replaced the entry");
+    }
+}

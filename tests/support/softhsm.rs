@@ -193,13 +193,26 @@ impl SoftHsm {
 
     /// Generates a P-256 key pair in the token (the private key never leaves it).
     pub fn generate(&self, token: &str, label: &str, id: u8, sign: bool, derive: bool) {
+        self.generate_on_curve(token, label, id, sign, derive, &P256_EC_PARAMS);
+    }
+
+    /// Generates an EC key pair on the curve `ec_params` (DER of its OID) in the token.
+    pub fn generate_on_curve(
+        &self,
+        token: &str,
+        label: &str,
+        id: u8,
+        sign: bool,
+        derive: bool,
+        ec_params: &[u8],
+    ) {
         let session = self.user_session(token);
         let common = [
             Attribute::Token(true),
             Attribute::Label(label.as_bytes().to_vec()),
             Attribute::Id(vec![id]),
         ];
-        let mut public = vec![Attribute::EcParams(P256_EC_PARAMS.to_vec())];
+        let mut public = vec![Attribute::EcParams(ec_params.to_vec())];
         public.extend_from_slice(&common);
         let mut private = vec![
             Attribute::Private(true),
