@@ -9,8 +9,9 @@
 //! their backend's own form; [`SharedSecretCache`] (std) keeps static–static Z values so a
 //! head-end agrees a key once per device, not once per message. The KDF and GMAC are the same
 //! for both (`sha2`, and `aes` + `ghash`, the primitives `aes-gcm` is built from: GMAC is
-//! computed by streaming the AAD in its pieces, so the message is never copied; at 1.9 KB it
-//! costs about 1 % of a verification).
+//! computed by streaming the AAD in its pieces, so the message is never copied; over a 1.9 KB
+//! command it takes about 1.5 µs, under 1 % of a RustCrypto verification and about 2 % of an
+//! AWS-LC one).
 //!
 //! ```text
 //! signature  ECDSA-P256-SHA256( GH[1..] || payload ) as r || s        (the DF tag excluded)
