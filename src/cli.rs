@@ -76,29 +76,13 @@ fn cell(c: &TrustAnchorCellIdentifier) -> Value {
         ),
         (
             "key_usage",
-            Value::Code(c.key_usage.0.into(), key_usage_name(c.key_usage.0))
+            Value::Code(c.key_usage.0.into(), c.key_usage.name())
         ),
         (
             "cell_usage",
-            Value::Enum(
-                c.cell_usage.0.into(),
-                match c.cell_usage.0 {
-                    0 => Some("management"),
-                    1 => Some("prePaymentTopUp"),
-                    _ => None,
-                }
-            )
+            Value::Enum(c.cell_usage.0.into(), c.cell_usage.name())
         ),
     ])
-}
-
-const fn key_usage_name(bits: u16) -> Option<&'static str> {
-    match bits {
-        0x8000 => Some("digitalSignature"),
-        0x0800 => Some("keyAgreement"),
-        0x0400 => Some("keyCertSign"),
-        _ => None,
-    }
 }
 
 fn certificate(c: &CertificateDer<'_>) -> Value {
@@ -275,17 +259,14 @@ fn payload(p: &Payload<'_>) -> Vec<(&'static str, Value)> {
                                                             "key_usage",
                                                             Value::Code(
                                                                 c.key_usage.0.into(),
-                                                                key_usage_name(c.key_usage.0)
+                                                                c.key_usage.name()
                                                             )
                                                         ),
                                                         (
                                                             "cell_usage",
                                                             Value::Enum(
                                                                 c.cell_usage.0.into(),
-                                                                (c.cell_usage.0 == 1)
-                                                                    .then_some("prePaymentTopUp")
-                                                                    .or((c.cell_usage.0 == 0)
-                                                                        .then_some("management"))
+                                                                c.cell_usage.name()
                                                             )
                                                         ),
                                                         (
@@ -326,14 +307,7 @@ fn payload(p: &Payload<'_>) -> Vec<(&'static str, Value)> {
                         (
                             "apply_time_based_cpv_checks",
                             k.apply_time_based_cpv_checks
-                                .map_or(Value::Null, |v| Value::Enum(
-                                    v.0.into(),
-                                    match v.0 {
-                                        0 => Some("apply"),
-                                        1 => Some("disapply"),
-                                        _ => None,
-                                    }
-                                ))
+                                .map_or(Value::Null, |v| Value::Enum(v.0.into(), v.name()))
                         ),
                         (
                             "authorising_remote_party_ta_cell_identifier",
@@ -398,14 +372,7 @@ fn payload(p: &Payload<'_>) -> Vec<(&'static str, Value)> {
             ("type", s("UpdateSecurityCredentialsAlert")),
             (
                 "alert_code",
-                Value::Enum(
-                    a.alert_code.0.into(),
-                    match a.alert_code.0 {
-                        0x8F66 => Some("futureDatedCommandActioned"),
-                        0x8F67 => Some("futureDatedCommandNotActioned"),
-                        _ => None,
-                    }
-                )
+                Value::Enum(a.alert_code.0.into(), a.alert_code.name())
             ),
             ("execution_date_time", s(a.execution_date_time)),
             ("execution_outcome", outcome(&a.execution_outcome)),
@@ -453,7 +420,7 @@ pub fn describe(m: &Message<'_>) -> Value {
                 "message_code",
                 Value::Code(
                     h.message_code().0.into(),
-                    message_code_name(h.message_code().0)
+                    h.message_code().name()
                 )
             ),
             (
@@ -482,34 +449,6 @@ pub fn describe(m: &Message<'_>) -> Value {
     ));
     top.push(("mac", f.mac().map_or(Value::Null, |m| hexv(m))));
     Value::Obj(top)
-}
-
-/// The name of a message code this crate knows.
-#[must_use]
-pub const fn message_code_name(code: u16) -> Option<&'static str> {
-    Some(match code {
-        0x0008 => "CS02a Provide Security Credential Details",
-        0x000A => "CS02c Issue Security Credentials",
-        0x000B => "CS02d Update Device Certificate on Device",
-        0x000C => "CS02e Provide Device Certificate from Device",
-        0x011B => "CS02f Provide Security Credential Details",
-        0x0100 => "CS02b rootBySupplier",
-        0x0101 => "CS02b rootByWanProvider",
-        0x0102 => "CS02b supplierBySupplier",
-        0x0103 => "CS02b networkOperatorByNetworkOperator",
-        0x0104 => "CS02b accessControlBrokerByACB",
-        0x0105 => "CS02b wanProviderByWanProvider",
-        0x0106 => "CS02b transCoSByTransCoS",
-        0x0107 => "CS02b supplierByTransCoS",
-        0x0108 => "CS02b anyExceptAbnormalRootByRecovery",
-        0x0109 => "CS02b anyByContingency",
-        0x0125 => "CS02g loadControllerByLoadController",
-        0x0126 => "CS02g loadControllerBySupplier",
-        0x00CA => "CS06 future-dated execution alert",
-        0x00CB => "CS02b future-dated execution alert",
-        0x0124 => "CS02g future-dated execution alert",
-        _ => return None,
-    })
 }
 
 fn json_str(out: &mut String, v: &str) {

@@ -25,6 +25,7 @@ pub mod mac;
 use core::fmt;
 
 use crate::error::{ErrorKind, Result};
+use crate::wire_enum::wire_enum;
 
 pub use grouping::{
     GeneralSigning, GroupingHeader, GroupingHeaderView, OtherInformation, SignatureTail,
@@ -73,86 +74,68 @@ impl core::str::FromStr for EntityId {
     }
 }
 
-/// The CRA flag of a grouping header: Command, Response or Alert. Unknown values are kept.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct CraFlag(pub u8);
-
-impl CraFlag {
+wire_enum! {
+    /// The CRA flag of a grouping header: Command, Response or Alert. Unknown values are kept.
+    pub struct CraFlag(u8);
+    unknown "0x{:02X}";
     /// `0x01`: a command.
-    pub const COMMAND: Self = Self(1);
+    COMMAND = 1 => "Command",
     /// `0x02`: a response.
-    pub const RESPONSE: Self = Self(2);
+    RESPONSE = 2 => "Response",
     /// `0x03`: an alert.
-    pub const ALERT: Self = Self(3);
-
-    /// The flag's name, if it is a known one.
-    #[must_use]
-    pub const fn name(self) -> Option<&'static str> {
-        match self.0 {
-            1 => Some("Command"),
-            2 => Some("Response"),
-            3 => Some("Alert"),
-            _ => None,
-        }
-    }
+    ALERT = 3 => "Alert",
 }
 
-impl fmt::Debug for CraFlag {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "CraFlag(0x{:02X})", self.0),
-        }
-    }
-}
-
-/// A GBCS message code (the first two bytes of other-information). Unknown codes are kept.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct MessageCode(pub u16);
-
-impl MessageCode {
+wire_enum! {
+    /// A GBCS message code (the first two bytes of other-information). Unknown codes are
+    /// kept; the names are the use cases' and, for CS02b/CS02g, the mode each carries (which
+    /// mode a code carries is stated once, in `payload::MODE_MESSAGE_CODES`).
+    pub struct MessageCode(u16);
+    unknown "0x{:04X}";
     /// CS02a Provide Security Credential Details.
-    pub const CS02A: Self = Self(0x0008);
+    CS02A = 0x0008 => "CS02a Provide Security Credential Details",
     /// CS02c Issue Security Credentials.
-    pub const CS02C: Self = Self(0x000A);
+    CS02C = 0x000A => "CS02c Issue Security Credentials",
     /// CS02d Update Device Certificate on Device.
-    pub const CS02D: Self = Self(0x000B);
+    CS02D = 0x000B => "CS02d Update Device Certificate on Device",
     /// CS02e Provide Device Certificate from Device.
-    pub const CS02E: Self = Self(0x000C);
+    CS02E = 0x000C => "CS02e Provide Device Certificate from Device",
     /// CS02f Provide Security Credential Details (CS02a payloads).
-    pub const CS02F: Self = Self(0x011B);
+    CS02F = 0x011B => "CS02f Provide Security Credential Details",
     /// CS02b rootBySupplier (mode 0).
-    pub const CS02B_ROOT_BY_SUPPLIER: Self = Self(0x0100);
+    CS02B_ROOT_BY_SUPPLIER = 0x0100 => "CS02b rootBySupplier",
     /// CS02b rootByWanProvider (mode 1).
-    pub const CS02B_ROOT_BY_WAN_PROVIDER: Self = Self(0x0101);
+    CS02B_ROOT_BY_WAN_PROVIDER = 0x0101 => "CS02b rootByWanProvider",
     /// CS02b supplierBySupplier (mode 2).
-    pub const CS02B_SUPPLIER_BY_SUPPLIER: Self = Self(0x0102);
+    CS02B_SUPPLIER_BY_SUPPLIER = 0x0102 => "CS02b supplierBySupplier",
     /// CS02b networkOperatorByNetworkOperator (mode 3).
-    pub const CS02B_NO_BY_NO: Self = Self(0x0103);
+    CS02B_NO_BY_NO = 0x0103 => "CS02b networkOperatorByNetworkOperator",
     /// CS02b accessControlBrokerByACB (mode 4).
-    pub const CS02B_ACB_BY_ACB: Self = Self(0x0104);
+    CS02B_ACB_BY_ACB = 0x0104 => "CS02b accessControlBrokerByACB",
     /// CS02b wanProviderByWanProvider (mode 5).
-    pub const CS02B_WAN_PROVIDER_BY_WAN_PROVIDER: Self = Self(0x0105);
+    CS02B_WAN_PROVIDER_BY_WAN_PROVIDER = 0x0105 => "CS02b wanProviderByWanProvider",
     /// CS02b transCoSByTransCoS (mode 6): the TCoS→ECoS migration command.
-    pub const CS02B_TRANS_COS_BY_TRANS_COS: Self = Self(0x0106);
+    CS02B_TRANS_COS_BY_TRANS_COS = 0x0106 => "CS02b transCoSByTransCoS",
     /// CS02b supplierByTransCoS (mode 7): SRV 6.23.
-    pub const CS02B_SUPPLIER_BY_TRANS_COS: Self = Self(0x0107);
+    CS02B_SUPPLIER_BY_TRANS_COS = 0x0107 => "CS02b supplierByTransCoS",
     /// CS02b anyExceptAbnormalRootByRecovery (mode 8).
-    pub const CS02B_RECOVERY: Self = Self(0x0108);
+    CS02B_RECOVERY = 0x0108 => "CS02b anyExceptAbnormalRootByRecovery",
     /// CS02b anyByContingency (mode 9).
-    pub const CS02B_CONTINGENCY: Self = Self(0x0109);
+    CS02B_CONTINGENCY = 0x0109 => "CS02b anyByContingency",
     /// CS02g loadControllerByLoadController (mode 10).
-    pub const CS02G_LOAD_CONTROLLER_BY_LOAD_CONTROLLER: Self = Self(0x0125);
+    CS02G_LOAD_CONTROLLER_BY_LOAD_CONTROLLER = 0x0125 => "CS02g loadControllerByLoadController",
     /// CS02g loadControllerBySupplier (mode 11).
-    pub const CS02G_LOAD_CONTROLLER_BY_SUPPLIER: Self = Self(0x0126);
+    CS02G_LOAD_CONTROLLER_BY_SUPPLIER = 0x0126 => "CS02g loadControllerBySupplier",
     /// CS06 future-dated execution alert.
-    pub const CS06_ALERT: Self = Self(0x00CA);
+    CS06_ALERT = 0x00CA => "CS06 future-dated execution alert",
     /// The CS02b future-dated execution alert.
-    pub const CS02B_ALERT: Self = Self(0x00CB);
+    CS02B_ALERT = 0x00CB => "CS02b future-dated execution alert",
     /// The CS02g future-dated execution alert. Not in the `gbcs-cs02.md` digest: the RTDS
     /// CS02g alerts (`*_8F66_*`, `*_8F67_*`) carry this code and the 0x00CB payload.
-    pub const CS02G_ALERT: Self = Self(0x0124);
+    CS02G_ALERT = 0x0124 => "CS02g future-dated execution alert",
+}
 
+impl MessageCode {
     /// Whether this code carries the Update Security Credentials alert payload (0x00CB for
     /// CS02b, 0x0124 for CS02g).
     #[must_use]
@@ -164,24 +147,6 @@ impl MessageCode {
     #[must_use]
     pub const fn is_credential_details(self) -> bool {
         matches!(self.0, 0x0008 | 0x011B)
-    }
-
-    /// Whether this code carries CS02b/CS02g Update Security Credentials payloads.
-    #[must_use]
-    pub const fn is_update_security_credentials(self) -> bool {
-        matches!(self.0, 0x0100..=0x0109 | 0x0125 | 0x0126)
-    }
-}
-
-impl fmt::Debug for MessageCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "MessageCode(0x{:04X})", self.0)
-    }
-}
-
-impl fmt::Display for MessageCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "0x{:04X}", self.0)
     }
 }
 

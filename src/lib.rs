@@ -40,6 +40,7 @@ pub mod sim;
 #[cfg(feature = "alloc")]
 pub mod smki;
 pub mod vectors;
+pub mod wire_enum;
 
 pub use error::{Error, ErrorKind, Result};
 pub use message::{parse, GbcsError, Message};

@@ -38,7 +38,7 @@ pub use cs02b::{
     AlertCode, AuthorisingRemotePartyControl, CredentialsReplacementMode, ExecutionOutcome,
     RemotePartySeqNumberChange, ReplacementOutcome, SeqNumberUsage, SpecialistSeqNumber,
     TimeBasedCpvChecks, TrustAnchorReplacement, UpdateSecurityCredentialsAlert,
-    UpdateSecurityCredentialsCommand, UpdateSecurityCredentialsResponse,
+    UpdateSecurityCredentialsCommand, UpdateSecurityCredentialsResponse, MODE_MESSAGE_CODES,
 };
 pub use der::{Decode, Encode, SeqOf};
 
@@ -86,12 +86,12 @@ impl<'a> Payload<'a> {
             (c, CraFlag::RESPONSE) if c.is_credential_details() => Self::CredentialDetailsResponse(
                 CredentialDetailsResponse::from_der_at(bytes, base)?,
             ),
-            (c, CraFlag::COMMAND) if c.is_update_security_credentials() => {
+            (c, CraFlag::COMMAND) if CredentialsReplacementMode::from_message_code(c).is_some() => {
                 Self::UpdateSecurityCredentialsCommand(
                     UpdateSecurityCredentialsCommand::from_der_for(bytes, base, c)?,
                 )
             }
-            (c, CraFlag::RESPONSE) if c.is_update_security_credentials() => {
+            (c, CraFlag::RESPONSE) if CredentialsReplacementMode::from_message_code(c).is_some() => {
                 Self::UpdateSecurityCredentialsResponse(
                     UpdateSecurityCredentialsResponse::from_der_at(bytes, base)?,
                 )

@@ -5,78 +5,50 @@ use core::fmt;
 use crate::codec::{Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::EntityId;
+use crate::wire_enum::wire_enum;
 use crate::payload::der::{
-    self, decode_fixed_octets, decode_optional, integer_newtype, Decode, Encode, Tagged,
+    self, decode_fixed_octets, decode_optional, der_integer, Decode, Encode, Tagged,
 };
 
-integer_newtype! {
+wire_enum! {
     /// `RemotePartyRole ::= INTEGER { root(0), recovery(1), supplier(2), networkOperator(3),
     /// accessControlBroker(4), transitionalCoS(5), wanProvider(6), issuingAuthority(7),
     /// loadController(8), other(127) }`. Unknown values are kept.
-    RemotePartyRole(u8), der::INTEGER, "remotePartyRole"
-}
-
-impl RemotePartyRole {
+    pub struct RemotePartyRole(u8);
+    unknown "{}";
     /// root (0).
-    pub const ROOT: Self = Self(0);
+    ROOT = 0 => "root",
     /// recovery (1).
-    pub const RECOVERY: Self = Self(1);
+    RECOVERY = 1 => "recovery",
     /// supplier (2).
-    pub const SUPPLIER: Self = Self(2);
+    SUPPLIER = 2 => "supplier",
     /// networkOperator (3).
-    pub const NETWORK_OPERATOR: Self = Self(3);
+    NETWORK_OPERATOR = 3 => "networkOperator",
     /// accessControlBroker (4).
-    pub const ACCESS_CONTROL_BROKER: Self = Self(4);
+    ACCESS_CONTROL_BROKER = 4 => "accessControlBroker",
     /// transitionalCoS (5): the cell that holds the TCoS or ECoS party.
-    pub const TRANSITIONAL_COS: Self = Self(5);
+    TRANSITIONAL_COS = 5 => "transitionalCoS",
     /// wanProvider (6).
-    pub const WAN_PROVIDER: Self = Self(6);
+    WAN_PROVIDER = 6 => "wanProvider",
     /// issuingAuthority (7).
-    pub const ISSUING_AUTHORITY: Self = Self(7);
+    ISSUING_AUTHORITY = 7 => "issuingAuthority",
     /// loadController (8), CS02g (name assumed, `gbcs-cs02.md` B.1).
-    pub const LOAD_CONTROLLER: Self = Self(8);
+    LOAD_CONTROLLER = 8 => "loadController",
     /// other (127).
-    pub const OTHER: Self = Self(127);
-
-    /// The role's ASN.1 name, if known.
-    #[must_use]
-    pub const fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "root",
-            1 => "recovery",
-            2 => "supplier",
-            3 => "networkOperator",
-            4 => "accessControlBroker",
-            5 => "transitionalCoS",
-            6 => "wanProvider",
-            7 => "issuingAuthority",
-            8 => "loadController",
-            127 => "other",
-            _ => return None,
-        })
-    }
+    OTHER = 127 => "other",
 }
+der_integer!(RemotePartyRole(u8), der::INTEGER, "remotePartyRole");
 
-impl fmt::Debug for RemotePartyRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "RemotePartyRole({})", self.0),
-        }
-    }
-}
-
-integer_newtype! {
+wire_enum! {
     /// `CellUsage ::= INTEGER { management(0), prePaymentTopUp(1) }`. Unknown values are kept.
-    CellUsage(u8), der::INTEGER, "cellUsage"
-}
-
-impl CellUsage {
+    pub struct CellUsage(u8);
+    unknown "{}";
     /// management (0), the DEFAULT.
-    pub const MANAGEMENT: Self = Self(0);
+    MANAGEMENT = 0 => "management",
     /// prePaymentTopUp (1).
-    pub const PREPAYMENT_TOP_UP: Self = Self(1);
+    PREPAYMENT_TOP_UP = 1 => "prePaymentTopUp",
 }
+der_integer!(CellUsage(u8), der::INTEGER, "cellUsage");
 
 impl Default for CellUsage {
     fn default() -> Self {
@@ -84,53 +56,29 @@ impl Default for CellUsage {
     }
 }
 
-impl fmt::Debug for CellUsage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            0 => f.write_str("management"),
-            1 => f.write_str("prePaymentTopUp"),
-            n => write!(f, "CellUsage({n})"),
-        }
-    }
-}
-
-integer_newtype! {
+wire_enum! {
     /// `StatusCode ::= ENUMERATED`: `success(0)` is certain; the other names follow
     /// gbcs-parser (`gbcs-cs02.md` B.4). Unknown values are kept.
-    StatusCode(u8), der::ENUMERATED, "statusCode"
+    pub struct StatusCode(u8);
+    unknown "{}";
+    /// success (0).
+    SUCCESS = 0 => "success",
+    /// badCertificate (5).
+    BAD_CERTIFICATE = 5 => "badCertificate",
+    /// noTrustAnchor (10): the replacement does not chain to the root (CPV failure).
+    NO_TRUST_ANCHOR = 10 => "noTrustAnchor",
+    /// insufficientMemory (17).
+    INSUFFICIENT_MEMORY = 17 => "insufficientMemory",
+    /// trustAnchorNotFound (25): the device has no such role or cell.
+    TRUST_ANCHOR_NOT_FOUND = 25 => "trustAnchorNotFound",
+    /// resourcesBusy (30).
+    RESOURCES_BUSY = 30 => "resourcesBusy",
+    /// other (127).
+    OTHER = 127 => "other",
 }
+der_integer!(StatusCode(u8), der::ENUMERATED, "statusCode");
 
 impl StatusCode {
-    /// success (0).
-    pub const SUCCESS: Self = Self(0);
-    /// badCertificate (5).
-    pub const BAD_CERTIFICATE: Self = Self(5);
-    /// noTrustAnchor (10): the replacement does not chain to the root (CPV failure).
-    pub const NO_TRUST_ANCHOR: Self = Self(10);
-    /// insufficientMemory (17).
-    pub const INSUFFICIENT_MEMORY: Self = Self(17);
-    /// trustAnchorNotFound (25): the device has no such role or cell.
-    pub const TRUST_ANCHOR_NOT_FOUND: Self = Self(25);
-    /// resourcesBusy (30).
-    pub const RESOURCES_BUSY: Self = Self(30);
-    /// other (127).
-    pub const OTHER: Self = Self(127);
-
-    /// The status name, if known.
-    #[must_use]
-    pub const fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "success",
-            5 => "badCertificate",
-            10 => "noTrustAnchor",
-            17 => "insufficientMemory",
-            25 => "trustAnchorNotFound",
-            30 => "resourcesBusy",
-            127 => "other",
-            _ => return None,
-        })
-    }
-
     /// Whether this is `success`.
     #[must_use]
     pub const fn is_success(self) -> bool {
@@ -138,34 +86,27 @@ impl StatusCode {
     }
 }
 
-impl fmt::Debug for StatusCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "StatusCode({})", self.0),
-        }
-    }
+wire_enum! {
+    /// `KeyUsage ::= BIT STRING` (X.509): digitalSignature(0), keyAgreement(4), keyCertSign(5),
+    /// cRLSign(6).
+    ///
+    /// Bit *n* of the X.509 numbering is `0x8000 >> n` here. Encoded with the DER named-bit
+    /// rule (trailing zero bits dropped): `03 02 07 80` digitalSignature, `03 02 03 08`
+    /// keyAgreement, `03 02 02 04` keyCertSign. The names are those of single bits; a
+    /// combination has none and prints as its bits (`0x8800`).
+    pub struct KeyUsage(u16);
+    unknown "0x{:04X}";
+    /// digitalSignature (bit 0).
+    DIGITAL_SIGNATURE = 0x8000 => "digitalSignature",
+    /// keyAgreement (bit 4).
+    KEY_AGREEMENT = 0x0800 => "keyAgreement",
+    /// keyCertSign (bit 5).
+    KEY_CERT_SIGN = 0x0400 => "keyCertSign",
+    /// cRLSign (bit 6).
+    CRL_SIGN = 0x0200 => "cRLSign",
 }
 
-/// `KeyUsage ::= BIT STRING` (X.509): digitalSignature(0), keyAgreement(4), keyCertSign(5),
-/// cRLSign(6).
-///
-/// Bit *n* of the X.509 numbering is `0x8000 >> n` here. Encoded with the DER named-bit rule
-/// (trailing zero bits dropped): `03 02 07 80` digitalSignature, `03 02 03 08` keyAgreement,
-/// `03 02 02 04` keyCertSign.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct KeyUsage(pub u16);
-
 impl KeyUsage {
-    /// digitalSignature (bit 0).
-    pub const DIGITAL_SIGNATURE: Self = Self(0x8000);
-    /// keyAgreement (bit 4).
-    pub const KEY_AGREEMENT: Self = Self(0x0800);
-    /// keyCertSign (bit 5).
-    pub const KEY_CERT_SIGN: Self = Self(0x0400);
-    /// cRLSign (bit 6).
-    pub const CRL_SIGN: Self = Self(0x0200);
-
     fn octets(self) -> ([u8; 2], usize, u8) {
         let bytes = self.0.to_be_bytes();
         let used = match bytes {
@@ -179,17 +120,6 @@ impl KeyUsage {
             _ => bytes[1].trailing_zeros(),
         };
         (bytes, used, u8::try_from(unused).unwrap_or(0))
-    }
-}
-
-impl fmt::Debug for KeyUsage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match *self {
-            Self::DIGITAL_SIGNATURE => f.write_str("digitalSignature"),
-            Self::KEY_AGREEMENT => f.write_str("keyAgreement"),
-            Self::KEY_CERT_SIGN => f.write_str("keyCertSign"),
-            Self(bits) => write!(f, "KeyUsage(0x{bits:04X})"),
-        }
     }
 }
 

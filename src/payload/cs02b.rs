@@ -2,164 +2,122 @@
 //! its future-dated alert (0x00CB). `gbcs-cs02.md` B.3, checked against every RTDS CS02b and
 //! CS02g message.
 
-use core::fmt;
 
 use crate::codec::{Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{EntityId, MessageCode};
+use crate::wire_enum::wire_enum;
 use crate::payload::common::{
     decode_seq_number, encode_seq_number, CertificateDer, GeneralizedTime, KeyId, RemotePartyRole,
     SeqNumber, StatusCode, TrustAnchorCellIdentifier,
 };
 use crate::payload::der::{
-    self, context, context_constructed, decode_optional, integer_newtype, optional_len, read_tlv,
+    self, context, context_constructed, decode_optional, der_integer, optional_len, read_tlv,
     Decode, Encode, Null, OctetStringRef, SeqOf, Tagged,
 };
 
-integer_newtype! {
+wire_enum! {
     /// `CredentialsReplacementMode ::= INTEGER`, 0–11 (`gbcs-cs02.md` B.4). Unknown values
-    /// are kept.
-    CredentialsReplacementMode(u8), der::INTEGER, "credentialsReplacementMode"
+    /// are kept. The message code that carries each mode is in [`MODE_MESSAGE_CODES`].
+    pub struct CredentialsReplacementMode(u8);
+    unknown "{}";
+    /// rootBySupplier (0), 0x0100.
+    ROOT_BY_SUPPLIER = 0 => "rootBySupplier",
+    /// rootByWanProvider (1), 0x0101.
+    ROOT_BY_WAN_PROVIDER = 1 => "rootByWanProvider",
+    /// supplierBySupplier (2), 0x0102.
+    SUPPLIER_BY_SUPPLIER = 2 => "supplierBySupplier",
+    /// networkOperatorByNetworkOperator (3), 0x0103.
+    NETWORK_OPERATOR_BY_NETWORK_OPERATOR = 3 => "networkOperatorByNetworkOperator",
+    /// accessControlBrokerByACB (4), 0x0104.
+    ACCESS_CONTROL_BROKER_BY_ACB = 4 => "accessControlBrokerByACB",
+    /// wanProviderByWanProvider (5), 0x0105.
+    WAN_PROVIDER_BY_WAN_PROVIDER = 5 => "wanProviderByWanProvider",
+    /// transCoSByTransCoS (6), 0x0106: the migration command.
+    TRANS_COS_BY_TRANS_COS = 6 => "transCoSByTransCoS",
+    /// supplierByTransCoS (7), 0x0107: SRV 6.23.
+    SUPPLIER_BY_TRANS_COS = 7 => "supplierByTransCoS",
+    /// anyExceptAbnormalRootByRecovery (8), 0x0108.
+    ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY = 8 => "anyExceptAbnormalRootByRecovery",
+    /// anyByContingency (9), 0x0109.
+    ANY_BY_CONTINGENCY = 9 => "anyByContingency",
+    /// loadControllerByLoadController (10), CS02g 0x0125.
+    LOAD_CONTROLLER_BY_LOAD_CONTROLLER = 10 => "loadControllerByLoadController",
+    /// loadControllerBySupplier (11), CS02g 0x0126.
+    LOAD_CONTROLLER_BY_SUPPLIER = 11 => "loadControllerBySupplier",
 }
+der_integer!(CredentialsReplacementMode(u8), der::INTEGER, "credentialsReplacementMode");
+
+/// Each CS02b/CS02g replacement mode and the message code that carries it: the one statement
+/// of that mapping in the crate (`gbcs-cs02.md` B.3: 0x0100 + mode for modes 0–9, CS02g's
+/// 0x0125 and 0x0126 for 10 and 11).
+pub const MODE_MESSAGE_CODES: [(CredentialsReplacementMode, MessageCode); 12] = [
+    (CredentialsReplacementMode::ROOT_BY_SUPPLIER, MessageCode::CS02B_ROOT_BY_SUPPLIER),
+    (CredentialsReplacementMode::ROOT_BY_WAN_PROVIDER, MessageCode::CS02B_ROOT_BY_WAN_PROVIDER),
+    (CredentialsReplacementMode::SUPPLIER_BY_SUPPLIER, MessageCode::CS02B_SUPPLIER_BY_SUPPLIER),
+    (CredentialsReplacementMode::NETWORK_OPERATOR_BY_NETWORK_OPERATOR, MessageCode::CS02B_NO_BY_NO),
+    (CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB, MessageCode::CS02B_ACB_BY_ACB),
+    (CredentialsReplacementMode::WAN_PROVIDER_BY_WAN_PROVIDER, MessageCode::CS02B_WAN_PROVIDER_BY_WAN_PROVIDER),
+    (CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS, MessageCode::CS02B_TRANS_COS_BY_TRANS_COS),
+    (CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS, MessageCode::CS02B_SUPPLIER_BY_TRANS_COS),
+    (CredentialsReplacementMode::ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY, MessageCode::CS02B_RECOVERY),
+    (CredentialsReplacementMode::ANY_BY_CONTINGENCY, MessageCode::CS02B_CONTINGENCY),
+    (CredentialsReplacementMode::LOAD_CONTROLLER_BY_LOAD_CONTROLLER, MessageCode::CS02G_LOAD_CONTROLLER_BY_LOAD_CONTROLLER),
+    (CredentialsReplacementMode::LOAD_CONTROLLER_BY_SUPPLIER, MessageCode::CS02G_LOAD_CONTROLLER_BY_SUPPLIER),
+];
 
 impl CredentialsReplacementMode {
-    /// rootBySupplier (0), 0x0100.
-    pub const ROOT_BY_SUPPLIER: Self = Self(0);
-    /// rootByWanProvider (1), 0x0101.
-    pub const ROOT_BY_WAN_PROVIDER: Self = Self(1);
-    /// supplierBySupplier (2), 0x0102.
-    pub const SUPPLIER_BY_SUPPLIER: Self = Self(2);
-    /// networkOperatorByNetworkOperator (3), 0x0103.
-    pub const NETWORK_OPERATOR_BY_NETWORK_OPERATOR: Self = Self(3);
-    /// accessControlBrokerByACB (4), 0x0104.
-    pub const ACCESS_CONTROL_BROKER_BY_ACB: Self = Self(4);
-    /// wanProviderByWanProvider (5), 0x0105.
-    pub const WAN_PROVIDER_BY_WAN_PROVIDER: Self = Self(5);
-    /// transCoSByTransCoS (6), 0x0106: the migration command.
-    pub const TRANS_COS_BY_TRANS_COS: Self = Self(6);
-    /// supplierByTransCoS (7), 0x0107: SRV 6.23.
-    pub const SUPPLIER_BY_TRANS_COS: Self = Self(7);
-    /// anyExceptAbnormalRootByRecovery (8), 0x0108.
-    pub const ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY: Self = Self(8);
-    /// anyByContingency (9), 0x0109.
-    pub const ANY_BY_CONTINGENCY: Self = Self(9);
-    /// loadControllerByLoadController (10), CS02g 0x0125.
-    pub const LOAD_CONTROLLER_BY_LOAD_CONTROLLER: Self = Self(10);
-    /// loadControllerBySupplier (11), CS02g 0x0126.
-    pub const LOAD_CONTROLLER_BY_SUPPLIER: Self = Self(11);
-
-    /// The message code that carries this mode: 0x0100 + mode for 0–9, 0x0125 and 0x0126
-    /// for 10 and 11.
+    /// The message code that carries this mode ([`MODE_MESSAGE_CODES`]).
     #[must_use]
-    pub const fn message_code(self) -> Option<MessageCode> {
-        match self.0 {
-            m @ 0..=9 => Some(MessageCode(0x0100 + m as u16)),
-            10 => Some(MessageCode::CS02G_LOAD_CONTROLLER_BY_LOAD_CONTROLLER),
-            11 => Some(MessageCode::CS02G_LOAD_CONTROLLER_BY_SUPPLIER),
-            _ => None,
-        }
+    pub fn message_code(self) -> Option<MessageCode> {
+        MODE_MESSAGE_CODES
+            .iter()
+            .find(|&&(mode, _)| mode == self)
+            .map(|&(_, code)| code)
     }
 
-    /// The mode a message code carries.
+    /// The mode a message code carries ([`MODE_MESSAGE_CODES`]); `None` for a code that
+    /// carries no Update Security Credentials command.
     #[must_use]
     pub fn from_message_code(code: MessageCode) -> Option<Self> {
-        match code.0 {
-            0x0100..=0x0109 => u8::try_from(code.0 - 0x0100).ok().map(Self),
-            0x0125 => Some(Self::LOAD_CONTROLLER_BY_LOAD_CONTROLLER),
-            0x0126 => Some(Self::LOAD_CONTROLLER_BY_SUPPLIER),
-            _ => None,
-        }
-    }
-
-    /// The mode's ASN.1 name, if known.
-    #[must_use]
-    pub const fn name(self) -> Option<&'static str> {
-        Some(match self.0 {
-            0 => "rootBySupplier",
-            1 => "rootByWanProvider",
-            2 => "supplierBySupplier",
-            3 => "networkOperatorByNetworkOperator",
-            4 => "accessControlBrokerByACB",
-            5 => "wanProviderByWanProvider",
-            6 => "transCoSByTransCoS",
-            7 => "supplierByTransCoS",
-            8 => "anyExceptAbnormalRootByRecovery",
-            9 => "anyByContingency",
-            10 => "loadControllerByLoadController",
-            11 => "loadControllerBySupplier",
-            _ => return None,
-        })
+        MODE_MESSAGE_CODES
+            .iter()
+            .find(|&&(_, c)| c == code)
+            .map(|&(mode, _)| mode)
     }
 }
 
-impl fmt::Debug for CredentialsReplacementMode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.name() {
-            Some(n) => f.write_str(n),
-            None => write!(f, "CredentialsReplacementMode({})", self.0),
-        }
-    }
-}
-
-integer_newtype! {
+wire_enum! {
     /// `applyTimeBasedCPVChecks [1] IMPLICIT INTEGER { apply(0), disapply(1) }`. Absent means
     /// apply. Unknown values are kept.
-    TimeBasedCpvChecks(u8), context(1), "applyTimeBasedCPVChecks"
-}
-
-impl TimeBasedCpvChecks {
+    pub struct TimeBasedCpvChecks(u8);
+    unknown "{}";
     /// apply (0).
-    pub const APPLY: Self = Self(0);
+    APPLY = 0 => "apply",
     /// disapply (1): the device ignores validity periods during certification path validation.
-    pub const DISAPPLY: Self = Self(1);
+    DISAPPLY = 1 => "disapply",
 }
+der_integer!(TimeBasedCpvChecks(u8), context(1), "applyTimeBasedCPVChecks");
 
-impl fmt::Debug for TimeBasedCpvChecks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            0 => f.write_str("apply"),
-            1 => f.write_str("disapply"),
-            n => write!(f, "TimeBasedCpvChecks({n})"),
-        }
-    }
-}
-
-integer_newtype! {
+wire_enum! {
     /// `seqNumberUsage INTEGER { prePaymentTopUp(0) }`. Unknown values are kept.
-    SeqNumberUsage(u8), der::INTEGER, "seqNumberUsage"
-}
-
-impl SeqNumberUsage {
+    pub struct SeqNumberUsage(u8);
+    unknown "{}";
     /// prePaymentTopUp (0).
-    pub const PREPAYMENT_TOP_UP: Self = Self(0);
+    PREPAYMENT_TOP_UP = 0 => "prePaymentTopUp",
 }
+der_integer!(SeqNumberUsage(u8), der::INTEGER, "seqNumberUsage");
 
-impl fmt::Debug for SeqNumberUsage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.0 {
-            0 => f.write_str("prePaymentTopUp"),
-            n => write!(f, "SeqNumberUsage({n})"),
-        }
-    }
-}
-
-integer_newtype! {
-    /// The alert code of a 0x00CB alert. Unknown values are kept.
-    AlertCode(u16), der::INTEGER, "alertCode"
-}
-
-impl AlertCode {
+wire_enum! {
+    /// The alert code of a 0x00CB (CS02b) or 0x0124 (CS02g) alert. Unknown values are kept.
+    pub struct AlertCode(u16);
+    unknown "0x{:04X}";
     /// 0x8F66: future-dated command successfully actioned.
-    pub const FUTURE_DATED_SUCCESS: Self = Self(0x8F66);
+    FUTURE_DATED_SUCCESS = 0x8F66 => "futureDatedCommandActioned",
     /// 0x8F67: future-dated command not successfully actioned.
-    pub const FUTURE_DATED_FAILURE: Self = Self(0x8F67);
+    FUTURE_DATED_FAILURE = 0x8F67 => "futureDatedCommandNotActioned",
 }
-
-impl fmt::Debug for AlertCode {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "AlertCode(0x{:04X})", self.0)
-    }
-}
+der_integer!(AlertCode(u16), der::INTEGER, "alertCode");
 
 /// ```text
 /// SpecialistSeqNumber ::= SEQUENCE {
@@ -452,7 +410,7 @@ impl<'a> UpdateSecurityCredentialsCommand<'a> {
 
     /// The message code that must carry this command.
     #[must_use]
-    pub const fn message_code(&self) -> Option<MessageCode> {
+    pub fn message_code(&self) -> Option<MessageCode> {
         self.control.mode.message_code()
     }
 }

@@ -291,13 +291,9 @@ impl Encode for u64 {
     }
 }
 
-/// Defines a `u8`/`u16` newtype over an INTEGER or ENUMERATED that keeps unknown values.
-macro_rules! integer_newtype {
-    ($(#[$meta:meta])* $name:ident($inner:ty), $tag:expr, $field:literal) => {
-        $(#[$meta])*
-        #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(pub $inner);
-
+/// Implements the INTEGER or ENUMERATED codec of a `u8`/`u16` wire enumeration ([`crate::wire_enum`]).
+macro_rules! der_integer {
+    ($name:ident($inner:ty), $tag:expr, $field:literal) => {
         impl $crate::payload::der::Tagged for $name {
             const TAG: u8 = $tag;
         }
@@ -322,7 +318,7 @@ macro_rules! integer_newtype {
         }
     };
 }
-pub(crate) use integer_newtype;
+pub(crate) use der_integer;
 
 // ---------------------------------------------------------------------------------------
 // NULL, OCTET STRING
