@@ -24,6 +24,7 @@ extern crate std;
 
 #[cfg(feature = "cli")]
 pub mod cli;
+pub mod ber;
 pub mod codec;
 #[cfg(feature = "alloc")]
 pub mod cos;

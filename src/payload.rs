@@ -1,7 +1,7 @@
 //! The payload layer: typed CS02a and CS02b payloads over borrowed bytes.
 //!
-//! Every type decodes from a byte slice without allocating ([`der::Decode`]) and encodes to
-//! canonical DER into a caller's buffer, or a `Vec` with `alloc` ([`der::Encode`]).
+//! Every type decodes from a byte slice without allocating ([`crate::ber::Decode`]) and encodes to
+//! canonical DER into a caller's buffer, or a `Vec` with `alloc` ([`crate::ber::Encode`]).
 //! `SEQUENCE OF` fields are [`SeqOf`] values: a view over checked bytes after decoding, or a
 //! caller's slice when building.
 //!
@@ -24,7 +24,6 @@
 pub mod common;
 pub mod cs02a;
 pub mod cs02b;
-pub mod der;
 
 pub use common::{
     CellUsage, CertificateDer, GeneralizedTime, KeyId, KeyUsage, RemotePartyRole, SeqNumber,
@@ -40,7 +39,7 @@ pub use cs02b::{
     TimeBasedCpvChecks, TrustAnchorReplacement, UpdateSecurityCredentialsAlert,
     UpdateSecurityCredentialsCommand, UpdateSecurityCredentialsResponse, MODE_MESSAGE_CODES,
 };
-pub use der::{Decode, Encode, SeqOf};
+pub use crate::ber::{Decode, Encode, SeqOf};
 
 use crate::codec::Writer;
 use crate::error::Result;
@@ -81,23 +80,23 @@ impl<'a> Payload<'a> {
     pub fn decode(code: MessageCode, cra: CraFlag, bytes: &'a [u8], base: usize) -> Result<Self> {
         Ok(match (code, cra) {
             (c, CraFlag::COMMAND) if c.is_credential_details() => {
-                Self::CredentialDetailsCommand(CredentialDetailsCommand::from_der_at(bytes, base)?)
+                Self::CredentialDetailsCommand(CredentialDetailsCommand::from_ber_at(bytes, base)?)
             }
             (c, CraFlag::RESPONSE) if c.is_credential_details() => Self::CredentialDetailsResponse(
-                CredentialDetailsResponse::from_der_at(bytes, base)?,
+                CredentialDetailsResponse::from_ber_at(bytes, base)?,
             ),
             (c, CraFlag::COMMAND) if CredentialsReplacementMode::from_message_code(c).is_some() => {
                 Self::UpdateSecurityCredentialsCommand(
-                    UpdateSecurityCredentialsCommand::from_der_for(bytes, base, c)?,
+                    UpdateSecurityCredentialsCommand::from_ber_for(bytes, base, c)?,
                 )
             }
             (c, CraFlag::RESPONSE) if CredentialsReplacementMode::from_message_code(c).is_some() => {
                 Self::UpdateSecurityCredentialsResponse(
-                    UpdateSecurityCredentialsResponse::from_der_at(bytes, base)?,
+                    UpdateSecurityCredentialsResponse::from_ber_at(bytes, base)?,
                 )
             }
             (c, CraFlag::ALERT) if c.is_update_security_credentials_alert() => {
-                Self::UpdateSecurityCredentialsAlert(UpdateSecurityCredentialsAlert::from_der_at(
+                Self::UpdateSecurityCredentialsAlert(UpdateSecurityCredentialsAlert::from_ber_at(
                     bytes, base,
                 )?)
             }

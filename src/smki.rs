@@ -27,7 +27,7 @@ use der::{Decode as _, Encode as _};
 use crate::codec::Reader;
 use crate::crypto::{PublicKey, Signature, SignatureVerifier};
 use crate::frame::EntityId;
-use crate::payload::der::{self as asn1, Decode as _};
+use crate::ber::{self as asn1, Decode as _};
 use crate::payload::{GeneralizedTime, KeyId, KeyUsage, RemotePartyRole};
 
 pub use keyring::KeyRing;
@@ -240,7 +240,7 @@ impl<'a> SmkiCertificate<'a> {
         let ku = ext_value(exts, OID_KEY_USAGE)
             .filter(|e| e.critical)
             .ok_or(SmkiError::MissingCriticalKeyUsage)?;
-        let key_usage = KeyUsage::from_der(ku.extn_value.as_bytes())
+        let key_usage = KeyUsage::from_ber(ku.extn_value.as_bytes())
             .map_err(|_| SmkiError::Malformed("keyUsage value"))?;
         let subject_key_id = ext_value(exts, OID_SKI)
             .and_then(|e| eight_bytes(e.extn_value.as_bytes(), asn1::OCTET_STRING))

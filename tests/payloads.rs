@@ -25,7 +25,7 @@ fn known_answer<'a, T>(bytes: &'a [u8], value: &T)
 where
     T: Decode<'a> + Encode + PartialEq + core::fmt::Debug,
 {
-    assert_eq!(&T::from_der(bytes).expect("decode"), value);
+    assert_eq!(&T::from_ber(bytes).expect("decode"), value);
     assert_eq!(value.encoded_len(), bytes.len());
     assert_eq!(value.to_der().expect("encode"), bytes);
 }
@@ -86,7 +86,7 @@ fn cs02a_response_known_answer_and_device_lengths() {
     let device = h("308200 4D 308142 020102 0A0100 020100 3037 3018 03020780 040890B3D51F30010000 040844899792D196F4B8 \
                     301B 03020308 020101 040890B3D51F30010000 040841FB49221588C570 \
                     3006 020103 0A0119");
-    let decoded = CredentialDetailsResponse::from_der(&device).expect("BER lengths");
+    let decoded = CredentialDetailsResponse::from_ber(&device).expect("BER lengths");
     assert_eq!(decoded, value);
     assert_eq!(decoded.to_der().expect("encode"), canonical);
     assert_eq!(
@@ -235,7 +235,7 @@ fn command_known_answer_with_certificates_as_bytes() {
     bytes.extend_from_slice(b"99991231235959Z");
     known_answer(&bytes, &value);
     // The certificate is carried as it came (its non-minimal length kept).
-    let decoded = UpdateSecurityCredentialsCommand::from_der(&bytes).expect("decode");
+    let decoded = UpdateSecurityCredentialsCommand::from_ber(&bytes).expect("decode");
     assert_eq!(
         decoded
             .certification_path
@@ -310,12 +310,12 @@ fn rejects_malformed_payloads_with_kind_and_offset() {
     ];
     for (hexs, kind, offset) in cases {
         let bytes = h(hexs);
-        let e = UpdateSecurityCredentialsResponse::from_der(&bytes).expect_err(hexs);
+        let e = UpdateSecurityCredentialsResponse::from_ber(&bytes).expect_err(hexs);
         assert_eq!((e.kind(), e.offset()), (kind, offset), "{hexs}: {e}");
     }
-    let e = UpdateSecurityCredentialsResponse::from_der(&h("30020500 00")).expect_err("trailing");
+    let e = UpdateSecurityCredentialsResponse::from_ber(&h("30020500 00")).expect_err("trailing");
     assert_eq!((e.kind(), e.offset()), (ErrorKind::TrailingData, 4));
-    let e = UpdateSecurityCredentialsResponse::from_der(&h("3004 0500")).expect_err("short");
+    let e = UpdateSecurityCredentialsResponse::from_ber(&h("3004 0500")).expect_err("short");
     assert_eq!((e.kind(), e.offset()), (ErrorKind::Truncated, 2));
 }
 
@@ -367,7 +367,7 @@ fn unknown_enumeration_values_survive_a_round_trip() {
         replacement_outcomes: SeqOf::from_slice(&outcome),
     };
     let der = value.to_der().expect("encode");
-    assert_eq!(ExecutionOutcome::from_der(&der).expect("decode"), value);
+    assert_eq!(ExecutionOutcome::from_ber(&der).expect("decode"), value);
     assert_eq!(format!("{:?}", RemotePartyRole(99)), "RemotePartyRole(99)");
     assert_eq!(
         format!("{:?}", RemotePartyRole::TRANSITIONAL_COS),

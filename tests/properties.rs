@@ -182,7 +182,7 @@ fn round_trips<'a, T: Decode<'a> + Encode + PartialEq + core::fmt::Debug>(
     value: &T,
     der: &'a [u8],
 ) {
-    let back = T::from_der(der).expect("decode");
+    let back = T::from_ber(der).expect("decode");
     assert_eq!(&back, value);
     assert_eq!(back.to_der().expect("re-encode"), der);
 }
@@ -304,11 +304,11 @@ proptest! {
     #[test]
     fn decoders_never_panic_on_arbitrary_bytes(bytes in vec(any::<u8>(), 0..600)) {
         let _ = gbcs::parse(&bytes);
-        let _ = UpdateSecurityCredentialsCommand::from_der(&bytes);
-        let _ = UpdateSecurityCredentialsResponse::from_der(&bytes);
-        let _ = UpdateSecurityCredentialsAlert::from_der(&bytes);
-        let _ = CredentialDetailsCommand::from_der(&bytes);
-        let _ = CredentialDetailsResponse::from_der(&bytes);
+        let _ = UpdateSecurityCredentialsCommand::from_ber(&bytes);
+        let _ = UpdateSecurityCredentialsResponse::from_ber(&bytes);
+        let _ = UpdateSecurityCredentialsAlert::from_ber(&bytes);
+        let _ = CredentialDetailsCommand::from_ber(&bytes);
+        let _ = CredentialDetailsResponse::from_ber(&bytes);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use crate::codec::{Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::EntityId;
 use crate::wire_enum::wire_enum;
-use crate::payload::der::{
+use crate::ber::{
     self, decode_fixed_octets, decode_optional, der_integer, Decode, Encode, Tagged,
 };
 
@@ -37,7 +37,7 @@ wire_enum! {
     /// other (127).
     OTHER = 127 => "other",
 }
-der_integer!(RemotePartyRole(u8), der::INTEGER, "remotePartyRole");
+der_integer!(RemotePartyRole(u8), ber::INTEGER, "remotePartyRole");
 
 wire_enum! {
     /// `CellUsage ::= INTEGER { management(0), prePaymentTopUp(1) }`. Unknown values are kept.
@@ -48,7 +48,7 @@ wire_enum! {
     /// prePaymentTopUp (1).
     PREPAYMENT_TOP_UP = 1 => "prePaymentTopUp",
 }
-der_integer!(CellUsage(u8), der::INTEGER, "cellUsage");
+der_integer!(CellUsage(u8), ber::INTEGER, "cellUsage");
 
 impl Default for CellUsage {
     fn default() -> Self {
@@ -76,7 +76,7 @@ wire_enum! {
     /// other (127).
     OTHER = 127 => "other",
 }
-der_integer!(StatusCode(u8), der::ENUMERATED, "statusCode");
+der_integer!(StatusCode(u8), ber::ENUMERATED, "statusCode");
 
 impl StatusCode {
     /// Whether this is `success`.
@@ -124,7 +124,7 @@ impl KeyUsage {
 }
 
 impl Tagged for KeyUsage {
-    const TAG: u8 = der::BIT_STRING;
+    const TAG: u8 = ber::BIT_STRING;
 }
 
 impl Decode<'_> for KeyUsage {
@@ -192,7 +192,7 @@ impl core::str::FromStr for KeyId {
 macro_rules! eight_octets {
     ($ty:ty, $field:literal) => {
         impl Tagged for $ty {
-            const TAG: u8 = der::OCTET_STRING;
+            const TAG: u8 = ber::OCTET_STRING;
         }
         impl Decode<'_> for $ty {
             fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
@@ -287,13 +287,13 @@ impl TrustAnchorCellIdentifier {
 }
 
 impl Tagged for TrustAnchorCellIdentifier {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 /// Decodes a `cellUsage DEFAULT management` component.
 pub(crate) fn decode_cell_usage(r: &mut Reader<'_>) -> Result<CellUsage> {
     let at = r.offset();
-    match decode_optional::<CellUsage>(r, der::INTEGER, "cellUsage")? {
+    match decode_optional::<CellUsage>(r, ber::INTEGER, "cellUsage")? {
         None => Ok(CellUsage::MANAGEMENT),
         Some(CellUsage::MANAGEMENT) => Err(Error::new(ErrorKind::NonCanonical, at, "cellUsage")),
         Some(u) => Ok(u),
@@ -362,7 +362,7 @@ impl fmt::Debug for CertificateDer<'_> {
 }
 
 impl Tagged for CertificateDer<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for CertificateDer<'a> {
@@ -374,7 +374,7 @@ impl<'a> Decode<'a> for CertificateDer<'a> {
 
     fn decode_tagged(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<Self> {
         let start = *r;
-        der::read_tlv(r, tag, field)?;
+        ber::read_tlv(r, tag, field)?;
         let used = r.offset() - start.offset();
         let mut whole = start;
         whole.take(used, field).map(Self)
@@ -563,7 +563,7 @@ impl fmt::Display for GeneralizedTime {
 }
 
 impl Tagged for GeneralizedTime {
-    const TAG: u8 = der::GENERALIZED_TIME;
+    const TAG: u8 = ber::GENERALIZED_TIME;
 }
 
 impl Decode<'_> for GeneralizedTime {
@@ -625,7 +625,7 @@ mod tests {
             (KeyUsage(0x8080), &[0x03, 0x03, 0x07, 0x80, 0x80]),
             (KeyUsage(0), &[0x03, 0x01, 0x00]),
         ] {
-            assert_eq!(KeyUsage::from_der(der), Ok(ku));
+            assert_eq!(KeyUsage::from_ber(der), Ok(ku));
             let mut buf = [0u8; 8];
             assert_eq!(ku.encode_to_slice(&mut buf).unwrap(), der);
         }
@@ -638,7 +638,7 @@ mod tests {
             &[0x03, 0x03, 0x07, 0x80, 0x00],
             &[0x03, 0x01, 0x07],
         ] {
-            let e = KeyUsage::from_der(der).unwrap_err();
+            let e = KeyUsage::from_ber(der).unwrap_err();
             assert_eq!(
                 (e.kind(), e.offset()),
                 (ErrorKind::NonCanonical, 2),
@@ -652,18 +652,18 @@ mod tests {
         let top_up = [
             0x30, 0x0A, 0x02, 0x01, 0x02, 0x03, 0x02, 0x03, 0x08, 0x02, 0x01, 0x01,
         ];
-        let cell = TrustAnchorCellIdentifier::from_der(&top_up).unwrap();
+        let cell = TrustAnchorCellIdentifier::from_ber(&top_up).unwrap();
         assert_eq!(cell.cell_usage, CellUsage::PREPAYMENT_TOP_UP);
         let mut buf = [0u8; 16];
         assert_eq!(cell.encode_to_slice(&mut buf).unwrap(), &top_up);
         let explicit_default = [
             0x30, 0x0A, 0x02, 0x01, 0x02, 0x03, 0x02, 0x03, 0x08, 0x02, 0x01, 0x00,
         ];
-        let e = TrustAnchorCellIdentifier::from_der(&explicit_default).unwrap_err();
+        let e = TrustAnchorCellIdentifier::from_ber(&explicit_default).unwrap_err();
         assert_eq!((e.kind(), e.offset()), (ErrorKind::NonCanonical, 9));
         let cos = [0x30, 0x07, 0x02, 0x01, 0x05, 0x03, 0x02, 0x07, 0x80];
         assert_eq!(
-            TrustAnchorCellIdentifier::from_der(&cos),
+            TrustAnchorCellIdentifier::from_ber(&cos),
             Ok(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS)
         );
     }
@@ -671,11 +671,11 @@ mod tests {
     #[test]
     fn generalized_time_round_trips_and_rejects_nonsense() {
         let der = *b"\x18\x0f20300102000000Z";
-        let t = GeneralizedTime::from_der(&der).unwrap();
+        let t = GeneralizedTime::from_ber(&der).unwrap();
         assert_eq!(t, GeneralizedTime::new(2030, 1, 2, 0, 0, 0).unwrap());
         let mut buf = [0u8; 17];
         assert_eq!(t.encode_to_slice(&mut buf).unwrap(), &der);
-        let never = GeneralizedTime::from_der(b"\x18\x0f99991231235959Z").unwrap();
+        let never = GeneralizedTime::from_ber(b"\x18\x0f99991231235959Z").unwrap();
         assert!(never.is_cancellation());
         for bad in [
             &b"\x18\x0f20300230000000Z"[..],
@@ -684,7 +684,7 @@ mod tests {
             b"\x18\x0f20300102000000X",
         ] {
             assert_eq!(
-                GeneralizedTime::from_der(bad).unwrap_err().kind(),
+                GeneralizedTime::from_ber(bad).unwrap_err().kind(),
                 ErrorKind::InvalidTime
             );
         }

@@ -9,7 +9,7 @@ use crate::payload::common::{
     cell_usage_len, decode_cell_usage, decode_seq_number, encode_cell_usage, encode_seq_number,
     CellUsage, KeyId, KeyUsage, RemotePartyRole, SeqNumber, StatusCode, TrustAnchorCellIdentifier,
 };
-use crate::payload::der::{self, decode_optional, optional_len, Decode, Encode, SeqOf, Tagged};
+use crate::ber::{self, decode_optional, optional_len, Decode, Encode, SeqOf, Tagged};
 
 /// ```text
 /// ProvideSecurityCredentialDetails-CommandPayload ::= SEQUENCE {
@@ -25,7 +25,7 @@ pub struct CredentialDetailsCommand<'a> {
 }
 
 impl Tagged for CredentialDetailsCommand<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for CredentialDetailsCommand<'a> {
@@ -69,7 +69,7 @@ impl<'a> CredentialDetailsResponse<'a> {
 }
 
 impl Tagged for CredentialDetailsResponse<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for CredentialDetailsResponse<'a> {
@@ -108,19 +108,19 @@ pub struct RemotePartyDetails<'a> {
 }
 
 impl Tagged for RemotePartyDetails<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for RemotePartyDetails<'a> {
     fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
         let role = RemotePartyRole::decode(r, "remotePartyRole")?;
         let status = StatusCode::decode(r, "statusCode")?;
-        let current_seq_number = if r.peek() == Some(der::INTEGER) {
-            Some(decode_seq_number(r, der::INTEGER, "currentSeqNumber")?)
+        let current_seq_number = if r.peek() == Some(ber::INTEGER) {
+            Some(decode_seq_number(r, ber::INTEGER, "currentSeqNumber")?)
         } else {
             None
         };
-        let cells = decode_optional(r, der::SEQUENCE, "trustAnchorCellDetails")?;
+        let cells = decode_optional(r, ber::SEQUENCE, "trustAnchorCellDetails")?;
         Ok(Self {
             role,
             status,
@@ -141,9 +141,9 @@ impl Encode for RemotePartyDetails<'_> {
         self.role.encode(w)?;
         self.status.encode(w)?;
         if let Some(n) = self.current_seq_number {
-            encode_seq_number(w, n, der::INTEGER, "currentSeqNumber")?;
+            encode_seq_number(w, n, ber::INTEGER, "currentSeqNumber")?;
         }
-        der::encode_optional(w, self.cells.as_ref(), der::SEQUENCE)
+        ber::encode_optional(w, self.cells.as_ref(), ber::SEQUENCE)
     }
 }
 
@@ -167,7 +167,7 @@ pub struct TrustAnchorCellContents {
 }
 
 impl Tagged for TrustAnchorCellContents {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl Decode<'_> for TrustAnchorCellContents {

@@ -11,7 +11,7 @@ use crate::payload::common::{
     decode_seq_number, encode_seq_number, CertificateDer, GeneralizedTime, KeyId, RemotePartyRole,
     SeqNumber, StatusCode, TrustAnchorCellIdentifier,
 };
-use crate::payload::der::{
+use crate::ber::{
     self, context, context_constructed, decode_optional, der_integer, optional_len, read_tlv,
     Decode, Encode, Null, OctetStringRef, SeqOf, Tagged,
 };
@@ -46,7 +46,7 @@ wire_enum! {
     /// loadControllerBySupplier (11), CS02g 0x0126.
     LOAD_CONTROLLER_BY_SUPPLIER = 11 => "loadControllerBySupplier",
 }
-der_integer!(CredentialsReplacementMode(u8), der::INTEGER, "credentialsReplacementMode");
+der_integer!(CredentialsReplacementMode(u8), ber::INTEGER, "credentialsReplacementMode");
 
 /// Each CS02b/CS02g replacement mode and the message code that carries it: the one statement
 /// of that mapping in the crate (`gbcs-cs02.md` B.3: 0x0100 + mode for modes 0–9, CS02g's
@@ -106,7 +106,7 @@ wire_enum! {
     /// prePaymentTopUp (0).
     PREPAYMENT_TOP_UP = 0 => "prePaymentTopUp",
 }
-der_integer!(SeqNumberUsage(u8), der::INTEGER, "seqNumberUsage");
+der_integer!(SeqNumberUsage(u8), ber::INTEGER, "seqNumberUsage");
 
 wire_enum! {
     /// The alert code of a 0x00CB (CS02b) or 0x0124 (CS02g) alert. Unknown values are kept.
@@ -117,7 +117,7 @@ wire_enum! {
     /// 0x8F67: future-dated command not successfully actioned.
     FUTURE_DATED_FAILURE = 0x8F67 => "futureDatedCommandNotActioned",
 }
-der_integer!(AlertCode(u16), der::INTEGER, "alertCode");
+der_integer!(AlertCode(u16), ber::INTEGER, "alertCode");
 
 /// ```text
 /// SpecialistSeqNumber ::= SEQUENCE {
@@ -133,14 +133,14 @@ pub struct SpecialistSeqNumber {
 }
 
 impl Tagged for SpecialistSeqNumber {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl Decode<'_> for SpecialistSeqNumber {
     fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
         Ok(Self {
             usage: SeqNumberUsage::decode(r, "seqNumberUsage")?,
-            seq_number: decode_seq_number(r, der::INTEGER, "seqNumber")?,
+            seq_number: decode_seq_number(r, ber::INTEGER, "seqNumber")?,
         })
     }
 }
@@ -151,7 +151,7 @@ impl Encode for SpecialistSeqNumber {
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         self.usage.encode(w)?;
-        encode_seq_number(w, self.seq_number, der::INTEGER, "seqNumber")
+        encode_seq_number(w, self.seq_number, ber::INTEGER, "seqNumber")
     }
 }
 
@@ -172,17 +172,17 @@ pub struct RemotePartySeqNumberChange<'a> {
 }
 
 impl Tagged for RemotePartySeqNumberChange<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for RemotePartySeqNumberChange<'a> {
     fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
         Ok(Self {
             role: RemotePartyRole::decode(r, "remotePartyRole")?,
-            floor_seq_number: decode_seq_number(r, der::INTEGER, "floorSeqNumber")?,
+            floor_seq_number: decode_seq_number(r, ber::INTEGER, "floorSeqNumber")?,
             specialist_floor_seq_numbers: decode_optional(
                 r,
-                der::SEQUENCE,
+                ber::SEQUENCE,
                 "specialistFloorSeqNumbers",
             )?,
         })
@@ -197,8 +197,8 @@ impl Encode for RemotePartySeqNumberChange<'_> {
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         self.role.encode(w)?;
-        encode_seq_number(w, self.floor_seq_number, der::INTEGER, "floorSeqNumber")?;
-        der::encode_optional(w, self.specialist_floor_seq_numbers.as_ref(), der::SEQUENCE)
+        encode_seq_number(w, self.floor_seq_number, ber::INTEGER, "floorSeqNumber")?;
+        ber::encode_optional(w, self.specialist_floor_seq_numbers.as_ref(), ber::SEQUENCE)
     }
 }
 
@@ -216,7 +216,7 @@ pub struct TrustAnchorReplacement<'a> {
 }
 
 impl Tagged for TrustAnchorReplacement<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for TrustAnchorReplacement<'a> {
@@ -270,7 +270,7 @@ pub struct AuthorisingRemotePartyControl<'a> {
 }
 
 impl Tagged for AuthorisingRemotePartyControl<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for AuthorisingRemotePartyControl<'a> {
@@ -333,13 +333,13 @@ impl Encode for AuthorisingRemotePartyControl<'_> {
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         self.mode.encode(w)?;
-        der::encode_optional(
+        ber::encode_optional(
             w,
             self.plain_text_symmetric_key.map(OctetStringRef).as_ref(),
             context(0),
         )?;
-        der::encode_optional(w, self.apply_time_based_cpv_checks.as_ref(), context(1))?;
-        der::encode_optional(w, self.authorising_cell.as_ref(), context_constructed(2))?;
+        ber::encode_optional(w, self.apply_time_based_cpv_checks.as_ref(), context(1))?;
+        ber::encode_optional(w, self.authorising_cell.as_ref(), context_constructed(2))?;
         encode_seq_number(
             w,
             self.authorising_seq_number,
@@ -349,12 +349,12 @@ impl Encode for AuthorisingRemotePartyControl<'_> {
         if let Some(n) = self.new_floor_seq_number {
             encode_seq_number(w, n, context(4), "newRemotePartyFloorSeqNumber")?;
         }
-        der::encode_optional(
+        ber::encode_optional(
             w,
             self.new_specialist_floor_seq_numbers.as_ref(),
             context_constructed(5),
         )?;
-        der::encode_optional(
+        ber::encode_optional(
             w,
             self.other_seq_number_changes.as_ref(),
             context_constructed(6),
@@ -386,13 +386,13 @@ impl<'a> UpdateSecurityCredentialsCommand<'a> {
     ///
     /// # Errors
     /// Decoding errors, and [`ErrorKind::ModeMismatch`] at the mode's offset.
-    pub fn from_der_for(bytes: &'a [u8], base: usize, code: MessageCode) -> Result<Self> {
+    pub fn from_ber_for(bytes: &'a [u8], base: usize, code: MessageCode) -> Result<Self> {
         let mut r = Reader::new(bytes, base);
-        let mut outer = read_tlv(&mut r, der::SEQUENCE, "UpdateSecurityCredentials command")?;
+        let mut outer = read_tlv(&mut r, ber::SEQUENCE, "UpdateSecurityCredentials command")?;
         // The mode is the first element of the first element.
         let mode_at = {
             let mut probe = outer;
-            let control = read_tlv(&mut probe, der::SEQUENCE, "authorisingRemotePartyControl")?;
+            let control = read_tlv(&mut probe, ber::SEQUENCE, "authorisingRemotePartyControl")?;
             control.offset()
         };
         let out = Self::decode_value(&mut outer)?;
@@ -416,7 +416,7 @@ impl<'a> UpdateSecurityCredentialsCommand<'a> {
 }
 
 impl Tagged for UpdateSecurityCredentialsCommand<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for UpdateSecurityCredentialsCommand<'a> {
@@ -425,7 +425,7 @@ impl<'a> Decode<'a> for UpdateSecurityCredentialsCommand<'a> {
             control: AuthorisingRemotePartyControl::decode(r, "authorisingRemotePartyControl")?,
             replacements: SeqOf::decode(r, "replacements")?,
             certification_path: SeqOf::decode(r, "certificationPathCertificates")?,
-            execution_date_time: decode_optional(r, der::GENERALIZED_TIME, "executionDateTime")?,
+            execution_date_time: decode_optional(r, ber::GENERALIZED_TIME, "executionDateTime")?,
         })
     }
 }
@@ -441,7 +441,7 @@ impl Encode for UpdateSecurityCredentialsCommand<'_> {
         self.control.encode(w)?;
         self.replacements.encode(w)?;
         self.certification_path.encode(w)?;
-        der::encode_optional(w, self.execution_date_time.as_ref(), der::GENERALIZED_TIME)
+        ber::encode_optional(w, self.execution_date_time.as_ref(), ber::GENERALIZED_TIME)
     }
 }
 
@@ -471,7 +471,7 @@ pub struct ReplacementOutcome {
 }
 
 impl Tagged for ReplacementOutcome {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl Decode<'_> for ReplacementOutcome {
@@ -529,7 +529,7 @@ impl ExecutionOutcome<'_> {
 }
 
 impl Tagged for ExecutionOutcome<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for ExecutionOutcome<'a> {
@@ -537,7 +537,7 @@ impl<'a> Decode<'a> for ExecutionOutcome<'a> {
         Ok(Self {
             authorising_seq_number: decode_seq_number(
                 r,
-                der::INTEGER,
+                ber::INTEGER,
                 "authorisingRemotePartySeqNumber",
             )?,
             mode: CredentialsReplacementMode::decode(r, "credentialsReplacementMode")?,
@@ -558,7 +558,7 @@ impl Encode for ExecutionOutcome<'_> {
         encode_seq_number(
             w,
             self.authorising_seq_number,
-            der::INTEGER,
+            ber::INTEGER,
             "authorisingRemotePartySeqNumber",
         )?;
         self.mode.encode(w)?;
@@ -579,14 +579,14 @@ pub struct UpdateSecurityCredentialsResponse<'a> {
 }
 
 impl Tagged for UpdateSecurityCredentialsResponse<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for UpdateSecurityCredentialsResponse<'a> {
     fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
         Null::decode(r, "commandAccepted")?;
         Ok(Self {
-            execution_outcome: decode_optional(r, der::SEQUENCE, "executionOutcome")?,
+            execution_outcome: decode_optional(r, ber::SEQUENCE, "executionOutcome")?,
         })
     }
 }
@@ -597,7 +597,7 @@ impl Encode for UpdateSecurityCredentialsResponse<'_> {
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         Null.encode(w)?;
-        der::encode_optional(w, self.execution_outcome.as_ref(), der::SEQUENCE)
+        ber::encode_optional(w, self.execution_outcome.as_ref(), ber::SEQUENCE)
     }
 }
 
@@ -618,7 +618,7 @@ pub struct UpdateSecurityCredentialsAlert<'a> {
 }
 
 impl Tagged for UpdateSecurityCredentialsAlert<'_> {
-    const TAG: u8 = der::SEQUENCE;
+    const TAG: u8 = ber::SEQUENCE;
 }
 
 impl<'a> Decode<'a> for UpdateSecurityCredentialsAlert<'a> {

@@ -15,7 +15,7 @@ use crate::frame::{
     CraFlag, DlmsDateTime, EntityId, GroupingHeader, MessageCode, OtherInformation, SignatureTail,
 };
 use crate::message::{self, Message};
-use crate::payload::der::Encode;
+use crate::ber::Encode;
 use crate::payload::{
     AlertCode, CredentialDetailsCommand, CredentialDetailsResponse, CredentialsReplacementMode,
     ExecutionOutcome, GeneralizedTime, KeyId, KeyUsage, Payload, RemotePartyDetails,

@@ -25,7 +25,7 @@ use x509_cert::{Certificate, TbsCertificate, Version};
 
 use crate::crypto::{Backend, KeyAgreementKey, PublicKey, SigningKey};
 use crate::frame::EntityId;
-use crate::payload::der::Encode as _;
+use crate::ber::Encode as _;
 use crate::payload::{KeyId, KeyUsage, RemotePartyRole};
 use crate::smki::{self, TrustAnchor};
 

@@ -1,4 +1,5 @@
-//! The ASN.1 codec under the CS02 payloads.
+//! The ASN.1 BER/DER layer of the crate: what the CS02 payloads and the SMKI certificate
+//! reader are decoded with.
 //!
 //! Decoding accepts BER definite lengths in any form (devices send `82 00 xx` for lengths
 //! 128–255) but is otherwise exact: single-byte tags, primitive strings, minimal INTEGERs,
@@ -77,20 +78,21 @@ pub trait Decode<'a>: Sized + Tagged {
         Self::decode_tagged(r, Self::TAG, field)
     }
 
-    /// Decodes a complete encoding that must fill `bytes`.
+    /// Decodes a complete encoding that must fill `bytes`. The input may use any BER definite
+    /// length form (the devices' `82 00 xx`); everything else must be as DER has it.
     ///
     /// # Errors
     /// As [`Decode::decode_tagged`], and [`ErrorKind::TrailingData`].
-    fn from_der(bytes: &'a [u8]) -> Result<Self> {
-        Self::from_der_at(bytes, 0)
+    fn from_ber(bytes: &'a [u8]) -> Result<Self> {
+        Self::from_ber_at(bytes, 0)
     }
 
-    /// As [`Decode::from_der`] for bytes that start at absolute offset `base` (errors report
+    /// As [`Decode::from_ber`] for bytes that start at absolute offset `base` (errors report
     /// offsets in the enclosing message).
     ///
     /// # Errors
-    /// As [`Decode::from_der`].
-    fn from_der_at(bytes: &'a [u8], base: usize) -> Result<Self> {
+    /// As [`Decode::from_ber`].
+    fn from_ber_at(bytes: &'a [u8], base: usize) -> Result<Self> {
         let mut r = Reader::new(bytes, base);
         let out = Self::decode(&mut r, "payload")?;
         r.finish("end of payload")?;
@@ -294,26 +296,26 @@ impl Encode for u64 {
 /// Implements the INTEGER or ENUMERATED codec of a `u8`/`u16` wire enumeration ([`crate::wire_enum`]).
 macro_rules! der_integer {
     ($name:ident($inner:ty), $tag:expr, $field:literal) => {
-        impl $crate::payload::der::Tagged for $name {
+        impl $crate::ber::Tagged for $name {
             const TAG: u8 = $tag;
         }
 
-        impl $crate::payload::der::Decode<'_> for $name {
+        impl $crate::ber::Decode<'_> for $name {
             fn decode_value(r: &mut $crate::codec::Reader<'_>) -> $crate::error::Result<Self> {
                 let at = r.offset();
-                let v = $crate::payload::der::decode_u64_value(r, $field)?;
+                let v = $crate::ber::decode_u64_value(r, $field)?;
                 <$inner>::try_from(v).map(Self).map_err(|_| {
                     $crate::error::Error::new($crate::error::ErrorKind::ValueOutOfRange, at, $field)
                 })
             }
         }
 
-        impl $crate::payload::der::Encode for $name {
+        impl $crate::ber::Encode for $name {
             fn value_len(&self) -> usize {
-                $crate::payload::der::u64_value_len(u64::from(self.0))
+                $crate::ber::u64_value_len(u64::from(self.0))
             }
             fn encode_value(&self, w: &mut $crate::codec::Writer<'_>) -> $crate::error::Result<()> {
-                $crate::payload::der::encode_u64_value(w, u64::from(self.0))
+                $crate::ber::encode_u64_value(w, u64::from(self.0))
             }
         }
     };
@@ -552,7 +554,7 @@ mod tests {
     use super::*;
 
     fn int(bytes: &[u8]) -> Result<u64> {
-        u64::from_der(bytes)
+        u64::from_ber(bytes)
     }
 
     #[test]
@@ -617,7 +619,7 @@ mod tests {
     #[test]
     fn sequence_views_equal_slices_with_the_same_elements() {
         let der = [0x30, 0x06, 0x02, 0x01, 0x02, 0x02, 0x01, 0x03];
-        let seq = SeqOf::<u64>::from_der(&der).unwrap();
+        let seq = SeqOf::<u64>::from_ber(&der).unwrap();
         assert_eq!(seq.len(), 2);
         assert_eq!(seq, SeqOf::from_slice(&[2u64, 3]));
         assert_ne!(seq, SeqOf::from_slice(&[2u64]));
@@ -629,7 +631,7 @@ mod tests {
             &der
         );
         let bad = [0x30, 0x05, 0x02, 0x01, 0x02, 0x02, 0x01];
-        let e = SeqOf::<u64>::from_der(&bad).unwrap_err();
+        let e = SeqOf::<u64>::from_ber(&bad).unwrap_err();
         assert_eq!((e.kind(), e.offset()), (ErrorKind::Truncated, 7));
     }
 }
