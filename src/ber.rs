@@ -9,7 +9,7 @@
 use core::fmt;
 use core::marker::PhantomData;
 
-use crate::codec::{length_len, Reader, Writer};
+use crate::codec::{LengthForm, Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 
 /// Universal tag: INTEGER.
@@ -39,10 +39,10 @@ pub const fn context_constructed(n: u8) -> u8 {
     0xA0 | n
 }
 
-/// The size of a TLV whose value is `value_len` bytes.
+/// The size of a DER TLV whose value is `value_len` bytes.
 #[must_use]
 pub const fn tlv_len(value_len: usize) -> usize {
-    1 + length_len(value_len) + value_len
+    LengthForm::Minimal.tlv_len(value_len)
 }
 
 /// A value with a universal tag.
@@ -100,21 +100,32 @@ pub trait Decode<'a>: Sized + Tagged {
     }
 }
 
-/// A value encoded as canonical DER.
+/// A value encoded as canonical DER, or with the devices' lengths ([`LengthForm`]).
 pub trait Encode: Tagged {
-    /// The length of the value (contents) octets.
-    fn value_len(&self) -> usize;
+    /// The length of the value (contents) octets when lengths are written in `form` (it
+    /// differs from the minimal one only for a value with TLVs inside).
+    fn value_len_in(&self, form: LengthForm) -> usize;
 
-    /// Writes the value octets.
+    /// Writes the value octets, nested lengths in the writer's [`LengthForm`].
     ///
     /// # Errors
     /// [`ErrorKind::BufferTooSmall`]; [`ErrorKind::ValueOutOfRange`] for a value its ASN.1
     /// type cannot hold.
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()>;
 
-    /// The length of the whole TLV.
+    /// The length of the value octets in DER.
+    fn value_len(&self) -> usize {
+        self.value_len_in(LengthForm::Minimal)
+    }
+
+    /// The length of the whole TLV when lengths are written in `form`.
+    fn encoded_len_in(&self, form: LengthForm) -> usize {
+        form.tlv_len(self.value_len_in(form))
+    }
+
+    /// The length of the whole TLV in DER.
     fn encoded_len(&self) -> usize {
-        tlv_len(self.value_len())
+        self.encoded_len_in(LengthForm::Minimal)
     }
 
     /// Writes the TLV with tag `tag`.
@@ -123,7 +134,7 @@ pub trait Encode: Tagged {
     /// As [`Encode::encode_value`].
     fn encode_tagged(&self, w: &mut Writer<'_>, tag: u8) -> Result<()> {
         w.put_u8(tag, "tag")?;
-        w.put_length(self.value_len(), "length")?;
+        w.put_length(self.value_len_in(w.length_form()), "length")?;
         self.encode_value(w)
     }
 
@@ -135,14 +146,22 @@ pub trait Encode: Tagged {
         self.encode_tagged(w, Self::TAG)
     }
 
-    /// Encodes into `buf`, returning the encoding; checks that the computed and the written
-    /// lengths agree.
+    /// Encodes as DER into `buf`, returning the encoding.
     ///
     /// # Errors
     /// [`ErrorKind::BufferTooSmall`] and value errors.
     fn encode_to_slice<'b>(&self, buf: &'b mut [u8]) -> Result<&'b [u8]> {
-        let len = self.encoded_len();
-        let mut w = Writer::new(buf);
+        self.encode_to_slice_in(buf, LengthForm::Minimal)
+    }
+
+    /// Encodes into `buf` with lengths in `form`, returning the encoding; checks that the
+    /// computed and the written lengths agree.
+    ///
+    /// # Errors
+    /// [`ErrorKind::BufferTooSmall`] and value errors.
+    fn encode_to_slice_in<'b>(&self, buf: &'b mut [u8], form: LengthForm) -> Result<&'b [u8]> {
+        let len = self.encoded_len_in(form);
+        let mut w = Writer::with_length_form(buf, form);
         self.encode(&mut w)?;
         if w.position() != len {
             return Err(Error::new(
@@ -154,14 +173,23 @@ pub trait Encode: Tagged {
         Ok(buf.get(..len).unwrap_or_default())
     }
 
-    /// Encodes into a new vector.
+    /// Encodes as DER into a new vector.
     ///
     /// # Errors
     /// Value errors ([`ErrorKind::ValueOutOfRange`]).
     #[cfg(feature = "alloc")]
     fn to_der(&self) -> Result<alloc::vec::Vec<u8>> {
-        let mut v = alloc::vec![0u8; self.encoded_len()];
-        self.encode_to_slice(&mut v)?;
+        self.to_vec_in(LengthForm::Minimal)
+    }
+
+    /// Encodes into a new vector with lengths in `form`.
+    ///
+    /// # Errors
+    /// Value errors ([`ErrorKind::ValueOutOfRange`]).
+    #[cfg(feature = "alloc")]
+    fn to_vec_in(&self, form: LengthForm) -> Result<alloc::vec::Vec<u8>> {
+        let mut v = alloc::vec![0u8; self.encoded_len_in(form)];
+        self.encode_to_slice_in(&mut v, form)?;
         Ok(v)
     }
 }
@@ -214,10 +242,29 @@ pub fn encode_optional<T: Encode>(w: &mut Writer<'_>, value: Option<&T>, tag: u8
     }
 }
 
-/// The encoded length of an OPTIONAL component.
+/// The encoded length of an OPTIONAL component with lengths in `form`.
 #[must_use]
-pub fn optional_len<T: Encode>(value: Option<&T>) -> usize {
-    value.map_or(0, Encode::encoded_len)
+pub fn optional_len<T: Encode>(value: Option<&T>, form: LengthForm) -> usize {
+    value.map_or(0, |v| v.encoded_len_in(form))
+}
+
+/// Decodes a component with a DEFAULT: absent means `default`; present with the default value
+/// is refused, as DER requires (X.690 11.5).
+///
+/// # Errors
+/// As [`Decode::decode_tagged`]; [`ErrorKind::NonCanonical`] for an encoded default.
+pub fn decode_default<'a, T: Decode<'a> + PartialEq>(
+    r: &mut Reader<'a>,
+    tag: u8,
+    field: &'static str,
+    default: T,
+) -> Result<T> {
+    let at = r.offset();
+    match decode_optional::<T>(r, tag, field)? {
+        None => Ok(default),
+        Some(v) if v == default => Err(Error::new(ErrorKind::NonCanonical, at, field)),
+        Some(v) => Ok(v),
+    }
 }
 
 // ---------------------------------------------------------------------------------------
@@ -285,7 +332,7 @@ impl Decode<'_> for u64 {
 }
 
 impl Encode for u64 {
-    fn value_len(&self) -> usize {
+    fn value_len_in(&self, _: LengthForm) -> usize {
         u64_value_len(*self)
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
@@ -311,7 +358,7 @@ macro_rules! der_integer {
         }
 
         impl $crate::ber::Encode for $name {
-            fn value_len(&self) -> usize {
+            fn value_len_in(&self, _: $crate::codec::LengthForm) -> usize {
                 $crate::ber::u64_value_len(u64::from(self.0))
             }
             fn encode_value(&self, w: &mut $crate::codec::Writer<'_>) -> $crate::error::Result<()> {
@@ -321,6 +368,102 @@ macro_rules! der_integer {
     };
 }
 pub(crate) use der_integer;
+
+/// Writes the [`Tagged`], [`Decode`] and [`Encode`] impls of a SEQUENCE from one list of its
+/// components, in order. Each component is
+///
+/// ```text
+/// field: req Codec [tag] => "asn1Name",          -- mandatory
+/// field: opt Codec [tag] => "asn1Name",          -- OPTIONAL (absent when the next tag differs)
+/// field: default Codec = VALUE => "asn1Name",    -- DEFAULT VALUE (omitted when equal, refused
+///                                                -- when encoded)
+/// ```
+///
+/// `[tag]` is an implicit tag; without it the codec's universal tag is used. `Codec` is the
+/// type that decodes and encodes the component; the field holds it or anything it converts
+/// into and from (`SeqNo` for a `u64` SeqNumber, `OctetStringRef` for a `&[u8]`). The
+/// derive of the `der` crate cannot be used: it refuses the devices' `82 00 xx` lengths.
+macro_rules! ber_sequence {
+    (
+        impl<$lt:lifetime> $ty:ty {
+            $( $field:ident : $kind:ident $codec:ty $([$tag:expr])? $(= $default:expr)? => $asn1:literal, )+
+        }
+    ) => {
+        impl<$lt> $crate::ber::Tagged for $ty {
+            const TAG: u8 = $crate::ber::SEQUENCE;
+        }
+
+        impl<$lt> $crate::ber::Decode<$lt> for $ty {
+            #[allow(clippy::useless_conversion)]
+            fn decode_value(r: &mut $crate::codec::Reader<$lt>) -> $crate::error::Result<Self> {
+                Ok(Self {
+                    $( $field: $crate::ber::ber_sequence!(
+                        @decode $kind r, $codec,
+                        $crate::ber::ber_sequence!(@tag $codec $(, $tag)?), $asn1 $(, $default)?
+                    ), )+
+                })
+            }
+        }
+
+        impl<$lt> $crate::ber::Encode for $ty {
+            #[allow(clippy::useless_conversion)]
+            fn value_len_in(&self, form: $crate::codec::LengthForm) -> usize {
+                0 $( + $crate::ber::ber_sequence!(@len $kind self.$field, $codec, form $(, $default)?) )+
+            }
+
+            #[allow(clippy::useless_conversion)]
+            fn encode_value(&self, w: &mut $crate::codec::Writer<'_>) -> $crate::error::Result<()> {
+                $( $crate::ber::ber_sequence!(
+                    @encode $kind w, self.$field, $codec,
+                    $crate::ber::ber_sequence!(@tag $codec $(, $tag)?) $(, $default)?
+                ); )+
+                Ok(())
+            }
+        }
+    };
+
+    (@tag $codec:ty) => { <$codec as $crate::ber::Tagged>::TAG };
+    (@tag $codec:ty, $tag:expr) => { $tag };
+
+    (@decode req $r:ident, $codec:ty, $tag:expr, $asn1:literal) => {
+        <$codec as $crate::ber::Decode>::decode_tagged($r, $tag, $asn1)?.into()
+    };
+    (@decode opt $r:ident, $codec:ty, $tag:expr, $asn1:literal) => {
+        $crate::ber::decode_optional::<$codec>($r, $tag, $asn1)?.map(Into::into)
+    };
+    (@decode default $r:ident, $codec:ty, $tag:expr, $asn1:literal, $default:expr) => {
+        $crate::ber::decode_default::<$codec>($r, $tag, $asn1, $default)?.into()
+    };
+
+    (@len req $value:expr, $codec:ty, $form:ident) => {
+        $crate::ber::Encode::encoded_len_in(&<$codec>::from($value), $form)
+    };
+    (@len opt $value:expr, $codec:ty, $form:ident) => {
+        $value.map_or(0, |v| $crate::ber::Encode::encoded_len_in(&<$codec>::from(v), $form))
+    };
+    (@len default $value:expr, $codec:ty, $form:ident, $default:expr) => {
+        match <$codec>::from($value) {
+            v if v == $default => 0,
+            v => $crate::ber::Encode::encoded_len_in(&v, $form),
+        }
+    };
+
+    (@encode req $w:ident, $value:expr, $codec:ty, $tag:expr) => {
+        $crate::ber::Encode::encode_tagged(&<$codec>::from($value), $w, $tag)?
+    };
+    (@encode opt $w:ident, $value:expr, $codec:ty, $tag:expr) => {
+        if let Some(v) = $value {
+            $crate::ber::Encode::encode_tagged(&<$codec>::from(v), $w, $tag)?;
+        }
+    };
+    (@encode default $w:ident, $value:expr, $codec:ty, $tag:expr, $default:expr) => {
+        match <$codec>::from($value) {
+            v if v == $default => {}
+            v => $crate::ber::Encode::encode_tagged(&v, $w, $tag)?,
+        }
+    };
+}
+pub(crate) use ber_sequence;
 
 // ---------------------------------------------------------------------------------------
 // NULL, OCTET STRING
@@ -341,7 +484,7 @@ impl Decode<'_> for Null {
 }
 
 impl Encode for Null {
-    fn value_len(&self) -> usize {
+    fn value_len_in(&self, _: LengthForm) -> usize {
         0
     }
     fn encode_value(&self, _: &mut Writer<'_>) -> Result<()> {
@@ -370,8 +513,20 @@ impl<'a> Decode<'a> for OctetStringRef<'a> {
     }
 }
 
+impl<'a> From<OctetStringRef<'a>> for &'a [u8] {
+    fn from(s: OctetStringRef<'a>) -> Self {
+        s.0
+    }
+}
+
+impl<'a> From<&'a [u8]> for OctetStringRef<'a> {
+    fn from(s: &'a [u8]) -> Self {
+        Self(s)
+    }
+}
+
 impl Encode for OctetStringRef<'_> {
-    fn value_len(&self) -> usize {
+    fn value_len_in(&self, _: LengthForm) -> usize {
         self.0.len()
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
@@ -526,8 +681,8 @@ impl<'a, T: Decode<'a> + Copy> Decode<'a> for SeqOf<'a, T> {
 }
 
 impl<'a, T: Decode<'a> + Encode + Copy> Encode for SeqOf<'a, T> {
-    fn value_len(&self) -> usize {
-        self.iter().map(|e| e.encoded_len()).sum()
+    fn value_len_in(&self, form: LengthForm) -> usize {
+        self.iter().map(|e| e.encoded_len_in(form)).sum()
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         self.iter().try_for_each(|e| e.encode(w))
@@ -633,5 +788,35 @@ mod tests {
         let bad = [0x30, 0x05, 0x02, 0x01, 0x02, 0x02, 0x01];
         let e = SeqOf::<u64>::from_ber(&bad).unwrap_err();
         assert_eq!((e.kind(), e.offset()), (ErrorKind::Truncated, 7));
+    }
+
+    #[test]
+    fn device_lengths_propagate_to_the_enclosing_lengths() {
+        let a = [0xAAu8; 130];
+        let b = [0xBBu8; 250];
+        for (items, outer_device, outer_minimal) in [
+            (
+                &[OctetStringRef(&a)][..],
+                &[0x30u8, 0x82, 0x00, 0x86][..],
+                &[0x30u8, 0x81, 0x85][..],
+            ),
+            (
+                &[OctetStringRef(&b), OctetStringRef(&b)],
+                &[0x30, 0x82, 0x01, 0xFC],
+                &[0x30, 0x82, 0x01, 0xFA],
+            ),
+        ] {
+            let seq = SeqOf::from_slice(items);
+            for (form, outer) in [
+                (LengthForm::Device, outer_device),
+                (LengthForm::Minimal, outer_minimal),
+            ] {
+                let mut buf = [0u8; 600];
+                let out = seq.encode_to_slice_in(&mut buf, form).unwrap();
+                assert_eq!(out.len(), seq.encoded_len_in(form));
+                assert_eq!(&out[..outer.len()], outer, "{form:?}");
+                assert_eq!(SeqOf::<OctetStringRef<'_>>::from_ber(out).unwrap(), seq);
+            }
+        }
     }
 }

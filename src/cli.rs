@@ -418,10 +418,7 @@ pub fn describe(m: &Message<'_>) -> Value {
             ("date_time", h.date_time.map_or(Value::Null, |d| hexv(&d.0))),
             (
                 "message_code",
-                Value::Code(
-                    h.message_code().0.into(),
-                    h.message_code().name()
-                )
+                Value::Code(h.message_code().0.into(), h.message_code().name())
             ),
             (
                 "supplementary_other_information",

@@ -2,12 +2,43 @@
 //! absolute offsets, a [`Writer`] into a caller's buffer, and BER definite lengths.
 //!
 //! Lengths are read in any definite form with at most three length octets (`0x83`), which
-//! covers 16 MiB; GBCS messages are a few KiB. They are written minimally.
+//! covers 16 MiB; GBCS messages are a few KiB. They are written in a [`LengthForm`]: minimal
+//! (DER), or as the RTDS devices write them.
 
 use crate::error::{Error, ErrorKind, Result};
 
 /// The largest number of length octets accepted after `0x80` (`0x83 xx xx xx`).
 pub const MAX_LENGTH_OCTETS: usize = 3;
+
+/// How a [`Writer`] writes BER definite lengths.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+pub enum LengthForm {
+    /// The minimal form, as DER requires: `xx` below 128, `81 xx` for 128–255, `82 xx xx`
+    /// up to 65,535.
+    #[default]
+    Minimal,
+    /// The form the RTDS devices send: every length from 128 to 255 as `82 00 xx`, the others
+    /// minimal (`gbcs-cs02.md`, the length note). Valid BER, not DER; the simulated devices
+    /// answer in it so that their replies match DCC's byte for byte.
+    Device,
+}
+
+impl LengthForm {
+    /// The number of octets `len` takes in this form.
+    #[must_use]
+    pub const fn length_len(self, len: usize) -> usize {
+        match self {
+            Self::Device if len >= 0x80 && len <= 0xFF => 3,
+            _ => length_len(len),
+        }
+    }
+
+    /// The size of a TLV with a one-octet tag whose value is `value_len` bytes.
+    #[must_use]
+    pub const fn tlv_len(self, value_len: usize) -> usize {
+        1 + self.length_len(value_len) + value_len
+    }
+}
 
 /// A cursor over borrowed bytes. Every read is bounds-checked; errors carry the absolute
 /// offset (`base` + position).
@@ -162,12 +193,24 @@ impl<'a> Reader<'a> {
 pub struct Writer<'b> {
     buf: &'b mut [u8],
     pos: usize,
+    form: LengthForm,
 }
 
 impl<'b> Writer<'b> {
-    /// A writer at the start of `buf`.
+    /// A writer at the start of `buf` that writes minimal lengths.
     pub fn new(buf: &'b mut [u8]) -> Self {
-        Self { buf, pos: 0 }
+        Self::with_length_form(buf, LengthForm::Minimal)
+    }
+
+    /// A writer at the start of `buf` that writes lengths in `form`.
+    pub fn with_length_form(buf: &'b mut [u8], form: LengthForm) -> Self {
+        Self { buf, pos: 0, form }
+    }
+
+    /// The form this writer writes lengths in.
+    #[must_use]
+    pub const fn length_form(&self) -> LengthForm {
+        self.form
     }
 
     /// Bytes written so far.
@@ -198,11 +241,16 @@ impl<'b> Writer<'b> {
         self.put(&[b], field)
     }
 
-    /// Appends `len` as a minimal BER definite length.
+    /// Appends `len` as a BER definite length in the writer's [`LengthForm`].
     ///
     /// # Errors
     /// [`ErrorKind::BufferTooSmall`]; [`ErrorKind::InvalidLength`] above 16 MiB.
     pub fn put_length(&mut self, len: usize, field: &'static str) -> Result<()> {
+        if self.form == LengthForm::Device {
+            if let Ok(b @ 0x80..=0xFF) = u8::try_from(len) {
+                return self.put(&[0x82, 0x00, b], field);
+            }
+        }
         let mut tmp = [0u8; 4];
         let n = encode_length(len, &mut tmp).ok_or(Error::new(
             ErrorKind::InvalidLength,
@@ -302,6 +350,26 @@ mod tests {
             let n = w.position();
             assert_eq!(&buf[..n], want);
             assert_eq!(length_len(len), want.len());
+        }
+    }
+
+    #[test]
+    fn writes_device_lengths_as_the_rtds_devices_do() {
+        for (len, want) in [
+            (0x7Fusize, &[0x7Fu8][..]),
+            (0x80, &[0x82, 0x00, 0x80]),
+            (0xCA, &[0x82, 0x00, 0xCA]),
+            (0xFF, &[0x82, 0x00, 0xFF]),
+            (0x100, &[0x82, 0x01, 0x00]),
+            (0x6DD, &[0x82, 0x06, 0xDD]),
+        ] {
+            let mut buf = [0u8; 4];
+            let mut w = Writer::with_length_form(&mut buf, LengthForm::Device);
+            w.put_length(len, "len").unwrap();
+            let n = w.position();
+            assert_eq!(&buf[..n], want, "{len:#x}");
+            assert_eq!(LengthForm::Device.length_len(len), want.len());
+            assert_eq!(Reader::new(want, 0).ber_length("len"), Ok(len));
         }
     }
 

@@ -22,9 +22,9 @@ extern crate alloc;
 #[cfg(feature = "std")]
 extern crate std;
 
+pub mod ber;
 #[cfg(feature = "cli")]
 pub mod cli;
-pub mod ber;
 pub mod codec;
 #[cfg(feature = "alloc")]
 pub mod cos;

@@ -25,6 +25,7 @@ pub mod common;
 pub mod cs02a;
 pub mod cs02b;
 
+pub use crate::ber::{Decode, Encode, SeqOf};
 pub use common::{
     CellUsage, CertificateDer, GeneralizedTime, KeyId, KeyUsage, RemotePartyRole, SeqNumber,
     StatusCode, TrustAnchorCellIdentifier, MAX_SEQ_NUMBER,
@@ -39,9 +40,8 @@ pub use cs02b::{
     TimeBasedCpvChecks, TrustAnchorReplacement, UpdateSecurityCredentialsAlert,
     UpdateSecurityCredentialsCommand, UpdateSecurityCredentialsResponse, MODE_MESSAGE_CODES,
 };
-pub use crate::ber::{Decode, Encode, SeqOf};
 
-use crate::codec::Writer;
+use crate::codec::{LengthForm, Writer};
 use crate::error::Result;
 use crate::frame::{CraFlag, MessageCode};
 
@@ -90,7 +90,9 @@ impl<'a> Payload<'a> {
                     UpdateSecurityCredentialsCommand::from_ber_for(bytes, base, c)?,
                 )
             }
-            (c, CraFlag::RESPONSE) if CredentialsReplacementMode::from_message_code(c).is_some() => {
+            (c, CraFlag::RESPONSE)
+                if CredentialsReplacementMode::from_message_code(c).is_some() =>
+            {
                 Self::UpdateSecurityCredentialsResponse(
                     UpdateSecurityCredentialsResponse::from_ber_at(bytes, base)?,
                 )
@@ -110,20 +112,27 @@ impl<'a> Payload<'a> {
         !matches!(self, Self::Other(_))
     }
 
-    /// The number of bytes [`Self::encode`] writes (canonical DER; `Other` as it came).
+    /// The number of bytes [`Self::encode`] writes into a DER writer (`Other` as it came).
     #[must_use]
     pub fn encoded_len(&self) -> usize {
+        self.encoded_len_in(LengthForm::Minimal)
+    }
+
+    /// The number of bytes [`Self::encode`] writes with lengths in `form`.
+    #[must_use]
+    pub fn encoded_len_in(&self, form: LengthForm) -> usize {
         match self {
-            Self::CredentialDetailsCommand(p) => p.encoded_len(),
-            Self::CredentialDetailsResponse(p) => p.encoded_len(),
-            Self::UpdateSecurityCredentialsCommand(p) => p.encoded_len(),
-            Self::UpdateSecurityCredentialsResponse(p) => p.encoded_len(),
-            Self::UpdateSecurityCredentialsAlert(p) => p.encoded_len(),
+            Self::CredentialDetailsCommand(p) => p.encoded_len_in(form),
+            Self::CredentialDetailsResponse(p) => p.encoded_len_in(form),
+            Self::UpdateSecurityCredentialsCommand(p) => p.encoded_len_in(form),
+            Self::UpdateSecurityCredentialsResponse(p) => p.encoded_len_in(form),
+            Self::UpdateSecurityCredentialsAlert(p) => p.encoded_len_in(form),
             Self::Other(b) => b.len(),
         }
     }
 
-    /// Writes the canonical DER encoding (`Other` bytes as they came).
+    /// Writes the encoding, lengths in the writer's [`LengthForm`] (`Other` bytes as they
+    /// came).
     ///
     /// # Errors
     /// [`crate::ErrorKind::BufferTooSmall`] and value errors.

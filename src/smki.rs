@@ -24,10 +24,10 @@ use core::fmt;
 use der::asn1::ObjectIdentifier;
 use der::{Decode as _, Encode as _};
 
+use crate::ber::{self as asn1, Decode as _};
 use crate::codec::Reader;
 use crate::crypto::{PublicKey, Signature, SignatureVerifier};
 use crate::frame::EntityId;
-use crate::ber::{self as asn1, Decode as _};
 use crate::payload::{GeneralizedTime, KeyId, KeyUsage, RemotePartyRole};
 
 pub use keyring::KeyRing;

@@ -171,7 +171,9 @@ mod tests {
         for bad in ["", "Red", "0x", "0x1G", "-1", "65536", " 1", "1 "] {
             assert_eq!(
                 bad.parse::<Colour>(),
-                Err(UnknownName { type_name: "Colour" }),
+                Err(UnknownName {
+                    type_name: "Colour"
+                }),
                 "{bad:?}"
             );
         }

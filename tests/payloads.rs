@@ -396,15 +396,24 @@ fn every_wire_enumeration_round_trips_through_its_name_and_display() {
     check(CellUsage::KNOWN, CellUsage(9));
     check(StatusCode::KNOWN, StatusCode(200));
     check(AlertCode::KNOWN, AlertCode(0x1234));
-    check(CredentialsReplacementMode::KNOWN, CredentialsReplacementMode(12));
+    check(
+        CredentialsReplacementMode::KNOWN,
+        CredentialsReplacementMode(12),
+    );
     check(TimeBasedCpvChecks::KNOWN, TimeBasedCpvChecks(2));
     check(SeqNumberUsage::KNOWN, SeqNumberUsage(1));
     check(MessageCode::KNOWN, MessageCode(0x0FFF));
     check(CraFlag::KNOWN, CraFlag(0x7F));
-    assert_eq!(RemotePartyRole::TRANSITIONAL_COS.to_string(), "transitionalCoS");
+    assert_eq!(
+        RemotePartyRole::TRANSITIONAL_COS.to_string(),
+        "transitionalCoS"
+    );
     assert_eq!(MessageCode(0x0FFF).to_string(), "0x0FFF");
     assert_eq!(format!("{:?}", KeyUsage(0x8800)), "KeyUsage(0x8800)");
-    assert_eq!("0x0107".parse(), Ok(MessageCode::CS02B_SUPPLIER_BY_TRANS_COS));
+    assert_eq!(
+        "0x0107".parse(),
+        Ok(MessageCode::CS02B_SUPPLIER_BY_TRANS_COS)
+    );
 }
 
 /// The mode ↔ message-code table is one-to-one, covers modes 0–11, and refuses the codes
@@ -412,14 +421,25 @@ fn every_wire_enumeration_round_trips_through_its_name_and_display() {
 #[test]
 fn every_mode_has_one_message_code_and_back() {
     use gbcs::payload::MODE_MESSAGE_CODES;
-    assert_eq!(CredentialsReplacementMode::KNOWN.len(), MODE_MESSAGE_CODES.len());
+    assert_eq!(
+        CredentialsReplacementMode::KNOWN.len(),
+        MODE_MESSAGE_CODES.len()
+    );
     for &mode in CredentialsReplacementMode::KNOWN {
         let code = mode.message_code().expect("every named mode has a code");
-        assert_eq!(CredentialsReplacementMode::from_message_code(code), Some(mode));
-        assert!(code.name().is_some_and(|n| n.ends_with(mode.name().unwrap_or("?"))));
+        assert_eq!(
+            CredentialsReplacementMode::from_message_code(code),
+            Some(mode)
+        );
+        assert!(code
+            .name()
+            .is_some_and(|n| n.ends_with(mode.name().unwrap_or("?"))));
     }
     for code in [0x00FF, 0x010A, 0x0124, 0x0127, 0x0008, 0x00CB] {
-        assert_eq!(CredentialsReplacementMode::from_message_code(MessageCode(code)), None);
+        assert_eq!(
+            CredentialsReplacementMode::from_message_code(MessageCode(code)),
+            None
+        );
     }
     assert_eq!(CredentialsReplacementMode(12).message_code(), None);
 }

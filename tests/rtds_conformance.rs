@@ -377,3 +377,38 @@ fn every_rtds_message_decodes_at_the_frame_level() {
         );
     }
 }
+
+/// Responses and alerts come from devices, which write lengths 128–255 as `82 00 xx`: every
+/// typed RTDS response and alert payload re-encodes byte-identical in
+/// `LengthForm::Device`, and its DER encoding differs exactly when it has such a length.
+#[test]
+fn responses_and_alerts_re_encode_byte_identical_in_the_device_length_form() {
+    use gbcs::codec::{LengthForm, Writer};
+    let (mut checked, mut with_long_lengths) = (0, 0);
+    with_cs02(|_, file, m| {
+        if file.is_command() || file.is_precommand() || !m.payload().is_typed() {
+            return;
+        }
+        let encode = |form| {
+            let mut buf = vec![0u8; m.payload().encoded_len_in(form)];
+            let mut w = Writer::with_length_form(&mut buf, form);
+            m.payload().encode(&mut w).expect("encode");
+            assert_eq!(w.position(), buf.len(), "{}: computed length", file.name);
+            buf
+        };
+        let original = m.frame().payload();
+        assert_eq!(encode(LengthForm::Device), original, "{}", file.name);
+        if encode(LengthForm::Minimal) != original {
+            with_long_lengths += 1;
+        }
+        checked += 1;
+    });
+    if shared::shared_dir().is_some() {
+        assert!(checked >= 25, "only {checked} responses and alerts");
+        assert!(
+            with_long_lengths >= 10,
+            "only {with_long_lengths} with 82 00 xx lengths"
+        );
+    }
+    println!("{checked} responses and alerts, {with_long_lengths} with device lengths");
+}

@@ -2,13 +2,11 @@
 
 use core::fmt;
 
-use crate::codec::{Reader, Writer};
+use crate::ber::{self, ber_sequence, decode_fixed_octets, der_integer, Decode, Encode, Tagged};
+use crate::codec::{LengthForm, Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::EntityId;
 use crate::wire_enum::wire_enum;
-use crate::ber::{
-    self, decode_fixed_octets, decode_optional, der_integer, Decode, Encode, Tagged,
-};
 
 wire_enum! {
     /// `RemotePartyRole ::= INTEGER { root(0), recovery(1), supplier(2), networkOperator(3),
@@ -152,7 +150,7 @@ impl Decode<'_> for KeyUsage {
 }
 
 impl Encode for KeyUsage {
-    fn value_len(&self) -> usize {
+    fn value_len_in(&self, _: LengthForm) -> usize {
         1 + self.octets().1
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
@@ -200,7 +198,7 @@ macro_rules! eight_octets {
             }
         }
         impl Encode for $ty {
-            fn value_len(&self) -> usize {
+            fn value_len_in(&self, _: LengthForm) -> usize {
                 8
             }
             fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
@@ -218,31 +216,63 @@ pub type SeqNumber = u64;
 /// The largest SeqNumber, `2^63 - 1`.
 pub const MAX_SEQ_NUMBER: SeqNumber = 0x7FFF_FFFF_FFFF_FFFF;
 
-/// Decodes a SeqNumber with tag `tag`, checking its range.
-pub(crate) fn decode_seq_number(
-    r: &mut Reader<'_>,
-    tag: u8,
-    field: &'static str,
-) -> Result<SeqNumber> {
-    let at = r.offset();
-    let v = u64::decode_tagged(r, tag, field)?;
-    if v > MAX_SEQ_NUMBER {
-        return Err(Error::new(ErrorKind::ValueOutOfRange, at, field));
+/// The codec of a SeqNumber component: an INTEGER that must be at most
+/// [`MAX_SEQ_NUMBER`], both when read and when written. Fields hold the plain
+/// [`SeqNumber`]; [`ber_sequence!`](crate::ber) converts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct SeqNo(pub SeqNumber);
+
+impl From<SeqNumber> for SeqNo {
+    fn from(v: SeqNumber) -> Self {
+        Self(v)
     }
-    Ok(v)
 }
 
-/// Encodes a SeqNumber with tag `tag`, checking its range.
-pub(crate) fn encode_seq_number(
-    w: &mut Writer<'_>,
-    v: SeqNumber,
-    tag: u8,
-    field: &'static str,
-) -> Result<()> {
-    if v > MAX_SEQ_NUMBER {
-        return Err(Error::new(ErrorKind::ValueOutOfRange, w.position(), field));
+impl From<SeqNo> for SeqNumber {
+    fn from(v: SeqNo) -> Self {
+        v.0
     }
-    v.encode_tagged(w, tag)
+}
+
+impl Tagged for SeqNo {
+    const TAG: u8 = ber::INTEGER;
+}
+
+impl Decode<'_> for SeqNo {
+    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
+        let at = r.offset();
+        let v = u64::decode_value(r)?;
+        if v > MAX_SEQ_NUMBER {
+            return Err(Error::new(ErrorKind::ValueOutOfRange, at, "SeqNumber"));
+        }
+        Ok(Self(v))
+    }
+
+    /// A value out of range is reported at the component's tag, with its name.
+    fn decode_tagged(r: &mut Reader<'_>, tag: u8, field: &'static str) -> Result<Self> {
+        let at = r.offset();
+        let v = u64::decode_tagged(r, tag, field)?;
+        if v > MAX_SEQ_NUMBER {
+            return Err(Error::new(ErrorKind::ValueOutOfRange, at, field));
+        }
+        Ok(Self(v))
+    }
+}
+
+impl Encode for SeqNo {
+    fn value_len_in(&self, form: LengthForm) -> usize {
+        self.0.value_len_in(form)
+    }
+    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
+        if self.0 > MAX_SEQ_NUMBER {
+            return Err(Error::new(
+                ErrorKind::ValueOutOfRange,
+                w.position(),
+                "SeqNumber",
+            ));
+        }
+        self.0.encode_value(w)
+    }
 }
 
 /// ```text
@@ -286,59 +316,11 @@ impl TrustAnchorCellIdentifier {
     );
 }
 
-impl Tagged for TrustAnchorCellIdentifier {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-/// Decodes a `cellUsage DEFAULT management` component.
-pub(crate) fn decode_cell_usage(r: &mut Reader<'_>) -> Result<CellUsage> {
-    let at = r.offset();
-    match decode_optional::<CellUsage>(r, ber::INTEGER, "cellUsage")? {
-        None => Ok(CellUsage::MANAGEMENT),
-        Some(CellUsage::MANAGEMENT) => Err(Error::new(ErrorKind::NonCanonical, at, "cellUsage")),
-        Some(u) => Ok(u),
-    }
-}
-
-/// The encoded length of a `cellUsage DEFAULT management` component.
-pub(crate) fn cell_usage_len(u: CellUsage) -> usize {
-    if u == CellUsage::MANAGEMENT {
-        0
-    } else {
-        u.encoded_len()
-    }
-}
-
-/// Encodes a `cellUsage DEFAULT management` component.
-pub(crate) fn encode_cell_usage(w: &mut Writer<'_>, u: CellUsage) -> Result<()> {
-    if u == CellUsage::MANAGEMENT {
-        Ok(())
-    } else {
-        u.encode(w)
-    }
-}
-
-impl Decode<'_> for TrustAnchorCellIdentifier {
-    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
-        let role = RemotePartyRole::decode(r, "remotePartyRole")?;
-        let key_usage = KeyUsage::decode(r, "keyUsage")?;
-        let cell_usage = decode_cell_usage(r)?;
-        Ok(Self {
-            role,
-            key_usage,
-            cell_usage,
-        })
-    }
-}
-
-impl Encode for TrustAnchorCellIdentifier {
-    fn value_len(&self) -> usize {
-        self.role.encoded_len() + self.key_usage.encoded_len() + cell_usage_len(self.cell_usage)
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.role.encode(w)?;
-        self.key_usage.encode(w)?;
-        encode_cell_usage(w, self.cell_usage)
+ber_sequence! {
+    impl<'a> TrustAnchorCellIdentifier {
+        role: req RemotePartyRole => "remotePartyRole",
+        key_usage: req KeyUsage => "keyUsage",
+        cell_usage: default CellUsage = CellUsage::MANAGEMENT => "cellUsage",
     }
 }
 
@@ -382,11 +364,11 @@ impl<'a> Decode<'a> for CertificateDer<'a> {
 }
 
 impl Encode for CertificateDer<'_> {
-    fn value_len(&self) -> usize {
-        // Never used: the certificate is written as it came.
+    fn value_len_in(&self, _: LengthForm) -> usize {
+        // Never used: the certificate is written as it came, in any length form.
         self.0.len()
     }
-    fn encoded_len(&self) -> usize {
+    fn encoded_len_in(&self, _: LengthForm) -> usize {
         self.0.len()
     }
     fn encode_tagged(&self, w: &mut Writer<'_>, _tag: u8) -> Result<()> {
@@ -596,7 +578,7 @@ impl Decode<'_> for GeneralizedTime {
 }
 
 impl Encode for GeneralizedTime {
-    fn value_len(&self) -> usize {
+    fn value_len_in(&self, _: LengthForm) -> usize {
         15
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {

@@ -2,14 +2,14 @@
 //! same payloads). `gbcs-cs02.md` B.2, checked against the RTDS `6.24.1_CS02aMAC`,
 //! `NA_CS02aSignature`, `6.24.1_CS02fMAC` and `NA_CS02fSignature` messages.
 
-use crate::codec::{Reader, Writer};
+use crate::ber::{self, ber_sequence, Decode, Encode, SeqOf, Tagged};
+use crate::codec::{LengthForm, Reader, Writer};
 use crate::error::Result;
 use crate::frame::EntityId;
 use crate::payload::common::{
-    cell_usage_len, decode_cell_usage, decode_seq_number, encode_cell_usage, encode_seq_number,
-    CellUsage, KeyId, KeyUsage, RemotePartyRole, SeqNumber, StatusCode, TrustAnchorCellIdentifier,
+    CellUsage, KeyId, KeyUsage, RemotePartyRole, SeqNo, SeqNumber, StatusCode,
+    TrustAnchorCellIdentifier,
 };
-use crate::ber::{self, decode_optional, optional_len, Decode, Encode, SeqOf, Tagged};
 
 /// ```text
 /// ProvideSecurityCredentialDetails-CommandPayload ::= SEQUENCE {
@@ -24,29 +24,10 @@ pub struct CredentialDetailsCommand<'a> {
     pub roles: SeqOf<'a, RemotePartyRole>,
 }
 
-impl Tagged for CredentialDetailsCommand<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for CredentialDetailsCommand<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        Ok(Self {
-            authorising_cell: TrustAnchorCellIdentifier::decode(
-                r,
-                "authorisingRemotePartyTACellIdentifier",
-            )?,
-            roles: SeqOf::decode(r, "remotePartyRolesCredentialsRequired")?,
-        })
-    }
-}
-
-impl Encode for CredentialDetailsCommand<'_> {
-    fn value_len(&self) -> usize {
-        self.authorising_cell.encoded_len() + self.roles.encoded_len()
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.authorising_cell.encode(w)?;
-        self.roles.encode(w)
+ber_sequence! {
+    impl<'a> CredentialDetailsCommand<'a> {
+        authorising_cell: req TrustAnchorCellIdentifier => "authorisingRemotePartyTACellIdentifier",
+        roles: req SeqOf<'a, RemotePartyRole> => "remotePartyRolesCredentialsRequired",
     }
 }
 
@@ -79,8 +60,8 @@ impl<'a> Decode<'a> for CredentialDetailsResponse<'a> {
 }
 
 impl Encode for CredentialDetailsResponse<'_> {
-    fn value_len(&self) -> usize {
-        self.details.value_len()
+    fn value_len_in(&self, form: LengthForm) -> usize {
+        self.details.value_len_in(form)
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         self.details.encode_value(w)
@@ -107,43 +88,12 @@ pub struct RemotePartyDetails<'a> {
     pub cells: Option<SeqOf<'a, TrustAnchorCellContents>>,
 }
 
-impl Tagged for RemotePartyDetails<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for RemotePartyDetails<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        let role = RemotePartyRole::decode(r, "remotePartyRole")?;
-        let status = StatusCode::decode(r, "statusCode")?;
-        let current_seq_number = if r.peek() == Some(ber::INTEGER) {
-            Some(decode_seq_number(r, ber::INTEGER, "currentSeqNumber")?)
-        } else {
-            None
-        };
-        let cells = decode_optional(r, ber::SEQUENCE, "trustAnchorCellDetails")?;
-        Ok(Self {
-            role,
-            status,
-            current_seq_number,
-            cells,
-        })
-    }
-}
-
-impl Encode for RemotePartyDetails<'_> {
-    fn value_len(&self) -> usize {
-        self.role.encoded_len()
-            + self.status.encoded_len()
-            + optional_len(self.current_seq_number.as_ref())
-            + optional_len(self.cells.as_ref())
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.role.encode(w)?;
-        self.status.encode(w)?;
-        if let Some(n) = self.current_seq_number {
-            encode_seq_number(w, n, ber::INTEGER, "currentSeqNumber")?;
-        }
-        ber::encode_optional(w, self.cells.as_ref(), ber::SEQUENCE)
+ber_sequence! {
+    impl<'a> RemotePartyDetails<'a> {
+        role: req RemotePartyRole => "remotePartyRole",
+        status: req StatusCode => "statusCode",
+        current_seq_number: opt SeqNo => "currentSeqNumber",
+        cells: opt SeqOf<'a, TrustAnchorCellContents> => "trustAnchorCellDetails",
     }
 }
 
@@ -166,29 +116,11 @@ pub struct TrustAnchorCellContents {
     pub subject_key_identifier: KeyId,
 }
 
-impl Tagged for TrustAnchorCellContents {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl Decode<'_> for TrustAnchorCellContents {
-    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(Self {
-            key_usage: KeyUsage::decode(r, "keyUsage")?,
-            cell_usage: decode_cell_usage(r)?,
-            subject_unique_id: EntityId::decode(r, "subjectUniqueID")?,
-            subject_key_identifier: KeyId::decode(r, "subjectKeyIdentifier")?,
-        })
-    }
-}
-
-impl Encode for TrustAnchorCellContents {
-    fn value_len(&self) -> usize {
-        self.key_usage.encoded_len() + cell_usage_len(self.cell_usage) + 10 + 10
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.key_usage.encode(w)?;
-        encode_cell_usage(w, self.cell_usage)?;
-        self.subject_unique_id.encode(w)?;
-        self.subject_key_identifier.encode(w)
+ber_sequence! {
+    impl<'a> TrustAnchorCellContents {
+        key_usage: req KeyUsage => "keyUsage",
+        cell_usage: default CellUsage = CellUsage::MANAGEMENT => "cellUsage",
+        subject_unique_id: req EntityId => "subjectUniqueID",
+        subject_key_identifier: req KeyId => "subjectKeyIdentifier",
     }
 }

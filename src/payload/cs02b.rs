@@ -2,19 +2,18 @@
 //! its future-dated alert (0x00CB). `gbcs-cs02.md` B.3, checked against every RTDS CS02b and
 //! CS02g message.
 
-
-use crate::codec::{Reader, Writer};
+use crate::ber::{
+    self, ber_sequence, context, context_constructed, decode_optional, der_integer, optional_len,
+    read_tlv, Decode, Encode, Null, OctetStringRef, SeqOf, Tagged,
+};
+use crate::codec::{LengthForm, Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{EntityId, MessageCode};
-use crate::wire_enum::wire_enum;
 use crate::payload::common::{
-    decode_seq_number, encode_seq_number, CertificateDer, GeneralizedTime, KeyId, RemotePartyRole,
-    SeqNumber, StatusCode, TrustAnchorCellIdentifier,
+    CertificateDer, GeneralizedTime, KeyId, RemotePartyRole, SeqNo, SeqNumber, StatusCode,
+    TrustAnchorCellIdentifier,
 };
-use crate::ber::{
-    self, context, context_constructed, decode_optional, der_integer, optional_len, read_tlv,
-    Decode, Encode, Null, OctetStringRef, SeqOf, Tagged,
-};
+use crate::wire_enum::wire_enum;
 
 wire_enum! {
     /// `CredentialsReplacementMode ::= INTEGER`, 0–11 (`gbcs-cs02.md` B.4). Unknown values
@@ -46,24 +45,64 @@ wire_enum! {
     /// loadControllerBySupplier (11), CS02g 0x0126.
     LOAD_CONTROLLER_BY_SUPPLIER = 11 => "loadControllerBySupplier",
 }
-der_integer!(CredentialsReplacementMode(u8), ber::INTEGER, "credentialsReplacementMode");
+der_integer!(
+    CredentialsReplacementMode(u8),
+    ber::INTEGER,
+    "credentialsReplacementMode"
+);
 
 /// Each CS02b/CS02g replacement mode and the message code that carries it: the one statement
 /// of that mapping in the crate (`gbcs-cs02.md` B.3: 0x0100 + mode for modes 0–9, CS02g's
 /// 0x0125 and 0x0126 for 10 and 11).
 pub const MODE_MESSAGE_CODES: [(CredentialsReplacementMode, MessageCode); 12] = [
-    (CredentialsReplacementMode::ROOT_BY_SUPPLIER, MessageCode::CS02B_ROOT_BY_SUPPLIER),
-    (CredentialsReplacementMode::ROOT_BY_WAN_PROVIDER, MessageCode::CS02B_ROOT_BY_WAN_PROVIDER),
-    (CredentialsReplacementMode::SUPPLIER_BY_SUPPLIER, MessageCode::CS02B_SUPPLIER_BY_SUPPLIER),
-    (CredentialsReplacementMode::NETWORK_OPERATOR_BY_NETWORK_OPERATOR, MessageCode::CS02B_NO_BY_NO),
-    (CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB, MessageCode::CS02B_ACB_BY_ACB),
-    (CredentialsReplacementMode::WAN_PROVIDER_BY_WAN_PROVIDER, MessageCode::CS02B_WAN_PROVIDER_BY_WAN_PROVIDER),
-    (CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS, MessageCode::CS02B_TRANS_COS_BY_TRANS_COS),
-    (CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS, MessageCode::CS02B_SUPPLIER_BY_TRANS_COS),
-    (CredentialsReplacementMode::ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY, MessageCode::CS02B_RECOVERY),
-    (CredentialsReplacementMode::ANY_BY_CONTINGENCY, MessageCode::CS02B_CONTINGENCY),
-    (CredentialsReplacementMode::LOAD_CONTROLLER_BY_LOAD_CONTROLLER, MessageCode::CS02G_LOAD_CONTROLLER_BY_LOAD_CONTROLLER),
-    (CredentialsReplacementMode::LOAD_CONTROLLER_BY_SUPPLIER, MessageCode::CS02G_LOAD_CONTROLLER_BY_SUPPLIER),
+    (
+        CredentialsReplacementMode::ROOT_BY_SUPPLIER,
+        MessageCode::CS02B_ROOT_BY_SUPPLIER,
+    ),
+    (
+        CredentialsReplacementMode::ROOT_BY_WAN_PROVIDER,
+        MessageCode::CS02B_ROOT_BY_WAN_PROVIDER,
+    ),
+    (
+        CredentialsReplacementMode::SUPPLIER_BY_SUPPLIER,
+        MessageCode::CS02B_SUPPLIER_BY_SUPPLIER,
+    ),
+    (
+        CredentialsReplacementMode::NETWORK_OPERATOR_BY_NETWORK_OPERATOR,
+        MessageCode::CS02B_NO_BY_NO,
+    ),
+    (
+        CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB,
+        MessageCode::CS02B_ACB_BY_ACB,
+    ),
+    (
+        CredentialsReplacementMode::WAN_PROVIDER_BY_WAN_PROVIDER,
+        MessageCode::CS02B_WAN_PROVIDER_BY_WAN_PROVIDER,
+    ),
+    (
+        CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS,
+        MessageCode::CS02B_TRANS_COS_BY_TRANS_COS,
+    ),
+    (
+        CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS,
+        MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+    ),
+    (
+        CredentialsReplacementMode::ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY,
+        MessageCode::CS02B_RECOVERY,
+    ),
+    (
+        CredentialsReplacementMode::ANY_BY_CONTINGENCY,
+        MessageCode::CS02B_CONTINGENCY,
+    ),
+    (
+        CredentialsReplacementMode::LOAD_CONTROLLER_BY_LOAD_CONTROLLER,
+        MessageCode::CS02G_LOAD_CONTROLLER_BY_LOAD_CONTROLLER,
+    ),
+    (
+        CredentialsReplacementMode::LOAD_CONTROLLER_BY_SUPPLIER,
+        MessageCode::CS02G_LOAD_CONTROLLER_BY_SUPPLIER,
+    ),
 ];
 
 impl CredentialsReplacementMode {
@@ -97,7 +136,11 @@ wire_enum! {
     /// disapply (1): the device ignores validity periods during certification path validation.
     DISAPPLY = 1 => "disapply",
 }
-der_integer!(TimeBasedCpvChecks(u8), context(1), "applyTimeBasedCPVChecks");
+der_integer!(
+    TimeBasedCpvChecks(u8),
+    context(1),
+    "applyTimeBasedCPVChecks"
+);
 
 wire_enum! {
     /// `seqNumberUsage INTEGER { prePaymentTopUp(0) }`. Unknown values are kept.
@@ -132,26 +175,10 @@ pub struct SpecialistSeqNumber {
     pub seq_number: SeqNumber,
 }
 
-impl Tagged for SpecialistSeqNumber {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl Decode<'_> for SpecialistSeqNumber {
-    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(Self {
-            usage: SeqNumberUsage::decode(r, "seqNumberUsage")?,
-            seq_number: decode_seq_number(r, ber::INTEGER, "seqNumber")?,
-        })
-    }
-}
-
-impl Encode for SpecialistSeqNumber {
-    fn value_len(&self) -> usize {
-        self.usage.encoded_len() + self.seq_number.encoded_len()
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.usage.encode(w)?;
-        encode_seq_number(w, self.seq_number, ber::INTEGER, "seqNumber")
+ber_sequence! {
+    impl<'a> SpecialistSeqNumber {
+        usage: req SeqNumberUsage => "seqNumberUsage",
+        seq_number: req SeqNo => "seqNumber",
     }
 }
 
@@ -171,34 +198,11 @@ pub struct RemotePartySeqNumberChange<'a> {
     pub specialist_floor_seq_numbers: Option<SeqOf<'a, SpecialistSeqNumber>>,
 }
 
-impl Tagged for RemotePartySeqNumberChange<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for RemotePartySeqNumberChange<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        Ok(Self {
-            role: RemotePartyRole::decode(r, "remotePartyRole")?,
-            floor_seq_number: decode_seq_number(r, ber::INTEGER, "floorSeqNumber")?,
-            specialist_floor_seq_numbers: decode_optional(
-                r,
-                ber::SEQUENCE,
-                "specialistFloorSeqNumbers",
-            )?,
-        })
-    }
-}
-
-impl Encode for RemotePartySeqNumberChange<'_> {
-    fn value_len(&self) -> usize {
-        self.role.encoded_len()
-            + self.floor_seq_number.encoded_len()
-            + optional_len(self.specialist_floor_seq_numbers.as_ref())
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.role.encode(w)?;
-        encode_seq_number(w, self.floor_seq_number, ber::INTEGER, "floorSeqNumber")?;
-        ber::encode_optional(w, self.specialist_floor_seq_numbers.as_ref(), ber::SEQUENCE)
+ber_sequence! {
+    impl<'a> RemotePartySeqNumberChange<'a> {
+        role: req RemotePartyRole => "remotePartyRole",
+        floor_seq_number: req SeqNo => "floorSeqNumber",
+        specialist_floor_seq_numbers: opt SeqOf<'a, SpecialistSeqNumber> => "specialistFloorSeqNumbers",
     }
 }
 
@@ -215,26 +219,10 @@ pub struct TrustAnchorReplacement<'a> {
     pub target_cell: TrustAnchorCellIdentifier,
 }
 
-impl Tagged for TrustAnchorReplacement<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for TrustAnchorReplacement<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        Ok(Self {
-            certificate: CertificateDer::decode(r, "replacementCertificate")?,
-            target_cell: TrustAnchorCellIdentifier::decode(r, "targetTrustAnchorCell")?,
-        })
-    }
-}
-
-impl Encode for TrustAnchorReplacement<'_> {
-    fn value_len(&self) -> usize {
-        self.certificate.encoded_len() + self.target_cell.encoded_len()
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.certificate.encode(w)?;
-        self.target_cell.encode(w)
+ber_sequence! {
+    impl<'a> TrustAnchorReplacement<'a> {
+        certificate: req CertificateDer<'a> => "replacementCertificate",
+        target_cell: req TrustAnchorCellIdentifier => "targetTrustAnchorCell",
     }
 }
 
@@ -269,96 +257,19 @@ pub struct AuthorisingRemotePartyControl<'a> {
     pub other_seq_number_changes: Option<SeqOf<'a, RemotePartySeqNumberChange<'a>>>,
 }
 
-impl Tagged for AuthorisingRemotePartyControl<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for AuthorisingRemotePartyControl<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        let mode = CredentialsReplacementMode::decode(r, "credentialsReplacementMode")?;
-        let plain_text_symmetric_key =
-            decode_optional::<OctetStringRef<'a>>(r, context(0), "plainTextSymmetricKey")?
-                .map(|k| k.0);
-        let apply_time_based_cpv_checks =
-            decode_optional(r, context(1), "applyTimeBasedCPVChecks")?;
-        let authorising_cell = decode_optional(
-            r,
-            context_constructed(2),
-            "authorisingRemotePartyTACellIdentifier",
-        )?;
-        let authorising_seq_number =
-            decode_seq_number(r, context(3), "authorisingRemotePartySeqNumber")?;
-        let new_floor_seq_number = if r.peek() == Some(context(4)) {
-            Some(decode_seq_number(
-                r,
-                context(4),
-                "newRemotePartyFloorSeqNumber",
-            )?)
-        } else {
-            None
-        };
-        let new_specialist_floor_seq_numbers = decode_optional(
-            r,
-            context_constructed(5),
-            "newRemotePartySpecialistFloorSeqNumber",
-        )?;
-        let other_seq_number_changes = decode_optional(
-            r,
-            context_constructed(6),
-            "otherRemotePartySeqNumberChanges",
-        )?;
-        Ok(Self {
-            mode,
-            plain_text_symmetric_key,
-            apply_time_based_cpv_checks,
-            authorising_cell,
-            authorising_seq_number,
-            new_floor_seq_number,
-            new_specialist_floor_seq_numbers,
-            other_seq_number_changes,
-        })
-    }
-}
-
-impl Encode for AuthorisingRemotePartyControl<'_> {
-    fn value_len(&self) -> usize {
-        self.mode.encoded_len()
-            + optional_len(self.plain_text_symmetric_key.map(OctetStringRef).as_ref())
-            + optional_len(self.apply_time_based_cpv_checks.as_ref())
-            + optional_len(self.authorising_cell.as_ref())
-            + self.authorising_seq_number.encoded_len()
-            + optional_len(self.new_floor_seq_number.as_ref())
-            + optional_len(self.new_specialist_floor_seq_numbers.as_ref())
-            + optional_len(self.other_seq_number_changes.as_ref())
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.mode.encode(w)?;
-        ber::encode_optional(
-            w,
-            self.plain_text_symmetric_key.map(OctetStringRef).as_ref(),
-            context(0),
-        )?;
-        ber::encode_optional(w, self.apply_time_based_cpv_checks.as_ref(), context(1))?;
-        ber::encode_optional(w, self.authorising_cell.as_ref(), context_constructed(2))?;
-        encode_seq_number(
-            w,
-            self.authorising_seq_number,
-            context(3),
-            "authorisingRemotePartySeqNumber",
-        )?;
-        if let Some(n) = self.new_floor_seq_number {
-            encode_seq_number(w, n, context(4), "newRemotePartyFloorSeqNumber")?;
-        }
-        ber::encode_optional(
-            w,
-            self.new_specialist_floor_seq_numbers.as_ref(),
-            context_constructed(5),
-        )?;
-        ber::encode_optional(
-            w,
-            self.other_seq_number_changes.as_ref(),
-            context_constructed(6),
-        )
+ber_sequence! {
+    impl<'a> AuthorisingRemotePartyControl<'a> {
+        mode: req CredentialsReplacementMode => "credentialsReplacementMode",
+        plain_text_symmetric_key: opt OctetStringRef<'a> [context(0)] => "plainTextSymmetricKey",
+        apply_time_based_cpv_checks: opt TimeBasedCpvChecks [context(1)] => "applyTimeBasedCPVChecks",
+        authorising_cell: opt TrustAnchorCellIdentifier [context_constructed(2)]
+            => "authorisingRemotePartyTACellIdentifier",
+        authorising_seq_number: req SeqNo [context(3)] => "authorisingRemotePartySeqNumber",
+        new_floor_seq_number: opt SeqNo [context(4)] => "newRemotePartyFloorSeqNumber",
+        new_specialist_floor_seq_numbers: opt SeqOf<'a, SpecialistSeqNumber> [context_constructed(5)]
+            => "newRemotePartySpecialistFloorSeqNumber",
+        other_seq_number_changes: opt SeqOf<'a, RemotePartySeqNumberChange<'a>> [context_constructed(6)]
+            => "otherRemotePartySeqNumberChanges",
     }
 }
 
@@ -415,33 +326,12 @@ impl<'a> UpdateSecurityCredentialsCommand<'a> {
     }
 }
 
-impl Tagged for UpdateSecurityCredentialsCommand<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for UpdateSecurityCredentialsCommand<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        Ok(Self {
-            control: AuthorisingRemotePartyControl::decode(r, "authorisingRemotePartyControl")?,
-            replacements: SeqOf::decode(r, "replacements")?,
-            certification_path: SeqOf::decode(r, "certificationPathCertificates")?,
-            execution_date_time: decode_optional(r, ber::GENERALIZED_TIME, "executionDateTime")?,
-        })
-    }
-}
-
-impl Encode for UpdateSecurityCredentialsCommand<'_> {
-    fn value_len(&self) -> usize {
-        self.control.encoded_len()
-            + self.replacements.encoded_len()
-            + self.certification_path.encoded_len()
-            + optional_len(self.execution_date_time.as_ref())
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.control.encode(w)?;
-        self.replacements.encode(w)?;
-        self.certification_path.encode(w)?;
-        ber::encode_optional(w, self.execution_date_time.as_ref(), ber::GENERALIZED_TIME)
+ber_sequence! {
+    impl<'a> UpdateSecurityCredentialsCommand<'a> {
+        control: req AuthorisingRemotePartyControl<'a> => "authorisingRemotePartyControl",
+        replacements: req SeqOf<'a, TrustAnchorReplacement<'a>> => "replacements",
+        certification_path: req SeqOf<'a, CertificateDer<'a>> => "certificationPathCertificates",
+        execution_date_time: opt GeneralizedTime => "executionDateTime",
     }
 }
 
@@ -470,34 +360,14 @@ pub struct ReplacementOutcome {
     pub replacing_subject_key_identifier: KeyId,
 }
 
-impl Tagged for ReplacementOutcome {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl Decode<'_> for ReplacementOutcome {
-    fn decode_value(r: &mut Reader<'_>) -> Result<Self> {
-        Ok(Self {
-            cell: TrustAnchorCellIdentifier::decode(r, "affectedTrustAnchorCell")?,
-            status: StatusCode::decode(r, "statusCode")?,
-            existing_subject_unique_id: EntityId::decode(r, "existingSubjectUniqueID")?,
-            existing_subject_key_identifier: KeyId::decode(r, "existingSubjectKeyIdentifier")?,
-            replacing_subject_unique_id: EntityId::decode(r, "replacingSubjectUniqueID")?,
-            replacing_subject_key_identifier: KeyId::decode(r, "replacingSubjectKeyIdentifier")?,
-        })
-    }
-}
-
-impl Encode for ReplacementOutcome {
-    fn value_len(&self) -> usize {
-        self.cell.encoded_len() + self.status.encoded_len() + 4 * 10
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.cell.encode(w)?;
-        self.status.encode(w)?;
-        self.existing_subject_unique_id.encode(w)?;
-        self.existing_subject_key_identifier.encode(w)?;
-        self.replacing_subject_unique_id.encode(w)?;
-        self.replacing_subject_key_identifier.encode(w)
+ber_sequence! {
+    impl<'a> ReplacementOutcome {
+        cell: req TrustAnchorCellIdentifier => "affectedTrustAnchorCell",
+        status: req StatusCode => "statusCode",
+        existing_subject_unique_id: req EntityId => "existingSubjectUniqueID",
+        existing_subject_key_identifier: req KeyId => "existingSubjectKeyIdentifier",
+        replacing_subject_unique_id: req EntityId => "replacingSubjectUniqueID",
+        replacing_subject_key_identifier: req KeyId => "replacingSubjectKeyIdentifier",
     }
 }
 
@@ -528,42 +398,12 @@ impl ExecutionOutcome<'_> {
     }
 }
 
-impl Tagged for ExecutionOutcome<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for ExecutionOutcome<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        Ok(Self {
-            authorising_seq_number: decode_seq_number(
-                r,
-                ber::INTEGER,
-                "authorisingRemotePartySeqNumber",
-            )?,
-            mode: CredentialsReplacementMode::decode(r, "credentialsReplacementMode")?,
-            seq_number_changes: SeqOf::decode(r, "remotePartySeqNumberChanges")?,
-            replacement_outcomes: SeqOf::decode(r, "replacementOutcomes")?,
-        })
-    }
-}
-
-impl Encode for ExecutionOutcome<'_> {
-    fn value_len(&self) -> usize {
-        self.authorising_seq_number.encoded_len()
-            + self.mode.encoded_len()
-            + self.seq_number_changes.encoded_len()
-            + self.replacement_outcomes.encoded_len()
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        encode_seq_number(
-            w,
-            self.authorising_seq_number,
-            ber::INTEGER,
-            "authorisingRemotePartySeqNumber",
-        )?;
-        self.mode.encode(w)?;
-        self.seq_number_changes.encode(w)?;
-        self.replacement_outcomes.encode(w)
+ber_sequence! {
+    impl<'a> ExecutionOutcome<'a> {
+        authorising_seq_number: req SeqNo => "authorisingRemotePartySeqNumber",
+        mode: req CredentialsReplacementMode => "credentialsReplacementMode",
+        seq_number_changes: req SeqOf<'a, RemotePartySeqNumberChange<'a>> => "remotePartySeqNumberChanges",
+        replacement_outcomes: req SeqOf<'a, ReplacementOutcome> => "replacementOutcomes",
     }
 }
 
@@ -592,8 +432,8 @@ impl<'a> Decode<'a> for UpdateSecurityCredentialsResponse<'a> {
 }
 
 impl Encode for UpdateSecurityCredentialsResponse<'_> {
-    fn value_len(&self) -> usize {
-        2 + optional_len(self.execution_outcome.as_ref())
+    fn value_len_in(&self, form: LengthForm) -> usize {
+        Null.encoded_len_in(form) + optional_len(self.execution_outcome.as_ref(), form)
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         Null.encode(w)?;
@@ -617,30 +457,11 @@ pub struct UpdateSecurityCredentialsAlert<'a> {
     pub execution_outcome: ExecutionOutcome<'a>,
 }
 
-impl Tagged for UpdateSecurityCredentialsAlert<'_> {
-    const TAG: u8 = ber::SEQUENCE;
-}
-
-impl<'a> Decode<'a> for UpdateSecurityCredentialsAlert<'a> {
-    fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
-        Ok(Self {
-            alert_code: AlertCode::decode(r, "alertCode")?,
-            execution_date_time: GeneralizedTime::decode(r, "executionDateTime")?,
-            execution_outcome: ExecutionOutcome::decode(r, "executionOutcome")?,
-        })
-    }
-}
-
-impl Encode for UpdateSecurityCredentialsAlert<'_> {
-    fn value_len(&self) -> usize {
-        self.alert_code.encoded_len()
-            + self.execution_date_time.encoded_len()
-            + self.execution_outcome.encoded_len()
-    }
-    fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
-        self.alert_code.encode(w)?;
-        self.execution_date_time.encode(w)?;
-        self.execution_outcome.encode(w)
+ber_sequence! {
+    impl<'a> UpdateSecurityCredentialsAlert<'a> {
+        alert_code: req AlertCode => "alertCode",
+        execution_date_time: req GeneralizedTime => "executionDateTime",
+        execution_outcome: req ExecutionOutcome<'a> => "executionOutcome",
     }
 }
 

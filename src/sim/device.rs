@@ -9,13 +9,13 @@ use alloc::collections::BTreeMap;
 use alloc::vec;
 use alloc::vec::Vec;
 
-use crate::codec::{Reader, Writer};
+use crate::ber::Encode;
+use crate::codec::{LengthForm, Writer};
 use crate::crypto::{KeyAgreement, KeyAgreementKey, PublicKey, SharedSecret, SigningKey};
 use crate::frame::{
     CraFlag, DlmsDateTime, EntityId, GroupingHeader, MessageCode, OtherInformation, SignatureTail,
 };
 use crate::message::{self, Message};
-use crate::ber::Encode;
 use crate::payload::{
     AlertCode, CredentialDetailsCommand, CredentialDetailsResponse, CredentialsReplacementMode,
     ExecutionOutcome, GeneralizedTime, KeyId, KeyUsage, Payload, RemotePartyDetails,
@@ -131,7 +131,7 @@ pub struct SimDevice {
     alert_counter: u64,
     /// Failures to inject.
     pub faults: Faults,
-    device_lengths: bool,
+    length_form: LengthForm,
 }
 
 fn dlms(t: i64) -> DlmsDateTime {
@@ -140,46 +140,6 @@ fn dlms(t: i64) -> DlmsDateTime {
     DlmsDateTime([
         y0, y1, g.month, g.day, 0xFF, g.hour, g.minute, g.second, 0x00, 0x80, 0x00, 0xFF,
     ])
-}
-
-/// Re-encodes a DER value the way the RTDS devices do: every length from 128 to 255 as
-/// `82 00 xx`; other lengths minimal.
-#[must_use]
-pub fn device_length_form(der: &[u8]) -> Vec<u8> {
-    fn put_len(out: &mut Vec<u8>, len: usize) {
-        let mut tmp = [0u8; 4];
-        match u8::try_from(len) {
-            Ok(b) if b >= 0x80 => out.extend_from_slice(&[0x82, 0x00, b]),
-            _ => {
-                let n = crate::codec::encode_length(len, &mut tmp).unwrap_or(0);
-                out.extend_from_slice(tmp.get(..n).unwrap_or_default());
-            }
-        }
-    }
-    fn walk(r: &mut Reader<'_>, out: &mut Vec<u8>) -> Option<()> {
-        while !r.is_empty() {
-            let tag = r.u8("tag").ok()?;
-            let len = r.ber_length("length").ok()?;
-            let mut value = r.sub(len, "value").ok()?;
-            if tag & 0x20 != 0 {
-                let mut inner = Vec::with_capacity(len + 8);
-                walk(&mut value, &mut inner)?;
-                out.push(tag);
-                put_len(out, inner.len());
-                out.extend_from_slice(&inner);
-            } else {
-                out.push(tag);
-                put_len(out, len);
-                out.extend_from_slice(value.remaining());
-            }
-        }
-        Some(())
-    }
-    let mut out = Vec::with_capacity(der.len() + 16);
-    match walk(&mut Reader::new(der, 0), &mut out) {
-        Some(()) => out,
-        None => der.to_vec(),
-    }
 }
 
 impl SimDevice {
@@ -213,7 +173,7 @@ impl SimDevice {
             pending: None,
             alert_counter: 2000,
             faults: Faults::default(),
-            device_lengths: true,
+            length_form: LengthForm::Device,
         }
     }
 
@@ -302,9 +262,14 @@ impl SimDevice {
         self.pending.as_ref().map(|p| p.at)
     }
 
-    /// Writes response payload lengths 128–255 as `82 00 xx` (true, the default) or minimally.
+    /// Writes response and alert payload lengths 128–255 as `82 00 xx`, as the RTDS devices
+    /// do (true, the default: [`LengthForm::Device`]), or minimally (DER).
     pub fn set_device_lengths(&mut self, on: bool) {
-        self.device_lengths = on;
+        self.length_form = if on {
+            LengthForm::Device
+        } else {
+            LengthForm::Minimal
+        };
     }
 
     /// Moves the clock to `to`; a pending command whose time has come executes, and its alert
@@ -415,16 +380,11 @@ impl SimDevice {
     fn respond(
         &self,
         m: &Message<'_>,
-        payload_der: &[u8],
+        payload: &[u8],
         date_time: bool,
         mac: bool,
     ) -> Result<Vec<u8>, Rejection> {
         let h = m.header();
-        let payload = if self.device_lengths {
-            device_length_form(payload_der)
-        } else {
-            payload_der.to_vec()
-        };
         let header = GroupingHeader {
             cra_flag: CraFlag::RESPONSE,
             originator_counter: h.originator_counter,
@@ -434,7 +394,7 @@ impl SimDevice {
             other_information: OtherInformation::code(h.message_code()),
             content_len: payload.len(),
         };
-        self.frame(&header, &payload, mac)
+        self.frame(&header, payload, mac)
     }
 
     fn frame(
@@ -513,7 +473,7 @@ impl SimDevice {
         let der = CredentialDetailsResponse {
             details: SeqOf::from_slice(&details),
         }
-        .to_der()
+        .to_vec_in(self.length_form)
         .map_err(Rejection::Malformed)?;
         let macd = m.frame().mac().is_some() && by_acb;
         self.respond(m, &der, false, macd)
@@ -559,17 +519,18 @@ impl SimDevice {
                 let der = UpdateSecurityCredentialsResponse {
                     execution_outcome: None,
                 }
-                .to_der()
+                .to_vec_in(self.length_form)
                 .map_err(Rejection::Malformed)?;
                 self.respond(m, &der, true, false)
             }
             _ => {
                 let (changes, outcomes) = self.execute(c, role);
+                let form = self.length_form;
                 let der = encode_outcome(c, &changes, &outcomes, |outcome| {
                     UpdateSecurityCredentialsResponse {
                         execution_outcome: Some(outcome),
                     }
-                    .to_der()
+                    .to_vec_in(form)
                 })
                 .map_err(Rejection::Malformed)?;
                 self.respond(m, &der, true, false)
@@ -591,6 +552,7 @@ impl SimDevice {
         let when = c
             .execution_date_time
             .unwrap_or(GeneralizedTime::CANCELLATION);
+        let form = self.length_form;
         let der = encode_outcome(c, &changes, &outcomes, |outcome| {
             UpdateSecurityCredentialsAlert {
                 alert_code: if all_ok {
@@ -601,14 +563,9 @@ impl SimDevice {
                 execution_date_time: when,
                 execution_outcome: outcome,
             }
-            .to_der()
+            .to_vec_in(form)
         })
         .ok()?;
-        let payload = if self.device_lengths {
-            device_length_form(&der)
-        } else {
-            der
-        };
         let code = if matches!(c.control.mode.0, 10 | 11) {
             MessageCode::CS02G_ALERT
         } else {
@@ -621,10 +578,10 @@ impl SimDevice {
             recipient: m.header().originator,
             date_time: None,
             other_information: OtherInformation::code(code),
-            content_len: payload.len(),
+            content_len: der.len(),
         };
         self.alert_counter += 1;
-        self.frame(&header, &payload, false).ok()
+        self.frame(&header, &der, false).ok()
     }
 
     /// Runs the replacements and floors; returns the floors applied and the outcomes.

@@ -23,9 +23,9 @@ use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
 use x509_cert::time::{Time, Validity};
 use x509_cert::{Certificate, TbsCertificate, Version};
 
+use crate::ber::Encode as _;
 use crate::crypto::{Backend, KeyAgreementKey, PublicKey, SigningKey};
 use crate::frame::EntityId;
-use crate::ber::Encode as _;
 use crate::payload::{KeyId, KeyUsage, RemotePartyRole};
 use crate::smki::{self, TrustAnchor};
 
