@@ -373,11 +373,15 @@ pub(crate) use der_integer;
 /// components, in order. Each component is
 ///
 /// ```text
-/// field: req Codec [tag] => "asn1Name",          -- mandatory
-/// field: opt Codec [tag] => "asn1Name",          -- OPTIONAL (absent when the next tag differs)
-/// field: default Codec = VALUE => "asn1Name",    -- DEFAULT VALUE (omitted when equal, refused
-///                                                -- when encoded)
+/// field: req Codec [tag] => "asn1Name" as "json_name",        -- mandatory
+/// field: opt Codec [tag] => "asn1Name" as "json_name",        -- OPTIONAL (absent when the
+///                                                             -- next tag differs)
+/// field: default Codec = VALUE => "asn1Name" as "json_name",  -- DEFAULT VALUE (omitted when
+///                                                             -- equal, refused when encoded)
 /// ```
+///
+/// With the `serde` feature it also writes `Serialize`: the components in order under their
+/// JSON names (the ASN.1 names in snake case), absent OPTIONALs as `null`.
 ///
 /// `[tag]` is an implicit tag; without it the codec's universal tag is used. `Codec` is the
 /// type that decodes and encodes the component; the field holds it or anything it converts
@@ -386,7 +390,7 @@ pub(crate) use der_integer;
 macro_rules! ber_sequence {
     (
         impl<$lt:lifetime> $ty:ty {
-            $( $field:ident : $kind:ident $codec:ty $([$tag:expr])? $(= $default:expr)? => $asn1:literal, )+
+            $( $field:ident : $kind:ident $codec:ty $([$tag:expr])? $(= $default:expr)? => $asn1:literal as $json:literal, )+
         }
     ) => {
         impl<$lt> $crate::ber::Tagged for $ty {
@@ -420,7 +424,22 @@ macro_rules! ber_sequence {
                 Ok(())
             }
         }
+
+        /// The components in order, named in snake case; each as its codec serializes it.
+        #[cfg(feature = "serde")]
+        impl<$lt> ::serde::Serialize for $ty {
+            #[allow(clippy::useless_conversion)]
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeStruct as _;
+                let mut st = s.serialize_struct(stringify!($ty), 0 $( + { let _ = $json; 1 } )+)?;
+                $( st.serialize_field($json, &$crate::ber::ber_sequence!(@ser $kind self.$field, $codec))?; )+
+                st.end()
+            }
+        }
     };
+
+    (@ser opt $value:expr, $codec:ty) => { $value.map(<$codec>::from) };
+    (@ser $kind:ident $value:expr, $codec:ty) => { <$codec>::from($value) };
 
     (@tag $codec:ty) => { <$codec as $crate::ber::Tagged>::TAG };
     (@tag $codec:ty, $tag:expr) => { $tag };
@@ -510,6 +529,14 @@ impl<'a> Decode<'a> for OctetStringRef<'a> {
     fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
         let all = r.remaining().len();
         r.take(all, "octet string").map(Self)
+    }
+}
+
+/// Upper-case hex.
+#[cfg(feature = "serde")]
+impl serde::Serialize for OctetStringRef<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        crate::hex::Hex(self.0).serialize(s)
     }
 }
 
@@ -686,6 +713,14 @@ impl<'a, T: Decode<'a> + Encode + Copy> Encode for SeqOf<'a, T> {
     }
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()> {
         self.iter().try_for_each(|e| e.encode(w))
+    }
+}
+
+/// The elements, as a sequence.
+#[cfg(feature = "serde")]
+impl<'a, T: Decode<'a> + Copy + serde::Serialize> serde::Serialize for SeqOf<'a, T> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
     }
 }
 

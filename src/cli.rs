@@ -1,6 +1,6 @@
 //! The command-line tool's library side (feature `cli`): reading messages as hex, base64 or
-//! binary; describing a message as a tree of named fields, rendered as indented text or JSON;
-//! the registry and ledger file formats.
+//! binary; describing a message (the types' own `Serialize`, feature `serde`), rendered as
+//! JSON or as an indented tree; the registry and ledger file formats.
 //!
 //! # The JSON shape (stable)
 //!
@@ -25,553 +25,119 @@
 //! certificates are `{"length": n, "der": "<hex>", "kind", "entity_id", "role",
 //! "subject_key_id"}` (the last four `null` when the certificate does not parse).
 
-use alloc::string::{String, ToString};
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
 use crate::cos::ledger::SupplierCounts;
 use crate::cos::migration::SecPartyId;
 use crate::cos::registry::{CosParty, CosRegistry, Credential};
-use crate::frame::SignatureTail;
-use crate::hex::encode_upper;
 use crate::message::Message;
-use crate::payload::{
-    CertificateDer, ExecutionOutcome, Payload, RemotePartySeqNumberChange, SpecialistSeqNumber,
-    TrustAnchorCellIdentifier,
-};
-use crate::smki::{CertificateKind, SmkiCertificate};
+use crate::payload::Payload;
+use crate::smki::CertificateSummary;
+pub use serde_json::Value as JsonValue;
 
-/// A value in a message description.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Value {
-    /// Absent.
-    Null,
-    /// A number.
-    Int(u64),
-    /// Text (hex, names, times).
-    Str(String),
-    /// An enumeration: its value and name, if known.
-    Enum(u64, Option<&'static str>),
-    /// A code shown in hex in the tree (message codes, key usage bits); JSON as `Enum`.
-    Code(u64, Option<&'static str>),
-    /// Named fields, in order.
-    Obj(Vec<(&'static str, Value)>),
-    /// A sequence.
-    Arr(Vec<Value>),
-}
-
-fn s(v: impl ToString) -> Value {
-    Value::Str(v.to_string())
-}
-
-fn hexv(b: &[u8]) -> Value {
-    Value::Str(encode_upper(b))
-}
-
-fn cell(c: &TrustAnchorCellIdentifier) -> Value {
-    Value::Obj(alloc::vec![
-        (
-            "remote_party_role",
-            Value::Enum(c.role.0.into(), c.role.name())
-        ),
-        (
-            "key_usage",
-            Value::Code(c.key_usage.0.into(), c.key_usage.name())
-        ),
-        (
-            "cell_usage",
-            Value::Enum(c.cell_usage.0.into(), c.cell_usage.name())
-        ),
-    ])
-}
-
-fn certificate(c: &CertificateDer<'_>) -> Value {
-    let parsed = SmkiCertificate::from_der(c.as_bytes()).ok();
-    let kind = parsed.as_ref().map(|p| match p.kind() {
-        CertificateKind::Organisation { .. } => "organisation",
-        CertificateKind::Device { .. } => "device",
-        CertificateKind::IssuingCa => "issuingCA",
-        CertificateKind::Root => "root",
-    });
-    Value::Obj(alloc::vec![
-        ("length", Value::Int(c.as_bytes().len() as u64)),
-        ("der", hexv(c.as_bytes())),
-        ("kind", kind.map_or(Value::Null, s)),
-        (
-            "entity_id",
-            parsed
-                .as_ref()
-                .and_then(SmkiCertificate::entity_id)
-                .map_or(Value::Null, s)
-        ),
-        (
-            "role",
-            parsed
-                .as_ref()
-                .and_then(SmkiCertificate::role)
-                .map_or(Value::Null, |r| Value::Enum(r.0.into(), r.name()))
-        ),
-        (
-            "subject_key_id",
-            parsed
-                .as_ref()
-                .map_or(Value::Null, |p| s(p.subject_key_id()))
-        ),
-    ])
-}
-
-fn specialists<'a>(it: impl Iterator<Item = SpecialistSeqNumber> + 'a) -> Value {
-    Value::Arr(
-        it.map(|x| {
-            Value::Obj(alloc::vec![
-                (
-                    "seq_number_usage",
-                    Value::Enum(
-                        x.usage.0.into(),
-                        (x.usage.0 == 0).then_some("prePaymentTopUp")
-                    )
-                ),
-                ("seq_number", Value::Int(x.seq_number)),
-            ])
-        })
-        .collect(),
-    )
-}
-
-fn changes<'a>(it: impl Iterator<Item = RemotePartySeqNumberChange<'a>>) -> Value {
-    Value::Arr(
-        it.map(|c| {
-            Value::Obj(alloc::vec![
-                (
-                    "remote_party_role",
-                    Value::Enum(c.role.0.into(), c.role.name())
-                ),
-                ("floor_seq_number", Value::Int(c.floor_seq_number)),
-                (
-                    "specialist_floor_seq_numbers",
-                    c.specialist_floor_seq_numbers
-                        .map_or(Value::Null, |s| specialists(s.iter()))
-                ),
-            ])
-        })
-        .collect(),
-    )
-}
-
-fn outcome(o: &ExecutionOutcome<'_>) -> Value {
-    Value::Obj(alloc::vec![
-        (
-            "authorising_remote_party_seq_number",
-            Value::Int(o.authorising_seq_number)
-        ),
-        (
-            "credentials_replacement_mode",
-            Value::Enum(o.mode.0.into(), o.mode.name())
-        ),
-        (
-            "remote_party_seq_number_changes",
-            changes(o.seq_number_changes.iter())
-        ),
-        (
-            "replacement_outcomes",
-            Value::Arr(
-                o.replacement_outcomes
-                    .iter()
-                    .map(|r| {
-                        Value::Obj(alloc::vec![
-                            ("affected_trust_anchor_cell", cell(&r.cell)),
-                            (
-                                "status_code",
-                                Value::Enum(r.status.0.into(), r.status.name())
-                            ),
-                            (
-                                "existing_subject_unique_id",
-                                s(r.existing_subject_unique_id)
-                            ),
-                            (
-                                "existing_subject_key_identifier",
-                                s(r.existing_subject_key_identifier)
-                            ),
-                            (
-                                "replacing_subject_unique_id",
-                                s(r.replacing_subject_unique_id)
-                            ),
-                            (
-                                "replacing_subject_key_identifier",
-                                s(r.replacing_subject_key_identifier)
-                            ),
-                        ])
-                    })
-                    .collect(),
-            ),
-        ),
-    ])
-}
-
-fn payload(p: &Payload<'_>) -> Vec<(&'static str, Value)> {
-    match p {
-        Payload::CredentialDetailsCommand(c) => alloc::vec![
-            ("type", s("CredentialDetailsCommand")),
-            (
-                "authorising_remote_party_ta_cell_identifier",
-                cell(&c.authorising_cell)
-            ),
-            (
-                "remote_party_roles_credentials_required",
-                Value::Arr(
-                    c.roles
-                        .iter()
-                        .map(|r| Value::Enum(r.0.into(), r.name()))
-                        .collect()
-                )
-            ),
-        ],
-        Payload::CredentialDetailsResponse(r) => alloc::vec![
-            ("type", s("CredentialDetailsResponse")),
-            (
-                "remote_party_details",
-                Value::Arr(
-                    r.details
-                        .iter()
-                        .map(|d| {
-                            Value::Obj(alloc::vec![
-                                (
-                                    "remote_party_role",
-                                    Value::Enum(d.role.0.into(), d.role.name())
-                                ),
-                                (
-                                    "status_code",
-                                    Value::Enum(d.status.0.into(), d.status.name())
-                                ),
-                                (
-                                    "current_seq_number",
-                                    d.current_seq_number.map_or(Value::Null, Value::Int)
-                                ),
-                                (
-                                    "trust_anchor_cell_details",
-                                    d.cells.map_or(Value::Null, |cells| {
-                                        Value::Arr(
-                                            cells
-                                                .iter()
-                                                .map(|c| {
-                                                    Value::Obj(alloc::vec![
-                                                        (
-                                                            "key_usage",
-                                                            Value::Code(
-                                                                c.key_usage.0.into(),
-                                                                c.key_usage.name()
-                                                            )
-                                                        ),
-                                                        (
-                                                            "cell_usage",
-                                                            Value::Enum(
-                                                                c.cell_usage.0.into(),
-                                                                c.cell_usage.name()
-                                                            )
-                                                        ),
-                                                        (
-                                                            "subject_unique_id",
-                                                            s(c.subject_unique_id)
-                                                        ),
-                                                        (
-                                                            "subject_key_identifier",
-                                                            s(c.subject_key_identifier)
-                                                        ),
-                                                    ])
-                                                })
-                                                .collect(),
-                                        )
-                                    }),
-                                ),
-                            ])
-                        })
-                        .collect(),
-                ),
-            ),
-        ],
-        Payload::UpdateSecurityCredentialsCommand(c) => {
-            let k = &c.control;
-            alloc::vec![
-                ("type", s("UpdateSecurityCredentialsCommand")),
-                (
-                    "authorising_remote_party_control",
-                    Value::Obj(alloc::vec![
-                        (
-                            "credentials_replacement_mode",
-                            Value::Enum(k.mode.0.into(), k.mode.name())
-                        ),
-                        (
-                            "plain_text_symmetric_key",
-                            k.plain_text_symmetric_key.map_or(Value::Null, hexv)
-                        ),
-                        (
-                            "apply_time_based_cpv_checks",
-                            k.apply_time_based_cpv_checks
-                                .map_or(Value::Null, |v| Value::Enum(v.0.into(), v.name()))
-                        ),
-                        (
-                            "authorising_remote_party_ta_cell_identifier",
-                            k.authorising_cell.as_ref().map_or(Value::Null, cell)
-                        ),
-                        (
-                            "authorising_remote_party_seq_number",
-                            Value::Int(k.authorising_seq_number)
-                        ),
-                        (
-                            "new_remote_party_floor_seq_number",
-                            k.new_floor_seq_number.map_or(Value::Null, Value::Int)
-                        ),
-                        (
-                            "new_remote_party_specialist_floor_seq_number",
-                            k.new_specialist_floor_seq_numbers
-                                .map_or(Value::Null, |x| specialists(x.iter()))
-                        ),
-                        (
-                            "other_remote_party_seq_number_changes",
-                            k.other_seq_number_changes
-                                .map_or(Value::Null, |x| changes(x.iter()))
-                        ),
-                    ]),
-                ),
-                (
-                    "replacements",
-                    Value::Arr(
-                        c.replacements
-                            .iter()
-                            .map(|r| Value::Obj(alloc::vec![
-                                ("replacement_certificate", certificate(&r.certificate)),
-                                ("target_trust_anchor_cell", cell(&r.target_cell))
-                            ]))
-                            .collect(),
-                    ),
-                ),
-                (
-                    "certification_path_certificates",
-                    Value::Arr(
-                        c.certification_path
-                            .iter()
-                            .map(|x| certificate(&x))
-                            .collect()
-                    )
-                ),
-                (
-                    "execution_date_time",
-                    c.execution_date_time.map_or(Value::Null, s)
-                ),
-            ]
+/// Describes a whole message as JSON values in the documented shape: the message's own
+/// `Serialize` (the types describe themselves), with each certificate of a CS02b command
+/// replaced by its [`CertificateSummary`] (what the SMKI layer reads from it).
+///
+/// # Errors
+/// Only what `serde_json` reports for a value it cannot represent (none of this crate's).
+pub fn describe(m: &Message<'_>) -> Result<JsonValue, serde_json::Error> {
+    let mut value = serde_json::to_value(m)?;
+    if let (Payload::UpdateSecurityCredentialsCommand(c), Some(p)) =
+        (m.payload(), value.get_mut("payload"))
+    {
+        if let Some(slots) = p.get_mut("replacements").and_then(JsonValue::as_array_mut) {
+            for (slot, r) in slots.iter_mut().zip(c.replacements.iter()) {
+                if let Some(cert) = slot.get_mut("replacement_certificate") {
+                    *cert = serde_json::to_value(CertificateSummary(r.certificate.as_bytes()))?;
+                }
+            }
         }
-        Payload::UpdateSecurityCredentialsResponse(r) => alloc::vec![
-            ("type", s("UpdateSecurityCredentialsResponse")),
-            ("command_accepted", Value::Str(String::from("NULL"))),
-            (
-                "execution_outcome",
-                r.execution_outcome.as_ref().map_or(Value::Null, outcome)
-            ),
-        ],
-        Payload::UpdateSecurityCredentialsAlert(a) => alloc::vec![
-            ("type", s("UpdateSecurityCredentialsAlert")),
-            (
-                "alert_code",
-                Value::Enum(a.alert_code.0.into(), a.alert_code.name())
-            ),
-            ("execution_date_time", s(a.execution_date_time)),
-            ("execution_outcome", outcome(&a.execution_outcome)),
-        ],
-        Payload::Other(b) => alloc::vec![("type", s("Other")), ("hex", hexv(b))],
+        if let Some(slots) = p
+            .get_mut("certification_path_certificates")
+            .and_then(JsonValue::as_array_mut)
+        {
+            for (slot, cert) in slots.iter_mut().zip(c.certification_path.iter()) {
+                *slot = serde_json::to_value(CertificateSummary(cert.as_bytes()))?;
+            }
+        }
     }
+    Ok(value)
 }
 
-/// Describes a whole message as a tree of named fields.
+/// Fields whose `{value, name}` the tree shows in hex (codes and bit strings).
+const HEX_FIELDS: [&str; 2] = ["message_code", "key_usage"];
+
+/// An indented tree of a description, one field per line: enumerations as `value (name)`,
+/// certificates' DER cut to its first 16 bytes, absent fields as `(absent)`.
 #[must_use]
-pub fn describe(m: &Message<'_>) -> Value {
-    let f = m.frame();
-    let gs = f.general_signing();
-    let h = m.header();
-    let gh_offset = f.payload_offset() - gs.view().header_len();
-    let mut top = alloc::vec![("length", Value::Int(f.as_bytes().len() as u64))];
-    top.push((
-        "mac_header",
-        f.mac_header().map_or(Value::Null, |mh| {
-            Value::Obj(alloc::vec![
-                ("offset", Value::Int(0)),
-                ("ciphered_length", Value::Int(mh.ciphered_len as u64)),
-                ("security_control", Value::Int(mh.security_control.0.into())),
-                (
-                    "invocation_counter",
-                    Value::Int(mh.invocation_counter.into())
-                ),
-            ])
-        }),
-    ));
-    top.push((
-        "grouping_header",
-        Value::Obj(alloc::vec![
-            ("offset", Value::Int(gh_offset as u64)),
-            ("length", Value::Int(gs.view().header_len() as u64)),
-            (
-                "cra_flag",
-                Value::Enum(h.cra_flag.0.into(), h.cra_flag.name())
-            ),
-            ("originator_counter", Value::Int(h.originator_counter)),
-            ("originator", s(h.originator)),
-            ("recipient", s(h.recipient)),
-            ("date_time", h.date_time.map_or(Value::Null, |d| hexv(&d.0))),
-            (
-                "message_code",
-                Value::Code(h.message_code().0.into(), h.message_code().name())
-            ),
-            (
-                "supplementary_other_information",
-                hexv(h.other_information.supplementary)
-            ),
-            ("content_length", Value::Int(h.content_len as u64)),
-        ]),
-    ));
-    let mut p = alloc::vec![
-        ("offset", Value::Int(f.payload_offset() as u64)),
-        ("length", Value::Int(f.payload().len() as u64))
-    ];
-    p.extend(payload(m.payload()));
-    top.push(("payload", Value::Obj(p)));
-    top.push((
-        "signature",
-        match m.tail() {
-            SignatureTail::Absent => Value::Null,
-            SignatureTail::NoSignature => s("none"),
-            SignatureTail::Signature(sig) => Value::Obj(alloc::vec![
-                ("r", hexv(sig.get(..32).unwrap_or_default())),
-                ("s", hexv(sig.get(32..).unwrap_or_default()))
-            ]),
-        },
-    ));
-    top.push(("mac", f.mac().map_or(Value::Null, |m| hexv(m))));
-    Value::Obj(top)
-}
-
-fn json_str(out: &mut String, v: &str) {
-    out.push('"');
-    for c in v.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-impl Value {
-    /// Compact JSON.
-    #[must_use]
-    pub fn to_json(&self) -> String {
-        let mut out = String::new();
-        self.json(&mut out);
-        out
-    }
-
-    fn json(&self, out: &mut String) {
-        match self {
-            Self::Null => out.push_str("null"),
-            Self::Int(n) => {
-                let _ = write!(out, "{n}");
-            }
-            Self::Str(v) => json_str(out, v),
-            Self::Enum(n, name) | Self::Code(n, name) => {
-                let _ = write!(out, "{{\"value\":{n},\"name\":");
-                match name {
-                    Some(x) => json_str(out, x),
-                    None => out.push_str("null"),
-                }
-                out.push('}');
-            }
-            Self::Obj(fields) => {
-                out.push('{');
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    json_str(out, k);
-                    out.push(':');
-                    v.json(out);
-                }
-                out.push('}');
-            }
-            Self::Arr(items) => {
-                out.push('[');
-                for (i, v) in items.iter().enumerate() {
-                    if i > 0 {
-                        out.push(',');
-                    }
-                    v.json(out);
-                }
-                out.push(']');
-            }
-        }
-    }
-
-    /// An indented tree, one field per line.
-    #[must_use]
-    pub fn to_tree(&self) -> String {
-        let mut out = String::new();
-        if let Self::Obj(fields) = self {
+pub fn to_tree(value: &JsonValue) -> String {
+    let mut out = String::new();
+    match value {
+        JsonValue::Object(fields) => {
             for (k, v) in fields {
-                v.tree(k, 0, &mut out);
+                tree(k, v, 0, &mut out);
             }
-        } else {
-            self.tree("value", 0, &mut out);
         }
-        out
+        other => tree("value", other, 0, &mut out),
     }
+    out
+}
 
-    fn tree(&self, name: &str, depth: usize, out: &mut String) {
-        let pad = "  ".repeat(depth);
-        match self {
-            Self::Obj(fields) => {
-                let _ = writeln!(out, "{pad}{name}:");
-                for (k, v) in fields {
-                    if *k == "der" {
-                        if let Self::Str(h) = v {
-                            let _ = writeln!(out, "{pad}  der: {}…", h.get(..32).unwrap_or(h));
-                            continue;
-                        }
+fn tree(name: &str, value: &JsonValue, depth: usize, out: &mut String) {
+    let pad = "  ".repeat(depth);
+    match value {
+        JsonValue::Object(fields)
+            if fields.len() == 2 && fields.contains_key("value") && fields.contains_key("name") =>
+        {
+            let n = fields
+                .get("value")
+                .and_then(JsonValue::as_u64)
+                .unwrap_or_default();
+            let shown = if HEX_FIELDS.contains(&name) {
+                alloc::format!("0x{n:04X}")
+            } else {
+                alloc::format!("{n}")
+            };
+            match fields.get("name").and_then(JsonValue::as_str) {
+                Some(x) => {
+                    let _ = writeln!(out, "{pad}{name}: {shown} ({x})");
+                }
+                None => {
+                    let _ = writeln!(out, "{pad}{name}: {shown}");
+                }
+            }
+        }
+        JsonValue::Object(fields) => {
+            let _ = writeln!(out, "{pad}{name}:");
+            for (k, v) in fields {
+                match (k.as_str(), v) {
+                    ("der", JsonValue::String(h)) => {
+                        let _ = writeln!(out, "{pad}  der: {}…", h.get(..32).unwrap_or(h));
                     }
-                    v.tree(k, depth + 1, out);
+                    _ => tree(k, v, depth + 1, out),
                 }
             }
-            Self::Arr(items) if items.is_empty() => {
-                let _ = writeln!(out, "{pad}{name}: (none)");
+        }
+        JsonValue::Array(items) if items.is_empty() => {
+            let _ = writeln!(out, "{pad}{name}: (none)");
+        }
+        JsonValue::Array(items) => {
+            let _ = writeln!(out, "{pad}{name}:");
+            for (i, v) in items.iter().enumerate() {
+                tree(&alloc::format!("[{i}]"), v, depth + 1, out);
             }
-            Self::Arr(items) => {
-                let _ = writeln!(out, "{pad}{name}:");
-                for (i, v) in items.iter().enumerate() {
-                    v.tree(&alloc::format!("[{i}]"), depth + 1, out);
-                }
-            }
-            Self::Null => {
-                let _ = writeln!(out, "{pad}{name}: (absent)");
-            }
-            Self::Int(n) => {
-                let _ = writeln!(out, "{pad}{name}: {n}");
-            }
-            Self::Str(v) => {
-                let _ = writeln!(out, "{pad}{name}: {v}");
-            }
-            Self::Enum(n, Some(x)) => {
-                let _ = writeln!(out, "{pad}{name}: {n} ({x})");
-            }
-            Self::Enum(n, None) => {
-                let _ = writeln!(out, "{pad}{name}: {n}");
-            }
-            Self::Code(n, Some(x)) => {
-                let _ = writeln!(out, "{pad}{name}: 0x{n:04X} ({x})");
-            }
-            Self::Code(n, None) => {
-                let _ = writeln!(out, "{pad}{name}: 0x{n:04X}");
-            }
+        }
+        JsonValue::Null => {
+            let _ = writeln!(out, "{pad}{name}: (absent)");
+        }
+        JsonValue::String(v) => {
+            let _ = writeln!(out, "{pad}{name}: {v}");
+        }
+        other => {
+            let _ = writeln!(out, "{pad}{name}: {other}");
         }
     }
 }

@@ -58,6 +58,22 @@ impl fmt::Display for EntityId {
     }
 }
 
+/// 16 upper-case hex digits.
+#[cfg(feature = "serde")]
+impl serde::Serialize for EntityId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// 16 hex digits.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for EntityId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        crate::serde_util::deserialize_from_str(d)
+    }
+}
+
 impl fmt::Debug for EntityId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "EntityId({self})")

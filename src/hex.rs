@@ -138,6 +138,14 @@ impl fmt::Display for Hex<'_> {
     }
 }
 
+/// Upper-case hex text.
+#[cfg(feature = "serde")]
+impl serde::Serialize for Hex<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
 impl fmt::Debug for Hex<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         fmt_upper(self.0, f)

@@ -36,6 +36,8 @@ pub mod frame;
 pub mod hex;
 pub mod message;
 pub mod payload;
+#[cfg(feature = "serde")]
+mod serde_util;
 #[cfg(feature = "sim")]
 pub mod sim;
 #[cfg(feature = "alloc")]

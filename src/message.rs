@@ -107,6 +107,51 @@ pub fn parse(bytes: &[u8]) -> Result<Message<'_>, Error> {
     Ok(Message { frame, payload })
 }
 
+/// The whole message as the CLI's `decode --json` shows it (the documented shape in
+/// `cli`): `length`, `mac_header`, `grouping_header` (its `offset` and `length`, then its
+/// fields), `payload` (`offset`, `length`, `type`, then the payload's fields), `signature`,
+/// `mac`. Certificates are `{length, der}` here; the SMKI layer adds what they say.
+#[cfg(all(feature = "serde", feature = "alloc"))]
+impl serde::Serialize for Message<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+
+        /// A part of the message with its offset and length before its own fields.
+        #[derive(serde::Serialize)]
+        struct At<'a, T: serde::Serialize> {
+            offset: usize,
+            length: usize,
+            #[serde(flatten)]
+            inner: &'a T,
+        }
+
+        let f = self.frame();
+        let header_len = f.general_signing().view().header_len();
+        let mut st = s.serialize_struct("Message", 6)?;
+        st.serialize_field("length", &f.as_bytes().len())?;
+        st.serialize_field("mac_header", &f.mac_header())?;
+        st.serialize_field(
+            "grouping_header",
+            &At {
+                offset: f.payload_offset().saturating_sub(header_len),
+                length: header_len,
+                inner: self.header(),
+            },
+        )?;
+        st.serialize_field(
+            "payload",
+            &At {
+                offset: f.payload_offset(),
+                length: f.payload().len(),
+                inner: self.payload(),
+            },
+        )?;
+        st.serialize_field("signature", self.tail())?;
+        st.serialize_field("mac", &f.mac().map(|m| crate::hex::Hex(m)))?;
+        st.end()
+    }
+}
+
 impl<'a> Message<'a> {
     /// The frames.
     #[must_use]

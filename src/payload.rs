@@ -55,7 +55,11 @@ use crate::frame::{CraFlag, MessageCode};
 /// | 0x0100–0x0109, 0x0125, 0x0126 | response | [`UpdateSecurityCredentialsResponse`] |
 /// | 0x00CB (CS02b), 0x0124 (CS02g) | alert | [`UpdateSecurityCredentialsAlert`] |
 /// | anything else | – | [`Payload::Other`], the bytes as received |
+///
+/// With `serde`, a payload serializes as its type's fields after `"type": "<variant>"`;
+/// `Other` as `{"type": "Other", "hex": "<hex>"}`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize), serde(tag = "type"))]
 pub enum Payload<'a> {
     /// CS02a/CS02f command.
     CredentialDetailsCommand(CredentialDetailsCommand<'a>),
@@ -68,7 +72,19 @@ pub enum Payload<'a> {
     /// CS02b/CS02g future-dated execution alert (0x00CB, 0x0124).
     UpdateSecurityCredentialsAlert(UpdateSecurityCredentialsAlert<'a>),
     /// A payload this crate does not type, as received.
+    #[cfg_attr(feature = "serde", serde(serialize_with = "serialize_other"))]
     Other(&'a [u8]),
+}
+
+#[cfg(feature = "serde")]
+fn serialize_other<S: serde::Serializer>(
+    bytes: &&[u8],
+    s: S,
+) -> core::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct as _;
+    let mut st = s.serialize_struct("Other", 1)?;
+    st.serialize_field("hex", &crate::hex::Hex(bytes))?;
+    st.end()
 }
 
 impl<'a> Payload<'a> {

@@ -144,6 +144,49 @@ pub enum CertificateKind {
     Root,
 }
 
+impl CertificateKind {
+    /// `organisation`, `device`, `issuingCA` or `root`.
+    #[must_use]
+    pub const fn name(&self) -> &'static str {
+        match self {
+            Self::Organisation { .. } => "organisation",
+            Self::Device { .. } => "device",
+            Self::IssuingCa => "issuingCA",
+            Self::Root => "root",
+        }
+    }
+}
+
+/// A certificate carried in a message, described: `{"length", "der", "kind", "entity_id",
+/// "role", "subject_key_id"}`, the last four `null` when the bytes are not an SMKI
+/// certificate. The payload layer knows a certificate only as bytes; this is what
+/// `gbcs decode --json` shows for each one.
+#[cfg(feature = "serde")]
+#[derive(Clone, Copy, Debug)]
+pub struct CertificateSummary<'a>(pub &'a [u8]);
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for CertificateSummary<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let parsed = SmkiCertificate::from_der(self.0).ok();
+        let mut st = s.serialize_struct("CertificateSummary", 6)?;
+        st.serialize_field("length", &self.0.len())?;
+        st.serialize_field("der", &crate::hex::Hex(self.0))?;
+        st.serialize_field("kind", &parsed.as_ref().map(|p| p.kind().name()))?;
+        st.serialize_field(
+            "entity_id",
+            &parsed.as_ref().and_then(SmkiCertificate::entity_id),
+        )?;
+        st.serialize_field("role", &parsed.as_ref().and_then(SmkiCertificate::role))?;
+        st.serialize_field(
+            "subject_key_id",
+            &parsed.as_ref().map(SmkiCertificate::subject_key_id),
+        )?;
+        st.end()
+    }
+}
+
 /// GBCS key identifier (RFC 5280 §4.2.1.2 method 2): `0x4` nibble followed by the low 60 bits
 /// of SHA-1 of the uncompressed point `04 || X || Y`.
 #[must_use]

@@ -12,6 +12,7 @@
 //! `Display` prints the name, or the unknown value in the type's own notation (`0x0FFF` for a
 //! message code, `99` for a role); `FromStr` takes either back (a name exactly as written, or
 //! a number in decimal or `0x` hex), so `value.to_string().parse()` always returns `value`.
+//! With the `serde` feature a value serializes as `{"value": n, "name": s | null}`.
 
 use core::fmt;
 
@@ -118,6 +119,18 @@ macro_rules! wire_enum {
                     Some(n) => f.write_str(n),
                     None => write!(f, $unknown, self.0),
                 }
+            }
+        }
+
+        /// `{"value": n, "name": s | null}`.
+        #[cfg(feature = "serde")]
+        impl ::serde::Serialize for $name {
+            fn serialize<S: ::serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+                use ::serde::ser::SerializeStruct as _;
+                let mut st = s.serialize_struct(stringify!($name), 2)?;
+                st.serialize_field("value", &self.0)?;
+                st.serialize_field("name", &self.name())?;
+                st.end()
             }
         }
 

@@ -906,13 +906,28 @@ const JSON_SHA256: &[(&str, &str)] = &[
     ),
 ];
 
+/// The value with every object's keys in sorted order (whether or not `serde_json` keeps
+/// insertion order, which its `preserve_order` feature, on for the CLI, does).
+fn sorted(v: serde_json::Value) -> serde_json::Value {
+    use serde_json::Value;
+    match v {
+        Value::Object(o) => {
+            let mut fields: Vec<(String, Value)> = o.into_iter().collect();
+            fields.sort_by(|a, b| a.0.cmp(&b.0));
+            Value::Object(fields.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Value::Array(a) => Value::Array(a.into_iter().map(sorted).collect()),
+        other => other,
+    }
+}
+
 fn canonical_json_sha256(json: &str) -> String {
     use sha2::Digest as _;
     let mut v: serde_json::Value = serde_json::from_str(json).expect("JSON");
     if let Some(o) = v.as_object_mut() {
         o.remove("version");
     }
-    let canonical = serde_json::to_string(&v).expect("JSON");
+    let canonical = serde_json::to_string(&sorted(v)).expect("JSON");
     gbcs::hex::encode_upper(&sha2::Sha256::digest(canonical.as_bytes()))
 }
 

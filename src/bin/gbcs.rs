@@ -214,11 +214,12 @@ fn decode(m: &ArgMatches) -> Result<String> {
                 Failure::decode("not a CS02b response or alert with an execution outcome")
             });
     }
-    let tree = cli::describe(&msg);
+    let description =
+        cli::describe(&msg).map_err(|e| Failure::decode(format!("describing: {e}")))?;
     Ok(if m.get_flag("json") {
-        tree.to_json() + "\n"
+        description.to_string() + "\n"
     } else {
-        tree.to_tree()
+        cli::to_tree(&description)
     })
 }
 

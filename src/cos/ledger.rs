@@ -11,6 +11,8 @@ use crate::frame::EntityId;
 
 /// The counts of one responsible supplier: the detail record of ECOSMIG-007.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct SupplierCounts {
     /// Migrations successfully completed (attempts).
     pub migrations_completed: u64,

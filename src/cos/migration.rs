@@ -37,6 +37,30 @@ impl SecPartyId {
     }
 }
 
+/// The ID as a string.
+#[cfg(feature = "serde")]
+impl serde::Serialize for SecPartyId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+/// A string, checked as [`SecPartyId::new`] checks it.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for SecPartyId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        crate::serde_util::deserialize_from_str(d)
+    }
+}
+
+impl core::str::FromStr for SecPartyId {
+    type Err = InvalidPartyId;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Self::new(s)
+    }
+}
+
 impl fmt::Debug for SecPartyId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "SecPartyId({})", self.0)
@@ -142,6 +166,8 @@ impl DeviceRecord {
 /// a communications hub that is unreachable for days is still reached within the attempt limit
 /// (our choice of steps; [`RetryPolicy::reaches_cap_within`] checks a policy's cap is reachable).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct RetryPolicy {
     /// The first wait, seconds (default 1 h).
     pub base_secs: i64,
@@ -185,6 +211,8 @@ impl RetryPolicy {
 
 /// When to stop a batch and raise an incident (EMEHRA 2.5.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct AutoStopPolicy {
     /// Outcomes in the sliding window (default 500).
     pub window: usize,
@@ -219,6 +247,8 @@ impl Default for AutoStopPolicy {
 
 /// The migration's configurable decisions.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct MigrationPolicy {
     /// Models on the Non-Migratable list, each with the manufacturer's fixing firmware if
     /// there is one (ETMAD 3.10(a)).

@@ -9,6 +9,8 @@ use crate::smki::SmkiCertificate;
 
 /// A credential: the entity ID and key identifier of a digital-signature certificate.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
 pub struct Credential {
     /// The party's entity ID.
     pub entity_id: EntityId,
@@ -30,6 +32,8 @@ impl fmt::Display for Credential {
 
 /// Which change-of-supplier party a credential belongs to.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "lowercase"))]
 pub enum CosParty {
     /// The transitional CoS party.
     Tcos,
@@ -62,6 +66,8 @@ impl core::error::Error for RegistryError {}
 /// The TCoS and ECoS credentials. Each party is a set: certificates are renewed, so one
 /// party has several key IDs over time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct CosRegistry {
     tcos: BTreeSet<Credential>,
     ecos: BTreeSet<Credential>,

@@ -19,6 +19,8 @@ use crate::frame::EntityId;
 
 /// A smart metering device type (the inventory's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "UPPERCASE"))]
 pub enum DeviceType {
     /// Electricity smart meter.
     Esme,
@@ -55,6 +57,8 @@ impl DeviceType {
 
 /// Who may sign for TCoS meters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
 pub struct RoutePolicy {
     /// Whether the TCoS party still signs.
     pub tcos_signing_available: bool,

@@ -26,6 +26,7 @@
 use crate::codec::{length_len, Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{CraFlag, DlmsDateTime, EntityId, MessageCode};
+use crate::hex::Hex;
 
 /// The general-signing APDU tag.
 pub const TAG: u8 = 0xDF;
@@ -259,6 +260,49 @@ pub struct GroupingHeader<'a> {
     pub content_len: usize,
 }
 
+/// The header's fields in wire order: `cra_flag`, `originator_counter`, `originator`,
+/// `recipient`, `date_time` (24 hex digits or `null`), `message_code`,
+/// `supplementary_other_information` (hex), `content_length`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for GroupingHeader<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("GroupingHeader", 8)?;
+        st.serialize_field("cra_flag", &self.cra_flag)?;
+        st.serialize_field("originator_counter", &self.originator_counter)?;
+        st.serialize_field("originator", &self.originator)?;
+        st.serialize_field("recipient", &self.recipient)?;
+        st.serialize_field("date_time", &self.date_time.as_ref().map(|d| Hex(&d.0)))?;
+        st.serialize_field("message_code", &self.other_information.message_code)?;
+        st.serialize_field(
+            "supplementary_other_information",
+            &Hex(self.other_information.supplementary),
+        )?;
+        st.serialize_field("content_length", &self.content_len)?;
+        st.end()
+    }
+}
+
+/// `null` for a pre-command's absent tail, `"none"` for the `00` byte, `{"r", "s"}` (64 hex
+/// digits each) for a signature.
+#[cfg(feature = "serde")]
+impl serde::Serialize for SignatureTail {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        match self {
+            Self::Absent => s.serialize_none(),
+            Self::NoSignature => s.serialize_str("none"),
+            Self::Signature(sig) => {
+                let (r, sv) = sig.split_at(32);
+                let mut st = s.serialize_struct("Signature", 2)?;
+                st.serialize_field("r", &Hex(r))?;
+                st.serialize_field("s", &Hex(sv))?;
+                st.end()
+            }
+        }
+    }
+}
+
 impl<'a> GroupingHeader<'a> {
     /// The typed value of a checked view.
     #[must_use]
@@ -360,7 +404,7 @@ impl SignatureTail {
 impl core::fmt::Debug for SignatureTail {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         match self {
-            Self::Signature(sig) => write!(f, "Signature({})", crate::hex::Hex(sig)),
+            Self::Signature(sig) => write!(f, "Signature({})", Hex(sig)),
             Self::NoSignature => f.write_str("NoSignature"),
             Self::Absent => f.write_str("Absent"),
         }

@@ -163,6 +163,20 @@ pub struct MacHeader {
     pub ciphered_len: usize,
 }
 
+/// `{"offset": 0, "ciphered_length", "security_control", "invocation_counter"}` (numbers).
+#[cfg(feature = "serde")]
+impl serde::Serialize for MacHeader {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("MacHeader", 4)?;
+        st.serialize_field("offset", &0u8)?;
+        st.serialize_field("ciphered_length", &self.ciphered_len)?;
+        st.serialize_field("security_control", &self.security_control.0)?;
+        st.serialize_field("invocation_counter", &self.invocation_counter)?;
+        st.end()
+    }
+}
+
 impl MacHeader {
     /// The header GBCS puts around a general signing APDU of `apdu_len` bytes: security
     /// control `0x11`, invocation counter zero.

@@ -177,6 +177,22 @@ impl fmt::Debug for KeyId {
     }
 }
 
+/// 16 upper-case hex digits.
+#[cfg(feature = "serde")]
+impl serde::Serialize for KeyId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+/// 16 hex digits.
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for KeyId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+        crate::serde_util::deserialize_from_str(d)
+    }
+}
+
 impl core::str::FromStr for KeyId {
     type Err = crate::hex::HexError;
 
@@ -221,6 +237,14 @@ pub const MAX_SEQ_NUMBER: SeqNumber = 0x7FFF_FFFF_FFFF_FFFF;
 /// [`SeqNumber`]; [`ber_sequence!`](crate::ber) converts.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct SeqNo(pub SeqNumber);
+
+/// The number.
+#[cfg(feature = "serde")]
+impl serde::Serialize for SeqNo {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.serialize_u64(self.0)
+    }
+}
 
 impl From<SeqNumber> for SeqNo {
     fn from(v: SeqNumber) -> Self {
@@ -318,9 +342,9 @@ impl TrustAnchorCellIdentifier {
 
 ber_sequence! {
     impl<'a> TrustAnchorCellIdentifier {
-        role: req RemotePartyRole => "remotePartyRole",
-        key_usage: req KeyUsage => "keyUsage",
-        cell_usage: default CellUsage = CellUsage::MANAGEMENT => "cellUsage",
+        role: req RemotePartyRole => "remotePartyRole" as "remote_party_role",
+        key_usage: req KeyUsage => "keyUsage" as "key_usage",
+        cell_usage: default CellUsage = CellUsage::MANAGEMENT => "cellUsage" as "cell_usage",
     }
 }
 
@@ -334,6 +358,19 @@ impl<'a> CertificateDer<'a> {
     #[must_use]
     pub const fn as_bytes(&self) -> &'a [u8] {
         self.0
+    }
+}
+
+/// `{"length": n, "der": "<hex>"}`. What the certificate says (its kind, entity and key) is
+/// the SMKI layer's to tell: `smki::CertificateSummary`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for CertificateDer<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("CertificateDer", 2)?;
+        st.serialize_field("length", &self.0.len())?;
+        st.serialize_field("der", &crate::hex::Hex(self.0))?;
+        st.end()
     }
 }
 
@@ -541,6 +578,14 @@ impl fmt::Display for GeneralizedTime {
             "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}Z",
             self.year, self.month, self.day, self.hour, self.minute, self.second
         )
+    }
+}
+
+/// `YYYYMMDDHHMMSSZ`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for GeneralizedTime {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        s.collect_str(self)
     }
 }
 

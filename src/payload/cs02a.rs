@@ -26,8 +26,8 @@ pub struct CredentialDetailsCommand<'a> {
 
 ber_sequence! {
     impl<'a> CredentialDetailsCommand<'a> {
-        authorising_cell: req TrustAnchorCellIdentifier => "authorisingRemotePartyTACellIdentifier",
-        roles: req SeqOf<'a, RemotePartyRole> => "remotePartyRolesCredentialsRequired",
+        authorising_cell: req TrustAnchorCellIdentifier => "authorisingRemotePartyTACellIdentifier" as "authorising_remote_party_ta_cell_identifier",
+        roles: req SeqOf<'a, RemotePartyRole> => "remotePartyRolesCredentialsRequired" as "remote_party_roles_credentials_required",
     }
 }
 
@@ -56,6 +56,17 @@ impl Tagged for CredentialDetailsResponse<'_> {
 impl<'a> Decode<'a> for CredentialDetailsResponse<'a> {
     fn decode_value(r: &mut Reader<'a>) -> Result<Self> {
         SeqOf::decode_value(r).map(|details| Self { details })
+    }
+}
+
+/// `{"remote_party_details": [...]}`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for CredentialDetailsResponse<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("CredentialDetailsResponse", 1)?;
+        st.serialize_field("remote_party_details", &self.details)?;
+        st.end()
     }
 }
 
@@ -90,10 +101,10 @@ pub struct RemotePartyDetails<'a> {
 
 ber_sequence! {
     impl<'a> RemotePartyDetails<'a> {
-        role: req RemotePartyRole => "remotePartyRole",
-        status: req StatusCode => "statusCode",
-        current_seq_number: opt SeqNo => "currentSeqNumber",
-        cells: opt SeqOf<'a, TrustAnchorCellContents> => "trustAnchorCellDetails",
+        role: req RemotePartyRole => "remotePartyRole" as "remote_party_role",
+        status: req StatusCode => "statusCode" as "status_code",
+        current_seq_number: opt SeqNo => "currentSeqNumber" as "current_seq_number",
+        cells: opt SeqOf<'a, TrustAnchorCellContents> => "trustAnchorCellDetails" as "trust_anchor_cell_details",
     }
 }
 
@@ -118,9 +129,9 @@ pub struct TrustAnchorCellContents {
 
 ber_sequence! {
     impl<'a> TrustAnchorCellContents {
-        key_usage: req KeyUsage => "keyUsage",
-        cell_usage: default CellUsage = CellUsage::MANAGEMENT => "cellUsage",
-        subject_unique_id: req EntityId => "subjectUniqueID",
-        subject_key_identifier: req KeyId => "subjectKeyIdentifier",
+        key_usage: req KeyUsage => "keyUsage" as "key_usage",
+        cell_usage: default CellUsage = CellUsage::MANAGEMENT => "cellUsage" as "cell_usage",
+        subject_unique_id: req EntityId => "subjectUniqueID" as "subject_unique_id",
+        subject_key_identifier: req KeyId => "subjectKeyIdentifier" as "subject_key_identifier",
     }
 }

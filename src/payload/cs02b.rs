@@ -177,8 +177,8 @@ pub struct SpecialistSeqNumber {
 
 ber_sequence! {
     impl<'a> SpecialistSeqNumber {
-        usage: req SeqNumberUsage => "seqNumberUsage",
-        seq_number: req SeqNo => "seqNumber",
+        usage: req SeqNumberUsage => "seqNumberUsage" as "seq_number_usage",
+        seq_number: req SeqNo => "seqNumber" as "seq_number",
     }
 }
 
@@ -200,9 +200,9 @@ pub struct RemotePartySeqNumberChange<'a> {
 
 ber_sequence! {
     impl<'a> RemotePartySeqNumberChange<'a> {
-        role: req RemotePartyRole => "remotePartyRole",
-        floor_seq_number: req SeqNo => "floorSeqNumber",
-        specialist_floor_seq_numbers: opt SeqOf<'a, SpecialistSeqNumber> => "specialistFloorSeqNumbers",
+        role: req RemotePartyRole => "remotePartyRole" as "remote_party_role",
+        floor_seq_number: req SeqNo => "floorSeqNumber" as "floor_seq_number",
+        specialist_floor_seq_numbers: opt SeqOf<'a, SpecialistSeqNumber> => "specialistFloorSeqNumbers" as "specialist_floor_seq_numbers",
     }
 }
 
@@ -221,8 +221,8 @@ pub struct TrustAnchorReplacement<'a> {
 
 ber_sequence! {
     impl<'a> TrustAnchorReplacement<'a> {
-        certificate: req CertificateDer<'a> => "replacementCertificate",
-        target_cell: req TrustAnchorCellIdentifier => "targetTrustAnchorCell",
+        certificate: req CertificateDer<'a> => "replacementCertificate" as "replacement_certificate",
+        target_cell: req TrustAnchorCellIdentifier => "targetTrustAnchorCell" as "target_trust_anchor_cell",
     }
 }
 
@@ -259,17 +259,17 @@ pub struct AuthorisingRemotePartyControl<'a> {
 
 ber_sequence! {
     impl<'a> AuthorisingRemotePartyControl<'a> {
-        mode: req CredentialsReplacementMode => "credentialsReplacementMode",
-        plain_text_symmetric_key: opt OctetStringRef<'a> [context(0)] => "plainTextSymmetricKey",
-        apply_time_based_cpv_checks: opt TimeBasedCpvChecks [context(1)] => "applyTimeBasedCPVChecks",
+        mode: req CredentialsReplacementMode => "credentialsReplacementMode" as "credentials_replacement_mode",
+        plain_text_symmetric_key: opt OctetStringRef<'a> [context(0)] => "plainTextSymmetricKey" as "plain_text_symmetric_key",
+        apply_time_based_cpv_checks: opt TimeBasedCpvChecks [context(1)] => "applyTimeBasedCPVChecks" as "apply_time_based_cpv_checks",
         authorising_cell: opt TrustAnchorCellIdentifier [context_constructed(2)]
-            => "authorisingRemotePartyTACellIdentifier",
-        authorising_seq_number: req SeqNo [context(3)] => "authorisingRemotePartySeqNumber",
-        new_floor_seq_number: opt SeqNo [context(4)] => "newRemotePartyFloorSeqNumber",
+            => "authorisingRemotePartyTACellIdentifier" as "authorising_remote_party_ta_cell_identifier",
+        authorising_seq_number: req SeqNo [context(3)] => "authorisingRemotePartySeqNumber" as "authorising_remote_party_seq_number",
+        new_floor_seq_number: opt SeqNo [context(4)] => "newRemotePartyFloorSeqNumber" as "new_remote_party_floor_seq_number",
         new_specialist_floor_seq_numbers: opt SeqOf<'a, SpecialistSeqNumber> [context_constructed(5)]
-            => "newRemotePartySpecialistFloorSeqNumber",
+            => "newRemotePartySpecialistFloorSeqNumber" as "new_remote_party_specialist_floor_seq_number",
         other_seq_number_changes: opt SeqOf<'a, RemotePartySeqNumberChange<'a>> [context_constructed(6)]
-            => "otherRemotePartySeqNumberChanges",
+            => "otherRemotePartySeqNumberChanges" as "other_remote_party_seq_number_changes",
     }
 }
 
@@ -328,10 +328,10 @@ impl<'a> UpdateSecurityCredentialsCommand<'a> {
 
 ber_sequence! {
     impl<'a> UpdateSecurityCredentialsCommand<'a> {
-        control: req AuthorisingRemotePartyControl<'a> => "authorisingRemotePartyControl",
-        replacements: req SeqOf<'a, TrustAnchorReplacement<'a>> => "replacements",
-        certification_path: req SeqOf<'a, CertificateDer<'a>> => "certificationPathCertificates",
-        execution_date_time: opt GeneralizedTime => "executionDateTime",
+        control: req AuthorisingRemotePartyControl<'a> => "authorisingRemotePartyControl" as "authorising_remote_party_control",
+        replacements: req SeqOf<'a, TrustAnchorReplacement<'a>> => "replacements" as "replacements",
+        certification_path: req SeqOf<'a, CertificateDer<'a>> => "certificationPathCertificates" as "certification_path_certificates",
+        execution_date_time: opt GeneralizedTime => "executionDateTime" as "execution_date_time",
     }
 }
 
@@ -362,12 +362,12 @@ pub struct ReplacementOutcome {
 
 ber_sequence! {
     impl<'a> ReplacementOutcome {
-        cell: req TrustAnchorCellIdentifier => "affectedTrustAnchorCell",
-        status: req StatusCode => "statusCode",
-        existing_subject_unique_id: req EntityId => "existingSubjectUniqueID",
-        existing_subject_key_identifier: req KeyId => "existingSubjectKeyIdentifier",
-        replacing_subject_unique_id: req EntityId => "replacingSubjectUniqueID",
-        replacing_subject_key_identifier: req KeyId => "replacingSubjectKeyIdentifier",
+        cell: req TrustAnchorCellIdentifier => "affectedTrustAnchorCell" as "affected_trust_anchor_cell",
+        status: req StatusCode => "statusCode" as "status_code",
+        existing_subject_unique_id: req EntityId => "existingSubjectUniqueID" as "existing_subject_unique_id",
+        existing_subject_key_identifier: req KeyId => "existingSubjectKeyIdentifier" as "existing_subject_key_identifier",
+        replacing_subject_unique_id: req EntityId => "replacingSubjectUniqueID" as "replacing_subject_unique_id",
+        replacing_subject_key_identifier: req KeyId => "replacingSubjectKeyIdentifier" as "replacing_subject_key_identifier",
     }
 }
 
@@ -400,10 +400,10 @@ impl ExecutionOutcome<'_> {
 
 ber_sequence! {
     impl<'a> ExecutionOutcome<'a> {
-        authorising_seq_number: req SeqNo => "authorisingRemotePartySeqNumber",
-        mode: req CredentialsReplacementMode => "credentialsReplacementMode",
-        seq_number_changes: req SeqOf<'a, RemotePartySeqNumberChange<'a>> => "remotePartySeqNumberChanges",
-        replacement_outcomes: req SeqOf<'a, ReplacementOutcome> => "replacementOutcomes",
+        authorising_seq_number: req SeqNo => "authorisingRemotePartySeqNumber" as "authorising_remote_party_seq_number",
+        mode: req CredentialsReplacementMode => "credentialsReplacementMode" as "credentials_replacement_mode",
+        seq_number_changes: req SeqOf<'a, RemotePartySeqNumberChange<'a>> => "remotePartySeqNumberChanges" as "remote_party_seq_number_changes",
+        replacement_outcomes: req SeqOf<'a, ReplacementOutcome> => "replacementOutcomes" as "replacement_outcomes",
     }
 }
 
@@ -428,6 +428,18 @@ impl<'a> Decode<'a> for UpdateSecurityCredentialsResponse<'a> {
         Ok(Self {
             execution_outcome: decode_optional(r, ber::SEQUENCE, "executionOutcome")?,
         })
+    }
+}
+
+/// `{"command_accepted": "NULL", "execution_outcome": {...} | null}`.
+#[cfg(feature = "serde")]
+impl serde::Serialize for UpdateSecurityCredentialsResponse<'_> {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> core::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct as _;
+        let mut st = s.serialize_struct("UpdateSecurityCredentialsResponse", 2)?;
+        st.serialize_field("command_accepted", "NULL")?;
+        st.serialize_field("execution_outcome", &self.execution_outcome)?;
+        st.end()
     }
 }
 
@@ -459,9 +471,9 @@ pub struct UpdateSecurityCredentialsAlert<'a> {
 
 ber_sequence! {
     impl<'a> UpdateSecurityCredentialsAlert<'a> {
-        alert_code: req AlertCode => "alertCode",
-        execution_date_time: req GeneralizedTime => "executionDateTime",
-        execution_outcome: req ExecutionOutcome<'a> => "executionOutcome",
+        alert_code: req AlertCode => "alertCode" as "alert_code",
+        execution_date_time: req GeneralizedTime => "executionDateTime" as "execution_date_time",
+        execution_outcome: req ExecutionOutcome<'a> => "executionOutcome" as "execution_outcome",
     }
 }
 

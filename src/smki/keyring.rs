@@ -8,6 +8,7 @@
 //! key is taken.
 //!
 //! ```
+//! # #[cfg(feature = "sim")]
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
 //! use gbcs::smki::KeyRing;
 //! let pki = gbcs::sim::TestPki::generate(b"doc")?;
@@ -16,6 +17,8 @@
 //! assert_eq!((entity, key_id), (pki.tcos.entity_id, pki.tcos.ds.key_id));
 //! assert_eq!(ring.get(entity, key_id), Some(&pki.tcos.ds.key.public_key()));
 //! # Ok(()) }
+//! # #[cfg(not(feature = "sim"))]
+//! # fn main() {}
 //! ```
 
 use alloc::collections::BTreeMap;
