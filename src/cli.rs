@@ -165,7 +165,7 @@ pub fn read_message(input: &[u8], format: InputFormat) -> Result<Vec<u8>, String
         InputFormat::Binary => Ok(input.to_vec()),
         InputFormat::Hex => crate::hex::decode(text()?).map_err(|e| alloc::format!("not hex: {e}")),
         InputFormat::Base64 => {
-            crate::hex::decode_base64(text()?.trim()).ok_or_else(|| String::from("not base64"))
+            crate::duis::decode_base64(text()?.trim()).ok_or_else(|| String::from("not base64"))
         }
         InputFormat::Auto => {
             if matches!(input.first(), Some(0xDD | 0xDF)) {
@@ -177,7 +177,7 @@ pub fn read_message(input: &[u8], format: InputFormat) -> Result<Vec<u8>, String
             {
                 crate::hex::decode(t).map_err(|e| alloc::format!("not hex: {e}"))
             } else {
-                crate::hex::decode_base64(t.trim())
+                crate::duis::decode_base64(t.trim())
                     .ok_or_else(|| String::from("neither hex, base64 nor a binary GBCS message"))
             }
         }

@@ -11,6 +11,7 @@ pub mod command;
 pub mod engine;
 pub mod ledger;
 pub mod migration;
+pub mod party;
 pub mod registry;
 pub mod report;
 pub mod route;
@@ -20,8 +21,9 @@ pub use command::{BuildError, ChangeOfSupplierRequest, CosSigner, Execution, Mig
 pub use ledger::{Ledger, SupplierCounts};
 pub use migration::{
     select, Decision, DeviceRecord, Incident, MigrationPolicy, MigrationStatus, Outcome, Priority,
-    SecPartyId, SkipReason,
+    SkipReason,
 };
+pub use party::SecPartyId;
 pub use registry::{CosParty, CosRegistry, Credential};
 pub use report::Ecosmig007;
 pub use route::{route, DeviceType, Refusal, Route, RoutePolicy};

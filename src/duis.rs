@@ -100,7 +100,7 @@ fn text<'a>(node: roxmltree::Node<'a, '_>, name: &'static str) -> Result<&'a str
 }
 
 fn base64_der(s: &str, field: &'static str) -> Result<Vec<u8>, DuisError> {
-    crate::hex::decode_base64(s).ok_or(DuisError::Invalid(field))
+    decode_base64(s).ok_or(DuisError::Invalid(field))
 }
 
 fn eui64(s: &str) -> Option<EntityId> {
@@ -328,4 +328,31 @@ pub fn execution_outcome_xml(outcome: &crate::payload::ExecutionOutcome<'_>) -> 
     }
     x.push_str("</ra:ExecutionOutcome>\n");
     x
+}
+
+/// Decodes standard base64 (`+/`, `=` padding; ASCII white space skipped), as DUIS carries
+/// certificates (and the CLI reads messages). `None` for anything else.
+#[must_use]
+pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
+    use base64ct::Encoding as _;
+    let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+    base64ct::Base64::decode_vec(&compact).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::decode_base64;
+
+    #[test]
+    fn decodes_base64_known_answers() {
+        assert_eq!(decode_base64("TWFu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(decode_base64("TWE=").as_deref(), Some(&b"Ma"[..]));
+        assert_eq!(decode_base64("TQ==").as_deref(), Some(&b"M"[..]));
+        assert_eq!(decode_base64("TW\nFu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(decode_base64("TW!u"), None);
+        assert_eq!(decode_base64("TW Fu").as_deref(), Some(&b"Man"[..]));
+        assert_eq!(decode_base64("TQ=A"), None);
+        assert_eq!(decode_base64("TQ="), None);
+        assert_eq!(decode_base64(""), Some(alloc::vec::Vec::new()));
+    }
 }

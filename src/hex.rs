@@ -1,4 +1,8 @@
 //! Hexadecimal text, as the RTDS files and log lines carry GBCS messages.
+//!
+//! Encoding and compact decoding are the `hex` crate's; what is kept here is the thin reader
+//! of RTDS text ([`decode`], [`decode_to_slice`]), which skips white space between digits and
+//! reports the index of a bad one, and the `no_std` formatter behind [`Hex`].
 
 use core::fmt;
 
@@ -95,26 +99,27 @@ pub fn decode(s: &str) -> Result<alloc::vec::Vec<u8>, HexError> {
     Ok(v)
 }
 
-/// Decodes standard base64 (`+/`, `=` padding; ASCII white space skipped), as DUIS and PEM
-/// carry certificates. `None` for anything else.
-#[cfg(feature = "alloc")]
-#[must_use]
-pub fn decode_base64(s: &str) -> Option<alloc::vec::Vec<u8>> {
-    use base64ct::Encoding as _;
-    let compact: alloc::string::String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
-    base64ct::Base64::decode_vec(&compact).ok()
-}
-
-/// Upper-case hex of `bytes`.
+/// Upper-case hex of `bytes` (the `hex` crate's).
 #[cfg(feature = "alloc")]
 #[must_use]
 pub fn encode_upper(bytes: &[u8]) -> alloc::string::String {
-    use core::fmt::Write as _;
-    let mut s = alloc::string::String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02X}");
-    }
-    s
+    hex::encode_upper(bytes)
+}
+
+/// Decodes compact hex (no white space, as in identifiers and key IDs) into exactly
+/// `out.len()` bytes, with the `hex` crate.
+///
+/// # Errors
+/// [`HexError`] for a bad digit (its index), an odd count or another size.
+pub fn decode_exact(s: &str, out: &mut [u8]) -> Result<(), HexError> {
+    hex::decode_to_slice(s, out).map_err(|e| match e {
+        hex::FromHexError::InvalidHexCharacter { index, .. } => HexError::InvalidDigit(index),
+        hex::FromHexError::OddLength => HexError::OddLength,
+        hex::FromHexError::InvalidStringLength => HexError::WrongLength {
+            expected: out.len(),
+            found: s.len() / 2,
+        },
+    })
 }
 
 /// Writes `bytes` as upper-case hex into a formatter.
@@ -157,18 +162,27 @@ impl fmt::Debug for Hex<'_> {
 mod tests {
     use super::*;
 
-    #[cfg(feature = "alloc")]
     #[test]
-    fn decodes_base64_known_answers() {
-        assert_eq!(decode_base64("TWFu").as_deref(), Some(&b"Man"[..]));
-        assert_eq!(decode_base64("TWE=").as_deref(), Some(&b"Ma"[..]));
-        assert_eq!(decode_base64("TQ==").as_deref(), Some(&b"M"[..]));
-        assert_eq!(decode_base64("TW\nFu").as_deref(), Some(&b"Man"[..]));
-        assert_eq!(decode_base64("TW!u"), None);
-        assert_eq!(decode_base64("TW Fu").as_deref(), Some(&b"Man"[..]));
-        assert_eq!(decode_base64("TQ=A"), None);
-        assert_eq!(decode_base64("TQ="), None);
-        assert_eq!(decode_base64(""), Some(alloc::vec::Vec::new()));
+    fn compact_ids_decode_exactly_and_name_the_bad_digit() {
+        let mut out = [0u8; 2];
+        decode_exact("0aB0", &mut out).unwrap();
+        assert_eq!(out, [0x0A, 0xB0]);
+        assert_eq!(
+            decode_exact("0aG0", &mut out),
+            Err(HexError::InvalidDigit(2))
+        );
+        assert_eq!(
+            decode_exact("0 B0", &mut out),
+            Err(HexError::InvalidDigit(1))
+        );
+        assert_eq!(decode_exact("0aB", &mut out), Err(HexError::OddLength));
+        assert_eq!(
+            decode_exact("0aB0CC", &mut out),
+            Err(HexError::WrongLength {
+                expected: 2,
+                found: 3
+            })
+        );
     }
 
     #[test]

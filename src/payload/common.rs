@@ -198,7 +198,7 @@ impl core::str::FromStr for KeyId {
 
     fn from_str(s: &str) -> core::result::Result<Self, Self::Err> {
         let mut out = [0u8; 8];
-        crate::hex::decode_to_slice(s, &mut out)?;
+        crate::hex::decode_exact(s, &mut out)?;
         Ok(Self(out))
     }
 }

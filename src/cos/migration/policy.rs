@@ -1,0 +1,145 @@
+//! The migration's configurable decisions: retry back-off, auto-stop thresholds, the
+//! Non-Migratable list and the devices in scope.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+
+use crate::cos::migration::DeviceRecord;
+use crate::cos::route::DeviceType;
+
+/// Exponential back-off for transient failures.
+///
+/// The default waits 1 h, 6 h, 36 h, then 7 days (216 h, capped) after the first four failed
+/// attempts: with the default 5 attempts the last one comes about 8.8 days after the first, so
+/// a communications hub that is unreachable for days is still reached within the attempt limit
+/// (our choice of steps; [`RetryPolicy::reaches_cap_within`] checks a policy's cap is reachable).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+pub struct RetryPolicy {
+    /// The first wait, seconds (default 1 h).
+    pub base_secs: i64,
+    /// The factor per further attempt (default 6).
+    pub factor: i64,
+    /// The longest wait, seconds (default 7 days).
+    pub cap_secs: i64,
+}
+
+impl Default for RetryPolicy {
+    fn default() -> Self {
+        Self {
+            base_secs: 3600,
+            factor: 6,
+            cap_secs: 7 * 86_400,
+        }
+    }
+}
+
+impl RetryPolicy {
+    /// The wait after the `attempts`-th failed attempt (1-based).
+    #[must_use]
+    pub fn delay(&self, attempts: u32) -> i64 {
+        let mut d = self.base_secs;
+        for _ in 1..attempts {
+            d = d.saturating_mul(self.factor);
+            if d >= self.cap_secs {
+                return self.cap_secs;
+            }
+        }
+        d.min(self.cap_secs)
+    }
+
+    /// Whether the longest wait is reached before the last of `max_attempts` attempts (the
+    /// waits come after attempts 1 to `max_attempts − 1`).
+    #[must_use]
+    pub fn reaches_cap_within(&self, max_attempts: u32) -> bool {
+        max_attempts >= 2 && self.delay(max_attempts - 1) >= self.cap_secs
+    }
+}
+
+/// When to stop a batch and raise an incident (EMEHRA 2.5.2).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+pub struct AutoStopPolicy {
+    /// Outcomes in the sliding window (default 500).
+    pub window: usize,
+    /// Outcomes needed before the ratio is judged (default 100).
+    pub min_samples: usize,
+    /// Stop when failures exceed this many per thousand of the window (default 200, 20 %).
+    pub failure_per_mille: usize,
+    /// Stop when device faults of one model exceed this count (default 50).
+    pub model_fault_limit: u32,
+    /// Whether retries count in the window. Retries are of devices already known to fail,
+    /// so by default only first attempts do: a wave of failures among fresh devices is the
+    /// systemic signal (our decision).
+    pub count_retries: bool,
+    /// Stop after this many local faults in a row (an ECDH or a signature that failed on the
+    /// engine's side — an HSM that does not answer — with no command sent in between; default
+    /// 10). Local faults are not device attempts.
+    pub local_fault_limit: u32,
+}
+
+impl Default for AutoStopPolicy {
+    fn default() -> Self {
+        Self {
+            window: 500,
+            min_samples: 100,
+            failure_per_mille: 200,
+            model_fault_limit: 50,
+            count_retries: false,
+            local_fault_limit: 10,
+        }
+    }
+}
+
+/// The migration's configurable decisions.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(default, deny_unknown_fields))]
+pub struct MigrationPolicy {
+    /// Models on the Non-Migratable list, each with the manufacturer's fixing firmware if
+    /// there is one (ETMAD 3.10(a)).
+    pub non_migratable: BTreeMap<String, Option<String>>,
+    /// Device types in scope (default ESME, GSME, GPF; CHF configurable).
+    pub in_scope: BTreeSet<DeviceType>,
+    /// Attempts before a device needs investigation (default 5).
+    pub max_attempts: u32,
+    /// Back-off for transient failures.
+    pub retry: RetryPolicy,
+    /// NP005: a device silent for longer than this is tried at lower priority (default 30
+    /// days). Every device still gets at least one attempt.
+    pub stale_after_secs: i64,
+    /// Auto-stop.
+    pub auto_stop: AutoStopPolicy,
+    /// `[4]` in the migration command: the role-5 floor for the ECoS party (default 0).
+    pub ecos_floor: Option<u64>,
+}
+
+impl Default for MigrationPolicy {
+    fn default() -> Self {
+        Self {
+            non_migratable: BTreeMap::new(),
+            in_scope: [DeviceType::Esme, DeviceType::Gsme, DeviceType::Gpf]
+                .into_iter()
+                .collect(),
+            max_attempts: 5,
+            retry: RetryPolicy::default(),
+            stale_after_secs: 30 * 86_400,
+            auto_stop: AutoStopPolicy::default(),
+            ecos_floor: Some(0),
+        }
+    }
+}
+
+impl MigrationPolicy {
+    /// Whether `record`'s model is non-migratable (on the list, fixing firmware not installed).
+    #[must_use]
+    pub fn is_non_migratable(&self, record: &DeviceRecord) -> bool {
+        match self.non_migratable.get(&record.model) {
+            None => false,
+            Some(Some(fix)) => *fix != record.firmware,
+            Some(None) => true,
+        }
+    }
+}
