@@ -1,6 +1,7 @@
 //! The command-line tool's library side (feature `cli`): reading messages as hex, base64 or
 //! binary; describing a message (the types' own `Serialize`, feature `serde`), rendered as
-//! JSON or as an indented tree; the registry and ledger file formats.
+//! JSON or as an indented tree. The registry and ledger file formats are the `cos` layer's
+//! (`CosRegistry::from_text`, `cos::ledger::csv_file`).
 //!
 //! # The JSON shape (stable)
 //!
@@ -29,9 +30,6 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::Write as _;
 
-use crate::cos::ledger::SupplierCounts;
-use crate::cos::migration::SecPartyId;
-use crate::cos::registry::{CosParty, CosRegistry, Credential};
 use crate::message::Message;
 use crate::payload::Payload;
 use crate::smki::CertificateSummary;
@@ -182,100 +180,4 @@ pub fn read_message(input: &[u8], format: InputFormat) -> Result<Vec<u8>, String
             }
         }
     }
-}
-
-/// Reads a registry file: one credential a line, `tcos <entity ID> <key ID>` or
-/// `ecos <entity ID> <key ID>` (16 hex digits each); `#` starts a comment.
-///
-/// # Errors
-/// The line number and what is wrong with it.
-pub fn parse_registry(text: &str) -> Result<CosRegistry, String> {
-    let mut r = CosRegistry::new();
-    for (n, line) in text.lines().enumerate() {
-        let line = line.split('#').next().unwrap_or_default().trim();
-        if line.is_empty() {
-            continue;
-        }
-        let f: Vec<&str> = line.split_whitespace().collect();
-        let [party, entity, key] = f.as_slice() else {
-            return Err(alloc::format!(
-                "line {}: expected `tcos|ecos ENTITY KEYID`",
-                n + 1
-            ));
-        };
-        let party = match party.to_ascii_lowercase().as_str() {
-            "tcos" => CosParty::Tcos,
-            "ecos" => CosParty::Ecos,
-            _ => return Err(alloc::format!("line {}: party must be tcos or ecos", n + 1)),
-        };
-        let credential = Credential {
-            entity_id: entity
-                .parse()
-                .map_err(|_| alloc::format!("line {}: bad entity ID", n + 1))?,
-            key_id: key
-                .parse()
-                .map_err(|_| alloc::format!("line {}: bad key ID", n + 1))?,
-        };
-        r.add(party, credential);
-    }
-    Ok(r)
-}
-
-/// The header line of a ledger file.
-pub const LEDGER_HEADER: &str =
-    "supplier,migrations_completed,failed_attempts,ecos_installed,remaining_tcos,non_migratable";
-
-/// Writes a ledger summary as CSV (header, then one line per supplier).
-#[must_use]
-pub fn write_ledger<'a>(
-    summary: impl IntoIterator<Item = (&'a SecPartyId, &'a SupplierCounts)>,
-) -> String {
-    let mut out = String::from(LEDGER_HEADER);
-    out.push('\n');
-    for (s, c) in summary {
-        let _ = writeln!(
-            out,
-            "{s},{},{},{},{},{}",
-            c.migrations_completed,
-            c.failed_attempts,
-            c.ecos_installed,
-            c.remaining_tcos,
-            c.non_migratable
-        );
-    }
-    out
-}
-
-/// Reads a ledger file written by [`write_ledger`].
-///
-/// # Errors
-/// The line number and what is wrong with it.
-pub fn parse_ledger(text: &str) -> Result<Vec<(SecPartyId, SupplierCounts)>, String> {
-    let mut lines = text.lines();
-    if lines.next().map(str::trim) != Some(LEDGER_HEADER) {
-        return Err(alloc::format!("line 1: expected `{LEDGER_HEADER}`"));
-    }
-    let mut out = Vec::new();
-    for (n, line) in lines.enumerate() {
-        if line.trim().is_empty() {
-            continue;
-        }
-        let bad = || alloc::format!("line {}: expected a supplier and five counts", n + 2);
-        let f: Vec<&str> = line.split(',').collect();
-        let [s, a, b, c, d, e] = f.as_slice() else {
-            return Err(bad());
-        };
-        let num = |v: &str| v.trim().parse::<u64>().map_err(|_| bad());
-        out.push((
-            SecPartyId::new(s.trim()).map_err(|_| bad())?,
-            SupplierCounts {
-                migrations_completed: num(a)?,
-                failed_attempts: num(b)?,
-                ecos_installed: num(c)?,
-                remaining_tcos: num(d)?,
-                non_migratable: num(e)?,
-            },
-        ));
-    }
-    Ok(out)
 }

@@ -327,6 +327,41 @@ fn classifies_from_a_response_with_a_registry_file() {
 }
 
 #[test]
+fn a_malformed_registry_or_ledger_is_refused_naming_file_line_and_column() {
+    let reg = tmp("bad-registry.txt");
+    std::fs::write(
+        &reg,
+        "# ok\ntcos 90B3D51F30000004 4B38EB47561D93E8\n  acb 90B3D51F30000004 4B38EB47561D93E8\n",
+    )
+    .expect("write");
+    let reg = reg.to_str().expect("path").to_owned();
+    let out = gbcs(&["classify", "--registry", &reg, "-"]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!("{reg}:3:3: expected tcos or ecos")),
+        "{err}"
+    );
+
+    let ledger = tmp("bad-ledger.csv");
+    std::fs::write(&ledger, "supplier,migrations_completed,failed_attempts,ecos_installed,remaining_tcos,non_migratable\nSUPA,1,0,1,9,0\nSUPB,1,x,1,9,0\n").expect("write");
+    let ledger = ledger.to_str().expect("path").to_owned();
+    let out = gbcs(&[
+        "report",
+        "ecosmig-007",
+        "--ledger",
+        &ledger,
+        "--supplier",
+        "SUPA",
+        "--month",
+        "2026-11",
+    ]);
+    assert_eq!(out.status.code(), Some(4));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains(&format!("{ledger}:3: field 3:")), "{err}");
+}
+
+#[test]
 fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
     let ledger = tmp("ledger.csv");
     let out = ok(&gbcs(&[
@@ -349,7 +384,10 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
     let migrated: u64 = words[2].parse().expect("migrated count");
     let attempts: u64 = words[4].parse().expect("attempt count");
     let text = std::fs::read_to_string(&ledger).expect("ledger");
-    let rows = gbcs::cli::parse_ledger(&text).expect("ledger parses");
+    let rows: Vec<_> = gbcs::cos::ledger::csv_file::read_csv(&text)
+        .expect("ledger parses")
+        .into_iter()
+        .collect();
     assert!(!rows.is_empty());
     let sum =
         |f: fn(&gbcs::cos::SupplierCounts) -> u64| rows.iter().map(|(_, c)| f(c)).sum::<u64>();

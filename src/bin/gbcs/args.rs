@@ -1,0 +1,123 @@
+//! The command line: subcommands, their arguments, help and examples.
+
+use clap::{Arg, ArgAction, Command};
+
+use crate::failure::EXIT_CODES;
+
+pub fn input_arg() -> Arg {
+    Arg::new("input")
+        .value_name("FILE")
+        .help("The message (hex, base64 or binary); '-' or nothing for stdin")
+}
+
+pub fn format_arg() -> Arg {
+    Arg::new("format")
+        .long("format")
+        .value_parser(["auto", "hex", "base64", "binary"])
+        .default_value("auto")
+        .help("How the input is written")
+}
+
+pub fn command() -> Command {
+    Command::new("gbcs")
+        .version(env!("CARGO_PKG_VERSION"))
+        .about("GBCS CS02a/CS02b messages, TCoS→ECoS change of supplier and migration")
+        .after_help(EXIT_CODES)
+        .subcommand_required(true)
+        .arg(
+            Arg::new("pkcs11-module")
+                .long("pkcs11-module")
+                .value_name("SO")
+                .global(true)
+                .help("The PKCS#11 module for keys given as pkcs11: URIs (default: $GBCS_PKCS11_MODULE)"),
+        )
+        .subcommand(
+            Command::new("decode")
+                .about("Print a message as a tree of named fields, or as JSON")
+                .arg(input_arg())
+                .arg(format_arg())
+                .arg(Arg::new("json").long("json").action(ArgAction::SetTrue).help("JSON (shape documented in gbcs::cli)"))
+                .arg(
+                    Arg::new("duis-response")
+                        .long("duis-response")
+                        .action(ArgAction::SetTrue)
+                        .conflicts_with("json")
+                        .help("For a CS02b response or alert: the DUIS ra:ExecutionOutcome it maps to"),
+                )
+                .after_help("Example:\n  gbcs decode ../shared/rtds/RTDS-4.5.0/6.23_CS02bSupplierByTransCoS/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX"),
+        )
+        .subcommand(
+            Command::new("verify")
+                .about("Check the signature and the MAC with keys found by entity ID in a keystore folder")
+                .arg(input_arg())
+                .arg(format_arg())
+                .arg(Arg::new("keystore").long("keystore").value_name("DIR").required(true).help("A folder laid out like rtds/keystore: <entity-id>-<ds|ka|pp-ka>.<pem|key>"))
+                .arg(Arg::new("acb").long("acb").value_name("ENTITY").default_value("90B3D51F30000002").help("The ACB whose KA key MACs commands"))
+                .after_help("Example:\n  gbcs verify --keystore ../shared/rtds/keystore COMMAND.HEX"),
+        )
+        .subcommand(
+            Command::new("sign")
+                .about("Sign a pre-command: append 40 || r || s over everything after DF")
+                .arg(input_arg())
+                .arg(format_arg())
+                .arg(Arg::new("key").long("key").value_name("PEM|URI").required(true).help("The signer's DS private key: PKCS#8 or SEC1 PEM, or a pkcs11: URI"))
+                .after_help("Examples:\n  gbcs sign --key ../shared/rtds/keystore/90b3d51f30000004-ds.key PRECOMMAND.hex > signed.hex\n  gbcs sign --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' PRECOMMAND.hex"),
+        )
+        .subcommand(
+            Command::new("mac")
+                .about("Wrap a signed (or 00-tailed) message in the MAC header and append the MAC")
+                .arg(input_arg())
+                .arg(format_arg())
+                .arg(Arg::new("key").long("key").value_name("PEM|URI").required(true).help("The ACB's KA private key: PEM, or a pkcs11: URI"))
+                .arg(Arg::new("peer").long("peer").value_name("PEM").required(true).help("The meter's KA certificate (or public key)"))
+                .after_help("Example:\n  gbcs mac --key ../shared/rtds/keystore/90b3d51f30000002-ka.key --peer ../shared/rtds/keystore/00db1234567890a0-ka.pem signed.hex"),
+        )
+        .subcommand(
+            Command::new("build")
+                .about("Build a GBCS command from a DUIS service request")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("srv-6.23")
+                        .about("UpdateSecurityCredentialsCoS → CS02b supplierByTransCoS (0x0107)")
+                        .arg(Arg::new("duis").long("duis").value_name("FILE").required(true).help("The DUIS request XML"))
+                        .arg(Arg::new("originator").long("originator").value_name("ENTITY").default_value("90B3D51F30000004").help("The party in the meter's {5, DS} cell, who signs"))
+                        .arg(Arg::new("counter").long("counter").value_name("N").required(true).value_parser(clap::value_parser!(u64)).help("The originator counter (also authorisingRemotePartySeqNumber)"))
+                        .arg(Arg::new("key").long("key").value_name("PEM|URI").help("Sign with this DS key (PEM, or a pkcs11: URI)"))
+                        .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").requires("device-ka").help("MAC with this ACB KA key (PEM, or a pkcs11: URI)"))
+                        .arg(Arg::new("device-ka").long("device-ka").value_name("PEM").requires("acb-key").help("The meter's KA certificate, for the MAC"))
+                        .after_help("Example:\n  gbcs build srv-6.23 --duis ../shared/duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 6001\n\nWithout --key it prints the pre-command; with --key the signed command; with --acb-key and\n--device-ka too, the MAC'd command."),
+                ),
+        )
+        .subcommand(
+            Command::new("classify")
+                .about("Decide from a CS02a response or a CS02b outcome whether a meter holds TCoS or ECoS credentials")
+                .arg(input_arg())
+                .arg(format_arg())
+                .arg(Arg::new("registry").long("registry").value_name("FILE").required(true).help("Lines `tcos|ecos ENTITY KEYID`"))
+                .after_help("Example:\n  printf 'tcos 90B3D51F30000004 4B38EB47561D93E8\\n' > registry.txt\n  gbcs classify --registry registry.txt RESPONSE.HEX"),
+        )
+        .subcommand(
+            Command::new("migrate")
+                .about("Migrate a simulated fleet from TCoS to ECoS, with a progress bar")
+                .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(clap::value_parser!(u64)).help("Simulated meters"))
+                .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)))
+                .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger summary (CSV) here"))
+                .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))
+                .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").help("The ACB KA key that MACs (PEM, or a pkcs11: URI); certified likewise"))
+                .after_help("Examples:\n  gbcs migrate --simulate 2000 --ledger ledger.csv\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
+        )
+        .subcommand(
+            Command::new("report")
+                .about("Write a report")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("ecosmig-007")
+                        .about("ECOSMIG-007 Summary Report: ECoS Total Counts, from a ledger file")
+                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
+                        .arg(Arg::new("month").long("month").value_name("YYYY-MM").required(true).help("The month reported on (created on the 1st of the next at 06:00)"))
+                        .arg(Arg::new("sequence").long("sequence").value_name("N").default_value("1").value_parser(clap::value_parser!(u32)))
+                        .after_help("Example:\n  gbcs report ecosmig-007 --ledger ledger.csv --supplier SUPA01 --month 2026-11"),
+                ),
+        )
+}

@@ -1,0 +1,208 @@
+//! The change-of-supplier subcommands: classify, migrate, report.
+
+use std::io::Write as _;
+
+use clap::ArgMatches;
+use gbcs::cos::classify;
+use gbcs::cos::ledger::csv_file::{read_csv, write_csv};
+use gbcs::cos::CosRegistry;
+use gbcs::crypto::KeyAgreement;
+use gbcs::payload::Payload;
+
+use crate::failure::{Failure, Result};
+use crate::input::{parse, read_input, read_text};
+use crate::keys;
+use crate::messages::{module, signing_key};
+
+pub fn classify_cmd(m: &ArgMatches) -> Result<String> {
+    let path = m
+        .get_one::<String>("registry")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let registry = CosRegistry::from_text(&read_text(path)?).map_err(|e| Failure::File {
+        path: path.to_owned(),
+        line: e.line as u64,
+        column: Some(e.column),
+        message: format!("expected {}", e.expected),
+    })?;
+    let bytes = read_input(m)?;
+    let msg = parse(&bytes)?;
+    let c = match msg.payload() {
+        Payload::CredentialDetailsResponse(_) => classify::from_credential_details(&registry, &msg),
+        Payload::UpdateSecurityCredentialsResponse(_)
+        | Payload::UpdateSecurityCredentialsAlert(_) => {
+            classify::from_update_outcome(&registry, &msg)
+        }
+        _ => Err(classify::NotEvidence::WrongMessage),
+    }
+    .map_err(|e| Failure::decode(format!("not evidence of the meter's credentials: {e:?}")))?;
+    let state = match c.state {
+        gbcs::cos::CosState::Tcos => "TCOS".to_owned(),
+        gbcs::cos::CosState::Ecos => "ECOS".to_owned(),
+        gbcs::cos::CosState::Unknown(r) => format!("UNKNOWN ({r:?})"),
+    };
+    let e = c.evidence;
+    Ok(format!(
+        "state: {state}\nmatched: {}\nevidence: {:?} from device {} (counter {})\ncell: {}\nstatus: {}\n",
+        c.matched.map_or("-".into(), |k| format!("{k:?}")),
+        e.source,
+        e.device,
+        e.counter.map_or("-".into(), |n| n.to_string()),
+        e.credential.map_or("(none)".into(), |x| x.to_string()),
+        e.status.map_or("-".into(), |s| format!("{s:?}")),
+    ))
+}
+
+pub fn migrate(m: &ArgMatches) -> Result<String> {
+    use gbcs::cos::engine::EngineConfig;
+    use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+    let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
+        .map_err(|_| Failure::usage("--simulate too large"))?;
+    let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
+    let pki =
+        gbcs::sim::TestPki::generate_with_backend(b"gbcs migrate", gbcs::crypto::Backend::DEFAULT)
+            .map_err(|e| Failure::key(e.to_string()))?;
+    // Keys given on the command line (files or HSM URIs) sign and MAC; the test PKI certifies
+    // their public keys, so the simulated meters trust them.
+    let tcos = m
+        .get_one::<String>("key")
+        .map(|k| signing_key(m, k))
+        .transpose()?;
+    let acb = m
+        .get_one::<String>("acb-key")
+        .map(|k| keys::agreement(k, module(m)).map_err(Failure::key))
+        .transpose()?;
+    let public = |k: Option<&gbcs::crypto::PublicKey>, what: &str| {
+        k.cloned().ok_or_else(|| {
+            Failure::key(format!(
+                "{what}: the token has no public key object beside the key"
+            ))
+        })
+    };
+    let tcos_public = tcos
+        .as_ref()
+        .map(|t| public(t.public.as_ref(), "--key"))
+        .transpose()?;
+    let acb_public = acb
+        .as_ref()
+        .map(|a| public(a.public.as_ref(), "--acb-key"))
+        .transpose()?;
+    let parties = MigrationParties::certified(&pki, tcos_public.as_ref(), acb_public.as_ref())
+        .map_err(|e| Failure::key(e.to_string()))?;
+    let tcos_credential = parties
+        .tcos_credential()
+        .map_err(|e| Failure::key(e.to_string()))?;
+    let mut sim =
+        SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), 1_764_547_200)
+            .map_err(|e| Failure::key(e.to_string()))?;
+    let mut run = sim.start(1);
+    let started = std::time::Instant::now();
+    let signer = gbcs::cos::CosSigner {
+        credential: tcos_credential,
+        signer: match &tcos {
+            Some(t) => &*t.signer,
+            None => &sim.pki.tcos.ds.key,
+        },
+    };
+    let acb_key: &(dyn KeyAgreement + Sync) = match &acb {
+        Some(a) => &*a.key,
+        None => &sim.pki.acb.ka.key,
+    };
+    let last = sim
+        .with_context_using(signer, acb_key, |ctx| {
+            run.run(
+                ctx,
+                &sim.fleet.transport,
+                &EngineConfig {
+                    batch_size: 500,
+                    ..EngineConfig::default()
+                },
+                |p| {
+                    let done = p.migrated * 30 / p.devices.max(1);
+                    eprint!(
+                        "\r[{}{}] {:>6}/{} migrated, {:>6} attempts",
+                        "#".repeat(done),
+                        " ".repeat(30 - done),
+                        p.migrated,
+                        p.devices,
+                        p.attempts
+                    );
+                    let _ = std::io::stderr().flush();
+                },
+            )
+        })
+        .map_err(|e| Failure::key(e.to_string()))?;
+    eprintln!();
+    let secs = started.elapsed().as_secs_f64();
+    let summary = run.ledger.summary(&run.records, &run.policy);
+    if let Some(path) = m.get_one::<String>("ledger") {
+        let text = write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
+        std::fs::write(path, text).map_err(|e| Failure::io(path, e))?;
+    }
+    let mut out = format!(
+        "{} devices, {} migrated, {} attempts in {secs:.1} s ({:.0} devices/s)\n",
+        n,
+        last.migrated,
+        last.attempts,
+        last.attempts as f64 / secs.max(1e-9)
+    );
+    if run.local_faults() > 0 {
+        out += &format!(
+            "LOCAL FAULTS: {} (the engine's keys failed; not device attempts)\n",
+            run.local_faults()
+        );
+    }
+    if let Some(i) = run.stopped() {
+        out += &format!("AUTO-STOP: {i}\n");
+    }
+    out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
+    Ok(out)
+}
+
+pub fn report(m: &ArgMatches) -> Result<String> {
+    let Some(("ecosmig-007", m)) = m.subcommand() else {
+        return Err(Failure::usage("unknown report"));
+    };
+    let path = m
+        .get_one::<String>("ledger")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let ledger = read_csv(&read_text(path)?).map_err(|e| Failure::File {
+        path: path.to_owned(),
+        line: e.line,
+        column: None,
+        message: e.message,
+    })?;
+    let supplier = m
+        .get_one::<String>("supplier")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let counts = ledger
+        .iter()
+        .find(|(s, _)| s.as_str() == supplier)
+        .map(|(_, c)| *c)
+        .ok_or_else(|| Failure::key(format!("supplier {supplier} is not in the ledger")))?;
+    let month = m
+        .get_one::<String>("month")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let (y, mo) = month
+        .split_once('-')
+        .and_then(|(y, m)| {
+            Some((
+                y.parse::<u16>().ok()?,
+                m.parse::<u8>().ok().filter(|m| (1..=12).contains(m))?,
+            ))
+        })
+        .ok_or_else(|| Failure::usage(format!("--month {month}: expected YYYY-MM")))?;
+    let id = gbcs::cos::SecPartyId::new(supplier).map_err(|e| Failure::usage(e.to_string()))?;
+    let seq = m.get_one::<u32>("sequence").copied().unwrap_or(1);
+    let r = gbcs::cos::report::Ecosmig007::monthly(
+        id,
+        seq,
+        gbcs::cos::report::scheduled_creation(y, mo),
+        counts,
+    );
+    r.to_text(&gbcs::cos::report::ReportFormat::default())
+        .map_err(|e| Failure::decode(e.to_string()))
+}

@@ -1,0 +1,229 @@
+//! The message subcommands: decode, verify, sign, mac, build.
+
+use clap::ArgMatches;
+use gbcs::cli;
+use gbcs::crypto::keystore::{KeyRole, Keystore};
+use gbcs::crypto::KeyAgreement;
+use gbcs::frame::SignatureTail;
+use gbcs::payload::Payload;
+
+use crate::failure::{Failure, Result};
+use crate::input::{entity, name, parse, read_input, read_text};
+use crate::keys;
+
+pub fn decode(m: &ArgMatches) -> Result<String> {
+    let bytes = read_input(m)?;
+    let msg = parse(&bytes)?;
+    if m.get_flag("duis-response") {
+        let outcome = match msg.payload() {
+            Payload::UpdateSecurityCredentialsResponse(r) => r.execution_outcome,
+            Payload::UpdateSecurityCredentialsAlert(a) => Some(a.execution_outcome),
+            _ => None,
+        };
+        return outcome
+            .map(|o| gbcs::duis::execution_outcome_xml(&o))
+            .ok_or_else(|| {
+                Failure::decode("not a CS02b response or alert with an execution outcome")
+            });
+    }
+    let description =
+        cli::describe(&msg).map_err(|e| Failure::decode(format!("describing: {e}")))?;
+    Ok(if m.get_flag("json") {
+        description.to_string() + "\n"
+    } else {
+        cli::to_tree(&description)
+    })
+}
+
+pub fn verify(m: &ArgMatches) -> Result<String> {
+    let bytes = read_input(m)?;
+    let msg = parse(&bytes)?;
+    let dir = m
+        .get_one::<String>("keystore")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let ks = Keystore::open(dir).map_err(|e| Failure::key(e.to_string()))?;
+    let acb = entity(m, "acb")?;
+    let h = msg.header();
+    let mut out = String::new();
+    let mut ok = true;
+    match msg.tail() {
+        SignatureTail::Signature(_) => {
+            let path = ks.path(h.originator, KeyRole::DigitalSignature, "pem");
+            match ks.public_key(h.originator, KeyRole::DigitalSignature) {
+                Ok(key) => match msg.verify_signature(&key) {
+                    Ok(()) => {
+                        out += &format!(
+                            "signature: PASS with {} (the originator {}'s DS certificate)\n",
+                            name(&path),
+                            h.originator
+                        )
+                    }
+                    Err(e) => {
+                        ok = false;
+                        out += &format!("signature: FAIL with {}: {e}\n", name(&path));
+                    }
+                },
+                Err(e) => {
+                    ok = false;
+                    out += &format!("signature: NO KEY: {e}\n");
+                }
+            }
+        }
+        SignatureTail::NoSignature => {
+            out += "signature: none (00): authenticated by the MAC alone\n"
+        }
+        SignatureTail::Absent => out += "signature: absent (a pre-command)\n",
+    }
+    if msg.frame().mac().is_some() {
+        // The MAC key is the shared secret of the ACB (or the remote party) and the device:
+        // try each private key the keystore has against the other end's KA certificate.
+        let device = if h.originator == acb || h.originator.0[0] != 0x00 {
+            h.recipient
+        } else {
+            h.originator
+        };
+        let mut tried = Vec::new();
+        let mut found = None;
+        'search: for (own, peer) in [
+            (acb, device),
+            (h.originator, h.recipient),
+            (h.recipient, h.originator),
+        ] {
+            for role in [KeyRole::KeyAgreement, KeyRole::PrepaymentKeyAgreement] {
+                let (Ok(private), Ok(public)) = (
+                    ks.key_agreement_key(own, role),
+                    ks.public_key(peer, KeyRole::KeyAgreement),
+                ) else {
+                    continue;
+                };
+                let label = format!(
+                    "{} x {}",
+                    name(&ks.path(own, role, "key")),
+                    name(&ks.path(peer, KeyRole::KeyAgreement, "pem"))
+                );
+                let Ok(z) = private.agree(&public) else {
+                    continue;
+                };
+                if msg.verify_mac(&z).is_ok() {
+                    found = Some(label);
+                    break 'search;
+                }
+                tried.push(label);
+            }
+        }
+        match found {
+            Some(label) => out += &format!("MAC: PASS with Z = {label}\n"),
+            None if tried.is_empty() => {
+                ok = false;
+                out += "MAC: NO KEY: no KA private key for either end in the keystore\n";
+            }
+            None => {
+                ok = false;
+                out += &format!("MAC: FAIL with {}\n", tried.join(", "));
+            }
+        }
+    } else {
+        out += "MAC: none (no MAC header)\n";
+    }
+    if ok {
+        Ok(out)
+    } else {
+        Err(Failure::check(out.trim_end().to_owned()))
+    }
+}
+
+pub fn module(m: &ArgMatches) -> Option<&str> {
+    m.get_one::<String>("pkcs11-module").map(String::as_str)
+}
+
+pub fn signing_key(m: &ArgMatches, spec: &str) -> Result<keys::Signer> {
+    keys::signer(spec, module(m)).map_err(Failure::key)
+}
+
+pub fn sign(m: &ArgMatches) -> Result<String> {
+    let bytes = read_input(m)?;
+    let key = signing_key(
+        m,
+        m.get_one::<String>("key")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )?;
+    let signed = gbcs::message::sign_precommand(&bytes, &key.signer).map_err(|e| match e {
+        gbcs::GbcsError::Crypto(c) => Failure::key(format!("signing failed: {c}")),
+        gbcs::GbcsError::Codec(c) => Failure::decode(c.to_string()),
+    })?;
+    Ok(gbcs::hex::encode_upper(&signed) + "\n")
+}
+
+fn shared_secret(m: &ArgMatches, key: &str, peer: &str) -> Result<gbcs::crypto::SharedSecret> {
+    let private = keys::agreement(key, module(m)).map_err(Failure::key)?;
+    let public = keys::peer(peer).map_err(Failure::key)?;
+    private
+        .key
+        .agree(&public)
+        .map_err(|e| Failure::key(format!("key agreement failed: {e}")))
+}
+
+pub fn mac(m: &ArgMatches) -> Result<String> {
+    let bytes = read_input(m)?;
+    let z = shared_secret(
+        m,
+        m.get_one::<String>("key")
+            .map(String::as_str)
+            .unwrap_or_default(),
+        m.get_one::<String>("peer")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )?;
+    let out = gbcs::message::add_mac(&bytes, &z).map_err(|e| Failure::decode(format!("{e}")))?;
+    Ok(gbcs::hex::encode_upper(&out) + "\n")
+}
+
+pub fn build(m: &ArgMatches) -> Result<String> {
+    let Some(("srv-6.23", m)) = m.subcommand() else {
+        return Err(Failure::usage("unknown build"));
+    };
+    let xml = read_text(
+        m.get_one::<String>("duis")
+            .map(String::as_str)
+            .unwrap_or_default(),
+    )?;
+    let request =
+        gbcs::duis::Srv623Request::from_xml(&xml).map_err(|e| Failure::decode(e.to_string()))?;
+    let originator = entity(m, "originator")?;
+    let counter = m.get_one::<u64>("counter").copied().unwrap_or_default();
+    let key = m
+        .get_one::<String>("key")
+        .map(|p| signing_key(m, p))
+        .transpose()?;
+    let z = match (
+        m.get_one::<String>("acb-key"),
+        m.get_one::<String>("device-ka"),
+    ) {
+        (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
+        _ => None,
+    };
+    let bytes = request.with_request(|req| {
+        req.with_payload(counter, |payload| {
+            let header = gbcs::message::CommandHeader {
+                message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+                counter,
+                originator,
+                recipient: req.target,
+            };
+            match &key {
+                None => {
+                    gbcs::message::build_precommand(&header, payload).map_err(gbcs::GbcsError::from)
+                }
+                Some(k) => {
+                    let signer: &dyn gbcs::crypto::SignatureSigner = &*k.signer;
+                    gbcs::message::build_command(&header, payload, Some(signer), z.as_ref())
+                }
+            }
+        })
+    });
+    bytes
+        .map(|b| gbcs::hex::encode_upper(&b) + "\n")
+        .map_err(|e| Failure::decode(e.to_string()))
+}
