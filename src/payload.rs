@@ -24,11 +24,12 @@
 pub mod common;
 pub mod cs02a;
 pub mod cs02b;
+pub mod time;
 
 pub use crate::ber::{Decode, Encode, SeqOf};
 pub use common::{
-    CellUsage, CertificateDer, GeneralizedTime, KeyId, KeyUsage, RemotePartyRole, SeqNumber,
-    StatusCode, TrustAnchorCellIdentifier, MAX_SEQ_NUMBER,
+    CellUsage, CertificateDer, KeyId, KeyUsage, RemotePartyRole, SeqNumber, StatusCode,
+    TrustAnchorCellIdentifier, MAX_SEQ_NUMBER,
 };
 pub use cs02a::{
     CredentialDetailsCommand, CredentialDetailsResponse, RemotePartyDetails,
@@ -40,6 +41,7 @@ pub use cs02b::{
     TimeBasedCpvChecks, TrustAnchorReplacement, UpdateSecurityCredentialsAlert,
     UpdateSecurityCredentialsCommand, UpdateSecurityCredentialsResponse, MODE_MESSAGE_CODES,
 };
+pub use time::GeneralizedTime;
 
 use crate::codec::{LengthForm, Writer};
 use crate::error::Result;

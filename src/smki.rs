@@ -23,6 +23,8 @@ use core::fmt;
 
 use der::asn1::ObjectIdentifier;
 use der::{Decode as _, Encode as _};
+use x509_cert::ext::pkix::name::GeneralName;
+use x509_cert::ext::pkix::{AuthorityKeyIdentifier, SubjectAltName, SubjectKeyIdentifier};
 
 use crate::ber::{self as asn1, Decode as _};
 use crate::codec::Reader;
@@ -219,13 +221,20 @@ fn ext_value(
     exts.iter().find(|e| e.extn_id == oid)
 }
 
-/// `[tag] keyIdentifier` or a bare OCTET STRING holding 8 bytes.
-fn eight_bytes(bytes: &[u8], tag: u8) -> Option<KeyId> {
-    let mut r = Reader::new(bytes, 0);
-    let mut v = asn1::read_tlv(&mut r, tag, "key identifier").ok()?;
-    let id: [u8; 8] = v.take(8, "key identifier").ok()?.try_into().ok()?;
-    v.finish("key identifier").ok()?;
-    Some(KeyId(id))
+/// A GBCS key identifier: 8 bytes (RFC 5280 allows any length; GBCS fixes it).
+fn eight_bytes(id: &der::asn1::OctetString) -> Option<KeyId> {
+    id.as_bytes().try_into().ok().map(KeyId)
+}
+
+/// `HardwareModuleName ::= SEQUENCE { hwType OBJECT IDENTIFIER, hwSerialNum OCTET STRING }`
+/// (RFC 4108), the `otherName` of a device certificate's subjectAltName; the serial number is
+/// the device's entity ID. x509-cert has no type for it; the test PKI encodes it with this one.
+#[derive(Clone, Debug, PartialEq, Eq, der::Sequence)]
+pub struct HardwareModuleName {
+    /// The hardware type (the test PKI uses `sim::pki::DEVICE_HW_TYPE`).
+    pub hw_type: ObjectIdentifier,
+    /// The serial number: the 8-byte entity ID.
+    pub hw_serial_num: der::asn1::OctetString,
 }
 
 fn time_seconds(t: &x509_cert::time::Time) -> i64 {
@@ -286,13 +295,12 @@ impl<'a> SmkiCertificate<'a> {
         let key_usage = KeyUsage::from_ber(ku.extn_value.as_bytes())
             .map_err(|_| SmkiError::Malformed("keyUsage value"))?;
         let subject_key_id = ext_value(exts, OID_SKI)
-            .and_then(|e| eight_bytes(e.extn_value.as_bytes(), asn1::OCTET_STRING))
+            .and_then(|e| SubjectKeyIdentifier::from_der(e.extn_value.as_bytes()).ok())
+            .and_then(|ski| eight_bytes(&ski.0))
             .ok_or(SmkiError::MissingSubjectKeyIdentifier)?;
-        let authority_key_id = ext_value(exts, OID_AKI).and_then(|e| {
-            let mut r = Reader::new(e.extn_value.as_bytes(), 0);
-            let inner = asn1::read_tlv(&mut r, asn1::SEQUENCE, "authorityKeyIdentifier").ok()?;
-            eight_bytes(inner.remaining(), asn1::context(0))
-        });
+        let authority_key_id = ext_value(exts, OID_AKI)
+            .and_then(|e| AuthorityKeyIdentifier::from_der(e.extn_value.as_bytes()).ok())
+            .and_then(|aki| aki.key_identifier.as_ref().and_then(eight_bytes));
         let (policies, policies_critical) = match ext_value(exts, OID_POLICIES) {
             Some(e) => {
                 let p =
@@ -565,19 +573,15 @@ fn ecdsa_sig_value(bytes: &[u8]) -> Option<Signature> {
     Some(Signature(out))
 }
 
-/// The hwSerialNum of a subjectAltName whose first name is a hardwareModuleName:
-/// `SEQUENCE { [0] { OID id-on-hardwareModuleName, [0] { SEQUENCE { hwType OID, hwSerialNum OCTET STRING } } } }`.
+/// The hwSerialNum of a subjectAltName whose first name is a hardwareModuleName `otherName`.
 fn hardware_serial(san: &[u8]) -> Option<EntityId> {
-    let mut r = Reader::new(san, 0);
-    let mut names = asn1::read_tlv(&mut r, asn1::SEQUENCE, "subjectAltName").ok()?;
-    let mut other = asn1::read_tlv(&mut names, asn1::context_constructed(0), "otherName").ok()?;
-    let oid_tlv = asn1::read_tlv(&mut other, 0x06, "type-id").ok()?;
-    if oid_tlv.remaining() != OID_HW_MODULE_NAME.as_bytes() {
+    let names = SubjectAltName::from_der(san).ok()?;
+    let Some(GeneralName::OtherName(other)) = names.0.first() else {
+        return None;
+    };
+    if other.type_id != OID_HW_MODULE_NAME {
         return None;
     }
-    let mut value = asn1::read_tlv(&mut other, asn1::context_constructed(0), "value").ok()?;
-    let mut hw = asn1::read_tlv(&mut value, asn1::SEQUENCE, "hardwareModuleName").ok()?;
-    asn1::read_tlv(&mut hw, 0x06, "hwType").ok()?;
-    let serial = asn1::read_tlv(&mut hw, asn1::OCTET_STRING, "hwSerialNum").ok()?;
-    serial.remaining().try_into().ok().map(EntityId)
+    let hw: HardwareModuleName = other.value.decode_as().ok()?;
+    hw.hw_serial_num.as_bytes().try_into().ok().map(EntityId)
 }

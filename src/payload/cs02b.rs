@@ -10,9 +10,9 @@ use crate::codec::{LengthForm, Reader, Writer};
 use crate::error::{Error, ErrorKind, Result};
 use crate::frame::{EntityId, MessageCode};
 use crate::payload::common::{
-    CertificateDer, GeneralizedTime, KeyId, RemotePartyRole, SeqNo, SeqNumber, StatusCode,
-    TrustAnchorCellIdentifier,
+    CertificateDer, KeyId, RemotePartyRole, SeqNo, SeqNumber, StatusCode, TrustAnchorCellIdentifier,
 };
+use crate::payload::time::GeneralizedTime;
 use crate::wire_enum::wire_enum;
 
 wire_enum! {

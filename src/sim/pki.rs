@@ -8,26 +8,18 @@
 //! identifiers, `OU` = role and `x500UniqueIdentifier` = entity ID for organisations, and an
 //! empty subject with a critical hardwareModuleName subjectAltName for devices.
 
-use alloc::vec;
 use alloc::vec::Vec;
-use core::time::Duration;
 
-use der::asn1::{Any, BitString, ObjectIdentifier, OctetString, SetOfVec};
-use der::{Encode as _, Tag};
-use sha2::{Digest as _, Sha256};
-use x509_cert::attr::AttributeTypeAndValue;
-use x509_cert::ext::Extension;
-use x509_cert::name::{Name, RdnSequence, RelativeDistinguishedName};
-use x509_cert::serial_number::SerialNumber;
-use x509_cert::spki::{AlgorithmIdentifierOwned, SubjectPublicKeyInfoOwned};
-use x509_cert::time::{Time, Validity};
-use x509_cert::{Certificate, TbsCertificate, Version};
+use der::asn1::ObjectIdentifier;
+use x509_cert::name::Name;
 
-use crate::ber::Encode as _;
+mod issue;
+
 use crate::crypto::{Backend, KeyAgreementKey, PublicKey, SigningKey};
 use crate::frame::EntityId;
 use crate::payload::{KeyId, KeyUsage, RemotePartyRole};
-use crate::smki::{self, TrustAnchor};
+use crate::smki::TrustAnchor;
+use issue::{ca_name, digest, issue, Issuer, Subject};
 
 /// Why a certificate could not be issued (only on an internal encoding fault).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,7 +48,6 @@ pub const DEVICE_POLICY: ObjectIdentifier =
 /// The hwType of device hardware module names (as in RTDS).
 pub const DEVICE_HW_TYPE: ObjectIdentifier =
     ObjectIdentifier::new_unwrap("1.2.826.0.1.1800000.1.2.2.1");
-const OID_BASIC_CONSTRAINTS: ObjectIdentifier = ObjectIdentifier::new_unwrap("2.5.29.19");
 
 /// 2020-01-01T00:00:00Z, the start of every test certificate's validity.
 pub const NOT_BEFORE: i64 = 1_577_836_800;
@@ -226,191 +217,6 @@ pub mod ids {
     pub const fn device(n: u64) -> EntityId {
         EntityId::from_u64(0x00DB_7E57_0000_0000 | (n & 0xFFFF_FFFF))
     }
-}
-
-fn digest(parts: &[&[u8]]) -> [u8; 32] {
-    let mut h = Sha256::new();
-    for p in parts {
-        h.update(p);
-    }
-    h.finalize().into()
-}
-
-fn attr(
-    oid: ObjectIdentifier,
-    tag: Tag,
-    value: &[u8],
-) -> Result<RelativeDistinguishedName, IssueError> {
-    let value = Any::new(tag, value).map_err(|_| IssueError("attribute"))?;
-    let set = SetOfVec::try_from(vec![AttributeTypeAndValue { oid, value }])
-        .map_err(|_| IssueError("attribute"))?;
-    Ok(RelativeDistinguishedName(set))
-}
-
-fn org_name(role: RemotePartyRole, entity: EntityId) -> Result<Name, IssueError> {
-    let ou = [b'0' + role.0 / 10, b'0' + role.0 % 10];
-    let mut bits = vec![0u8];
-    bits.extend_from_slice(&entity.0);
-    Ok(RdnSequence(vec![
-        attr(smki::OID_OU, Tag::PrintableString, &ou)?,
-        attr(smki::OID_UNIQUE_ID, Tag::BitString, &bits)?,
-    ]))
-}
-
-fn ca_name(ou: &str, cn: &str) -> Result<Name, IssueError> {
-    Ok(RdnSequence(vec![
-        attr(smki::OID_OU, Tag::PrintableString, ou.as_bytes())?,
-        attr(smki::OID_CN, Tag::PrintableString, cn.as_bytes())?,
-    ]))
-}
-
-fn time(secs: i64) -> Result<Time, IssueError> {
-    let d = Duration::from_secs(u64::try_from(secs).map_err(|_| IssueError("time"))?);
-    if secs < 2_524_608_000 {
-        der::asn1::UtcTime::from_unix_duration(d)
-            .map(Time::UtcTime)
-            .map_err(|_| IssueError("time"))
-    } else {
-        der::asn1::GeneralizedTime::from_unix_duration(d)
-            .map(Time::GeneralTime)
-            .map_err(|_| IssueError("time"))
-    }
-}
-
-fn extension(
-    oid: ObjectIdentifier,
-    critical: bool,
-    value: Vec<u8>,
-) -> Result<Extension, IssueError> {
-    Ok(Extension {
-        extn_id: oid,
-        critical,
-        extn_value: OctetString::new(value).map_err(|_| IssueError("extension"))?,
-    })
-}
-
-fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
-    let mut out = vec![tag];
-    let mut len = [0u8; 4];
-    let n = crate::codec::encode_length(content.len(), &mut len).unwrap_or(1);
-    out.extend_from_slice(len.get(..n).unwrap_or_default());
-    out.extend_from_slice(content);
-    out
-}
-
-/// What kind of certificate to issue.
-enum Subject {
-    Organisation(RemotePartyRole, EntityId),
-    Device(EntityId),
-    Ca(Name),
-}
-
-struct Issuer<'a> {
-    name: &'a Name,
-    key: &'a SigningKey,
-    key_id: Option<KeyId>,
-}
-
-fn issue(
-    subject: &Subject,
-    public_key: &PublicKey,
-    key_usage: KeyUsage,
-    issuer: &Issuer<'_>,
-    serial_seed: &[u8],
-    validity: (i64, i64),
-) -> Result<Vec<u8>, IssueError> {
-    let point = public_key.to_uncompressed();
-    let key_id = public_key.key_id();
-    let ku = key_usage.to_der().map_err(|_| IssueError("keyUsage"))?;
-    let mut exts = vec![
-        extension(smki::OID_KEY_USAGE, true, ku)?,
-        extension(smki::OID_SKI, false, tlv(0x04, &key_id.0))?,
-    ];
-    let (name, policy) = match subject {
-        Subject::Organisation(role, entity) => (org_name(*role, *entity)?, ORGANISATION_POLICY),
-        Subject::Device(entity) => {
-            let hw_type = DEVICE_HW_TYPE.to_der().map_err(|_| IssueError("hwType"))?;
-            let mut hw = hw_type;
-            hw.extend_from_slice(&tlv(0x04, &entity.0));
-            let oid = smki::OID_HW_MODULE_NAME
-                .to_der()
-                .map_err(|_| IssueError("oid"))?;
-            let mut other = oid;
-            other.extend_from_slice(&tlv(0xA0, &tlv(0x30, &hw)));
-            exts.push(extension(
-                smki::OID_SAN,
-                true,
-                tlv(0x30, &tlv(0xA0, &other)),
-            )?);
-            (RdnSequence(Vec::new()), DEVICE_POLICY)
-        }
-        Subject::Ca(name) => {
-            exts.push(extension(
-                OID_BASIC_CONSTRAINTS,
-                true,
-                tlv(0x30, &[0x01, 0x01, 0xFF]),
-            )?);
-            (name.clone(), ORGANISATION_POLICY)
-        }
-    };
-    let policy = policy.to_der().map_err(|_| IssueError("policy"))?;
-    exts.push(extension(
-        smki::OID_POLICIES,
-        true,
-        tlv(0x30, &tlv(0x30, &policy)),
-    )?);
-    if let Some(aki) = issuer.key_id {
-        exts.push(extension(
-            smki::OID_AKI,
-            false,
-            tlv(0x30, &tlv(0x80, &aki.0)),
-        )?);
-    }
-    let mut serial = digest(&[b"gbcs-test-pki serial", serial_seed]);
-    serial[0] = (serial[0] & 0x7F) | 0x10;
-    let curve = Any::encode_from(&smki::OID_P256).map_err(|_| IssueError("curve"))?;
-    let tbs = TbsCertificate {
-        version: Version::V3,
-        serial_number: SerialNumber::new(serial.get(..16).unwrap_or_default())
-            .map_err(|_| IssueError("serial"))?,
-        signature: AlgorithmIdentifierOwned {
-            oid: smki::OID_ECDSA_SHA256,
-            parameters: None,
-        },
-        issuer: issuer.name.clone(),
-        validity: Validity {
-            not_before: time(validity.0)?,
-            not_after: time(validity.1)?,
-        },
-        subject: name,
-        subject_public_key_info: SubjectPublicKeyInfoOwned {
-            algorithm: AlgorithmIdentifierOwned {
-                oid: smki::OID_EC_PUBLIC_KEY,
-                parameters: Some(curve),
-            },
-            subject_public_key: BitString::from_bytes(&point).map_err(|_| IssueError("key"))?,
-        },
-        issuer_unique_id: None,
-        subject_unique_id: None,
-        extensions: Some(exts),
-    };
-    let tbs_der = tbs.to_der().map_err(|_| IssueError("tbsCertificate"))?;
-    // Certificates are the same bytes whatever backend the keys are on.
-    let raw = issuer
-        .key
-        .sign_deterministic(&tbs_der)
-        .map_err(|_| IssueError("signature"))?;
-    let sig = p256::ecdsa::Signature::from_slice(&raw.0).map_err(|_| IssueError("signature"))?;
-    let cert = Certificate {
-        tbs_certificate: tbs,
-        signature_algorithm: AlgorithmIdentifierOwned {
-            oid: smki::OID_ECDSA_SHA256,
-            parameters: None,
-        },
-        signature: BitString::from_bytes(sig.to_der().as_bytes())
-            .map_err(|_| IssueError("signature"))?,
-    };
-    cert.to_der().map_err(|_| IssueError("certificate"))
 }
 
 impl core::fmt::Debug for TestPki {

@@ -1,0 +1,275 @@
+//! What the simulated device does with an accepted CS02b: now or at its execution date-time,
+//! each replacement checked against its target cell and the root, floors applied, the
+//! execution outcome.
+
+use super::*;
+
+impl SimDevice {
+    pub(super) fn update(
+        &mut self,
+        m: &Message<'_>,
+        c: &UpdateSecurityCredentialsCommand<'_>,
+        bytes: &[u8],
+    ) -> Result<Vec<u8>, Rejection> {
+        let mode = c.control.mode;
+        let (need_mac, need_signature) = match mode {
+            CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB => (true, false),
+            CredentialsReplacementMode::ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY
+            | CredentialsReplacementMode::ANY_BY_CONTINGENCY => (false, true),
+            _ => (true, true),
+        };
+        if c.control.authorising_seq_number != m.header().originator_counter {
+            return Err(Rejection::SeqNumberMismatch);
+        }
+        let cell = if mode == CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB {
+            c.control.authorising_cell
+        } else {
+            Some(
+                c.control
+                    .authorising_cell
+                    .ok_or(Rejection::NoAuthorisingCell(ROOT_CELL))?,
+            )
+        };
+        let role = self.authenticate(m, cell, need_mac, need_signature)?;
+        let faulted = self.faults.busy > 0 || self.faults.fault_status.is_some();
+        match c.execution_date_time {
+            Some(t) if !faulted && t.unix_seconds() > self.clock => {
+                if t.is_cancellation() {
+                    self.pending = None;
+                } else {
+                    self.pending = Some(Pending {
+                        command: bytes.to_vec(),
+                        at: t.unix_seconds(),
+                    });
+                }
+                let der = UpdateSecurityCredentialsResponse {
+                    execution_outcome: None,
+                }
+                .to_vec_in(self.length_form)
+                .map_err(Rejection::Malformed)?;
+                self.respond(m, &der, true, false)
+            }
+            _ => {
+                let (changes, outcomes) = self.execute(c, role);
+                let form = self.length_form;
+                let der = encode_outcome(c, &changes, &outcomes, |outcome| {
+                    UpdateSecurityCredentialsResponse {
+                        execution_outcome: Some(outcome),
+                    }
+                    .to_vec_in(form)
+                })
+                .map_err(Rejection::Malformed)?;
+                self.respond(m, &der, true, false)
+            }
+        }
+    }
+
+    pub(super) fn execute_future(
+        &mut self,
+        m: &Message<'_>,
+        c: &UpdateSecurityCredentialsCommand<'_>,
+    ) -> Option<Vec<u8>> {
+        let role = c
+            .control
+            .authorising_cell
+            .map_or(RemotePartyRole::ACCESS_CONTROL_BROKER, |cell| cell.role);
+        let (changes, outcomes) = self.execute(c, role);
+        let all_ok = outcomes.iter().all(|o| o.status.is_success());
+        let when = c
+            .execution_date_time
+            .unwrap_or(GeneralizedTime::CANCELLATION);
+        let form = self.length_form;
+        let der = encode_outcome(c, &changes, &outcomes, |outcome| {
+            UpdateSecurityCredentialsAlert {
+                alert_code: if all_ok {
+                    AlertCode::FUTURE_DATED_SUCCESS
+                } else {
+                    AlertCode::FUTURE_DATED_FAILURE
+                },
+                execution_date_time: when,
+                execution_outcome: outcome,
+            }
+            .to_vec_in(form)
+        })
+        .ok()?;
+        let code = if matches!(c.control.mode.0, 10 | 11) {
+            MessageCode::CS02G_ALERT
+        } else {
+            MessageCode::CS02B_ALERT
+        };
+        let header = GroupingHeader {
+            cra_flag: CraFlag::ALERT,
+            originator_counter: self.alert_counter,
+            originator: self.entity_id,
+            recipient: m.header().originator,
+            date_time: None,
+            other_information: OtherInformation::code(code),
+            content_len: der.len(),
+        };
+        self.alert_counter += 1;
+        self.frame(&header, &der, false).ok()
+    }
+
+    /// Runs the replacements and floors; returns the floors applied and the outcomes.
+    pub(super) fn execute(
+        &mut self,
+        c: &UpdateSecurityCredentialsCommand<'_>,
+        role: RemotePartyRole,
+    ) -> (Vec<Change>, Vec<ReplacementOutcome>) {
+        let forced = if self.faults.busy > 0 {
+            self.faults.busy -= 1;
+            Some(StatusCode::RESOURCES_BUSY)
+        } else {
+            self.faults.fault_status
+        };
+        let path: Vec<SmkiCertificate<'_>> = c
+            .certification_path
+            .iter()
+            .filter_map(|cert| SmkiCertificate::from_der(cert.as_bytes()).ok())
+            .collect();
+        let anchor = self.cells.get(&ROOT_CELL).and_then(|cell| {
+            cell.public_key.clone().map(|pk| TrustAnchor {
+                key_id: cell.key_id,
+                public_key: pk,
+            })
+        });
+        let time = (c.control.apply_time_based_cpv_checks != Some(TimeBasedCpvChecks::DISAPPLY))
+            .then_some(self.clock);
+        let mut outcomes = Vec::new();
+        for r in c.replacements.iter() {
+            let target = r.target_cell;
+            let existing = self.cells.get(&target).cloned();
+            let (status, new_cell) = match (forced, &existing) {
+                (Some(s), _) => (s, None),
+                (None, None) => (StatusCode::TRUST_ANCHOR_NOT_FOUND, None),
+                (None, Some(_)) if self.faults.reject_certificates => {
+                    (StatusCode::BAD_CERTIFICATE, None)
+                }
+                (None, Some(_)) => match SmkiCertificate::from_der(r.certificate.as_bytes()) {
+                    Err(_) => (StatusCode::BAD_CERTIFICATE, None),
+                    Ok(cert) if !certifies(&cert, target) => (StatusCode::BAD_CERTIFICATE, None),
+                    Ok(cert) => match anchor
+                        .as_ref()
+                        .map(|a| validate_path(&cert, &path, a, time))
+                    {
+                        Some(Ok(())) => (
+                            StatusCode::SUCCESS,
+                            Some(Cell {
+                                entity_id: cert.entity_id().unwrap_or_default(),
+                                key_id: cert.subject_key_id(),
+                                public_key: Some(cert.public_key().clone()),
+                            }),
+                        ),
+                        _ => (StatusCode::NO_TRUST_ANCHOR, None),
+                    },
+                },
+            };
+            let before = existing.unwrap_or(Cell {
+                entity_id: EntityId::default(),
+                key_id: KeyId::default(),
+                public_key: None,
+            });
+            let after = new_cell.as_ref().unwrap_or(&before);
+            outcomes.push(ReplacementOutcome {
+                cell: target,
+                status,
+                existing_subject_unique_id: before.entity_id,
+                existing_subject_key_identifier: before.key_id,
+                replacing_subject_unique_id: after.entity_id,
+                replacing_subject_key_identifier: after.key_id,
+            });
+            if let Some(cell) = new_cell {
+                self.cells.insert(target, cell);
+            }
+        }
+        if forced.is_some() {
+            return (Vec::new(), outcomes);
+        }
+        // Floors: [4]/[5] for the authorising role, then [6] for the others, in that order.
+        let mut changes = Vec::new();
+        let own_specialist: Vec<SpecialistSeqNumber> = c
+            .control
+            .new_specialist_floor_seq_numbers
+            .iter()
+            .flat_map(|s| s.iter())
+            .collect();
+        if c.control.new_floor_seq_number.is_some() || !own_specialist.is_empty() {
+            let floor = c
+                .control
+                .new_floor_seq_number
+                .unwrap_or_else(|| self.counter(role));
+            changes.push(Change {
+                role,
+                floor,
+                specialist: c
+                    .control
+                    .new_specialist_floor_seq_numbers
+                    .map(|s| s.iter().collect()),
+            });
+        }
+        for o in c
+            .control
+            .other_seq_number_changes
+            .iter()
+            .flat_map(|s| s.iter())
+        {
+            changes.push(Change {
+                role: o.role,
+                floor: o.floor_seq_number,
+                specialist: o.specialist_floor_seq_numbers.map(|s| s.iter().collect()),
+            });
+        }
+        for ch in &changes {
+            self.counters.insert(ch.role, ch.floor);
+            for s in ch.specialist.iter().flatten() {
+                self.specialist.insert((ch.role, s.usage), s.seq_number);
+            }
+        }
+        (changes, outcomes)
+    }
+}
+
+/// Whether `cert` may go into cell `target`: matching key usage, and an organisation
+/// certificate of the cell's role (or a root certificate for the root cell).
+pub(super) fn certifies(cert: &SmkiCertificate<'_>, target: TrustAnchorCellIdentifier) -> bool {
+    if cert.key_usage() != target.key_usage
+        && !(target.role == RemotePartyRole::ROOT && cert.is_ca())
+    {
+        return false;
+    }
+    match cert.kind() {
+        CertificateKind::Organisation { role, .. } => role == target.role,
+        CertificateKind::Root => target.role == RemotePartyRole::ROOT,
+        _ => false,
+    }
+}
+
+/// A floor the device applied.
+#[derive(Clone, Debug)]
+pub(super) struct Change {
+    role: RemotePartyRole,
+    floor: u64,
+    specialist: Option<Vec<SpecialistSeqNumber>>,
+}
+
+pub(super) fn encode_outcome(
+    c: &UpdateSecurityCredentialsCommand<'_>,
+    changes: &[Change],
+    outcomes: &[ReplacementOutcome],
+    f: impl FnOnce(ExecutionOutcome<'_>) -> crate::Result<Vec<u8>>,
+) -> crate::Result<Vec<u8>> {
+    let changes: Vec<RemotePartySeqNumberChange<'_>> = changes
+        .iter()
+        .map(|ch| RemotePartySeqNumberChange {
+            role: ch.role,
+            floor_seq_number: ch.floor,
+            specialist_floor_seq_numbers: ch.specialist.as_deref().map(SeqOf::from_slice),
+        })
+        .collect();
+    f(ExecutionOutcome {
+        authorising_seq_number: c.control.authorising_seq_number,
+        mode: c.control.mode,
+        seq_number_changes: SeqOf::from_slice(&changes),
+        replacement_outcomes: SeqOf::from_slice(outcomes),
+    })
+}
