@@ -391,15 +391,53 @@ pub fn build_command(
     signer: Option<&dyn SignatureSigner>,
     mac: Option<&SharedSecret>,
 ) -> Result<alloc::vec::Vec<u8>, GbcsError> {
-    let pre = build_precommand(header, payload)?;
-    let apdu = match signer {
-        Some(s) => sign_precommand(&pre, &s)?,
-        None => append_no_signature(&pre)?,
-    };
-    match mac {
-        Some(z) => Ok(add_mac(&apdu, z)?),
-        None => Ok(apdu),
+    // Written once, front to back, into one buffer: nothing is parsed back.
+    check_command(header.message_code, payload)?;
+    let content_len = payload.encoded_len();
+    let grouping = header.grouping_header(content_len);
+    let pre_len = grouping.buffer_len() + content_len;
+    let tail_len = if signer.is_some() { 65 } else { 1 };
+    let apdu_len = pre_len + tail_len;
+    let mac_header = mac.map(|_| MacHeader::for_apdu(apdu_len));
+    let start = mac_header.map_or(0, |h| h.buffer_len());
+    let total = mac_header.map_or(apdu_len, |_| mac_wrapped_len(apdu_len));
+    let mut out = alloc::vec![0u8; total];
+    fn region(out: &mut [u8], from: usize, to: usize) -> Result<&mut [u8], Error> {
+        let len = out.len();
+        out.get_mut(from..to)
+            .ok_or(Error::new(ErrorKind::BufferTooSmall, len, "command"))
     }
+    {
+        let mut w = Writer::new(region(&mut out, 0, start + pre_len)?);
+        if let Some(h) = &mac_header {
+            h.emit(&mut w)?;
+        }
+        grouping.emit(&mut w)?;
+        let payload_at = w.position();
+        payload.encode(&mut w)?;
+        if w.position() - payload_at != content_len {
+            return Err(Error::new(ErrorKind::InvalidLength, payload_at, "payload").into());
+        }
+    }
+    let tail = match signer {
+        Some(s) => SignatureTail::Signature(
+            s.sign(out.get(start + 1..start + pre_len).unwrap_or_default())?
+                .0,
+        ),
+        None => SignatureTail::NoSignature,
+    };
+    tail.emit(&mut Writer::new(region(
+        &mut out,
+        start + pre_len,
+        start + apdu_len,
+    )?))?;
+    if let Some((z, h)) = mac.zip(mac_header) {
+        let key = crypto::MacKey::derive(z, &grouping);
+        let apdu = out.get(start..start + apdu_len).unwrap_or_default();
+        let tag = crypto::compute_mac(&key, &grouping, h.invocation_counter, apdu);
+        region(&mut out, start + apdu_len, total)?.copy_from_slice(&tag);
+    }
+    Ok(out)
 }
 
 /// The size of a MAC'd message around an APDU of `apdu_len` bytes.

@@ -24,6 +24,8 @@
 pub mod common;
 pub mod cs02a;
 pub mod cs02b;
+#[cfg(feature = "alloc")]
+pub mod owned;
 pub mod time;
 
 pub use crate::ber::{Decode, Encode, SeqOf};
@@ -41,6 +43,8 @@ pub use cs02b::{
     TimeBasedCpvChecks, TrustAnchorReplacement, UpdateSecurityCredentialsAlert,
     UpdateSecurityCredentialsCommand, UpdateSecurityCredentialsResponse, MODE_MESSAGE_CODES,
 };
+#[cfg(feature = "alloc")]
+pub use owned::{OwnedExecutionOutcome, OwnedSeqNumberChanges, OwnedUpdateCommand};
 pub use time::GeneralizedTime;
 
 use crate::codec::{LengthForm, Writer};

@@ -141,18 +141,24 @@ fn srv_6_23_before_and_after_migration() {
         Err(BuildError::WrongSigner { .. })
     ));
     // … and rejected by the meter if sent anyway.
-    let forced = pki
+    let command = pki
         .supplier_a
         .change_of_supplier_to(METER, &path, Execution::Immediate)
-        .with_payload(12, |p| {
-            let header = CommandHeader {
-                message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
-                counter: 12,
-                originator: pki.tcos.entity_id,
-                recipient: METER,
-            };
-            message::build_command(&header, p, Some(&pki.tcos.ds.key), Some(&z)).expect("build")
-        });
+        .payload(12)
+        .expect("0x0107 payload");
+    let header = CommandHeader {
+        message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+        counter: 12,
+        originator: pki.tcos.entity_id,
+        recipient: METER,
+    };
+    let forced = message::build_command(
+        &header,
+        &command.payload(),
+        Some(&pki.tcos.ds.key),
+        Some(&z),
+    )
+    .expect("build");
     assert_eq!(
         meter.process(&forced),
         Reply::Rejected(Rejection::BadSignature)

@@ -443,3 +443,63 @@ fn every_mode_has_one_message_code_and_back() {
     }
     assert_eq!(CredentialsReplacementMode(12).message_code(), None);
 }
+
+/// An owned outcome lends out the view a decoded one gives: nested specialist floors
+/// included, in DER and in the devices' length form.
+#[test]
+fn owned_outcomes_view_encode_and_decode_like_borrowed_ones() {
+    use gbcs::codec::LengthForm;
+    use gbcs::payload::{ExecutionOutcome, OwnedExecutionOutcome, OwnedSeqNumberChanges};
+    let topup = [SpecialistSeqNumber {
+        usage: SeqNumberUsage::PREPAYMENT_TOP_UP,
+        seq_number: 9,
+    }];
+    let changes = [
+        RemotePartySeqNumberChange {
+            role: RemotePartyRole::SUPPLIER,
+            floor_seq_number: 300,
+            specialist_floor_seq_numbers: Some(SeqOf::from_slice(&topup)),
+        },
+        RemotePartySeqNumberChange {
+            role: RemotePartyRole::TRANSITIONAL_COS,
+            floor_seq_number: 0,
+            specialist_floor_seq_numbers: None,
+        },
+    ];
+    let outcomes = [ReplacementOutcome {
+        cell: TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
+        status: StatusCode::SUCCESS,
+        existing_subject_unique_id: SUPPLIER,
+        existing_subject_key_identifier: KeyId([1; 8]),
+        replacing_subject_unique_id: SUPPLIER,
+        replacing_subject_key_identifier: KeyId([2; 8]),
+    }];
+    let borrowed = ExecutionOutcome {
+        authorising_seq_number: 77,
+        mode: CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS,
+        seq_number_changes: SeqOf::from_slice(&changes),
+        replacement_outcomes: SeqOf::from_slice(&outcomes),
+    };
+    let owned = OwnedExecutionOutcome {
+        authorising_seq_number: 77,
+        mode: CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS,
+        seq_number_changes: OwnedSeqNumberChanges::new(&changes).expect("encodes"),
+        replacement_outcomes: outcomes.to_vec(),
+    };
+    assert_eq!(owned.view(), borrowed);
+    assert_eq!(owned.view().seq_number_changes.len(), 2);
+    for form in [LengthForm::Minimal, LengthForm::Device] {
+        let a = owned.view().to_vec_in(form).expect("encodes");
+        assert_eq!(a, borrowed.to_vec_in(form).expect("encodes"));
+        assert_eq!(ExecutionOutcome::from_ber(&a).expect("decodes"), borrowed);
+    }
+    let too_big = RemotePartySeqNumberChange {
+        role: RemotePartyRole::SUPPLIER,
+        floor_seq_number: u64::MAX,
+        specialist_floor_seq_numbers: None,
+    };
+    assert_eq!(
+        OwnedSeqNumberChanges::new(&[too_big]).unwrap_err().kind(),
+        ErrorKind::ValueOutOfRange
+    );
+}

@@ -46,6 +46,20 @@ impl<'a, T> SeqOf<'a, T> {
         }
     }
 
+    /// A view over the encodings of `count` elements (their TLVs back to back) that this
+    /// crate wrote itself, so they decode: how an owned sequence lends out a view without
+    /// a slice of borrowed elements to point at. Iteration ends early should they not.
+    #[must_use]
+    pub(crate) const fn from_own_encoding(bytes: &'a [u8], count: usize) -> Self {
+        Self {
+            inner: SeqInner::Encoded {
+                bytes,
+                base: 0,
+                count,
+            },
+        }
+    }
+
     /// An empty sequence.
     #[must_use]
     pub const fn empty() -> Self {

@@ -14,11 +14,10 @@ use crate::crypto::{SharedSecret, SignatureSigner};
 use crate::frame::{EntityId, MessageCode};
 use crate::message::{self, CommandHeader, GbcsError};
 use crate::payload::{
-    AuthorisingRemotePartyControl, CellUsage, CertificateDer, CredentialDetailsCommand,
-    CredentialsReplacementMode, GeneralizedTime, KeyUsage, Payload, RemotePartyRole,
+    CellUsage, CertificateDer, CredentialDetailsCommand, CredentialsReplacementMode,
+    GeneralizedTime, KeyUsage, OwnedSeqNumberChanges, OwnedUpdateCommand, Payload, RemotePartyRole,
     RemotePartySeqNumberChange, SeqNumber, SeqNumberUsage, SeqOf, SpecialistSeqNumber,
     TimeBasedCpvChecks, TrustAnchorCellIdentifier, TrustAnchorReplacement,
-    UpdateSecurityCredentialsCommand,
 };
 use crate::smki::SmkiCertificate;
 
@@ -150,53 +149,47 @@ fn cpv(apply: bool) -> Option<TimeBasedCpvChecks> {
 }
 
 impl<'a> ChangeOfSupplierRequest<'a> {
-    /// Calls `f` with the 0x0107 payload for counter `counter` (`[3]` = the grouping-header
-    /// counter).
-    pub fn with_payload<R>(&self, counter: SeqNumber, f: impl FnOnce(&Payload<'_>) -> R) -> R {
+    /// The 0x0107 payload for counter `counter` (`[3]` = the grouping-header counter).
+    ///
+    /// # Errors
+    /// [`crate::Error`] for a floor above 2^63 − 1.
+    pub fn payload(&self, counter: SeqNumber) -> Result<OwnedUpdateCommand<'a>, crate::Error> {
         let topup = self.prepayment_floor.map(|n| {
             [SpecialistSeqNumber {
                 usage: SeqNumberUsage::PREPAYMENT_TOP_UP,
                 seq_number: n,
             }]
         });
-        let changes = [RemotePartySeqNumberChange {
+        let changes = OwnedSeqNumberChanges::new(&[RemotePartySeqNumberChange {
             role: RemotePartyRole::SUPPLIER,
             floor_seq_number: self.supplier_floor,
             specialist_floor_seq_numbers: topup.as_ref().map(|t| SeqOf::from_slice(t)),
-        }];
-        let mut replacements = Vec::with_capacity(3);
-        replacements.push(TrustAnchorReplacement {
+        }])?;
+        let mut cmd =
+            OwnedUpdateCommand::new(CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS, counter);
+        cmd.apply_time_based_cpv_checks = cpv(self.apply_time_based_cpv_checks);
+        cmd.authorising_cell = Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS);
+        cmd.other_seq_number_changes = Some(changes);
+        cmd.replacements.push(TrustAnchorReplacement {
             certificate: self.supplier_ds,
             target_cell: SUPPLIER_DS,
         });
         if let Some(c) = self.supplier_ka {
-            replacements.push(TrustAnchorReplacement {
+            cmd.replacements.push(TrustAnchorReplacement {
                 certificate: c,
                 target_cell: SUPPLIER_KA,
             });
         }
         if let Some(c) = self.supplier_prepayment_ka {
-            replacements.push(TrustAnchorReplacement {
+            cmd.replacements.push(TrustAnchorReplacement {
                 certificate: c,
                 target_cell: SUPPLIER_KA_TOP_UP,
             });
         }
-        let cmd = UpdateSecurityCredentialsCommand {
-            control: AuthorisingRemotePartyControl {
-                mode: CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS,
-                plain_text_symmetric_key: None,
-                apply_time_based_cpv_checks: cpv(self.apply_time_based_cpv_checks),
-                authorising_cell: Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS),
-                authorising_seq_number: counter,
-                new_floor_seq_number: None,
-                new_specialist_floor_seq_numbers: None,
-                other_seq_number_changes: Some(SeqOf::from_slice(&changes)),
-            },
-            replacements: SeqOf::from_slice(&replacements),
-            certification_path: SeqOf::from_slice(self.certification_path),
-            execution_date_time: self.execution.date_time(),
-        };
-        f(&Payload::UpdateSecurityCredentialsCommand(cmd))
+        cmd.certification_path
+            .extend_from_slice(self.certification_path);
+        cmd.execution_date_time = self.execution.date_time();
+        Ok(cmd)
     }
 
     /// The pre-command from `originator` (the party in the cell) with counter `counter`.
@@ -209,9 +202,10 @@ impl<'a> ChangeOfSupplierRequest<'a> {
         counter: SeqNumber,
     ) -> Result<Vec<u8>, GbcsError> {
         let header = self.header(originator, counter);
-        self.with_payload(counter, |p| {
-            message::build_precommand(&header, p).map_err(GbcsError::from)
-        })
+        Ok(message::build_precommand(
+            &header,
+            &self.payload(counter)?.payload(),
+        )?)
     }
 
     fn header(&self, originator: EntityId, counter: SeqNumber) -> CommandHeader {
@@ -240,10 +234,13 @@ impl<'a> ChangeOfSupplierRequest<'a> {
         let party = route.cell_party().ok_or(BuildError::NotSignable(*route))?;
         check_signer(route.credential(), party, registry, signer)?;
         let header = self.header(signer.credential.entity_id, counter);
-        self.with_payload(counter, |p| {
-            message::build_command(&header, p, Some(signer.signer), Some(acb_secret))
-        })
-        .map_err(BuildError::from)
+        let payload = self.payload(counter).map_err(GbcsError::from)?;
+        Ok(message::build_command(
+            &header,
+            &payload.payload(),
+            Some(signer.signer),
+            Some(acb_secret),
+        )?)
     }
 }
 
@@ -330,28 +327,22 @@ impl<'a> MigrationCommand<'a> {
         self.ecos
     }
 
-    /// Calls `f` with the 0x0106 payload for counter `counter`.
-    pub fn with_payload<R>(&self, counter: SeqNumber, f: impl FnOnce(&Payload<'_>) -> R) -> R {
-        let replacements = [TrustAnchorReplacement {
+    /// The 0x0106 payload for counter `counter`.
+    #[must_use]
+    pub fn payload(&self, counter: SeqNumber) -> OwnedUpdateCommand<'a> {
+        let mut cmd =
+            OwnedUpdateCommand::new(CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS, counter);
+        cmd.apply_time_based_cpv_checks = cpv(self.apply_time_based_cpv_checks);
+        cmd.authorising_cell = Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS);
+        cmd.new_floor_seq_number = self.new_floor;
+        cmd.replacements.push(TrustAnchorReplacement {
             certificate: self.ecos_certificate,
             target_cell: TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS,
-        }];
-        let cmd = UpdateSecurityCredentialsCommand {
-            control: AuthorisingRemotePartyControl {
-                mode: CredentialsReplacementMode::TRANS_COS_BY_TRANS_COS,
-                plain_text_symmetric_key: None,
-                apply_time_based_cpv_checks: cpv(self.apply_time_based_cpv_checks),
-                authorising_cell: Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS),
-                authorising_seq_number: counter,
-                new_floor_seq_number: self.new_floor,
-                new_specialist_floor_seq_numbers: None,
-                other_seq_number_changes: None,
-            },
-            replacements: SeqOf::from_slice(&replacements),
-            certification_path: SeqOf::from_slice(self.certification_path),
-            execution_date_time: self.execution.date_time(),
-        };
-        f(&Payload::UpdateSecurityCredentialsCommand(cmd))
+        });
+        cmd.certification_path
+            .extend_from_slice(self.certification_path);
+        cmd.execution_date_time = self.execution.date_time();
+        cmd
     }
 
     /// The signed, MAC'd 0x0106 for `target`. `in_cell` is the TCoS credential the meter
@@ -381,10 +372,12 @@ impl<'a> MigrationCommand<'a> {
             originator: signer.credential.entity_id,
             recipient: target,
         };
-        self.with_payload(counter, |p| {
-            message::build_command(&header, p, Some(signer.signer), Some(acb_secret))
-        })
-        .map_err(BuildError::from)
+        Ok(message::build_command(
+            &header,
+            &self.payload(counter).payload(),
+            Some(signer.signer),
+            Some(acb_secret),
+        )?)
     }
 }
 

@@ -22,10 +22,10 @@ use crate::frame::{
 use crate::message::{self, Message};
 use crate::payload::{
     AlertCode, CredentialDetailsCommand, CredentialDetailsResponse, CredentialsReplacementMode,
-    ExecutionOutcome, GeneralizedTime, KeyId, KeyUsage, Payload, RemotePartyDetails,
-    RemotePartyRole, RemotePartySeqNumberChange, ReplacementOutcome, SeqNumberUsage, SeqOf,
-    SpecialistSeqNumber, StatusCode, TimeBasedCpvChecks, TrustAnchorCellContents,
-    TrustAnchorCellIdentifier, UpdateSecurityCredentialsAlert, UpdateSecurityCredentialsCommand,
+    GeneralizedTime, KeyId, KeyUsage, Payload, RemotePartyDetails, RemotePartyRole,
+    RemotePartySeqNumberChange, ReplacementOutcome, SeqNumberUsage, SeqOf, StatusCode,
+    TimeBasedCpvChecks, TrustAnchorCellContents, TrustAnchorCellIdentifier,
+    UpdateSecurityCredentialsAlert, UpdateSecurityCredentialsCommand,
     UpdateSecurityCredentialsResponse,
 };
 use crate::smki::{validate_path, CertificateKind, SmkiCertificate, TrustAnchor};

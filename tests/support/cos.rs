@@ -102,12 +102,8 @@ pub fn supplier_by_trans_cos(
     if let Some(ds) = &opts.certificate_override {
         request.supplier_ds = CertificateDer(ds);
     }
-    request.with_payload(counter, |p| {
-        let Payload::UpdateSecurityCredentialsCommand(cmd) = *p else {
-            unreachable!("a 0x0107 payload")
-        };
-        send(pki, signer, device, counter, cmd, opts.mac)
-    })
+    let command = request.payload(counter).expect("0x0107 payload");
+    send(pki, signer, device, counter, command.view(), opts.mac)
 }
 
 /// 0x0106: `signer` (the party in {5, DS}) puts `incoming`'s DS certificate into {5, DS}.

@@ -204,24 +204,24 @@ pub fn build(m: &ArgMatches) -> Result<String> {
         (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
         _ => None,
     };
-    let bytes = request.with_request(|req| {
-        req.with_payload(counter, |payload| {
-            let header = gbcs::message::CommandHeader {
-                message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
-                counter,
-                originator,
-                recipient: req.target,
-            };
-            match &key {
-                None => {
-                    gbcs::message::build_precommand(&header, payload).map_err(gbcs::GbcsError::from)
-                }
-                Some(k) => {
-                    let signer: &dyn gbcs::crypto::SignatureSigner = &*k.signer;
-                    gbcs::message::build_command(&header, payload, Some(signer), z.as_ref())
-                }
+    let bytes = request.with_request(|req| -> std::result::Result<Vec<u8>, gbcs::GbcsError> {
+        let command = req.payload(counter)?;
+        let header = gbcs::message::CommandHeader {
+            message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+            counter,
+            originator,
+            recipient: req.target,
+        };
+        match &key {
+            None => Ok(gbcs::message::build_precommand(
+                &header,
+                &command.payload(),
+            )?),
+            Some(k) => {
+                let signer: &dyn gbcs::crypto::SignatureSigner = &*k.signer;
+                gbcs::message::build_command(&header, &command.payload(), Some(signer), z.as_ref())
             }
-        })
+        }
     });
     bytes
         .map(|b| gbcs::hex::encode_upper(&b) + "\n")

@@ -3,6 +3,7 @@
 //! execution outcome.
 
 use super::*;
+use crate::payload::{OwnedExecutionOutcome, OwnedSeqNumberChanges};
 
 impl SimDevice {
     pub(super) fn update(
@@ -50,14 +51,11 @@ impl SimDevice {
                 self.respond(m, &der, true, false)
             }
             _ => {
-                let (changes, outcomes) = self.execute(c, role);
-                let form = self.length_form;
-                let der = encode_outcome(c, &changes, &outcomes, |outcome| {
-                    UpdateSecurityCredentialsResponse {
-                        execution_outcome: Some(outcome),
-                    }
-                    .to_vec_in(form)
-                })
+                let outcome = self.execute(c, role).map_err(Rejection::Malformed)?;
+                let der = UpdateSecurityCredentialsResponse {
+                    execution_outcome: Some(outcome.view()),
+                }
+                .to_vec_in(self.length_form)
                 .map_err(Rejection::Malformed)?;
                 self.respond(m, &der, true, false)
             }
@@ -73,24 +71,24 @@ impl SimDevice {
             .control
             .authorising_cell
             .map_or(RemotePartyRole::ACCESS_CONTROL_BROKER, |cell| cell.role);
-        let (changes, outcomes) = self.execute(c, role);
-        let all_ok = outcomes.iter().all(|o| o.status.is_success());
+        let outcome = self.execute(c, role).ok()?;
+        let all_ok = outcome
+            .replacement_outcomes
+            .iter()
+            .all(|o| o.status.is_success());
         let when = c
             .execution_date_time
             .unwrap_or(GeneralizedTime::CANCELLATION);
-        let form = self.length_form;
-        let der = encode_outcome(c, &changes, &outcomes, |outcome| {
-            UpdateSecurityCredentialsAlert {
-                alert_code: if all_ok {
-                    AlertCode::FUTURE_DATED_SUCCESS
-                } else {
-                    AlertCode::FUTURE_DATED_FAILURE
-                },
-                execution_date_time: when,
-                execution_outcome: outcome,
-            }
-            .to_vec_in(form)
-        })
+        let der = UpdateSecurityCredentialsAlert {
+            alert_code: if all_ok {
+                AlertCode::FUTURE_DATED_SUCCESS
+            } else {
+                AlertCode::FUTURE_DATED_FAILURE
+            },
+            execution_date_time: when,
+            execution_outcome: outcome.view(),
+        }
+        .to_vec_in(self.length_form)
         .ok()?;
         let code = if matches!(c.control.mode.0, 10 | 11) {
             MessageCode::CS02G_ALERT
@@ -110,12 +108,19 @@ impl SimDevice {
         self.frame(&header, &der, false).ok()
     }
 
-    /// Runs the replacements and floors; returns the floors applied and the outcomes.
+    /// Runs the replacements and floors; returns the execution outcome (the floors applied and
+    /// one outcome per replacement).
     pub(super) fn execute(
         &mut self,
         c: &UpdateSecurityCredentialsCommand<'_>,
         role: RemotePartyRole,
-    ) -> (Vec<Change>, Vec<ReplacementOutcome>) {
+    ) -> crate::Result<OwnedExecutionOutcome> {
+        let mut owned = OwnedExecutionOutcome {
+            authorising_seq_number: c.control.authorising_seq_number,
+            mode: c.control.mode,
+            seq_number_changes: OwnedSeqNumberChanges::default(),
+            replacement_outcomes: Vec::new(),
+        };
         let forced = if self.faults.busy > 0 {
             self.faults.busy -= 1;
             Some(StatusCode::RESOURCES_BUSY)
@@ -182,50 +187,43 @@ impl SimDevice {
                 self.cells.insert(target, cell);
             }
         }
+        owned.replacement_outcomes = outcomes;
         if forced.is_some() {
-            return (Vec::new(), outcomes);
+            return Ok(owned);
         }
         // Floors: [4]/[5] for the authorising role, then [6] for the others, in that order.
-        let mut changes = Vec::new();
-        let own_specialist: Vec<SpecialistSeqNumber> = c
+        let own_specialist = c
             .control
             .new_specialist_floor_seq_numbers
-            .iter()
-            .flat_map(|s| s.iter())
-            .collect();
-        if c.control.new_floor_seq_number.is_some() || !own_specialist.is_empty() {
-            let floor = c
-                .control
-                .new_floor_seq_number
-                .unwrap_or_else(|| self.counter(role));
-            changes.push(Change {
-                role,
-                floor,
-                specialist: c
-                    .control
-                    .new_specialist_floor_seq_numbers
-                    .map(|s| s.iter().collect()),
+            .filter(|s| !s.is_empty());
+        let own =
+            (c.control.new_floor_seq_number.is_some() || own_specialist.is_some()).then(|| {
+                RemotePartySeqNumberChange {
+                    role,
+                    floor_seq_number: c
+                        .control
+                        .new_floor_seq_number
+                        .unwrap_or_else(|| self.counter(role)),
+                    specialist_floor_seq_numbers: c.control.new_specialist_floor_seq_numbers,
+                }
             });
-        }
-        for o in c
+        let others = c
             .control
             .other_seq_number_changes
-            .iter()
-            .flat_map(|s| s.iter())
-        {
-            changes.push(Change {
-                role: o.role,
-                floor: o.floor_seq_number,
-                specialist: o.specialist_floor_seq_numbers.map(|s| s.iter().collect()),
-            });
-        }
-        for ch in &changes {
-            self.counters.insert(ch.role, ch.floor);
-            for s in ch.specialist.iter().flatten() {
+            .into_iter()
+            .flat_map(|s| s.iter());
+        for ch in own.into_iter().chain(others) {
+            self.counters.insert(ch.role, ch.floor_seq_number);
+            for s in ch
+                .specialist_floor_seq_numbers
+                .iter()
+                .flat_map(|s| s.iter())
+            {
                 self.specialist.insert((ch.role, s.usage), s.seq_number);
             }
+            owned.seq_number_changes.push(&ch)?;
         }
-        (changes, outcomes)
+        Ok(owned)
     }
 }
 
@@ -242,34 +240,4 @@ pub(super) fn certifies(cert: &SmkiCertificate<'_>, target: TrustAnchorCellIdent
         CertificateKind::Root => target.role == RemotePartyRole::ROOT,
         _ => false,
     }
-}
-
-/// A floor the device applied.
-#[derive(Clone, Debug)]
-pub(super) struct Change {
-    role: RemotePartyRole,
-    floor: u64,
-    specialist: Option<Vec<SpecialistSeqNumber>>,
-}
-
-pub(super) fn encode_outcome(
-    c: &UpdateSecurityCredentialsCommand<'_>,
-    changes: &[Change],
-    outcomes: &[ReplacementOutcome],
-    f: impl FnOnce(ExecutionOutcome<'_>) -> crate::Result<Vec<u8>>,
-) -> crate::Result<Vec<u8>> {
-    let changes: Vec<RemotePartySeqNumberChange<'_>> = changes
-        .iter()
-        .map(|ch| RemotePartySeqNumberChange {
-            role: ch.role,
-            floor_seq_number: ch.floor,
-            specialist_floor_seq_numbers: ch.specialist.as_deref().map(SeqOf::from_slice),
-        })
-        .collect();
-    f(ExecutionOutcome {
-        authorising_seq_number: c.control.authorising_seq_number,
-        mode: c.control.mode,
-        seq_number_changes: SeqOf::from_slice(&changes),
-        replacement_outcomes: SeqOf::from_slice(outcomes),
-    })
 }
