@@ -18,7 +18,6 @@
 //! the run's.
 
 use std::collections::BTreeMap;
-use std::io::Write as _;
 use std::process::ExitCode;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
@@ -155,26 +154,25 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         credential: tcos_credential,
         signer,
     };
+    // Drawn on stderr only when it is a terminal (indicatif's own check).
+    let bar = indicatif::ProgressBar::new(0).with_style(
+        indicatif::ProgressStyle::with_template("[{bar:40}] {pos:>6}/{len} migrated  {msg}")?
+            .progress_chars("#>."),
+    );
     let last = sim.with_context_using(cos_signer, acb, |ctx| {
         run.run(ctx, &meters, &config, |p| {
-            let width = 40;
-            let done = p.migrated * width / p.devices.max(1);
             let when = GeneralizedTime::from_unix_seconds(p.clock)
                 .map_or_else(String::new, |t| t.to_string());
-            eprint!(
-                "\r[{}{}] batch {:>3}  attempts {:>6}  migrated {:>6}/{}  clock {when}",
-                "#".repeat(done),
-                ".".repeat(width - done),
-                p.batches,
-                p.attempts,
-                p.migrated,
-                p.devices
-            );
-            let _ = std::io::stderr().flush();
+            bar.set_length(p.devices as u64);
+            bar.set_position(p.migrated as u64);
+            bar.set_message(format!(
+                "batch {:>3}  attempts {:>6}  clock {when}",
+                p.batches, p.attempts
+            ));
         })
     })?;
     let elapsed = started.elapsed().as_secs_f64();
-    eprintln!();
+    bar.finish_and_clear();
 
     println!(
         "\nOutcomes ({} devices, {} attempts, {} workers)",

@@ -1,7 +1,5 @@
 //! The change-of-supplier subcommands: classify, migrate, report.
 
-use std::io::Write as _;
-
 use clap::ArgMatches;
 use gbcs::cos::classify;
 use gbcs::cos::ledger::csv_file::{read_csv, write_csv};
@@ -97,6 +95,12 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             .map_err(|e| Failure::key(e.to_string()))?;
     let mut run = sim.start(1);
     let started = std::time::Instant::now();
+    // Drawn on stderr only when it is a terminal (indicatif's own check).
+    let bar = indicatif::ProgressBar::new(n as u64).with_style(
+        indicatif::ProgressStyle::with_template("[{bar:30}] {pos:>6}/{len} migrated, {msg}")
+            .map_err(|e| Failure::key(e.to_string()))?
+            .progress_chars("#>-"),
+    );
     let signer = gbcs::cos::CosSigner {
         credential: tcos_credential,
         signer: match &tcos {
@@ -118,21 +122,14 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
                     ..EngineConfig::default()
                 },
                 |p| {
-                    let done = p.migrated * 30 / p.devices.max(1);
-                    eprint!(
-                        "\r[{}{}] {:>6}/{} migrated, {:>6} attempts",
-                        "#".repeat(done),
-                        " ".repeat(30 - done),
-                        p.migrated,
-                        p.devices,
-                        p.attempts
-                    );
-                    let _ = std::io::stderr().flush();
+                    bar.set_length(p.devices as u64);
+                    bar.set_position(p.migrated as u64);
+                    bar.set_message(format!("{} attempts", p.attempts));
                 },
             )
         })
         .map_err(|e| Failure::key(e.to_string()))?;
-    eprintln!();
+    bar.finish_and_clear();
     let secs = started.elapsed().as_secs_f64();
     let summary = run.ledger.summary(&run.records, &run.policy);
     if let Some(path) = m.get_one::<String>("ledger") {
