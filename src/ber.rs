@@ -31,12 +31,14 @@ pub const SEQUENCE: u8 = 0x30;
 
 /// Context-specific primitive tag `[n]`.
 #[must_use]
+#[inline]
 pub const fn context(n: u8) -> u8 {
     0x80 | n
 }
 
 /// Context-specific constructed tag `[n]`.
 #[must_use]
+#[inline]
 pub const fn context_constructed(n: u8) -> u8 {
     0xA0 | n
 }
@@ -65,6 +67,7 @@ pub trait Decode<'a>: Sized + Tagged {
     ///
     /// # Errors
     /// [`ErrorKind::UnexpectedTag`], length errors, value errors, trailing bytes in the value.
+    #[inline]
     fn decode_tagged(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<Self> {
         let mut value = read_tlv(r, tag, field)?;
         let out = Self::decode_value(&mut value)?;
@@ -76,6 +79,7 @@ pub trait Decode<'a>: Sized + Tagged {
     ///
     /// # Errors
     /// As [`Decode::decode_tagged`].
+    #[inline]
     fn decode(r: &mut Reader<'a>, field: &'static str) -> Result<Self> {
         Self::decode_tagged(r, Self::TAG, field)
     }
@@ -116,16 +120,19 @@ pub trait Encode: Tagged {
     fn encode_value(&self, w: &mut Writer<'_>) -> Result<()>;
 
     /// The length of the value octets in DER.
+    #[inline]
     fn value_len(&self) -> usize {
         self.value_len_in(LengthForm::Minimal)
     }
 
     /// The length of the whole TLV when lengths are written in `form`.
+    #[inline]
     fn encoded_len_in(&self, form: LengthForm) -> usize {
         form.tlv_len(self.value_len_in(form))
     }
 
     /// The length of the whole TLV in DER.
+    #[inline]
     fn encoded_len(&self) -> usize {
         self.encoded_len_in(LengthForm::Minimal)
     }
@@ -134,6 +141,7 @@ pub trait Encode: Tagged {
     ///
     /// # Errors
     /// As [`Encode::encode_value`].
+    #[inline]
     fn encode_tagged(&self, w: &mut Writer<'_>, tag: u8) -> Result<()> {
         w.put_u8(tag, "tag")?;
         w.put_length(self.value_len_in(w.length_form()), "length")?;
@@ -144,6 +152,7 @@ pub trait Encode: Tagged {
     ///
     /// # Errors
     /// As [`Encode::encode_value`].
+    #[inline]
     fn encode(&self, w: &mut Writer<'_>) -> Result<()> {
         self.encode_tagged(w, Self::TAG)
     }
@@ -200,6 +209,7 @@ pub trait Encode: Tagged {
 ///
 /// # Errors
 /// [`ErrorKind::UnexpectedTag`] at the tag, length errors, [`ErrorKind::Truncated`].
+#[inline]
 pub fn read_tlv<'a>(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<Reader<'a>> {
     let at = r.offset();
     let found = r.u8(field)?;
@@ -221,6 +231,7 @@ pub fn read_tlv<'a>(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<
 ///
 /// # Errors
 /// As [`Decode::decode_tagged`] when present.
+#[inline]
 pub fn decode_optional<'a, T: Decode<'a>>(
     r: &mut Reader<'a>,
     tag: u8,
@@ -237,6 +248,7 @@ pub fn decode_optional<'a, T: Decode<'a>>(
 ///
 /// # Errors
 /// As [`Encode::encode_value`].
+#[inline]
 pub fn encode_optional<T: Encode>(w: &mut Writer<'_>, value: Option<&T>, tag: u8) -> Result<()> {
     match value {
         Some(v) => v.encode_tagged(w, tag),
@@ -246,6 +258,7 @@ pub fn encode_optional<T: Encode>(w: &mut Writer<'_>, value: Option<&T>, tag: u8
 
 /// The encoded length of an OPTIONAL component with lengths in `form`.
 #[must_use]
+#[inline]
 pub fn optional_len<T: Encode>(value: Option<&T>, form: LengthForm) -> usize {
     value.map_or(0, |v| v.encoded_len_in(form))
 }
@@ -255,6 +268,7 @@ pub fn optional_len<T: Encode>(value: Option<&T>, form: LengthForm) -> usize {
 ///
 /// # Errors
 /// As [`Decode::decode_tagged`]; [`ErrorKind::NonCanonical`] for an encoded default.
+#[inline]
 pub fn decode_default<'a, T: Decode<'a> + PartialEq>(
     r: &mut Reader<'a>,
     tag: u8,
@@ -277,6 +291,7 @@ pub fn decode_default<'a, T: Decode<'a> + PartialEq>(
 /// # Errors
 /// [`ErrorKind::NonCanonical`] for an empty or non-minimal encoding,
 /// [`ErrorKind::ValueOutOfRange`] for a negative value or one above `u64::MAX`.
+#[inline]
 pub fn decode_u64_value(r: &mut Reader<'_>, field: &'static str) -> Result<u64> {
     let at = r.offset();
     let bytes = r.remaining();
@@ -304,6 +319,7 @@ pub fn decode_u64_value(r: &mut Reader<'_>, field: &'static str) -> Result<u64> 
 
 /// The value length of the minimal INTEGER encoding of `v`.
 #[must_use]
+#[inline]
 pub const fn u64_value_len(v: u64) -> usize {
     let bits = 64 - v.leading_zeros() as usize;
     // one sign bit more than the magnitude, at least one octet
@@ -314,6 +330,7 @@ pub const fn u64_value_len(v: u64) -> usize {
 ///
 /// # Errors
 /// [`ErrorKind::BufferTooSmall`].
+#[inline]
 pub fn encode_u64_value(w: &mut Writer<'_>, v: u64) -> Result<()> {
     let len = u64_value_len(v);
     let mut buf = [0u8; 9];

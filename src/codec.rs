@@ -26,6 +26,7 @@ pub enum LengthForm {
 impl LengthForm {
     /// The number of octets `len` takes in this form.
     #[must_use]
+    #[inline]
     pub const fn length_len(self, len: usize) -> usize {
         match self {
             Self::Device if len >= 0x80 && len <= 0xFF => 3,
@@ -35,6 +36,7 @@ impl LengthForm {
 
     /// The size of a TLV with a one-octet tag whose value is `value_len` bytes.
     #[must_use]
+    #[inline]
     pub const fn tlv_len(self, value_len: usize) -> usize {
         1 + self.length_len(value_len) + value_len
     }
@@ -58,30 +60,35 @@ impl<'a> Reader<'a> {
 
     /// The absolute offset of the next byte.
     #[must_use]
+    #[inline]
     pub const fn offset(&self) -> usize {
         self.base + self.pos
     }
 
     /// Bytes not yet read.
     #[must_use]
+    #[inline]
     pub fn remaining(&self) -> &'a [u8] {
         self.buf.get(self.pos..).unwrap_or_default()
     }
 
     /// Whether every byte was read.
     #[must_use]
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.pos >= self.buf.len()
     }
 
     /// The next byte, without consuming it.
     #[must_use]
+    #[inline]
     pub fn peek(&self) -> Option<u8> {
         self.buf.get(self.pos).copied()
     }
 
     /// An error of `kind` at the current offset.
     #[must_use]
+    #[inline]
     pub const fn error(&self, kind: ErrorKind, field: &'static str) -> Error {
         Error::new(kind, self.offset(), field)
     }
@@ -90,6 +97,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::Truncated`] when fewer than `n` bytes remain.
+    #[inline]
     pub fn take(&mut self, n: usize, field: &'static str) -> Result<&'a [u8]> {
         let end = self
             .pos
@@ -107,6 +115,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::Truncated`] at the end of input.
+    #[inline]
     pub fn u8(&mut self, field: &'static str) -> Result<u8> {
         let b = self
             .peek()
@@ -149,6 +158,7 @@ impl<'a> Reader<'a> {
     /// # Errors
     /// [`ErrorKind::InvalidLength`] for the indefinite form or more than three length octets;
     /// [`ErrorKind::Truncated`].
+    #[inline]
     pub fn ber_length(&mut self, field: &'static str) -> Result<usize> {
         let at = self.offset();
         let first = self.u8(field)?;
@@ -169,6 +179,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::Truncated`] when fewer than `len` bytes remain.
+    #[inline]
     pub fn sub(&mut self, len: usize, field: &'static str) -> Result<Reader<'a>> {
         let base = self.offset();
         let bytes = self.take(len, field)?;
@@ -179,6 +190,7 @@ impl<'a> Reader<'a> {
     ///
     /// # Errors
     /// [`ErrorKind::TrailingData`] at the first unread byte.
+    #[inline]
     pub fn finish(&self, field: &'static str) -> Result<()> {
         if self.is_empty() {
             Ok(())
@@ -209,12 +221,14 @@ impl<'b> Writer<'b> {
 
     /// The form this writer writes lengths in.
     #[must_use]
+    #[inline]
     pub const fn length_form(&self) -> LengthForm {
         self.form
     }
 
     /// Bytes written so far.
     #[must_use]
+    #[inline]
     pub const fn position(&self) -> usize {
         self.pos
     }
@@ -223,6 +237,7 @@ impl<'b> Writer<'b> {
     ///
     /// # Errors
     /// [`ErrorKind::BufferTooSmall`] when they do not fit.
+    #[inline]
     pub fn put(&mut self, bytes: &[u8], field: &'static str) -> Result<()> {
         let end = self.pos.checked_add(bytes.len());
         let dst = end
@@ -237,6 +252,7 @@ impl<'b> Writer<'b> {
     ///
     /// # Errors
     /// [`ErrorKind::BufferTooSmall`].
+    #[inline]
     pub fn put_u8(&mut self, b: u8, field: &'static str) -> Result<()> {
         self.put(&[b], field)
     }
@@ -245,6 +261,7 @@ impl<'b> Writer<'b> {
     ///
     /// # Errors
     /// [`ErrorKind::BufferTooSmall`]; [`ErrorKind::InvalidLength`] above 16 MiB.
+    #[inline]
     pub fn put_length(&mut self, len: usize, field: &'static str) -> Result<()> {
         if self.form == LengthForm::Device {
             if let Ok(b @ 0x80..=0xFF) = u8::try_from(len) {
@@ -278,6 +295,7 @@ pub const fn length_len(len: usize) -> usize {
 /// Writes the minimal BER encoding of `len` into `out`, returning its size; `None` above
 /// `0xFF_FFFF`.
 #[must_use]
+#[inline]
 pub fn encode_length(len: usize, out: &mut [u8; 4]) -> Option<usize> {
     let b = len.to_be_bytes();
     let [.., b2, b1, b0] = b;

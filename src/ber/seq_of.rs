@@ -119,6 +119,7 @@ pub enum SeqIter<'a, T> {
 
 impl<'a, T: Decode<'a> + Copy> Iterator for SeqIter<'a, T> {
     type Item = T;
+    #[inline]
     fn next(&mut self) -> Option<T> {
         match self {
             // The bytes were validated element by element when the sequence was decoded, so

@@ -391,6 +391,7 @@ impl<'a> Decode<'a> for CertificateDer<'a> {
         r.take(all, "certificate").map(Self)
     }
 
+    #[inline]
     fn decode_tagged(r: &mut Reader<'a>, tag: u8, field: &'static str) -> Result<Self> {
         let start = *r;
         ber::read_tlv(r, tag, field)?;
