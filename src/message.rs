@@ -39,6 +39,11 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "bytes")]
+mod owned;
+#[cfg(feature = "bytes")]
+pub use owned::{put_command, put_precommand, OwnedMessage};
+
 use core::fmt;
 
 use crate::codec::Writer;
@@ -82,8 +87,10 @@ impl From<CryptoError> for GbcsError {
     }
 }
 
-/// A whole message, parsed: frames and typed payload, all borrowed.
+/// A whole message, parsed: frames and typed payload, all borrowed. With the `bytes`
+/// feature, [`OwnedMessage`] keeps one with the bytes it borrows from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "bytes", derive(yoke::Yokeable))]
 pub struct Message<'a> {
     frame: Frame<'a>,
     payload: Payload<'a>,

@@ -3,7 +3,7 @@
 //! GBCS and its ASN.1 carry many small enumerations — remote party roles, key usages, cell
 //! usages, replacement modes, status codes, alert codes, message codes, CRA flags. Each is a
 //! newtype over its wire integer so that a value the crate has never heard of survives a
-//! parse (policy, not the parser, decides what to refuse). [`wire_enum!`] writes, from one
+//! parse (policy, not the parser, decides what to refuse). `wire_enum!` writes, from one
 //! table of `CONSTANT = value => "name"` rows, the constants, `KNOWN`, `name()`,
 //! `from_name()`, `Debug`, `Display` and `FromStr` — in the spirit of rustls's
 //! `enum_builder!` and smoltcp's `enum_with_unknown!`, but keeping the newtype so a value is

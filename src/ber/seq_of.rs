@@ -50,6 +50,7 @@ impl<'a, T> SeqOf<'a, T> {
     /// crate wrote itself, so they decode: how an owned sequence lends out a view without
     /// a slice of borrowed elements to point at. Iteration ends early should they not.
     #[must_use]
+    #[cfg(feature = "alloc")]
     pub(crate) const fn from_own_encoding(bytes: &'a [u8], count: usize) -> Self {
         Self {
             inner: SeqInner::Encoded {
