@@ -116,6 +116,7 @@ fn parse_errors_name_the_line_and_field() {
         err(&TEXT.replace("ECOSMIG-007", "ECOSMIG-006")),
         ReportError::Malformed {
             line: 1,
+            column: 4,
             field: "report identifier"
         }
     );
@@ -123,6 +124,7 @@ fn parse_errors_name_the_line_and_field() {
         err(&TEXT.replace("20261201T060000", "20261301T060000")),
         ReportError::Malformed {
             line: 1,
+            column: 60,
             field: "creation date-time"
         }
     );
@@ -130,6 +132,7 @@ fn parse_errors_name_the_line_and_field() {
         err(&TEXT.replace(",977,", ",97x,")),
         ReportError::Malformed {
             line: 2,
+            column: 9,
             field: "failed migration attempts"
         }
     );
@@ -137,6 +140,7 @@ fn parse_errors_name_the_line_and_field() {
         err(&TEXT.replace(",977,", ",1000000000,")),
         ReportError::Malformed {
             line: 2,
+            column: 9,
             field: "failed migration attempts"
         }
     );
@@ -144,6 +148,7 @@ fn parse_errors_name_the_line_and_field() {
         err(&TEXT.replace("99,1,", "99,2,")),
         ReportError::Malformed {
             line: 3,
+            column: 4,
             field: "rows count"
         }
     );
@@ -151,6 +156,7 @@ fn parse_errors_name_the_line_and_field() {
         err(&TEXT.replace("99,1,DCC Controlled\n", "")),
         ReportError::Malformed {
             line: 3,
+            column: 1,
             field: "record count"
         }
     );
@@ -158,8 +164,39 @@ fn parse_errors_name_the_line_and_field() {
         err(&TEXT.replace(",42,", ",1234567,")),
         ReportError::Malformed {
             line: 1,
+            column: 23,
             field: "sequence number"
         }
+    );
+}
+
+#[test]
+fn parse_refuses_short_dates_empty_titles_and_trailing_fields() {
+    let f = ReportFormat::default();
+    let err = |text: &str| match Ecosmig007::parse(text, &f).expect_err(text) {
+        ReportError::Malformed { line, field, .. } => (line, field),
+        other => panic!("{other:?}"),
+    };
+    assert_eq!(
+        err(&TEXT.replace("20261201T060000", "20261201T0600")),
+        (1, "creation date-time")
+    );
+    assert_eq!(
+        err(&TEXT.replace("20261201T060000", "20261201T0600000")),
+        (1, "creation date-time")
+    );
+    assert_eq!(
+        err(&TEXT.replace("Summary Report: ECoS Total Counts", "")),
+        (1, "title")
+    );
+    assert_eq!(
+        err(&TEXT.replace(",300\n", ",300,7\n")),
+        (2, "end of the detail record")
+    );
+    assert_eq!(err(&TEXT.replace("SUPA01", "SUPPLIER")), (1, "recipient"));
+    assert_eq!(
+        err(&TEXT.replace("10,8123", "11,8123")),
+        (2, "detail record")
     );
 }
 

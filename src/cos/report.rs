@@ -41,10 +41,13 @@ pub enum ReportError {
         /// The field.
         field: &'static str,
     },
-    /// The text is not an ECOSMIG-007 report: the line (1-based) and field that failed.
+    /// The text is not an ECOSMIG-007 report: the line and column (1-based) where the field
+    /// that failed starts, and which field it is.
     Malformed {
         /// The line.
         line: usize,
+        /// The column (in characters).
+        column: usize,
         /// The field.
         field: &'static str,
     },
@@ -57,7 +60,11 @@ impl fmt::Display for ReportError {
             Self::InvalidCharacter { field } => {
                 write!(f, "{field} contains a separator or line end")
             }
-            Self::Malformed { line, field } => write!(f, "line {line}: bad {field}"),
+            Self::Malformed {
+                line,
+                column,
+                field,
+            } => write!(f, "line {line}, column {column}: bad {field}"),
         }
     }
 }
@@ -138,31 +145,6 @@ fn time_text(t: &GeneralizedTime) -> String {
         t.year, t.month, t.day, t.hour, t.minute, t.second
     );
     s
-}
-
-fn parse_time(s: &str, line: usize, field: &'static str) -> Result<GeneralizedTime, ReportError> {
-    let bad = ReportError::Malformed { line, field };
-    let b = s.as_bytes();
-    if b.len() != 15 || b.get(8) != Some(&b'T') {
-        return Err(bad);
-    }
-    let num = |r: core::ops::Range<usize>| -> Result<u16, ReportError> {
-        let part = s.get(r).ok_or(bad.clone())?;
-        if !part.bytes().all(|c| c.is_ascii_digit()) {
-            return Err(bad.clone());
-        }
-        part.parse().map_err(|_| bad.clone())
-    };
-    let n8 = |v: u16| u8::try_from(v).map_err(|_| bad.clone());
-    GeneralizedTime::new(
-        num(0..4)?,
-        n8(num(4..6)?)?,
-        n8(num(6..8)?)?,
-        n8(num(9..11)?)?,
-        n8(num(11..13)?)?,
-        n8(num(13..15)?)?,
-    )
-    .ok_or(bad)
 }
 
 /// One ECOSMIG-007 report.
@@ -260,10 +242,20 @@ impl Ecosmig007 {
         Ok(s)
     }
 
-    /// Parses a report.
+    /// Parses a report: three records (header `00`, detail `10`, trailer `99`), each a
+    /// nom grammar over the fields:
+    ///
+    /// ```text
+    /// header  = "00" SEP "ECOSMIG-007" SEP party SEP seq SEP title SEP time SEP time SEP time
+    ///           SEP "DCC Controlled"
+    /// detail  = "10" 5*(SEP count)
+    /// trailer = "99" SEP "1" SEP "DCC Controlled"
+    /// party   = 1*6(letter | digit)      seq   = 1*6 digit      count = 1*9 digit
+    /// title   = 1*100 (any but SEP)      time  = 8 digit "T" 6 digit   ; a valid UTC date-time
+    /// ```
     ///
     /// # Errors
-    /// [`ReportError::Malformed`] naming the line and field.
+    /// [`ReportError::Malformed`] naming the line, column and field.
     pub fn parse(text: &str, format: &ReportFormat) -> Result<Self, ReportError> {
         let lines: Vec<&str> = text
             .split(format.line_end)
@@ -272,66 +264,197 @@ impl Ecosmig007 {
         let [header, detail, trailer] = lines.as_slice() else {
             return Err(ReportError::Malformed {
                 line: lines.len().min(3) + 1,
+                column: 1,
                 field: "record count",
             });
         };
-        let h: Vec<&str> = header.split(format.separator).collect();
-        let bad = |line, field| ReportError::Malformed { line, field };
-        let [rt, id, recipient, seq, title, created, start, end, class] = h.as_slice() else {
-            return Err(bad(1, "header fields"));
-        };
-        if *rt != "00" {
-            return Err(bad(1, "record type"));
-        }
-        if *id != REPORT_ID {
-            return Err(bad(1, "report identifier"));
-        }
-        if *class != CLASSIFICATION {
-            return Err(bad(1, "classification"));
-        }
-        let recipient = SecPartyId::new(recipient).map_err(|_| bad(1, "recipient"))?;
-        if seq.is_empty() || seq.len() > 6 || !seq.bytes().all(|b| b.is_ascii_digit()) {
-            return Err(bad(1, "sequence number"));
-        }
-        let sequence_number = seq.parse().map_err(|_| bad(1, "sequence number"))?;
-        if title.chars().count() > 100 {
-            return Err(bad(1, "title"));
-        }
-        let d: Vec<&str> = detail.split(format.separator).collect();
-        let ["10", a, b, c, e, f] = d.as_slice() else {
-            return Err(bad(2, "detail record"));
-        };
-        let count = |v: &str, field| -> Result<u64, ReportError> {
-            if v.is_empty() || v.len() > 9 || !v.bytes().all(|b| b.is_ascii_digit()) {
-                return Err(bad(2, field));
-            }
-            v.parse().map_err(|_| bad(2, field))
-        };
-        let counts = SupplierCounts {
-            migrations_completed: count(a, "migrations successfully completed")?,
-            failed_attempts: count(b, "failed migration attempts")?,
-            ecos_installed: count(c, "ECoS installed devices")?,
-            remaining_tcos: count(e, "remaining TCoS devices")?,
-            non_migratable: count(f, "non-migratable devices")?,
-        };
-        let t: Vec<&str> = trailer.split(format.separator).collect();
-        let ["99", rows, class] = t.as_slice() else {
-            return Err(bad(3, "trailer record"));
-        };
-        if *rows != "1" {
-            return Err(bad(3, "rows count"));
-        }
-        if *class != CLASSIFICATION {
-            return Err(bad(3, "classification"));
-        }
+        let sep = format.separator;
+        let (recipient, sequence_number, title, created, period_start, period_end) =
+            grammar::header(header, sep).map_err(|e| e.at(1, header))?;
+        let counts = grammar::detail(detail, sep).map_err(|e| e.at(2, detail))?;
+        grammar::trailer(trailer, sep).map_err(|e| e.at(3, trailer))?;
         Ok(Self {
             recipient,
             sequence_number,
-            title: String::from(*title),
-            created: parse_time(created, 1, "creation date-time")?,
-            period_start: parse_time(start, 1, "start date-time")?,
-            period_end: parse_time(end, 1, "end date-time")?,
+            title: String::from(title),
+            created,
+            period_start,
+            period_end,
             counts,
         })
+    }
+}
+
+/// The nom grammar of the three records.
+mod grammar {
+    use nom::bytes::complete::{tag, take_while, take_while_m_n};
+    use nom::character::complete::char;
+    use nom::combinator::{eof, map_opt, map_res, verify};
+    use nom::Parser;
+
+    use super::{ReportError, SupplierCounts, CLASSIFICATION, MAX_SEQUENCE, REPORT_ID};
+    use crate::cos::party::SecPartyId;
+    use crate::payload::GeneralizedTime;
+
+    /// Where a record left the grammar: the rest of the line there, and the field.
+    pub(super) struct Stop<'a> {
+        rest: &'a str,
+        field: &'static str,
+    }
+
+    impl Stop<'_> {
+        pub(super) fn at(&self, line: usize, whole: &str) -> ReportError {
+            ReportError::Malformed {
+                line,
+                column: whole.chars().count() - self.rest.chars().count() + 1,
+                field: self.field,
+            }
+        }
+    }
+
+    type NomError<'a> = nom::error::Error<&'a str>;
+
+    /// Runs `parser` on `input` for `field`: the value and the rest, or where it stopped.
+    fn field<'a, T>(
+        input: &'a str,
+        name: &'static str,
+        mut parser: impl Parser<&'a str, Output = T, Error = NomError<'a>>,
+    ) -> Result<(&'a str, T), Stop<'a>> {
+        parser.parse(input).map_err(|_| Stop {
+            rest: input,
+            field: name,
+        })
+    }
+
+    /// `SEP value`, the value read by `parser`.
+    fn next<'a, T>(
+        input: &'a str,
+        sep: char,
+        name: &'static str,
+        parser: impl Parser<&'a str, Output = T, Error = NomError<'a>>,
+    ) -> Result<(&'a str, T), Stop<'a>> {
+        let (rest, _) = field(input, "separator", char(sep))?;
+        field(rest, name, parser)
+    }
+
+    fn digits<'a>(
+        min: usize,
+        max: usize,
+    ) -> impl Parser<&'a str, Output = &'a str, Error = NomError<'a>> {
+        take_while_m_n(min, max, |c: char| c.is_ascii_digit())
+    }
+
+    /// A whole field: everything up to the separator or the end of the line, which `parser`
+    /// must consume entirely.
+    fn whole<'a, T>(
+        sep: char,
+        mut parser: impl Parser<&'a str, Output = T, Error = NomError<'a>>,
+    ) -> impl Parser<&'a str, Output = T, Error = NomError<'a>> {
+        map_opt(take_while(move |c: char| c != sep), move |text: &'a str| {
+            let (rest, value) = parser.parse(text).ok()?;
+            rest.is_empty().then_some(value)
+        })
+    }
+
+    /// 1 to `max` digits.
+    fn number<'a>(
+        sep: char,
+        max: usize,
+    ) -> impl Parser<&'a str, Output = u64, Error = NomError<'a>> {
+        whole(sep, map_res(digits(1, max), str::parse::<u64>))
+    }
+
+    /// `YYYYMMDDThhmmss`, exactly 15 characters, a real date and time.
+    fn time<'a>(sep: char) -> impl Parser<&'a str, Output = GeneralizedTime, Error = NomError<'a>> {
+        whole(
+            sep,
+            map_opt(
+                (digits(8, 8), char('T'), digits(6, 6)),
+                |(date, _, clock): (&str, char, &str)| {
+                    let n = |s: &str, a: usize, b: usize| s.get(a..b)?.parse::<u16>().ok();
+                    let n8 =
+                        |s: &str, a: usize, b: usize| n(s, a, b).and_then(|v| u8::try_from(v).ok());
+                    GeneralizedTime::new(
+                        n(date, 0, 4)?,
+                        n8(date, 4, 6)?,
+                        n8(date, 6, 8)?,
+                        n8(clock, 0, 2)?,
+                        n8(clock, 2, 4)?,
+                        n8(clock, 4, 6)?,
+                    )
+                },
+            ),
+        )
+    }
+
+    type Header<'a> = (
+        SecPartyId,
+        u32,
+        &'a str,
+        GeneralizedTime,
+        GeneralizedTime,
+        GeneralizedTime,
+    );
+
+    pub(super) fn header(line: &str, sep: char) -> Result<Header<'_>, Stop<'_>> {
+        let (r, _) = field(line, "record type", tag("00"))?;
+        let (r, _) = next(r, sep, "report identifier", tag(REPORT_ID))?;
+        let (r, recipient) = next(
+            r,
+            sep,
+            "recipient",
+            map_res(take_while(|c: char| c != sep), SecPartyId::new),
+        )?;
+        let (r, seq) = next(
+            r,
+            sep,
+            "sequence number",
+            map_res(number(sep, 6), |n| {
+                u32::try_from(n)
+                    .ok()
+                    .filter(|n| *n <= MAX_SEQUENCE)
+                    .ok_or(())
+            }),
+        )?;
+        let (r, title) = next(
+            r,
+            sep,
+            "title",
+            verify(take_while(|c: char| c != sep), |t: &str| {
+                (1..=100).contains(&t.chars().count())
+            }),
+        )?;
+        let (r, created) = next(r, sep, "creation date-time", time(sep))?;
+        let (r, start) = next(r, sep, "start date-time", time(sep))?;
+        let (r, end) = next(r, sep, "end date-time", time(sep))?;
+        let (r, _) = next(r, sep, "classification", tag(CLASSIFICATION))?;
+        field(r, "end of the header record", eof)?;
+        Ok((recipient, seq, title, created, start, end))
+    }
+
+    pub(super) fn detail(line: &str, sep: char) -> Result<SupplierCounts, Stop<'_>> {
+        let (r, _) = field(line, "detail record", tag("10"))?;
+        let (r, migrations_completed) =
+            next(r, sep, "migrations successfully completed", number(sep, 9))?;
+        let (r, failed_attempts) = next(r, sep, "failed migration attempts", number(sep, 9))?;
+        let (r, ecos_installed) = next(r, sep, "ECoS installed devices", number(sep, 9))?;
+        let (r, remaining_tcos) = next(r, sep, "remaining TCoS devices", number(sep, 9))?;
+        let (r, non_migratable) = next(r, sep, "non-migratable devices", number(sep, 9))?;
+        field(r, "end of the detail record", eof)?;
+        Ok(SupplierCounts {
+            migrations_completed,
+            failed_attempts,
+            ecos_installed,
+            remaining_tcos,
+            non_migratable,
+        })
+    }
+
+    pub(super) fn trailer(line: &str, sep: char) -> Result<(), Stop<'_>> {
+        let (r, _) = field(line, "trailer record", tag("99"))?;
+        let (r, _) = next(r, sep, "rows count", tag("1"))?;
+        let (r, _) = next(r, sep, "classification", tag(CLASSIFICATION))?;
+        field(r, "end of the trailer record", eof)?;
+        Ok(())
     }
 }
