@@ -7,6 +7,7 @@
 
 pub mod classify;
 pub mod command;
+pub mod device;
 #[cfg(feature = "std")]
 pub mod engine;
 pub mod ledger;
@@ -18,6 +19,7 @@ pub mod route;
 
 pub use classify::{Classification, CosState, Evidence, EvidenceSource, MatchKind, UnknownReason};
 pub use command::{BuildError, ChangeOfSupplierRequest, CosSigner, Execution, MigrationCommand};
+pub use device::{DeviceModel, FirmwareVersion, IneligibleReason};
 pub use ledger::{Ledger, SupplierCounts};
 pub use migration::{
     select, Decision, DeviceRecord, Incident, MigrationPolicy, MigrationStatus, Outcome, Priority,

@@ -122,3 +122,33 @@ fn ledger_csv_refuses_bad_headers_counts_ids_and_repeats_naming_the_line() {
         assert_eq!(e.line, line, "{text}: {e}");
     }
 }
+
+proptest::proptest! {
+    /// The text formats are total: mutated valid texts and arbitrary ones give a value or an
+    /// error, never a panic, and an error's line and column lie inside the text.
+    #[test]
+    fn text_formats_never_panic_and_point_inside_the_text(
+        cut in 0usize..200,
+        insert in proptest::string::string_regex("[ -~\n,#]{0,12}").expect("regex"),
+        noise in proptest::string::string_regex("[ -~\n]{0,200}").expect("regex"),
+    ) {
+        use gbcs::cos::report::{Ecosmig007, ReportError, ReportFormat};
+        let registry = format!("# parties\n{TCOS}\necos 90B3D51F30000099 41FB49221588C570\n");
+        let report = "00,ECOSMIG-007,SUPA01,42,Summary Report: ECoS Total Counts,20261201T060000,20261101T000000,20261130T235959,DCC Controlled\n10,8123,977,8400,1200,300\n99,1,DCC Controlled\n";
+        let ledger = format!("{HEADER}\nSUPA,1,2,3,4,5\n");
+        for base in [registry.as_str(), report, ledger.as_str(), noise.as_str()] {
+            let at = base.char_indices().map(|(i, _)| i).nth(cut).unwrap_or(base.len());
+            let text = format!("{}{insert}{}", &base[..at], &base[at..]);
+            let lines = text.lines().count().max(1);
+            if let Err(e) = CosRegistry::from_text(&text) {
+                proptest::prop_assert!(e.line >= 1 && e.line <= lines && e.column >= 1);
+            }
+            if let Err(ReportError::Malformed { line, column, .. }) =
+                Ecosmig007::parse(&text, &ReportFormat::default())
+            {
+                proptest::prop_assert!(line >= 1 && line <= lines.max(3) + 1 && column >= 1);
+            }
+            let _ = read_csv(&text);
+        }
+    }
+}

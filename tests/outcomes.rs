@@ -78,6 +78,24 @@ fn candidate_selection_follows_the_table() {
         }),
         Decision::Migrate(Priority::Normal)
     );
+    // A later firmware carries the fix too; an earlier one (1.10 is after 1.9) does not.
+    for (firmware, eligible) in [
+        ("2.0.1", true),
+        ("10.0", true),
+        ("1.10", false),
+        ("2.0-rc1", true),
+        ("1.99", false),
+    ] {
+        let decision = with(&|r| {
+            r.model = "FIXABLE".into();
+            r.firmware = firmware.into()
+        });
+        assert_eq!(
+            decision == Decision::Migrate(Priority::Normal),
+            eligible,
+            "firmware {firmware}: {decision:?}"
+        );
+    }
     assert_eq!(
         with(&|r| r.ineligible = Some("access".into())),
         Decision::Skip(SkipReason::Ineligible("access".into()))

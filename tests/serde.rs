@@ -83,7 +83,7 @@ fn policies_read_back_what_they_wrote_and_fill_in_defaults() {
     let mut policy = MigrationPolicy::default();
     policy
         .non_migratable
-        .insert("MODEL-7".to_owned(), Some("2.1.0".to_owned()));
+        .insert("MODEL-7".into(), Some("2.1.0".into()));
     policy.in_scope.insert(DeviceType::Chf);
     policy.retry = RetryPolicy {
         base_secs: 60,

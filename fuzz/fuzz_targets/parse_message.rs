@@ -10,7 +10,9 @@ fuzz_target!(|data: &[u8]| {
             let _ = m.verify_signature(&k);
         }
         let _ = m.verify_mac(&gbcs::crypto::SharedSecret::from_bytes([1; 32]));
-        let _ = gbcs::cli::describe(&m).to_json();
+        if let Ok(v) = gbcs::cli::describe(&m) {
+            let _ = gbcs::cli::to_tree(&v);
+        }
     }
     let _ = gbcs::frame::Frame::parse(data);
 });

@@ -10,7 +10,7 @@ fuzz_target!(|data: &[u8]| {
     };
     let _ = gbcs::duis::Srv623Request::from_xml(text);
     let _ = gbcs::cos::Ecosmig007::parse(text, &gbcs::cos::report::ReportFormat::default());
-    let _ = gbcs::cli::parse_registry(text);
-    let _ = gbcs::cli::parse_ledger(text);
+    let _ = gbcs::cos::CosRegistry::from_text(text);
+    let _ = gbcs::cos::ledger::csv_file::read_csv(text);
     let _ = gbcs::cli::read_message(data, gbcs::cli::InputFormat::Auto);
 });

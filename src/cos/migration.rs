@@ -3,9 +3,8 @@
 //! back-off and the other policy values ([`policy`]), and auto-stop ([`auto_stop`]). Every
 //! number the public rules leave open is a field of [`MigrationPolicy`].
 
-use alloc::string::String;
-
 use crate::cos::classify::CosState;
+use crate::cos::device::{DeviceModel, FirmwareVersion, IneligibleReason};
 use crate::cos::registry::Credential;
 use crate::cos::route::DeviceType;
 use crate::crypto::PublicKey;
@@ -59,9 +58,9 @@ pub struct DeviceRecord {
     /// Its type.
     pub device_type: DeviceType,
     /// Its model.
-    pub model: String,
+    pub model: DeviceModel,
     /// Its firmware version.
-    pub firmware: String,
+    pub firmware: FirmwareVersion,
     /// The responsible supplier.
     pub responsible_supplier: SecPartyId,
     /// For a Gas Proxy Function: the electricity supplier, who gets its reports.
@@ -73,7 +72,7 @@ pub struct DeviceRecord {
     /// Last time the device communicated (Unix seconds).
     pub last_communication: i64,
     /// Why the device is ineligible, until the cause is cleared (ETMAD 3.10(b)).
-    pub ineligible: Option<String>,
+    pub ineligible: Option<IneligibleReason>,
     /// The device's DS key (verifies its responses).
     pub ds_public_key: PublicKey,
     /// The device's KA key (the ACB MACs commands to it).

@@ -1,7 +1,6 @@
 //! A simulated fleet for bulk-migration tests: device records and simulated meters drawn from
 //! a seeded mix of behaviours, and a [`Transport`] that delivers commands to them.
 
-use alloc::string::String;
 use alloc::vec::Vec;
 use std::sync::Mutex;
 
@@ -384,11 +383,9 @@ pub struct SimulatedFleet {
 #[must_use]
 pub fn fleet_policy() -> MigrationPolicy {
     let mut p = MigrationPolicy::default();
-    p.non_migratable.insert(String::from(BROKEN_MODEL), None);
-    p.non_migratable.insert(
-        String::from(FIXABLE_MODEL),
-        Some(String::from(FIXING_FIRMWARE)),
-    );
+    p.non_migratable.insert(BROKEN_MODEL.into(), None);
+    p.non_migratable
+        .insert(FIXABLE_MODEL.into(), Some(FIXING_FIRMWARE.into()));
     p
 }
 
@@ -489,11 +486,9 @@ impl SimulatedFleet {
                 _ => {}
             }
             let (model, firmware) = match profile {
-                Profile::NonMigratableModel => (String::from(BROKEN_MODEL), String::from("1.0.0")),
-                Profile::FixedFirmware => {
-                    (String::from(FIXABLE_MODEL), String::from(FIXING_FIRMWARE))
-                }
-                _ => (alloc::format!("MODEL-{model_no:02}"), String::from("1.0.0")),
+                Profile::NonMigratableModel => (BROKEN_MODEL.into(), "1.0.0".into()),
+                Profile::FixedFirmware => (FIXABLE_MODEL.into(), FIXING_FIRMWARE.into()),
+                _ => (alloc::format!("MODEL-{model_no:02}").into(), "1.0.0".into()),
             };
             let gpf = profile == Profile::GasProxy;
             records.push(DeviceRecord {
@@ -528,7 +523,7 @@ impl SimulatedFleet {
                 } else {
                     clock - 3_600
                 },
-                ineligible: (profile == Profile::Ineligible).then(|| String::from("site access")),
+                ineligible: (profile == Profile::Ineligible).then(|| "site access".into()),
                 ds_public_key: ds_public,
                 ka_public_key: ka_public,
                 attempts: 0,

@@ -1,9 +1,9 @@
 //! Auto-stop: the incidents that stop a batch (EMEHRA 2.5.2).
 
 use alloc::collections::{BTreeMap, VecDeque};
-use alloc::string::String;
 use core::fmt;
 
+use crate::cos::device::DeviceModel;
 use crate::cos::migration::{AutoStopPolicy, Outcome};
 use crate::cos::registry::Credential;
 use crate::frame::EntityId;
@@ -21,7 +21,7 @@ pub enum Incident {
     /// Too many device faults of one model (a non-migratable candidate).
     ModelFaults {
         /// The model.
-        model: String,
+        model: DeviceModel,
         /// Its device faults.
         faults: u32,
     },
@@ -84,7 +84,7 @@ pub struct AutoStop {
     policy: AutoStopPolicy,
     window: VecDeque<bool>,
     failures: usize,
-    model_faults: BTreeMap<String, u32>,
+    model_faults: BTreeMap<DeviceModel, u32>,
 }
 
 impl AutoStop {
@@ -101,7 +101,7 @@ impl AutoStop {
 
     /// Device faults seen per model.
     #[must_use]
-    pub fn model_faults(&self) -> &BTreeMap<String, u32> {
+    pub fn model_faults(&self) -> &BTreeMap<DeviceModel, u32> {
         &self.model_faults
     }
 
@@ -110,7 +110,7 @@ impl AutoStop {
     pub fn record(
         &mut self,
         device: EntityId,
-        model: &str,
+        model: &DeviceModel,
         outcome: &Outcome,
         retry: bool,
     ) -> Option<Incident> {
@@ -124,11 +124,11 @@ impl AutoStop {
             return None;
         }
         if let Outcome::DeviceFault(_) = outcome {
-            let n = self.model_faults.entry(String::from(model)).or_insert(0);
+            let n = self.model_faults.entry(model.clone()).or_insert(0);
             *n += 1;
             if *n > self.policy.model_fault_limit {
                 return Some(Incident::ModelFaults {
-                    model: String::from(model),
+                    model: model.clone(),
                     faults: *n,
                 });
             }

@@ -2,8 +2,8 @@
 //! Non-Migratable list and the devices in scope.
 
 use alloc::collections::{BTreeMap, BTreeSet};
-use alloc::string::String;
 
+use crate::cos::device::{DeviceModel, FirmwareVersion};
 use crate::cos::migration::DeviceRecord;
 use crate::cos::route::DeviceType;
 
@@ -100,7 +100,7 @@ impl Default for AutoStopPolicy {
 pub struct MigrationPolicy {
     /// Models on the Non-Migratable list, each with the manufacturer's fixing firmware if
     /// there is one (ETMAD 3.10(a)).
-    pub non_migratable: BTreeMap<String, Option<String>>,
+    pub non_migratable: BTreeMap<DeviceModel, Option<FirmwareVersion>>,
     /// Device types in scope (default ESME, GSME, GPF; CHF configurable).
     pub in_scope: BTreeSet<DeviceType>,
     /// Attempts before a device needs investigation (default 5).
@@ -138,7 +138,7 @@ impl MigrationPolicy {
     pub fn is_non_migratable(&self, record: &DeviceRecord) -> bool {
         match self.non_migratable.get(&record.model) {
             None => false,
-            Some(Some(fix)) => *fix != record.firmware,
+            Some(Some(fix)) => !record.firmware.is_at_least(fix),
             Some(None) => true,
         }
     }

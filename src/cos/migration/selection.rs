@@ -1,8 +1,7 @@
 //! Candidate selection: whether a device is tried now, later or not at all.
 
-use alloc::string::String;
-
 use crate::cos::classify::CosState;
+use crate::cos::device::IneligibleReason;
 use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, Responsibility};
 use crate::cos::route::DeviceType;
 
@@ -25,7 +24,7 @@ pub enum SkipReason {
     /// A model on the Non-Migratable list without its fixing firmware.
     NonMigratable,
     /// Flagged ineligible, cause not cleared.
-    Ineligible(String),
+    Ineligible(IneligibleReason),
     /// Device type out of scope.
     OutOfScope(DeviceType),
     /// Attempts exhausted, or otherwise needing investigation.
