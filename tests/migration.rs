@@ -216,7 +216,7 @@ fn a_failure_wave_triggers_auto_stop_and_no_more_commands_go_out() {
 #[test]
 fn device_faults_of_one_model_trigger_auto_stop() {
     let mut sim = simulation(11, 400, &FleetMix(Vec::new()));
-    sim.policy.auto_stop.model_fault_limit = 20;
+    sim.policy.auto_stop.model_min_samples = 20;
     for (n, r) in sim.fleet.records.iter_mut().enumerate() {
         if n % 2 == 0 {
             r.model = "BAD-MODEL".into();
@@ -237,7 +237,7 @@ fn device_faults_of_one_model_trigger_auto_stop() {
     sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &config, |_| {}))
         .expect("context");
     assert!(
-        matches!(run.stopped(), Some(Incident::ModelFaults { model, faults: 21 }) if model == "BAD-MODEL"),
+        matches!(run.stopped(), Some(Incident::ModelFaults { model, faults: 20, attempts: 20 }) if model == "BAD-MODEL"),
         "{:?}",
         run.stopped()
     );

@@ -361,3 +361,114 @@ fn responses_are_trusted_only_after_verification_and_matching() {
         Outcome::Invalid(InvalidReason::NoCosCell)
     );
 }
+
+mod auto_stop {
+    use gbcs::cos::migration::{AutoStop, AutoStopPolicy, Incident, Outcome};
+    use gbcs::cos::DeviceModel;
+    use gbcs::frame::EntityId;
+    use gbcs::payload::StatusCode;
+
+    const FAULT: Outcome = Outcome::DeviceFault(StatusCode::OTHER);
+
+    fn feed(
+        stop: &mut AutoStop,
+        model: &DeviceModel,
+        n: usize,
+        fault_every: usize,
+    ) -> Option<(usize, Incident)> {
+        (0..n).find_map(|i| {
+            let outcome = if fault_every > 0 && i % fault_every == 0 {
+                FAULT
+            } else {
+                Outcome::Migrated
+            };
+            stop.record(EntityId::from_u64(i as u64), model, &outcome, false)
+                .map(|incident| (i, incident))
+        })
+    }
+
+    #[test]
+    fn a_model_faulting_at_a_low_rate_never_stops_the_run_however_many_attempts() {
+        let mut stop = AutoStop::new(AutoStopPolicy::default());
+        // 1.5 % of 100,000 attempts: 1,500 faults, far more than any fixed count would allow.
+        assert_eq!(feed(&mut stop, &"MODEL-14".into(), 100_000, 66), None);
+        let faults: u32 = stop.model_faults().map(|(_, f)| f).sum();
+        assert!(faults > 0 && faults < 20, "window holds {faults} faults");
+    }
+
+    #[test]
+    fn a_faulty_model_stops_the_run_once_its_minimum_sample_is_reached() {
+        let policy = AutoStopPolicy::default();
+        let mut stop = AutoStop::new(policy);
+        let model: DeviceModel = "BAD".into();
+        let (at, incident) = feed(&mut stop, &model, 1_000, 1).expect("stops");
+        assert_eq!(at + 1, policy.model_min_samples);
+        assert!(matches!(
+            incident,
+            Incident::ModelFaults {
+                faults: 100,
+                attempts: 100,
+                ..
+            }
+        ));
+        // Another model's faults are judged on its own window (the run-wide failure ratio
+        // switched off here, so only the model rule speaks).
+        let mut stop = AutoStop::new(AutoStopPolicy {
+            failure_per_mille: 1000,
+            ..policy
+        });
+        assert_eq!(feed(&mut stop, &"GOOD".into(), 99, 0), None);
+        assert_eq!(
+            feed(&mut stop, &"BAD".into(), 99, 1),
+            None,
+            "below its own sample"
+        );
+    }
+
+    #[test]
+    fn an_absolute_cap_stops_a_model_even_at_a_low_rate() {
+        let policy = AutoStopPolicy {
+            model_fault_cap: Some(10),
+            ..AutoStopPolicy::default()
+        };
+        let mut stop = AutoStop::new(policy);
+        let (_, incident) = feed(&mut stop, &"M".into(), 10_000, 50).expect("stops");
+        assert!(
+            matches!(incident, Incident::ModelFaults { faults: 10, .. }),
+            "{incident:?}"
+        );
+    }
+
+    #[test]
+    fn resume_forgets_the_window_that_raised_the_incident() {
+        let policy = AutoStopPolicy {
+            failure_per_mille: 1000,
+            ..AutoStopPolicy::default()
+        };
+        let mut stop = AutoStop::new(policy);
+        let bad: DeviceModel = "BAD".into();
+        let (_, incident) = feed(&mut stop, &bad, 1_000, 1).expect("stops");
+        stop.resume(&incident);
+        assert_eq!(stop.model_faults().count(), 0);
+        // Judged afresh: the next faults stop it only once a new sample is in.
+        let (at, _) = feed(&mut stop, &bad, 1_000, 1).expect("stops again");
+        assert_eq!(at + 1, policy.model_min_samples);
+    }
+
+    #[test]
+    fn retries_count_only_when_the_policy_says_so() {
+        let model: DeviceModel = "BAD".into();
+        for (count_retries, stops) in [(false, false), (true, true)] {
+            let policy = AutoStopPolicy {
+                count_retries,
+                ..AutoStopPolicy::default()
+            };
+            let mut stop = AutoStop::new(policy);
+            let stopped = (0..1_000).any(|i| {
+                stop.record(EntityId::from_u64(i), &model, &FAULT, true)
+                    .is_some()
+            });
+            assert_eq!(stopped, stops, "count_retries = {count_retries}");
+        }
+    }
+}

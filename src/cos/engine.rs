@@ -227,9 +227,13 @@ impl BulkMigration {
         self.stopped.as_ref()
     }
 
-    /// Clears the incident so the run can go on.
+    /// Clears the incident so the run can go on. Auto-stop forgets the window that raised
+    /// it (see [`AutoStop::resume`]): a model that stopped the run is judged afresh on its
+    /// next attempts, not stopped again by its old faults.
     pub fn resume(&mut self) {
-        self.stopped = None;
+        if let Some(incident) = self.stopped.take() {
+            self.auto_stop.resume(&incident);
+        }
     }
 
     fn progress(&self, batch_attempts: usize) -> Progress {

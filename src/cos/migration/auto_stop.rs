@@ -22,8 +22,10 @@ pub enum Incident {
     ModelFaults {
         /// The model.
         model: DeviceModel,
-        /// Its device faults.
+        /// Its device faults in its window.
         faults: u32,
+        /// Its attempts in its window.
+        attempts: u32,
     },
     /// A wrong credential was installed: a security incident.
     WrongCredential {
@@ -65,9 +67,14 @@ impl fmt::Display for Incident {
             Self::FailureRatio { failures, window } => {
                 write!(f, "{failures} failures in the last {window} outcomes")
             }
-            Self::ModelFaults { model, faults } => {
-                write!(f, "{faults} device faults on model {model}")
-            }
+            Self::ModelFaults {
+                model,
+                faults,
+                attempts,
+            } => write!(
+                f,
+                "{faults} device faults in the last {attempts} attempts on model {model}"
+            ),
             Self::WrongCredential { device, installed } => {
                 write!(f, "{device} now holds {installed}, not the ECoS credential")
             }
@@ -78,13 +85,25 @@ impl fmt::Display for Incident {
     }
 }
 
+/// The attempts of one model in its window: fault or not, newest last.
+#[derive(Clone, Debug, Default)]
+struct ModelWindow {
+    attempts: VecDeque<bool>,
+    faults: u32,
+}
+
 /// The auto-stop monitor.
+///
+/// Two sliding windows judge the run: all attempts (the failure ratio), and each model's own
+/// attempts (its device-fault rate), each only once it holds its minimum sample. A
+/// [`resume`](Self::resume) after an incident clears the window that raised it, so the
+/// judgement starts afresh on new attempts; the other windows keep their history.
 #[derive(Clone, Debug, Default)]
 pub struct AutoStop {
     policy: AutoStopPolicy,
     window: VecDeque<bool>,
     failures: usize,
-    model_faults: BTreeMap<DeviceModel, u32>,
+    models: BTreeMap<DeviceModel, ModelWindow>,
 }
 
 impl AutoStop {
@@ -95,14 +114,27 @@ impl AutoStop {
             policy,
             window: VecDeque::new(),
             failures: 0,
-            model_faults: BTreeMap::new(),
+            models: BTreeMap::new(),
         }
     }
 
-    /// Device faults seen per model.
-    #[must_use]
-    pub fn model_faults(&self) -> &BTreeMap<DeviceModel, u32> {
-        &self.model_faults
+    /// Device faults in each model's window.
+    pub fn model_faults(&self) -> impl Iterator<Item = (&DeviceModel, u32)> {
+        self.models.iter().map(|(m, w)| (m, w.faults))
+    }
+
+    /// Forgets the window that raised `incident` (the failure window, or that model's).
+    pub fn resume(&mut self, incident: &Incident) {
+        match incident {
+            Incident::FailureRatio { .. } => {
+                self.window.clear();
+                self.failures = 0;
+            }
+            Incident::ModelFaults { model, .. } => {
+                self.models.remove(model);
+            }
+            Incident::WrongCredential { .. } | Incident::LocalFaults { .. } => {}
+        }
     }
 
     /// Records an attempt's outcome (`retry`: not the device's first attempt); returns the
@@ -120,21 +152,32 @@ impl AutoStop {
                 installed: *installed,
             });
         }
-        if !outcome.counts_as_attempt() {
+        if !outcome.counts_as_attempt() || (retry && !self.policy.count_retries) {
             return None;
         }
-        if let Outcome::DeviceFault(_) = outcome {
-            let n = self.model_faults.entry(model.clone()).or_insert(0);
-            *n += 1;
-            if *n > self.policy.model_fault_limit {
-                return Some(Incident::ModelFaults {
-                    model: model.clone(),
-                    faults: *n,
-                });
+        let fault = matches!(outcome, Outcome::DeviceFault(_));
+        let w = self.models.entry(model.clone()).or_default();
+        w.attempts.push_back(fault);
+        w.faults += u32::from(fault);
+        while w.attempts.len() > self.policy.model_window.max(1) {
+            if w.attempts.pop_front() == Some(true) {
+                w.faults = w.faults.saturating_sub(1);
             }
         }
-        if retry && !self.policy.count_retries {
-            return None;
+        let n = w.attempts.len();
+        let faults = usize::try_from(w.faults).unwrap_or(usize::MAX);
+        let over_rate = n >= self.policy.model_min_samples
+            && faults.saturating_mul(1000) > self.policy.model_fault_per_mille.saturating_mul(n);
+        let over_cap = self
+            .policy
+            .model_fault_cap
+            .is_some_and(|cap| w.faults >= cap);
+        if fault && (over_rate || over_cap) {
+            return Some(Incident::ModelFaults {
+                model: model.clone(),
+                faults: w.faults,
+                attempts: u32::try_from(n).unwrap_or(u32::MAX),
+            });
         }
         let failed = outcome.is_failure();
         self.window.push_back(failed);

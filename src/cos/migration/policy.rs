@@ -68,11 +68,23 @@ pub struct AutoStopPolicy {
     pub min_samples: usize,
     /// Stop when failures exceed this many per thousand of the window (default 200, 20 %).
     pub failure_per_mille: usize,
-    /// Stop when device faults of one model exceed this count (default 50).
-    pub model_fault_limit: u32,
-    /// Whether retries count in the window. Retries are of devices already known to fail,
-    /// so by default only first attempts do: a wave of failures among fresh devices is the
-    /// systemic signal (our decision).
+    /// Per model: the attempts of that model in its own sliding window (default 500).
+    pub model_window: usize,
+    /// Per model: attempts needed before its fault rate is judged (default 100).
+    pub model_min_samples: usize,
+    /// Per model: stop when device faults exceed this many per thousand of the model's window
+    /// (default 200, 20 %). A rate, so the rule judges a model alike in a fleet of 1,000
+    /// and of 1,000,000: a model whose devices fault 1.5 % of the time never stops the run,
+    /// a model that faults on every device stops it after `model_min_samples` attempts.
+    pub model_fault_per_mille: usize,
+    /// Per model: also stop when its device faults reach this count, whatever the rate
+    /// (default `None`: no absolute cap).
+    pub model_fault_cap: Option<u32>,
+    /// Whether retries count in the windows. By default only first attempts do: toward the
+    /// end of a run the attempts are mostly retries of devices already known to fail
+    /// (unreachable hubs backing off), which would push any window over its threshold
+    /// however healthy the fleet; a wave of failures among fresh devices is the systemic
+    /// signal (our decision).
     pub count_retries: bool,
     /// Stop after this many local faults in a row (an ECDH or a signature that failed on the
     /// engine's side — an HSM that does not answer — with no command sent in between; default
@@ -86,7 +98,10 @@ impl Default for AutoStopPolicy {
             window: 500,
             min_samples: 100,
             failure_per_mille: 200,
-            model_fault_limit: 50,
+            model_window: 500,
+            model_min_samples: 100,
+            model_fault_per_mille: 200,
+            model_fault_cap: None,
             count_retries: false,
             local_fault_limit: 10,
         }
