@@ -297,6 +297,51 @@ fn future_dated_migrations_wait_for_their_alerts_and_count_once() {
 }
 
 #[test]
+fn auto_stop_stops_inside_the_batch_the_moment_a_model_crosses_its_threshold() {
+    for workers in [1, 2] {
+        let mut sim = simulation(13, 300, &FleetMix(Vec::new()));
+        sim.policy.auto_stop.model_min_samples = 20;
+        for r in &mut sim.fleet.records {
+            r.model = "BAD-MODEL".into();
+            sim.fleet
+                .transport
+                .with_device(r.entity_id, |d| {
+                    d.faults.fault_status = Some(gbcs::payload::StatusCode::OTHER)
+                })
+                .expect("device");
+        }
+        let mut run = sim.start(1);
+        // One batch big enough for the whole fleet: only the stop can cut it short.
+        let config = EngineConfig {
+            batch_size: 300,
+            workers,
+            batch_interval_secs: 60,
+        };
+        let made = sim
+            .with_context(|ctx| run.run_batch(ctx, &sim.fleet.transport, &config))
+            .expect("context");
+        assert!(
+            matches!(
+                run.stopped(),
+                Some(Incident::ModelFaults {
+                    faults: 20,
+                    attempts: 20,
+                    ..
+                })
+            ),
+            "{workers} workers: {:?}",
+            run.stopped()
+        );
+        // The 20th fault stops it; at most one command per other worker was already out.
+        assert!(
+            (20..20 + workers).contains(&made),
+            "{workers} workers: {made} commands in the batch"
+        );
+        assert_eq!(run.ledger.total_attempts(), made as u64);
+    }
+}
+
+#[test]
 fn the_engine_is_deterministic_whatever_the_number_of_threads() {
     let outcome = |workers: usize| {
         let mut sim = simulation(99, 400, &FleetMix::default());

@@ -15,6 +15,7 @@
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 
 use crate::cos::command::{BuildError, CosSigner, MigrationCommand};
@@ -144,6 +145,82 @@ enum Attempt {
     Sent(u64, Outcome),
     NotSent(BuildError),
     Local(LocalFault),
+}
+
+/// What auto-stop needs to know of one result.
+enum Verdict {
+    /// A command went out and this came back.
+    Sent {
+        device: EntityId,
+        model: crate::cos::DeviceModel,
+        outcome: Outcome,
+        retry: bool,
+    },
+    /// The engine's own keys failed: no command went out.
+    Local(LocalFault),
+    /// Refused before sending: nothing to judge.
+    NotSent,
+}
+
+impl Verdict {
+    fn of(r: &DeviceRecord, result: &Attempt) -> Self {
+        match result {
+            Attempt::Sent(_, outcome) => Self::Sent {
+                device: r.entity_id,
+                model: r.model.clone(),
+                outcome: *outcome,
+                retry: r.attempts > 0,
+            },
+            Attempt::Local(fault) => Self::Local(*fault),
+            Attempt::NotSent(_) => Self::NotSent,
+        }
+    }
+}
+
+/// Auto-stop during a batch: results are judged in job order as they become available.
+struct Judge {
+    auto_stop: AutoStop,
+    limit: u32,
+    in_a_row: u32,
+    next: usize,
+    waiting: BTreeMap<usize, Verdict>,
+    incident: Option<(usize, Incident)>,
+}
+
+impl Judge {
+    /// Takes result `k`; judges every result now in order.
+    fn hear(&mut self, k: usize, verdict: Verdict) {
+        self.waiting.insert(k, verdict);
+        while let Some(v) = self.waiting.remove(&self.next) {
+            let at = self.next;
+            self.next += 1;
+            if self.incident.is_some() {
+                continue;
+            }
+            let found = match v {
+                Verdict::Sent {
+                    device,
+                    model,
+                    outcome,
+                    retry,
+                } => {
+                    self.in_a_row = 0;
+                    self.auto_stop.record(device, &model, &outcome, retry)
+                }
+                Verdict::Local(fault) => {
+                    self.in_a_row = self.in_a_row.saturating_add(1);
+                    (self.in_a_row >= self.limit).then_some(Incident::LocalFaults {
+                        in_a_row: self.in_a_row,
+                        last: fault,
+                    })
+                }
+                Verdict::NotSent => None,
+            };
+            if let Some(incident) = found {
+                self.incident = Some((at, incident));
+            }
+        }
+    }
 }
 
 fn attempt(
@@ -298,10 +375,26 @@ impl BulkMigration {
             self.next_counter += 1;
         }
         let records = &self.records;
+        // Auto-stop judges each result in job order as soon as the results before it are in,
+        // and a stop it decides is seen by the workers before they take another job: no
+        // further command leaves (those already in flight, at most one per other worker,
+        // are still recorded, since they did leave).
+        let judge = Mutex::new(Judge {
+            auto_stop: core::mem::take(&mut self.auto_stop),
+            limit: self.policy.auto_stop.local_fault_limit,
+            in_a_row: self.local_faults_in_a_row,
+            next: 0,
+            waiting: BTreeMap::new(),
+            incident: None,
+        });
+        let heard = Condvar::new();
+        let workers = config.workers.clamp(1, jobs.len().max(1));
         // Workers take the next job from a shared index (so a worker slowed by anything else
-        // on the machine takes fewer), the calling thread being one of them. Each result
-        // carries its job's position and record index, so it can never attach to another
-        // device, and results are applied in job order whatever the threads did.
+        // on the machine takes fewer), the calling thread being one of them, but never run
+        // more than `workers` jobs ahead of the judged ones: when a stop is decided, at most
+        // one command per other worker is already out. Each result carries its job's position
+        // and record index, so it can never attach to another device, and results are
+        // applied in job order whatever the threads did.
         let next = AtomicUsize::new(0);
         let work = || {
             let mut done = Vec::new();
@@ -310,13 +403,33 @@ impl BulkMigration {
                 let Some(&(i, c)) = jobs.get(k) else {
                     break;
                 };
-                if let Some(r) = records.get(i) {
-                    done.push((k, i, attempt(ctx, transport, r, c)));
+                let mut j = judge.lock().unwrap_or_else(PoisonError::into_inner);
+                while j.incident.is_none() && j.next + workers <= k {
+                    j = heard.wait(j).unwrap_or_else(PoisonError::into_inner);
+                }
+                if j.incident.is_some() {
+                    break;
+                }
+                drop(j);
+                let (result, verdict) = match records.get(i) {
+                    Some(r) => {
+                        let result = attempt(ctx, transport, r, c);
+                        let verdict = Verdict::of(r, &result);
+                        (Some(result), verdict)
+                    }
+                    None => (None, Verdict::NotSent),
+                };
+                judge
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .hear(k, verdict);
+                heard.notify_all();
+                if let Some(result) = result {
+                    done.push((k, i, result));
                 }
             }
             done
         };
-        let workers = config.workers.clamp(1, jobs.len().max(1));
         let mut results: Vec<(usize, usize, Attempt)> = if workers == 1 {
             work()
         } else {
@@ -331,9 +444,13 @@ impl BulkMigration {
                 all
             })
         };
+        let judge = judge.into_inner().unwrap_or_else(PoisonError::into_inner);
+        self.auto_stop = judge.auto_stop;
+        self.local_faults_in_a_row = judge.in_a_row;
+        let incident = judge.incident;
         results.sort_unstable_by_key(|(k, _, _)| *k);
         let mut made = 0;
-        for (_, i, result) in results {
+        for (k, i, result) in results {
             let Some(r) = self.records.get_mut(i) else {
                 continue;
             };
@@ -342,21 +459,10 @@ impl BulkMigration {
                     // Not a device attempt: the device keeps its attempts and stays a
                     // candidate; only the engine's fault count moves.
                     self.local_faults += 1;
-                    self.local_faults_in_a_row = self.local_faults_in_a_row.saturating_add(1);
                     self.events.push(Event::LocalFault {
                         device: r.entity_id,
                         fault,
                     });
-                    if self.local_faults_in_a_row >= self.policy.auto_stop.local_fault_limit
-                        && self.stopped.is_none()
-                    {
-                        let incident = Incident::LocalFaults {
-                            in_a_row: self.local_faults_in_a_row,
-                            last: fault,
-                        };
-                        self.events.push(Event::Incident(incident.clone()));
-                        self.stopped = Some(incident);
-                    }
                 }
                 Attempt::NotSent(error) => {
                     r.status = MigrationStatus::NeedsInvestigation;
@@ -367,7 +473,6 @@ impl BulkMigration {
                 }
                 Attempt::Sent(counter, outcome) => {
                     made += 1;
-                    self.local_faults_in_a_row = 0;
                     if outcome == Outcome::Pending {
                         let issued = IssuedCommand {
                             device: r.entity_id,
@@ -377,7 +482,6 @@ impl BulkMigration {
                         };
                         self.pending.insert(r.entity_id, issued);
                     }
-                    let retry = r.attempts > 0;
                     let supplier = r.reporting_supplier().clone();
                     // Each (device, counter) is new: the engine never reuses a counter.
                     let _ = self
@@ -389,14 +493,13 @@ impl BulkMigration {
                             reason,
                         });
                     }
-                    let incident = self
-                        .auto_stop
-                        .record(r.entity_id, &r.model, &outcome, retry);
                     apply(r, &outcome, &self.policy, self.clock);
-                    if let (Some(incident), None) = (incident, &self.stopped) {
-                        self.events.push(Event::Incident(incident.clone()));
-                        self.stopped = Some(incident);
-                    }
+                }
+            }
+            if let Some((at, found)) = &incident {
+                if *at == k && self.stopped.is_none() {
+                    self.events.push(Event::Incident(found.clone()));
+                    self.stopped = Some(found.clone());
                 }
             }
         }
