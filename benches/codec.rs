@@ -61,12 +61,7 @@ fn benches(c: &mut Criterion) {
     };
     let sig = Signature(sig);
     let h = msg.header();
-    let header = CommandHeader {
-        message_code: h.message_code(),
-        counter: h.originator_counter,
-        originator: h.originator,
-        recipient: h.recipient,
-    };
+    let header = CommandHeader::of(h);
     let payload = *msg.payload();
     let apdu = gs.as_bytes().to_vec();
 

@@ -216,6 +216,17 @@ pub struct CommandHeader {
 }
 
 impl CommandHeader {
+    /// The header a parsed command was built with (to rebuild or re-sign it).
+    #[must_use]
+    pub const fn of(header: &GroupingHeader<'_>) -> Self {
+        Self {
+            message_code: header.other_information.message_code,
+            counter: header.originator_counter,
+            originator: header.originator,
+            recipient: header.recipient,
+        }
+    }
+
     /// The grouping header for a payload of `content_len` bytes: CRA command, no date-time,
     /// other-information = message code.
     #[must_use]
@@ -439,9 +450,8 @@ pub fn build_command(
         start + apdu_len,
     )?))?;
     if let Some((z, h)) = mac.zip(mac_header) {
-        let key = crypto::MacKey::derive(z, &grouping);
         let apdu = out.get(start..start + apdu_len).unwrap_or_default();
-        let tag = crypto::compute_mac(&key, &grouping, h.invocation_counter, apdu);
+        let tag = mac_of(z, &grouping, &h, apdu);
         region(&mut out, start + apdu_len, total)?.copy_from_slice(&tag);
     }
     Ok(out)
@@ -452,6 +462,18 @@ pub fn build_command(
 pub const fn mac_wrapped_len(apdu_len: usize) -> usize {
     let h = MacHeader::for_apdu(apdu_len);
     h.buffer_len() + apdu_len + crate::frame::MAC_LEN
+}
+
+/// The GBCS MAC of `apdu` (a general signing APDU with its tail) under `mac_header`: the
+/// key derived from Z and the grouping header's parties, then AES-GMAC.
+fn mac_of(
+    z: &SharedSecret,
+    grouping: &GroupingHeader<'_>,
+    mac_header: &MacHeader,
+    apdu: &[u8],
+) -> [u8; crate::frame::MAC_LEN] {
+    let key = crypto::MacKey::derive(z, grouping);
+    crypto::compute_mac(&key, grouping, mac_header.invocation_counter, apdu)
 }
 
 /// As [`add_mac`], into a caller's buffer; returns the length written.
@@ -468,8 +490,7 @@ pub fn add_mac_into(apdu: &[u8], z: &SharedSecret, buf: &mut [u8]) -> Result<usi
         ));
     }
     let mac_header = MacHeader::for_apdu(apdu.len());
-    let key = crypto::MacKey::derive(z, parsed.header());
-    let mac = crypto::compute_mac(&key, parsed.header(), mac_header.invocation_counter, apdu);
+    let mac = mac_of(z, parsed.header(), &mac_header, apdu);
     let mut w = Writer::new(buf);
     mac_header.emit(&mut w)?;
     w.put(apdu, "general signing APDU")?;

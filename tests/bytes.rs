@@ -58,12 +58,7 @@ fn builders_write_into_any_buf_mut_and_refuse_a_full_one() {
     let m = gbcs::parse(&f.bytes).expect("parses");
     let precommand = m.frame().general_signing().precommand_bytes();
     let h = m.header();
-    let header = CommandHeader {
-        message_code: h.message_code(),
-        counter: h.originator_counter,
-        originator: h.originator,
-        recipient: h.recipient,
-    };
+    let header = CommandHeader::of(h);
     let mut out = BytesMut::new();
     message::put_precommand(&header, m.payload(), &mut out).expect("writes");
     assert_eq!(out.as_ref(), precommand);

@@ -213,12 +213,10 @@ fn a_failure_wave_triggers_auto_stop_and_no_more_commands_go_out() {
     assert!(batch(&mut run) > 0);
 }
 
-#[test]
-fn device_faults_of_one_model_trigger_auto_stop() {
-    let mut sim = simulation(11, 400, &FleetMix(Vec::new()));
-    sim.policy.auto_stop.model_min_samples = 20;
+/// Every `every`-th device becomes model BAD-MODEL, whose meters answer with a device fault.
+fn make_bad_model(sim: &mut SimulatedMigration, every: usize) {
     for (n, r) in sim.fleet.records.iter_mut().enumerate() {
-        if n % 2 == 0 {
+        if n % every == 0 {
             r.model = "BAD-MODEL".into();
             sim.fleet
                 .transport
@@ -228,6 +226,13 @@ fn device_faults_of_one_model_trigger_auto_stop() {
                 .expect("device");
         }
     }
+}
+
+#[test]
+fn device_faults_of_one_model_trigger_auto_stop() {
+    let mut sim = simulation(11, 400, &FleetMix(Vec::new()));
+    sim.policy.auto_stop.model_min_samples = 20;
+    make_bad_model(&mut sim, 2);
     let mut run = sim.start(1);
     let config = EngineConfig {
         batch_size: 10,
@@ -301,15 +306,7 @@ fn auto_stop_stops_inside_the_batch_the_moment_a_model_crosses_its_threshold() {
     for workers in [1, 2] {
         let mut sim = simulation(13, 300, &FleetMix(Vec::new()));
         sim.policy.auto_stop.model_min_samples = 20;
-        for r in &mut sim.fleet.records {
-            r.model = "BAD-MODEL".into();
-            sim.fleet
-                .transport
-                .with_device(r.entity_id, |d| {
-                    d.faults.fault_status = Some(gbcs::payload::StatusCode::OTHER)
-                })
-                .expect("device");
-        }
+        make_bad_model(&mut sim, 1);
         let mut run = sim.start(1);
         // One batch big enough for the whole fleet: only the stop can cut it short.
         let config = EngineConfig {

@@ -156,12 +156,7 @@ fn commands_and_precommands_re_encode_byte_identical() {
             return;
         }
         let h = m.header();
-        let header = CommandHeader {
-            message_code: h.message_code(),
-            counter: h.originator_counter,
-            originator: h.originator,
-            recipient: h.recipient,
-        };
+        let header = CommandHeader::of(h);
         let pre = message::build_precommand(&header, m.payload())
             .unwrap_or_else(|e| panic!("{}: {e}", file.name));
         let gs = m.frame().general_signing();
@@ -426,12 +421,7 @@ fn build_command_gives_every_rtds_command_back() {
             return;
         }
         let h = m.header();
-        let header = CommandHeader {
-            message_code: h.message_code(),
-            counter: h.originator_counter,
-            originator: h.originator,
-            recipient: h.recipient,
-        };
+        let header = CommandHeader::of(h);
         let z = m
             .frame()
             .mac()

@@ -4,7 +4,6 @@
 //! version X" covers every later version too (`ecos.md` §4.1, seed ¶31a).
 
 use alloc::string::String;
-use alloc::vec::Vec;
 use core::cmp::Ordering;
 use core::fmt;
 use core::hash::{Hash, Hasher};
@@ -96,14 +95,14 @@ impl FirmwareVersion {
         &self.0
     }
 
-    fn parts(&self) -> Vec<Part<'_>> {
+    /// The parts, compared lazily (no allocation: selection compares versions per device).
+    fn parts(&self) -> impl Iterator<Item = Part<'_>> {
         self.0
             .split(['.', '-', '_'])
             .map(|p| match p.parse::<u128>() {
                 Ok(n) if p.bytes().all(|b| b.is_ascii_digit()) => Part::Number(n),
                 _ => Part::Text(p),
             })
-            .collect()
     }
 
     /// Whether this version is `fix` or later.
@@ -115,7 +114,7 @@ impl FirmwareVersion {
 
 impl Ord for FirmwareVersion {
     fn cmp(&self, other: &Self) -> Ordering {
-        self.parts().cmp(&other.parts())
+        self.parts().cmp(other.parts())
     }
 }
 
@@ -135,7 +134,7 @@ impl Eq for FirmwareVersion {}
 
 impl Hash for FirmwareVersion {
     fn hash<H: Hasher>(&self, state: &mut H) {
-        self.parts().hash(state);
+        self.parts().for_each(|p| p.hash(state));
     }
 }
 

@@ -149,27 +149,20 @@ enum Attempt {
 
 /// What auto-stop needs to know of one result.
 enum Verdict {
-    /// A command went out and this came back.
-    Sent {
-        device: EntityId,
-        model: crate::cos::DeviceModel,
-        outcome: Outcome,
-        retry: bool,
-    },
+    /// A command went out to record `index` and this came back.
+    Sent { index: usize, outcome: Outcome },
     /// The engine's own keys failed: no command went out.
     Local(LocalFault),
-    /// Refused before sending: nothing to judge.
+    /// Refused before sending (or no such record): nothing to judge.
     NotSent,
 }
 
 impl Verdict {
-    fn of(r: &DeviceRecord, result: &Attempt) -> Self {
+    fn of(index: usize, result: &Attempt) -> Self {
         match result {
             Attempt::Sent(_, outcome) => Self::Sent {
-                device: r.entity_id,
-                model: r.model.clone(),
+                index,
                 outcome: *outcome,
-                retry: r.attempts > 0,
             },
             Attempt::Local(fault) => Self::Local(*fault),
             Attempt::NotSent(_) => Self::NotSent,
@@ -177,8 +170,10 @@ impl Verdict {
     }
 }
 
-/// Auto-stop during a batch: results are judged in job order as they become available.
-struct Judge {
+/// Auto-stop during a batch: results are judged in job order as they become available. The
+/// records do not change during a batch, so a verdict names its record by index.
+struct Judge<'r> {
+    records: &'r [DeviceRecord],
     auto_stop: AutoStop,
     limit: u32,
     in_a_row: u32,
@@ -187,7 +182,7 @@ struct Judge {
     incident: Option<(usize, Incident)>,
 }
 
-impl Judge {
+impl Judge<'_> {
     /// Takes result `k`; judges every result now in order.
     fn hear(&mut self, k: usize, verdict: Verdict) {
         self.waiting.insert(k, verdict);
@@ -198,14 +193,12 @@ impl Judge {
                 continue;
             }
             let found = match v {
-                Verdict::Sent {
-                    device,
-                    model,
-                    outcome,
-                    retry,
-                } => {
+                Verdict::Sent { index, outcome } => {
                     self.in_a_row = 0;
-                    self.auto_stop.record(device, &model, &outcome, retry)
+                    self.records.get(index).and_then(|r| {
+                        self.auto_stop
+                            .record(r.entity_id, &r.model, &outcome, r.attempts > 0)
+                    })
                 }
                 Verdict::Local(fault) => {
                     self.in_a_row = self.in_a_row.saturating_add(1);
@@ -380,6 +373,7 @@ impl BulkMigration {
         // further command leaves (those already in flight, at most one per other worker,
         // are still recorded, since they did leave).
         let judge = Mutex::new(Judge {
+            records,
             auto_stop: core::mem::take(&mut self.auto_stop),
             limit: self.policy.auto_stop.local_fault_limit,
             in_a_row: self.local_faults_in_a_row,
@@ -414,7 +408,7 @@ impl BulkMigration {
                 let (result, verdict) = match records.get(i) {
                     Some(r) => {
                         let result = attempt(ctx, transport, r, c);
-                        let verdict = Verdict::of(r, &result);
+                        let verdict = Verdict::of(i, &result);
                         (Some(result), verdict)
                     }
                     None => (None, Verdict::NotSent),

@@ -86,6 +86,8 @@ impl PartialEq for OwnedMessage {
 impl Eq for OwnedMessage {}
 
 /// Writes the pre-command for `payload` into `buf` (any [`BufMut`]: a `BytesMut`, a `Vec`).
+/// It is built in a `Vec` and copied once: a `BufMut`'s spare room is uninitialised memory,
+/// which safe code can only fill by copying into it.
 ///
 /// # Errors
 /// As [`build_precommand`]; [`ErrorKind::BufferTooSmall`] when `buf` cannot take it.
