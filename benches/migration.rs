@@ -9,6 +9,8 @@
 //! - `migration/<b>/batch_64_one_core` and `migration/<b>/batch_64_all_cores`: the real
 //!   [`BulkMigration`] engine running one batch of 64 devices (selection, counters, the
 //!   attempts, ledger, auto-stop), with a cold cache, on one worker and on every core.
+//! - `migration/<b>/bare_64_one_core` and `migration/<b>/bare_64_all_cores`: the machine's
+//!   ceiling for that ratio — the same 64 steps split evenly over plain threads, no engine.
 //!
 //! The meters' responses are recorded from simulated meters beforehand and replayed, so only
 //! the engine's work is measured.
@@ -172,6 +174,49 @@ fn bench_backend(c: &mut Criterion, backend: Backend) {
 
     g.throughput(Throughput::Elements(BATCH as u64));
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // The machine's own ceiling: 64 steps split evenly over plain threads, with no engine
+    // (no selection, no shared queue, no judge, no ledger). The engine's batch ratio is read
+    // against this one.
+    let step = || {
+        let z = sim
+            .pki
+            .acb
+            .ka
+            .key
+            .agree(black_box(&d0.ka_public_key))
+            .expect("z");
+        let cmd = held
+            .command
+            .build(
+                held.registry,
+                d0.entity_id,
+                held.tcos.credential,
+                &held.tcos,
+                COUNTER,
+                &z,
+            )
+            .expect("build");
+        let outcome = interpret_response(black_box(response), &issued, &d0.ds_public_key);
+        assert_eq!(outcome, Outcome::Migrated);
+        cmd.len()
+    };
+    for (id, threads) in [("bare_64_one_core", 1), ("bare_64_all_cores", cores)] {
+        g.bench_function(format!("{name}/{id}"), |b| {
+            b.iter(|| {
+                std::thread::scope(|s| {
+                    let per = BATCH.div_ceil(threads);
+                    let helpers: Vec<_> = (1..threads)
+                        .map(|_| s.spawn(move || (0..per).map(|_| step()).sum::<usize>()))
+                        .collect();
+                    let mine: usize = (0..BATCH - per * (threads - 1)).map(|_| step()).sum();
+                    mine + helpers
+                        .into_iter()
+                        .map(|h| h.join().expect("thread"))
+                        .sum::<usize>()
+                })
+            })
+        });
+    }
     for (id, workers) in [("batch_64_one_core", 1), ("batch_64_all_cores", cores)] {
         let config = EngineConfig {
             batch_size: BATCH,
