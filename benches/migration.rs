@@ -76,6 +76,7 @@ fn context<'a>(
         tcos: sim.pki.tcos.signer(),
         command,
         acb,
+        acb_id: sim.pki.acb.entity_id,
     }
 }
 

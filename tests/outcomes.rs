@@ -36,6 +36,8 @@ fn record(pki: &TestPki) -> DeviceRecord {
         attempts: 0,
         invalid_responses: 0,
         next_attempt_at: None,
+        unconfirmed: None,
+        unanswered_reads: 0,
         status: MigrationStatus::NotStarted,
     }
 }
@@ -61,7 +63,42 @@ fn candidate_selection_follows_the_table() {
     );
     assert_eq!(
         with(&|r| r.state = CosState::Unknown(gbcs::cos::UnknownReason::NoEvidence)),
-        Decision::Skip(SkipReason::StateUnknown)
+        Decision::Read(Priority::Normal)
+    );
+    // A lost reply, or an overdue alert: read the cell before anything else goes out.
+    assert_eq!(
+        with(&|r| r.unconfirmed = Some(7)),
+        Decision::Read(Priority::Normal)
+    );
+    assert_eq!(
+        with(&|r| {
+            r.status = MigrationStatus::AwaitingAlert;
+            r.next_attempt_at = Some(CLOCK);
+        }),
+        Decision::Read(Priority::Normal)
+    );
+    assert_eq!(
+        with(&|r| {
+            r.status = MigrationStatus::AwaitingAlert;
+            r.next_attempt_at = Some(CLOCK + 1);
+        }),
+        Decision::Skip(SkipReason::AwaitingAlert)
+    );
+    // Reads that never get an answer end in investigation, like attempts.
+    assert_eq!(
+        with(&|r| {
+            r.state = CosState::Unknown(gbcs::cos::UnknownReason::NoEvidence);
+            r.unanswered_reads = 5;
+        }),
+        Decision::Skip(SkipReason::NeedsInvestigation)
+    );
+    // A device of an excluded model is not read either.
+    assert_eq!(
+        with(&|r| {
+            r.state = CosState::Unknown(gbcs::cos::UnknownReason::NoEvidence);
+            r.model = "BROKEN".into();
+        }),
+        Decision::Skip(SkipReason::NonMigratable)
     );
     assert_eq!(
         with(&|r| r.model = "BROKEN".into()),
@@ -167,12 +204,12 @@ fn the_ledger_refuses_to_count_an_attempt_twice() {
     let mut l = Ledger::new();
     let s = SecPartyId::new("SUPA01").expect("id");
     assert_eq!(
-        l.record(&s, ids::device(1), 7, &Outcome::Migrated),
+        l.record(&s, ids::device(1), 7, &Outcome::Migrated, 0),
         Ok(true)
     );
-    assert!(l.record(&s, ids::device(1), 7, &Outcome::Migrated).is_err());
+    assert!(l.record(&s, ids::device(1), 7, &Outcome::Migrated, 0).is_err());
     assert_eq!(
-        l.record(&s, ids::device(1), 8, &Outcome::Pending),
+        l.record(&s, ids::device(1), 8, &Outcome::Pending, 0),
         Ok(false)
     );
     assert_eq!(
@@ -180,7 +217,8 @@ fn the_ledger_refuses_to_count_an_attempt_twice() {
             &s,
             ids::device(1),
             9,
-            &Outcome::Invalid(InvalidReason::BadSignature)
+            &Outcome::Invalid(InvalidReason::BadSignature),
+            0
         ),
         Ok(false)
     );
@@ -189,7 +227,8 @@ fn the_ledger_refuses_to_count_an_attempt_twice() {
             &s,
             ids::device(1),
             10,
-            &Outcome::Transient(TransientCause::Busy)
+            &Outcome::Transient(TransientCause::Busy),
+            0
         ),
         Ok(true)
     );

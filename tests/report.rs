@@ -3,7 +3,7 @@
 
 use gbcs::cos::classify::{classify_credential, UnknownReason};
 use gbcs::cos::report::{
-    monthly_period, scheduled_creation, Ecosmig007, ReportError, ReportFormat,
+    monthly_period, scheduled_creation, Ecosmig007, ReportError, ReportFormat, RowsCount,
 };
 use gbcs::cos::{
     CosParty, CosRegistry, CosState, Credential, MatchKind, SecPartyId, SupplierCounts,
@@ -45,6 +45,7 @@ fn builds_and_parses_the_exact_layout() {
     let crlf = ReportFormat {
         separator: ';',
         line_end: "\r\n",
+        ..ReportFormat::default()
     };
     let text = r.to_text(&crlf).expect("text");
     assert!(text.starts_with("00;ECOSMIG-007;SUPA01;42;"));
@@ -268,4 +269,95 @@ fn classification_table_rows() {
         c(7, 7),
         (CosState::Unknown(UnknownReason::Unrecognised), None)
     );
+}
+
+#[test]
+fn refuses_a_separator_that_can_occur_inside_a_field() {
+    for separator in ['a', 'Z', '0', '9', ' ', '\t', '-', '\n'] {
+        let f = ReportFormat {
+            separator,
+            ..ReportFormat::default()
+        };
+        assert_eq!(report().to_text(&f), Err(ReportError::InvalidFormat), "{separator:?}");
+        assert_eq!(
+            Ecosmig007::parse(TEXT, &f),
+            Err(ReportError::InvalidFormat),
+            "{separator:?}"
+        );
+    }
+    for separator in [',', ';', '|', '~'] {
+        let f = ReportFormat {
+            separator,
+            ..ReportFormat::default()
+        };
+        let text = report().to_text(&f).expect("text");
+        assert_eq!(Ecosmig007::parse(&text, &f).expect("parse"), report());
+    }
+    let f = ReportFormat {
+        line_end: "\r",
+        ..ReportFormat::default()
+    };
+    assert_eq!(report().to_text(&f), Err(ReportError::InvalidFormat));
+}
+
+#[test]
+fn refuses_an_empty_title_both_ways() {
+    let mut r = report();
+    r.title.clear();
+    assert_eq!(
+        r.to_text(&ReportFormat::default()),
+        Err(ReportError::Empty { field: "title" })
+    );
+    let text = TEXT.replace("Summary Report: ECoS Total Counts", "");
+    assert!(matches!(
+        Ecosmig007::parse(&text, &ReportFormat::default()),
+        Err(ReportError::Malformed { line: 1, field: "title", .. })
+    ));
+}
+
+#[test]
+fn refuses_date_times_of_the_wrong_width() {
+    for bad in ["20261201T06000", "20261201T0600000", "2026121T060000", "20261201 060000"] {
+        let text = TEXT.replace("20261201T060000", bad);
+        assert!(
+            matches!(
+                Ecosmig007::parse(&text, &ReportFormat::default()),
+                Err(ReportError::Malformed { line: 1, field: "creation date-time", .. })
+            ),
+            "{bad}"
+        );
+    }
+}
+
+#[test]
+fn the_rows_count_is_a_policy_value_the_parser_reads_in_every_form_the_builder_writes() {
+    for rows in [RowsCount::DetailRecords, RowsCount::AllRecords] {
+        let f = ReportFormat {
+            rows_count: rows,
+            ..ReportFormat::default()
+        };
+        let text = report().to_text(&f).expect("text");
+        assert!(text.ends_with(&format!("99,{},DCC Controlled\n", rows.value())));
+        assert_eq!(Ecosmig007::parse(&text, &f).expect("parse"), report());
+        // With leading zeros, as a fixed-width writer would put it.
+        let padded = text.replace(
+            &format!("99,{},", rows.value()),
+            &format!("99,{:06},", rows.value()),
+        );
+        assert_eq!(Ecosmig007::parse(&padded, &f).expect("padded"), report());
+        // The other policy's count is refused.
+        let other = if rows == RowsCount::DetailRecords {
+            RowsCount::AllRecords
+        } else {
+            RowsCount::DetailRecords
+        };
+        let f_other = ReportFormat {
+            rows_count: other,
+            ..ReportFormat::default()
+        };
+        assert!(matches!(
+            Ecosmig007::parse(&text, &f_other),
+            Err(ReportError::Malformed { line: 3, field: "rows count", .. })
+        ));
+    }
 }

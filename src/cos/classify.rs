@@ -67,6 +67,8 @@ pub enum MatchKind {
 /// Where the evidence came from, most direct first (a ranking of reliability; which of two
 /// pieces of evidence stands is decided by [`Classification::supersedes`]).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum EvidenceSource {
     /// A CS02a (or CS02f) response: a reading of the device itself.
     CredentialDetailsResponse,

@@ -18,7 +18,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Condvar, Mutex, PoisonError};
 use std::thread;
 
-use crate::cos::command::{BuildError, CosSigner, MigrationCommand};
+use crate::cos::classify::{from_credential_details, Classification, CosState, EvidenceSource};
+use crate::cos::command::{credential_query, BuildError, CosSigner, MigrationCommand};
 use crate::cos::ledger::Ledger;
 #[cfg(doc)]
 use crate::cos::migration::AutoStopPolicy;
@@ -29,8 +30,8 @@ use crate::cos::migration::{
 };
 use crate::cos::registry::CosRegistry;
 use crate::crypto::CryptoError;
-use crate::crypto::KeyAgreement;
-use crate::frame::EntityId;
+use crate::crypto::{KeyAgreement, SharedSecret};
+use crate::frame::{CraFlag, EntityId, MessageCode};
 use crate::message::GbcsError;
 
 /// Carries commands to devices and brings back their replies.
@@ -50,6 +51,8 @@ pub struct MigrationContext<'a> {
     pub command: MigrationCommand<'a>,
     /// The ACB's key agreement (MACs every command).
     pub acb: &'a (dyn KeyAgreement + Sync),
+    /// The ACB's entity ID: the originator of the CS02a reads of a device's role-5 cell.
+    pub acb_id: EntityId,
 }
 
 /// Batch size, threads and pacing.
@@ -135,6 +138,7 @@ pub struct BulkMigration {
     pending: BTreeMap<EntityId, IssuedCommand>,
     clock: i64,
     next_counter: u64,
+    next_read_counter: u64,
     stopped: Option<Incident>,
     batches: usize,
     local_faults: u64,
@@ -145,6 +149,23 @@ enum Attempt {
     Sent(u64, Outcome),
     NotSent(BuildError),
     Local(LocalFault),
+}
+
+/// A read of a device's role-5 cell (CS02a) before a migration command.
+enum Reading {
+    /// A trusted answer (MAC verified, parties and counter matched).
+    Cell(Classification),
+    /// No answer.
+    NoAnswer,
+    /// An answer not trusted: a security event.
+    Invalid(InvalidReason),
+}
+
+/// What one job did: a read (if it was a [`Decision::Read`]), and the migration command
+/// (unless the read showed it must not go, or nothing was sent).
+struct JobResult {
+    reading: Option<Reading>,
+    attempt: Option<Attempt>,
 }
 
 /// What auto-stop needs to know of one result.
@@ -216,17 +237,95 @@ impl Judge<'_> {
     }
 }
 
-fn attempt(
+/// Reads `r`'s role-5 cell: the CS02a from the ACB, MAC'd with `z`; the reply trusted only
+/// when its MAC verifies and it answers this read.
+fn read_cell(
     ctx: &MigrationContext<'_>,
     transport: &dyn Transport,
     r: &DeviceRecord,
+    acb_counter: u64,
+    z: &SharedSecret,
+) -> Reading {
+    let Ok(query) = credential_query(ctx.acb_id, r.entity_id, acb_counter, z) else {
+        return Reading::Invalid(InvalidReason::Malformed);
+    };
+    let Some(reply) = transport.exchange(r.entity_id, &query) else {
+        return Reading::NoAnswer;
+    };
+    let Ok(m) = crate::parse(&reply) else {
+        return Reading::Invalid(InvalidReason::Malformed);
+    };
+    let h = m.header();
+    if h.cra_flag != CraFlag::RESPONSE || h.message_code() != MessageCode::CS02A {
+        return Reading::Invalid(InvalidReason::WrongMessage);
+    }
+    if m.verify_mac(z).is_err() {
+        return Reading::Invalid(InvalidReason::BadMac);
+    }
+    if h.originator != r.entity_id || h.recipient != ctx.acb_id {
+        return Reading::Invalid(InvalidReason::WrongParties);
+    }
+    if h.originator_counter != acb_counter {
+        return Reading::Invalid(InvalidReason::WrongCounter);
+    }
+    match from_credential_details(ctx.registry, &m) {
+        Ok(c) => Reading::Cell(c),
+        Err(_) => Reading::Invalid(InvalidReason::WrongMessage),
+    }
+}
+
+/// One job: the read first when asked for (`read` = the ACB's counter for it), then, unless
+/// the read says not to, the migration command.
+///
+/// After a trusted read the command goes only if the cell holds TCoS and the device is then
+/// a candidate, and names the credential read. Without a trusted answer it goes to a device
+/// known to hold TCoS (a lost reply, an overdue alert: the retry's own reply tells what
+/// happened) and not to one whose state is unknown.
+fn run_job(
+    ctx: &MigrationContext<'_>,
+    transport: &dyn Transport,
+    policy: &MigrationPolicy,
+    now: i64,
+    r: &DeviceRecord,
     counter: u64,
-) -> Attempt {
+    read: Option<u64>,
+) -> JobResult {
     let z = match ctx.acb.agree(&r.ka_public_key) {
         Ok(z) => z,
-        Err(e) => return Attempt::Local(LocalFault::KeyAgreement(e)),
+        Err(e) => {
+            return JobResult {
+                reading: None,
+                attempt: Some(Attempt::Local(LocalFault::KeyAgreement(e))),
+            }
+        }
     };
-    let in_cell = r.cell_credential.unwrap_or(ctx.tcos.credential);
+    let mut in_cell = r.cell_credential.unwrap_or(ctx.tcos.credential);
+    let mut reading = None;
+    if let Some(acb_counter) = read {
+        let got = read_cell(ctx, transport, r, acb_counter, &z);
+        let go = match &got {
+            Reading::Cell(c) if c.state == CosState::Tcos => {
+                if let Some(credential) = c.evidence.credential {
+                    in_cell = credential;
+                }
+                let mut then = r.clone();
+                then.state = CosState::Tcos;
+                then.status = MigrationStatus::Retrying;
+                then.unconfirmed = None;
+                then.next_attempt_at = None;
+                matches!(select(&then, policy, now), Decision::Migrate(_))
+            }
+            Reading::Cell(_) => false,
+            Reading::NoAnswer | Reading::Invalid(_) => r.state == CosState::Tcos,
+        };
+        reading = Some(got);
+        if !go {
+            return JobResult {
+                reading,
+                attempt: None,
+            };
+        }
+    }
     let command =
         match ctx
             .command
@@ -235,8 +334,18 @@ fn attempt(
             Ok(c) => c,
             Err(BuildError::Message(GbcsError::Crypto(
                 e @ (CryptoError::Backend | CryptoError::InvalidKey(_)),
-            ))) => return Attempt::Local(LocalFault::Signing(e)),
-            Err(e) => return Attempt::NotSent(e),
+            ))) => {
+                return JobResult {
+                    reading,
+                    attempt: Some(Attempt::Local(LocalFault::Signing(e))),
+                }
+            }
+            Err(e) => {
+                return JobResult {
+                    reading,
+                    attempt: Some(Attempt::NotSent(e)),
+                }
+            }
         };
     let issued = IssuedCommand {
         device: r.entity_id,
@@ -248,7 +357,10 @@ fn attempt(
         None => Outcome::Transient(TransientCause::NoResponse),
         Some(reply) => interpret_response(&reply, &issued, &r.ds_public_key),
     };
-    Attempt::Sent(counter, outcome)
+    JobResult {
+        reading,
+        attempt: Some(Attempt::Sent(counter, outcome)),
+    }
 }
 
 impl BulkMigration {
@@ -262,15 +374,22 @@ impl BulkMigration {
         first_counter: u64,
     ) -> Self {
         let auto_stop = AutoStop::new(policy.auto_stop);
+        // The ledger starts from the inventory: each device's supplier, state and standing
+        // as at the start of the run.
+        let mut ledger = Ledger::new();
+        for r in &records {
+            ledger.track(r, &policy, clock, EvidenceSource::Inventory);
+        }
         Self {
             records,
-            ledger: Ledger::new(),
+            ledger,
             policy,
             events: Vec::new(),
             auto_stop,
             pending: BTreeMap::new(),
             clock,
             next_counter: first_counter,
+            next_read_counter: first_counter,
             stopped: None,
             batches: 0,
             local_faults: 0,
@@ -331,7 +450,7 @@ impl BulkMigration {
             .iter()
             .enumerate()
             .filter_map(|(i, r)| match select(r, &self.policy, self.clock) {
-                Decision::Migrate(p) => Some((p, r.entity_id, i)),
+                Decision::Migrate(p) | Decision::Read(p) => Some((p, r.entity_id, i)),
                 Decision::Skip(_) => None,
             })
             .collect();
@@ -362,11 +481,21 @@ impl BulkMigration {
         if self.stopped.is_some() {
             return 0;
         }
-        let mut jobs: Vec<(usize, u64)> = Vec::new();
+        // Counters are assigned before anything is sent: the TCoS party's for each migration
+        // command, the ACB's for each read.
+        let mut jobs: Vec<(usize, u64, Option<u64>)> = Vec::new();
         for i in candidates.into_iter().take(config.batch_size.max(1)) {
-            jobs.push((i, self.next_counter));
+            let read = self.records.get(i).is_some_and(|r| {
+                matches!(select(r, &self.policy, self.clock), Decision::Read(_))
+            });
+            let read = read.then(|| {
+                self.next_read_counter += 1;
+                self.next_read_counter - 1
+            });
+            jobs.push((i, self.next_counter, read));
             self.next_counter += 1;
         }
+        let (policy, now) = (&self.policy, self.clock);
         let records = &self.records;
         // Auto-stop judges each result in job order as soon as the results before it are in,
         // and a stop it decides is seen by the workers before they take another job: no
@@ -394,7 +523,7 @@ impl BulkMigration {
             let mut done = Vec::new();
             loop {
                 let k = next.fetch_add(1, Ordering::Relaxed);
-                let Some(&(i, c)) = jobs.get(k) else {
+                let Some(&(i, c, read)) = jobs.get(k) else {
                     break;
                 };
                 let mut j = judge.lock().unwrap_or_else(PoisonError::into_inner);
@@ -407,8 +536,11 @@ impl BulkMigration {
                 drop(j);
                 let (result, verdict) = match records.get(i) {
                     Some(r) => {
-                        let result = attempt(ctx, transport, r, c);
-                        let verdict = Verdict::of(i, &result);
+                        let result = run_job(ctx, transport, policy, now, r, c, read);
+                        let verdict = result
+                            .attempt
+                            .as_ref()
+                            .map_or(Verdict::NotSent, |a| Verdict::of(i, a));
                         (Some(result), verdict)
                     }
                     None => (None, Verdict::NotSent),
@@ -424,7 +556,7 @@ impl BulkMigration {
             }
             done
         };
-        let mut results: Vec<(usize, usize, Attempt)> = if workers == 1 {
+        let mut results: Vec<(usize, usize, JobResult)> = if workers == 1 {
             work()
         } else {
             thread::scope(|s| {
@@ -444,8 +576,14 @@ impl BulkMigration {
         let incident = judge.incident;
         results.sort_unstable_by_key(|(k, _, _)| *k);
         let mut made = 0;
-        for (k, i, result) in results {
+        for (k, i, job) in results {
+            if let Some(reading) = job.reading {
+                self.apply_reading(i, reading);
+            }
             let Some(r) = self.records.get_mut(i) else {
+                continue;
+            };
+            let Some(result) = job.attempt else {
                 continue;
             };
             match result {
@@ -460,6 +598,8 @@ impl BulkMigration {
                 }
                 Attempt::NotSent(error) => {
                     r.status = MigrationStatus::NeedsInvestigation;
+                    self.ledger
+                        .track(r, &self.policy, self.clock, EvidenceSource::Inventory);
                     self.events.push(Event::Refused {
                         device: r.entity_id,
                         error,
@@ -478,9 +618,13 @@ impl BulkMigration {
                     }
                     let supplier = r.reporting_supplier().clone();
                     // Each (device, counter) is new: the engine never reuses a counter.
-                    let _ = self
-                        .ledger
-                        .record(&supplier, r.entity_id, counter, &outcome);
+                    let _ = self.ledger.record(
+                        &supplier,
+                        r.entity_id,
+                        counter,
+                        &outcome,
+                        self.clock,
+                    );
                     if let Outcome::Invalid(reason) = outcome {
                         self.events.push(Event::SecurityEvent {
                             device: r.entity_id,
@@ -488,6 +632,16 @@ impl BulkMigration {
                         });
                     }
                     apply(r, &outcome, &self.policy, self.clock);
+                    match outcome {
+                        // It may have run: the cell is read before the retry.
+                        Outcome::Transient(TransientCause::NoResponse) => {
+                            r.unconfirmed = Some(counter);
+                        }
+                        Outcome::Invalid(_) => {}
+                        _ => r.unconfirmed = None,
+                    }
+                    self.ledger
+                        .track(r, &self.policy, self.clock, EvidenceSource::UpdateOutcome);
                 }
             }
             if let Some((at, found)) = &incident {
@@ -499,6 +653,89 @@ impl BulkMigration {
         }
         self.batches += 1;
         made
+    }
+
+    /// What a read of record `i`'s role-5 cell does (`ecos.md` §4.2): the answer is recorded
+    /// as evidence at the engine's clock. ECoS in the cell: the device is migrated — a lost
+    /// reply's attempt is resolved as completed (still one attempt), an overdue future-dated
+    /// command's attempt is counted completed now. TCoS: the cell's credential is taken, an
+    /// overdue command's attempt counts as failed, and the retry follows. Unknown: the device
+    /// needs investigation. No trusted answer: not an attempt; a device whose state is unknown
+    /// backs off and, after as many unanswered reads as attempts allowed, needs investigation.
+    fn apply_reading(&mut self, i: usize, reading: Reading) {
+        let (clock, policy) = (self.clock, &self.policy);
+        let Some(r) = self.records.get_mut(i) else {
+            return;
+        };
+        let device = r.entity_id;
+        let supplier = r.reporting_supplier().clone();
+        match reading {
+            Reading::Cell(c) => {
+                r.unanswered_reads = 0;
+                let overdue = if r.status == MigrationStatus::AwaitingAlert {
+                    self.pending.remove(&device)
+                } else {
+                    None
+                };
+                match c.state {
+                    CosState::Ecos => {
+                        if let Some(lost) = r.unconfirmed.take() {
+                            self.ledger.resolve_completed(device, lost, clock);
+                        }
+                        if let Some(issued) = overdue {
+                            let _ = self.ledger.record(
+                                &supplier,
+                                device,
+                                issued.counter,
+                                &Outcome::Migrated,
+                                clock,
+                            );
+                            r.attempts += 1;
+                        }
+                        r.state = CosState::Ecos;
+                        r.status = MigrationStatus::Migrated;
+                        r.next_attempt_at = None;
+                    }
+                    CosState::Tcos => {
+                        r.state = CosState::Tcos;
+                        if let Some(credential) = c.evidence.credential {
+                            r.cell_credential = Some(credential);
+                        }
+                        r.unconfirmed = None;
+                        if let Some(issued) = overdue {
+                            let lost = Outcome::Transient(TransientCause::NoResponse);
+                            let _ =
+                                self.ledger
+                                    .record(&supplier, device, issued.counter, &lost, clock);
+                            apply(r, &lost, policy, clock);
+                        }
+                    }
+                    CosState::Unknown(_) => {
+                        r.state = c.state;
+                        r.status = MigrationStatus::NeedsInvestigation;
+                        r.next_attempt_at = None;
+                    }
+                }
+            }
+            Reading::NoAnswer | Reading::Invalid(_) => {
+                if let Reading::Invalid(reason) = reading {
+                    self.events
+                        .push(Event::SecurityEvent { device, reason });
+                }
+                r.unanswered_reads = r.unanswered_reads.saturating_add(1);
+                if !r.state.is_known() {
+                    if r.unanswered_reads >= policy.max_attempts {
+                        r.status = MigrationStatus::NeedsInvestigation;
+                        r.next_attempt_at = None;
+                    } else {
+                        r.next_attempt_at =
+                            Some(clock.saturating_add(policy.retry.delay(r.unanswered_reads)));
+                    }
+                }
+            }
+        }
+        self.ledger
+            .track(r, policy, clock, EvidenceSource::CredentialDetailsResponse);
     }
 
     /// Devices that accepted a future-dated command and whose alert has not come.
@@ -524,11 +761,13 @@ impl BulkMigration {
         // The acceptance was not counted; the alert's outcome is the attempt's, counted now.
         let _ = self
             .ledger
-            .record(&supplier, device, issued.counter, &outcome);
+            .record(&supplier, device, issued.counter, &outcome, self.clock);
         let incident = self
             .auto_stop
             .record(device, &r.model, &outcome, r.attempts > 0);
         apply(r, &outcome, &self.policy, self.clock);
+        self.ledger
+            .track(r, &self.policy, self.clock, EvidenceSource::UpdateOutcome);
         if let (Some(incident), None) = (incident, &self.stopped) {
             self.events.push(Event::Incident(incident.clone()));
             self.stopped = Some(incident);

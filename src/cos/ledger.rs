@@ -1,13 +1,38 @@
-//! The migration ledger (`ecos.md` §4.4): per responsible supplier, the attempts (completed
-//! and failed) and the device counts the reports need. An attempt is keyed by device and
-//! command counter, so it is counted exactly once however often its outcome is reported.
+//! The migration ledger (`ecos.md` §4.4): what happened, when, to which device, for which
+//! responsible supplier.
+//!
+//! - **Attempts**, each keyed by device and command counter (so counted exactly once however
+//!   often its outcome is reported), with the engine's clock (UTC Unix seconds) and what it
+//!   came to. A lost reply is a failed attempt when it happens; a later reading that shows the
+//!   command did run *resolves* it as completed from the reading's time on — still one attempt.
+//! - **Device histories**: which supplier its reports go to, what its role-5 cell holds
+//!   (each reading with its time; an older reading never overrides a newer one), and its
+//!   *standing* (open, or excluded or failed, and why), each entry timed.
+//! - **Report sequence numbers** per recipient: issued numbers are kept, so the next is one
+//!   more than the highest and a gap shows a report that was never issued.
+//!
+//! Because everything is timed, the ECOSMIG-007 counts can be taken *as at* any instant
+//! ([`Ledger::counts_as_at`]): a December report made in January from a run that went on
+//! into January counts exactly what a run that stopped at midnight would have counted.
 
 use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::vec::Vec;
 use core::fmt;
 
-use crate::cos::classify::CosState;
-use crate::cos::migration::{DeviceRecord, MigrationPolicy, Outcome, SecPartyId};
+use crate::cos::classify::{CosState, EvidenceSource};
+use crate::cos::device::IneligibleReason;
+use crate::cos::migration::{
+    DeviceRecord, MigrationPolicy, MigrationStatus, Outcome, Responsibility, SecPartyId,
+    TransientCause,
+};
 use crate::frame::EntityId;
+use crate::payload::StatusCode;
+
+#[cfg(feature = "csv")]
+pub mod csv_file;
+mod notices;
+
+pub use notices::{Notice, NoticeKind};
 
 /// The counts of one responsible supplier: the detail record of ECOSMIG-007.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -47,11 +72,292 @@ impl fmt::Display for DuplicateAttempt {
 
 impl core::error::Error for DuplicateAttempt {}
 
+/// What an attempt came to, as the ledger keeps it (an [`Outcome`] that counts as an attempt).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum AttemptResult {
+    /// Migrated.
+    Completed,
+    /// resourcesBusy.
+    Busy,
+    /// No reply (the command may have run).
+    NoResponse,
+    /// A device fault with this status code.
+    DeviceFault(u8),
+    /// Success, but not the ECoS credential in the cell.
+    WrongCredential,
+}
+
+impl AttemptResult {
+    /// The ledger's form of `outcome`; `None` for outcomes that are not attempts (pending,
+    /// invalid).
+    #[must_use]
+    pub fn of(outcome: &Outcome) -> Option<Self> {
+        Some(match outcome {
+            Outcome::Migrated => Self::Completed,
+            Outcome::Transient(TransientCause::Busy) => Self::Busy,
+            Outcome::Transient(TransientCause::NoResponse) => Self::NoResponse,
+            Outcome::DeviceFault(s) => Self::DeviceFault(s.0),
+            Outcome::WrongCredential(_) => Self::WrongCredential,
+            Outcome::Pending | Outcome::Invalid(_) => return None,
+        })
+    }
+
+    /// Whether the attempt completed the migration.
+    #[must_use]
+    pub const fn is_completed(self) -> bool {
+        matches!(self, Self::Completed)
+    }
+}
+
+impl fmt::Display for AttemptResult {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Completed => f.write_str("completed"),
+            Self::Busy => f.write_str("resourcesBusy"),
+            Self::NoResponse => f.write_str("no response"),
+            Self::DeviceFault(s) => write!(f, "device fault {}", StatusCode(*s)),
+            Self::WrongCredential => f.write_str("wrong credential installed"),
+        }
+    }
+}
+
+/// One attempt.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct AttemptEntry {
+    /// The supplier it is reported to (at the time of the attempt).
+    pub supplier: SecPartyId,
+    /// The device.
+    pub device: EntityId,
+    /// The command counter.
+    pub counter: u64,
+    /// When (Unix seconds, UTC).
+    pub at: i64,
+    /// What it came to.
+    pub result: AttemptResult,
+    /// A later reading that showed what the command did (a lost reply): when, and the result
+    /// that stands from then on.
+    pub resolved: Option<(i64, AttemptResult)>,
+}
+
+impl AttemptEntry {
+    /// What the attempt counts as at `at`, if it had happened by then.
+    #[must_use]
+    pub fn result_as_at(&self, at: i64) -> Option<AttemptResult> {
+        if self.at > at {
+            return None;
+        }
+        Some(match self.resolved {
+            Some((t, r)) if t <= at => r,
+            _ => self.result,
+        })
+    }
+}
+
+/// What the role-5 cell holds, as the ledger keeps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum CellState {
+    /// TCoS credentials.
+    Tcos,
+    /// ECoS credentials.
+    Ecos,
+    /// Not known.
+    Unknown,
+}
+
+impl From<CosState> for CellState {
+    fn from(s: CosState) -> Self {
+        match s {
+            CosState::Tcos => Self::Tcos,
+            CosState::Ecos => Self::Ecos,
+            CosState::Unknown(_) => Self::Unknown,
+        }
+    }
+}
+
+/// A reading of the role-5 cell (or an inventory record), with its time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct Observation {
+    /// When the evidence was taken (Unix seconds, UTC).
+    pub at: i64,
+    /// What the cell holds.
+    pub state: CellState,
+    /// Where it came from.
+    pub source: EvidenceSource,
+}
+
+/// Whether a device is open to migration or excluded or failed, and why (what a notice to
+/// its Responsible Supplier says).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum Standing {
+    /// Migrated, in progress, waiting, or not yet tried: nothing to tell.
+    Open,
+    /// Excluded: a model on the Non-Migratable list without its fixing firmware.
+    NonMigratable,
+    /// Excluded: flagged ineligible, for this reason.
+    Ineligible(IneligibleReason),
+    /// Failed: a device fault; no more tries.
+    Faulted(Responsibility),
+    /// Failed: attempts exhausted, a wrong credential, or repeated invalid replies.
+    NeedsInvestigation,
+}
+
+impl Standing {
+    /// The standing of `record` under `policy` (independent of the clock: back-off is open).
+    #[must_use]
+    pub fn of(record: &DeviceRecord, policy: &MigrationPolicy) -> Self {
+        match record.status {
+            MigrationStatus::Faulted(r) => Self::Faulted(r),
+            MigrationStatus::NeedsInvestigation => Self::NeedsInvestigation,
+            MigrationStatus::Migrated | MigrationStatus::AwaitingAlert => Self::Open,
+            MigrationStatus::NotStarted | MigrationStatus::Retrying => {
+                if record.state == CosState::Ecos {
+                    Self::Open
+                } else if policy.is_non_migratable(record) {
+                    Self::NonMigratable
+                } else if let Some(reason) = &record.ineligible {
+                    Self::Ineligible(reason.clone())
+                } else if record.attempts >= policy.max_attempts {
+                    Self::NeedsInvestigation
+                } else {
+                    Self::Open
+                }
+            }
+        }
+    }
+}
+
+/// One device's history: each list in time order, each entry from its time until the next.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
+pub struct DeviceHistory {
+    /// The supplier its reports go to.
+    pub suppliers: Vec<(i64, SecPartyId)>,
+    /// What its role-5 cell holds.
+    pub states: Vec<Observation>,
+    /// Its standing.
+    pub standings: Vec<(i64, Standing)>,
+}
+
+/// The latest entry at or before `at` of a time-ordered list.
+fn as_at<T>(list: &[T], at: i64, time: impl Fn(&T) -> i64) -> Option<&T> {
+    let n = list.partition_point(|e| time(e) <= at);
+    n.checked_sub(1).and_then(|i| list.get(i))
+}
+
+impl DeviceHistory {
+    /// The supplier at `at`.
+    #[must_use]
+    pub fn supplier_as_at(&self, at: i64) -> Option<&SecPartyId> {
+        as_at(&self.suppliers, at, |e| e.0).map(|e| &e.1)
+    }
+
+    /// The cell state at `at`.
+    #[must_use]
+    pub fn state_as_at(&self, at: i64) -> Option<CellState> {
+        as_at(&self.states, at, |e| e.at).map(|e| e.state)
+    }
+
+    /// The standing at `at`, and since when.
+    #[must_use]
+    pub fn standing_as_at(&self, at: i64) -> Option<&(i64, Standing)> {
+        as_at(&self.standings, at, |e| e.0)
+    }
+}
+
+/// Appends `value` at `at` when it differs from the last entry; entries older than the last
+/// are refused (the list stays in time order).
+fn push_changed<T: PartialEq>(list: &mut Vec<(i64, T)>, at: i64, value: T) -> bool {
+    match list.last() {
+        Some((t, _)) if *t > at => false,
+        Some((_, v)) if *v == value => false,
+        _ => {
+            list.push((at, value));
+            true
+        }
+    }
+}
+
+/// A report sequence number given explicitly that the ledger did not expect.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct IssuedSequence {
+    /// The number issued.
+    pub number: u32,
+    /// The number the ledger would have issued.
+    pub expected: u32,
+}
+
+impl IssuedSequence {
+    /// Whether an explicit number overrode the ledger's.
+    #[must_use]
+    pub const fn overridden(&self) -> bool {
+        self.number != self.expected
+    }
+}
+
 /// The ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(try_from = "LedgerFile", into = "LedgerFile"))]
 pub struct Ledger {
-    attempts: BTreeMap<SecPartyId, (u64, u64)>,
-    seen: BTreeSet<(EntityId, u64)>,
+    attempts: Vec<AttemptEntry>,
+    index: BTreeMap<(EntityId, u64), usize>,
+    devices: BTreeMap<EntityId, DeviceHistory>,
+    sequences: BTreeMap<SecPartyId, BTreeSet<u32>>,
+}
+
+/// The ledger as stored (the attempt index is rebuilt on reading).
+#[cfg(feature = "serde")]
+#[derive(serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LedgerFile {
+    attempts: Vec<AttemptEntry>,
+    devices: BTreeMap<EntityId, DeviceHistory>,
+    sequences: BTreeMap<SecPartyId, BTreeSet<u32>>,
+}
+
+#[cfg(feature = "serde")]
+impl From<Ledger> for LedgerFile {
+    fn from(l: Ledger) -> Self {
+        Self {
+            attempts: l.attempts,
+            devices: l.devices,
+            sequences: l.sequences,
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl TryFrom<LedgerFile> for Ledger {
+    type Error = DuplicateAttempt;
+
+    fn try_from(f: LedgerFile) -> Result<Self, DuplicateAttempt> {
+        let mut index = BTreeMap::new();
+        for (i, a) in f.attempts.iter().enumerate() {
+            if index.insert((a.device, a.counter), i).is_some() {
+                return Err(DuplicateAttempt {
+                    device: a.device,
+                    counter: a.counter,
+                });
+            }
+        }
+        Ok(Self {
+            attempts: f.attempts,
+            index,
+            devices: f.devices,
+            sequences: f.sequences,
+        })
+    }
 }
 
 impl Ledger {
@@ -61,8 +367,8 @@ impl Ledger {
         Self::default()
     }
 
-    /// Records the outcome of the attempt `counter` on `device` for `supplier`. Returns
-    /// whether it counted (pending and invalid outcomes are not attempts yet).
+    /// Records the outcome of the attempt `counter` on `device` for `supplier`, made at `at`.
+    /// Returns whether it counted (pending and invalid outcomes are not attempts yet).
     ///
     /// # Errors
     /// [`DuplicateAttempt`] when this attempt was already counted.
@@ -72,35 +378,160 @@ impl Ledger {
         device: EntityId,
         counter: u64,
         outcome: &Outcome,
+        at: i64,
     ) -> Result<bool, DuplicateAttempt> {
-        if !outcome.counts_as_attempt() {
+        let Some(result) = AttemptResult::of(outcome) else {
             return Ok(false);
-        }
-        if !self.seen.insert((device, counter)) {
+        };
+        if self.index.contains_key(&(device, counter)) {
             return Err(DuplicateAttempt { device, counter });
         }
-        let entry = self.attempts.entry(supplier.clone()).or_insert((0, 0));
-        if matches!(outcome, Outcome::Migrated) {
-            entry.0 += 1;
-        } else {
-            entry.1 += 1;
-        }
+        self.index.insert((device, counter), self.attempts.len());
+        self.attempts.push(AttemptEntry {
+            supplier: supplier.clone(),
+            device,
+            counter,
+            at,
+            result,
+            resolved: None,
+        });
         Ok(true)
+    }
+
+    /// Resolves the failed attempt `counter` on `device` (a lost reply) as completed from
+    /// `at` on: a reading showed the command ran. The attempt stays one attempt; returns
+    /// whether anything changed (not for an unknown, completed or already resolved attempt,
+    /// nor for a time before the attempt).
+    pub fn resolve_completed(&mut self, device: EntityId, counter: u64, at: i64) -> bool {
+        let Some(a) = self
+            .index
+            .get(&(device, counter))
+            .and_then(|&i| self.attempts.get_mut(i))
+        else {
+            return false;
+        };
+        if a.result.is_completed() || a.resolved.is_some() || at < a.at {
+            return false;
+        }
+        a.resolved = Some((at, AttemptResult::Completed));
+        true
+    }
+
+    /// The attempts, in the order recorded.
+    #[must_use]
+    pub fn entries(&self) -> &[AttemptEntry] {
+        &self.attempts
     }
 
     /// Attempts recorded in all.
     #[must_use]
     pub fn total_attempts(&self) -> u64 {
-        u64::try_from(self.seen.len()).unwrap_or(u64::MAX)
+        u64::try_from(self.attempts.len()).unwrap_or(u64::MAX)
     }
 
-    /// (completed, failed) attempts of `supplier`.
+    /// (completed, failed) attempts of `supplier`, as they stand now.
     #[must_use]
     pub fn attempts(&self, supplier: &SecPartyId) -> (u64, u64) {
-        self.attempts.get(supplier).copied().unwrap_or((0, 0))
+        let c = self.counts_as_at(supplier, i64::MAX);
+        (c.migrations_completed, c.failed_attempts)
     }
 
-    /// The counts per reporting supplier: attempts from the ledger, devices from `fleet`.
+    /// A device's history.
+    #[must_use]
+    pub fn device(&self, device: EntityId) -> Option<&DeviceHistory> {
+        self.devices.get(&device)
+    }
+
+    /// Records what `device`'s role-5 cell holds at `at`, from `source`. Returns whether it
+    /// was taken: a reading older than the device's latest is refused (it can never override
+    /// a newer one), and one that says what the latest already says adds nothing.
+    pub fn observe(
+        &mut self,
+        device: EntityId,
+        at: i64,
+        state: CellState,
+        source: EvidenceSource,
+    ) -> bool {
+        let h = self.devices.entry(device).or_default();
+        match h.states.last() {
+            Some(o) if o.at > at => false,
+            Some(o) if o.state == state => false,
+            _ => {
+                h.states.push(Observation { at, state, source });
+                true
+            }
+        }
+    }
+
+    /// Brings `record`'s history up to date at `at`: its reporting supplier, its standing
+    /// under `policy`, and its cell state (taken from `source`) where they changed.
+    pub fn track(
+        &mut self,
+        record: &DeviceRecord,
+        policy: &MigrationPolicy,
+        at: i64,
+        source: EvidenceSource,
+    ) {
+        self.observe(record.entity_id, at, record.state.into(), source);
+        let h = self.devices.entry(record.entity_id).or_default();
+        push_changed(&mut h.suppliers, at, record.reporting_supplier().clone());
+        push_changed(&mut h.standings, at, Standing::of(record, policy));
+    }
+
+    /// The ECOSMIG-007 counts of `supplier` as at `at`: attempts made by then (a lost reply
+    /// resolved later still counts as failed), and its devices by what was known of them by
+    /// then. A supplier the ledger does not know, or a time before anything happened, gives
+    /// zeros.
+    #[must_use]
+    pub fn counts_as_at(&self, supplier: &SecPartyId, at: i64) -> SupplierCounts {
+        self.summary_as_at(at)
+            .remove(supplier)
+            .unwrap_or_default()
+    }
+
+    /// The counts of every supplier the ledger knows, as at `at`.
+    #[must_use]
+    pub fn summary_as_at(&self, at: i64) -> BTreeMap<SecPartyId, SupplierCounts> {
+        let mut out: BTreeMap<SecPartyId, SupplierCounts> = BTreeMap::new();
+        for h in self.devices.values() {
+            if let Some(s) = h.suppliers.first() {
+                out.entry(s.1.clone()).or_default();
+            }
+        }
+        for a in &self.attempts {
+            out.entry(a.supplier.clone()).or_default();
+            match a.result_as_at(at) {
+                Some(r) if r.is_completed() => {
+                    if let Some(c) = out.get_mut(&a.supplier) {
+                        c.migrations_completed += 1;
+                    }
+                }
+                Some(_) => {
+                    if let Some(c) = out.get_mut(&a.supplier) {
+                        c.failed_attempts += 1;
+                    }
+                }
+                None => {}
+            }
+        }
+        for h in self.devices.values() {
+            let Some(c) = h.supplier_as_at(at).and_then(|s| out.get_mut(s)) else {
+                continue;
+            };
+            match h.state_as_at(at) {
+                Some(CellState::Ecos) => c.ecos_installed += 1,
+                Some(CellState::Tcos) => c.remaining_tcos += 1,
+                Some(CellState::Unknown) | None => {}
+            }
+            if matches!(h.standing_as_at(at), Some((_, Standing::NonMigratable))) {
+                c.non_migratable += 1;
+            }
+        }
+        out
+    }
+
+    /// The counts per reporting supplier now: attempts from the ledger, devices from
+    /// `fleet` as the records stand.
     #[must_use]
     pub fn summary<'r>(
         &self,
@@ -108,10 +539,12 @@ impl Ledger {
         policy: &MigrationPolicy,
     ) -> BTreeMap<SecPartyId, SupplierCounts> {
         let mut out: BTreeMap<SecPartyId, SupplierCounts> = BTreeMap::new();
-        for (s, (done, failed)) in &self.attempts {
-            let c = out.entry(s.clone()).or_default();
-            c.migrations_completed = *done;
-            c.failed_attempts = *failed;
+        for a in &self.attempts {
+            let c = out.entry(a.supplier.clone()).or_default();
+            match a.result_as_at(i64::MAX) {
+                Some(r) if r.is_completed() => c.migrations_completed += 1,
+                _ => c.failed_attempts += 1,
+            }
         }
         for r in fleet {
             let c = out.entry(r.reporting_supplier().clone()).or_default();
@@ -120,146 +553,64 @@ impl Ledger {
                 CosState::Tcos => c.remaining_tcos += 1,
                 CosState::Unknown(_) => {}
             }
-            if policy.is_non_migratable(r) {
+            if Standing::of(r, policy) == Standing::NonMigratable {
                 c.non_migratable += 1;
             }
         }
         out
     }
-}
 
-/// The ledger summary as a CSV file: a header row, then one row per supplier
-/// (`supplier,migrations_completed,failed_attempts,ecos_installed,remaining_tcos,non_migratable`),
-/// written and read with the `csv` crate through serde (feature `csv`).
-#[cfg(feature = "csv")]
-pub mod csv_file {
-    use alloc::collections::BTreeMap;
-    use alloc::string::String;
-    use alloc::vec::Vec;
-    use core::fmt;
-
-    use super::SupplierCounts;
-    use crate::cos::party::SecPartyId;
-
-    /// The header row.
-    pub const HEADER: &str = "supplier,migrations_completed,failed_attempts,ecos_installed,remaining_tcos,non_migratable";
-
-    #[derive(serde::Serialize, serde::Deserialize)]
-    #[serde(deny_unknown_fields)]
-    struct Row {
-        supplier: SecPartyId,
-        migrations_completed: u64,
-        failed_attempts: u64,
-        ecos_installed: u64,
-        remaining_tcos: u64,
-        non_migratable: u64,
+    /// The sequence number the next report to `recipient` gets: one more than the highest
+    /// issued (1 for the first).
+    #[must_use]
+    pub fn next_sequence(&self, recipient: &SecPartyId) -> u32 {
+        self.sequences
+            .get(recipient)
+            .and_then(|s| s.last())
+            .map_or(1, |n| n.saturating_add(1))
     }
 
-    /// A ledger file that could not be read: the line (1-based, `0` when unknown) and why.
-    #[derive(Clone, Debug, PartialEq, Eq)]
-    pub struct LedgerFileError {
-        /// The line.
-        pub line: u64,
-        /// What is wrong there.
-        pub message: String,
+    /// Records that a report to `recipient` is issued, with `explicit` as its number when
+    /// given (an override, reported as such in the result), else [`Ledger::next_sequence`].
+    pub fn issue_sequence(&mut self, recipient: &SecPartyId, explicit: Option<u32>) -> IssuedSequence {
+        let expected = self.next_sequence(recipient);
+        let number = explicit.unwrap_or(expected);
+        self.sequences
+            .entry(recipient.clone())
+            .or_default()
+            .insert(number);
+        IssuedSequence { number, expected }
     }
 
-    impl fmt::Display for LedgerFileError {
-        fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-            write!(f, "line {}: {}", self.line, self.message)
-        }
+    /// The sequence numbers issued to `recipient`, lowest first.
+    #[must_use]
+    pub fn issued_sequences(&self, recipient: &SecPartyId) -> Vec<u32> {
+        self.sequences
+            .get(recipient)
+            .map(|s| s.iter().copied().collect())
+            .unwrap_or_default()
     }
 
-    impl core::error::Error for LedgerFileError {}
-
-    impl From<csv::Error> for LedgerFileError {
-        fn from(e: csv::Error) -> Self {
-            let line = e.position().map_or(0, csv::Position::line);
-            let message = match e.kind() {
-                csv::ErrorKind::Deserialize { err, .. } => alloc::format!(
-                    "{}{}",
-                    err.field()
-                        .map_or(String::new(), |f| alloc::format!("field {}: ", f + 1)),
-                    err.kind()
-                ),
-                _ => alloc::format!("{e}"),
-            };
-            Self { line, message }
-        }
+    /// The numbers below the highest issued to `recipient` that were never issued: reports
+    /// that went missing.
+    #[must_use]
+    pub fn missing_sequences(&self, recipient: &SecPartyId) -> Vec<u32> {
+        let Some(s) = self.sequences.get(recipient) else {
+            return Vec::new();
+        };
+        let top = s.last().copied().unwrap_or(0);
+        (1..top).filter(|n| !s.contains(n)).collect()
     }
 
-    /// Writes the summary (header row, then one row per supplier, in supplier order).
-    ///
-    /// # Errors
-    /// Only what the `csv` writer reports (nothing for an in-memory buffer in practice).
-    pub fn write_csv<'a>(
-        summary: impl IntoIterator<Item = (&'a SecPartyId, &'a SupplierCounts)>,
-    ) -> Result<String, LedgerFileError> {
-        let mut w = csv::Writer::from_writer(Vec::new());
-        for (s, c) in summary {
-            w.serialize(Row {
-                supplier: s.clone(),
-                migrations_completed: c.migrations_completed,
-                failed_attempts: c.failed_attempts,
-                ecos_installed: c.ecos_installed,
-                remaining_tcos: c.remaining_tcos,
-                non_migratable: c.non_migratable,
-            })?;
-        }
-        let bytes = w.into_inner().map_err(|e| LedgerFileError {
-            line: 0,
-            message: alloc::format!("{}", e.error()),
-        })?;
-        let mut text = String::from_utf8(bytes).map_err(|e| LedgerFileError {
-            line: 0,
-            message: alloc::format!("{e}"),
-        })?;
-        if text.is_empty() {
-            text = alloc::format!("{HEADER}\n");
-        }
-        Ok(text)
+    /// The devices whose reports go to `supplier` (now) that are excluded or failed, with
+    /// why and their last attempt's result: what the notice to that Responsible Supplier
+    /// says. Empty when there is nothing to tell.
+    #[must_use]
+    pub fn notices(&self, supplier: &SecPartyId) -> Vec<Notice> {
+        notices::of(self, supplier)
     }
 
-    /// Reads a file [`write_csv`] wrote: the header row must be [`HEADER`]; each row a SEC
-    /// party ID and five counts; a supplier at most once.
-    ///
-    /// # Errors
-    /// [`LedgerFileError`] naming the line.
-    pub fn read_csv(text: &str) -> Result<BTreeMap<SecPartyId, SupplierCounts>, LedgerFileError> {
-        let mut r = csv::ReaderBuilder::new()
-            .trim(csv::Trim::All)
-            .from_reader(text.as_bytes());
-        let headers = r.headers()?.clone();
-        if headers.iter().collect::<Vec<_>>().join(",") != HEADER {
-            return Err(LedgerFileError {
-                line: 1,
-                message: alloc::format!("expected the header `{HEADER}`"),
-            });
-        }
-        let mut out = BTreeMap::new();
-        for record in r.records() {
-            let record = record?;
-            let line = record.position().map_or(0, csv::Position::line);
-            let row: Row = record.deserialize(Some(&headers)).map_err(|e| {
-                let mut err = LedgerFileError::from(e);
-                err.line = line;
-                err
-            })?;
-            let counts = SupplierCounts {
-                migrations_completed: row.migrations_completed,
-                failed_attempts: row.failed_attempts,
-                ecos_installed: row.ecos_installed,
-                remaining_tcos: row.remaining_tcos,
-                non_migratable: row.non_migratable,
-            };
-            let supplier = row.supplier;
-            if out.insert(supplier.clone(), counts).is_some() {
-                return Err(LedgerFileError {
-                    line,
-                    message: alloc::format!("supplier {supplier} twice"),
-                });
-            }
-        }
-        Ok(out)
+    pub(crate) fn histories(&self) -> impl Iterator<Item = (&EntityId, &DeviceHistory)> {
+        self.devices.iter()
     }
 }

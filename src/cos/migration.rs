@@ -43,6 +43,8 @@ pub enum MigrationStatus {
 
 /// Who answers for a device fault (`ecos.md` §4.2; EMEHRA 6.1.2, 6.2).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum Responsibility {
     /// The responsible supplier.
     Supplier,
@@ -81,8 +83,13 @@ pub struct DeviceRecord {
     pub attempts: u32,
     /// Responses that failed verification (not attempts).
     pub invalid_responses: u32,
-    /// Not before this time (back-off).
+    /// Not before this time (back-off; for a device awaiting an alert, when the wait ends).
     pub next_attempt_at: Option<i64>,
+    /// The counter of a migration command that got no reply (it may have run): the role-5
+    /// cell is read before the retry.
+    pub unconfirmed: Option<u64>,
+    /// Reads of the role-5 cell that got no trusted answer (not attempts).
+    pub unanswered_reads: u32,
     /// Where the migration stands.
     pub status: MigrationStatus,
 }

@@ -3,19 +3,37 @@
 //! of its last day; one per responsible supplier.
 //!
 //! ```text
-//! 00,ECOSMIG-007,<recipient(6)>,<sequence(6)>,<title(<=100)>,<created>,<start>,<end>,DCC Controlled
+//! 00,ECOSMIG-007,<recipient(6)>,<sequence(6)>,<title(1..100)>,<created>,<start>,<end>,DCC Controlled
 //! 10,<completed(9)>,<failed(9)>,<ECoS installed(9)>,<remaining TCoS(9)>,<non-migratable(9)>
 //! 99,<rows count(6)>,DCC Controlled
 //! ```
-//! Date-times are `YYYYMMDDThhmmss`. Fields are comma-separated, one record per line, LF line
-//! ends (our decision, configurable); the rows count is the number of detail records. A value
-//! that does not fit its field is an error, never truncated.
+//! Date-times are `YYYYMMDDThhmmss`, exactly 15 characters, a real UTC date and time. Fields
+//! are separated by one character (default `,`; never a letter, a digit, white space or `-`,
+//! which the fixed texts contain), one record per line, LF line ends (our decision,
+//! configurable in [`ReportFormat`]). A value that does not fit its field is an error, never
+//! truncated; an empty title is refused.
+//!
+//! **What the counts mean.** They are cumulative from the start of the migration *as at the
+//! end date-time* (23:59:59 of the month's last day), whenever the report is made:
+//! [`Ecosmig007::for_month`] takes them from the [`Ledger`] as at that instant, so a run that
+//! goes on into the next month does not change the report. **The start date-time** is the
+//! first instant of the reported month (00:00:00 on the 1st): it names the month the report
+//! is for; it is *not* where the counting starts (the seed defines only the end, and its totals
+//! are cumulative). A month with nothing in it — before the run began, or a supplier with no
+//! devices — gives a report of zeros.
+//!
+//! **Sequence numbers** are per recipient and live in the ledger ([`Ledger::issue_sequence`]):
+//! monotonic, so a missing report can be noticed.
+//!
+//! **Rows count.** The trailer's rows count is a policy value ([`RowsCount`]): the number of
+//! detail records (1, our default) or of all records (3). The parser checks it against the
+//! same policy and accepts it with or without leading zeros.
 
 use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
-use crate::cos::ledger::SupplierCounts;
+use crate::cos::ledger::{IssuedSequence, Ledger, SupplierCounts};
 use crate::cos::migration::SecPartyId;
 use crate::payload::GeneralizedTime;
 
@@ -41,6 +59,14 @@ pub enum ReportError {
         /// The field.
         field: &'static str,
     },
+    /// A text field that must not be empty is.
+    Empty {
+        /// The field.
+        field: &'static str,
+    },
+    /// A separator that could occur inside a field (a letter, a digit, white space, `-`), or a
+    /// line end that is not LF or CR LF.
+    InvalidFormat,
     /// The text is not an ECOSMIG-007 report: the line and column (1-based) where the field
     /// that failed starts, and which field it is.
     Malformed {
@@ -60,6 +86,10 @@ impl fmt::Display for ReportError {
             Self::InvalidCharacter { field } => {
                 write!(f, "{field} contains a separator or line end")
             }
+            Self::Empty { field } => write!(f, "{field} is empty"),
+            Self::InvalidFormat => f.write_str(
+                "the separator must not be a letter, a digit, white space or `-`, and the line end must be LF or CR LF",
+            ),
             Self::Malformed {
                 line,
                 column,
@@ -71,13 +101,36 @@ impl fmt::Display for ReportError {
 
 impl core::error::Error for ReportError {}
 
+/// What the trailer's rows count counts (a policy value; the seed does not say).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum RowsCount {
+    /// The detail records: `1` (our default).
+    #[default]
+    DetailRecords,
+    /// All records, header and trailer included: `3`.
+    AllRecords,
+}
+
+impl RowsCount {
+    /// The value written for a report with its one detail record.
+    #[must_use]
+    pub const fn value(self) -> u64 {
+        match self {
+            Self::DetailRecords => 1,
+            Self::AllRecords => 3,
+        }
+    }
+}
+
 /// Layout options.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ReportFormat {
     /// The field separator (default `,`).
     pub separator: char,
-    /// The line end (default LF).
+    /// The line end (default LF; LF or CR LF).
     pub line_end: &'static str,
+    /// What the trailer's rows count counts.
+    pub rows_count: RowsCount,
 }
 
 impl Default for ReportFormat {
@@ -85,7 +138,26 @@ impl Default for ReportFormat {
         Self {
             separator: ',',
             line_end: "\n",
+            rows_count: RowsCount::DetailRecords,
         }
+    }
+}
+
+impl ReportFormat {
+    /// Checks the separator and line end.
+    ///
+    /// # Errors
+    /// [`ReportError::InvalidFormat`] for a separator that is a letter, a digit, white space
+    /// or `-` (each occurs inside fields), or a line end other than LF and CR LF.
+    pub fn check(&self) -> Result<(), ReportError> {
+        let sep = self.separator;
+        if sep.is_alphanumeric() || sep.is_whitespace() || sep == '-' || sep.is_control() {
+            return Err(ReportError::InvalidFormat);
+        }
+        if !matches!(self.line_end, "\n" | "\r\n") {
+            return Err(ReportError::InvalidFormat);
+        }
+        Ok(())
     }
 }
 
@@ -187,13 +259,54 @@ impl Ecosmig007 {
         }
     }
 
+    /// The report for the month `year`-`month` to `recipient`, from `ledger`: counts as at
+    /// the period's end, created at [`scheduled_creation`], with the next sequence number of
+    /// that recipient — or `sequence` when given, an override the result says it is — which
+    /// is recorded in the ledger as issued. A month with no activity gives zeros.
+    ///
+    /// ```
+    /// use gbcs::cos::ledger::Ledger;
+    /// use gbcs::cos::report::Ecosmig007;
+    /// use gbcs::cos::SecPartyId;
+    ///
+    /// let mut ledger = Ledger::new();
+    /// let supplier = SecPartyId::new("SUPA01")?;
+    /// let (report, seq) = Ecosmig007::for_month(&mut ledger, supplier.clone(), 2026, 12, None);
+    /// assert_eq!((report.sequence_number, seq.overridden()), (1, false));
+    /// assert_eq!(report.counts.migrations_completed, 0);
+    /// assert_eq!(ledger.next_sequence(&supplier), 2);
+    /// # Ok::<(), gbcs::cos::migration::InvalidPartyId>(())
+    /// ```
+    pub fn for_month(
+        ledger: &mut Ledger,
+        recipient: SecPartyId,
+        year: u16,
+        month: u8,
+        sequence: Option<u32>,
+    ) -> (Self, IssuedSequence) {
+        let created = scheduled_creation(year, month);
+        let (_, end) = monthly_period(created);
+        let counts = ledger.counts_as_at(&recipient, end.unix_seconds());
+        let issued = ledger.issue_sequence(&recipient, sequence);
+        (
+            Self::monthly(recipient, issued.number, created, counts),
+            issued,
+        )
+    }
+
     /// The report as text.
     ///
     /// # Errors
     /// [`ReportError::DoesNotFit`] for a value over its maximum; [`ReportError::InvalidCharacter`]
-    /// for a title with the separator or a line end.
+    /// for a title with the separator or a line end; [`ReportError::Empty`] for an empty title;
+    /// [`ReportError::InvalidFormat`] for a separator or line end [`ReportFormat::check`]
+    /// refuses.
     pub fn to_text(&self, format: &ReportFormat) -> Result<String, ReportError> {
+        format.check()?;
         let sep = format.separator;
+        if self.title.is_empty() {
+            return Err(ReportError::Empty { field: "title" });
+        }
         if self.sequence_number > MAX_SEQUENCE {
             return Err(ReportError::DoesNotFit {
                 field: "sequence number",
@@ -238,7 +351,11 @@ impl Ecosmig007 {
             c.remaining_tcos,
             c.non_migratable
         );
-        let _ = write!(s, "99{sep}1{sep}{CLASSIFICATION}{end}");
+        let _ = write!(
+            s,
+            "99{sep}{}{sep}{CLASSIFICATION}{end}",
+            format.rows_count.value()
+        );
         Ok(s)
     }
 
@@ -249,14 +366,16 @@ impl Ecosmig007 {
     /// header  = "00" SEP "ECOSMIG-007" SEP party SEP seq SEP title SEP time SEP time SEP time
     ///           SEP "DCC Controlled"
     /// detail  = "10" 5*(SEP count)
-    /// trailer = "99" SEP "1" SEP "DCC Controlled"
+    /// trailer = "99" SEP rows SEP "DCC Controlled"   ; rows = 1*6 digit, the format's value
     /// party   = 1*6(letter | digit)      seq   = 1*6 digit      count = 1*9 digit
     /// title   = 1*100 (any but SEP)      time  = 8 digit "T" 6 digit   ; a valid UTC date-time
     /// ```
     ///
     /// # Errors
-    /// [`ReportError::Malformed`] naming the line, column and field.
+    /// [`ReportError::Malformed`] naming the line, column and field;
+    /// [`ReportError::InvalidFormat`] for a format [`ReportFormat::check`] refuses.
     pub fn parse(text: &str, format: &ReportFormat) -> Result<Self, ReportError> {
+        format.check()?;
         let lines: Vec<&str> = text
             .split(format.line_end)
             .filter(|l| !l.is_empty())
@@ -272,7 +391,7 @@ impl Ecosmig007 {
         let (recipient, sequence_number, title, created, period_start, period_end) =
             grammar::header(header, sep).map_err(|e| e.at(1, header))?;
         let counts = grammar::detail(detail, sep).map_err(|e| e.at(2, detail))?;
-        grammar::trailer(trailer, sep).map_err(|e| e.at(3, trailer))?;
+        grammar::trailer(trailer, sep, format.rows_count.value()).map_err(|e| e.at(3, trailer))?;
         Ok(Self {
             recipient,
             sequence_number,
@@ -450,9 +569,9 @@ mod grammar {
         })
     }
 
-    pub(super) fn trailer(line: &str, sep: char) -> Result<(), Stop<'_>> {
+    pub(super) fn trailer(line: &str, sep: char, rows: u64) -> Result<(), Stop<'_>> {
         let (r, _) = field(line, "trailer record", tag("99"))?;
-        let (r, _) = next(r, sep, "rows count", tag("1"))?;
+        let (r, _) = next(r, sep, "rows count", verify(number(sep, 6), |n| *n == rows))?;
         let (r, _) = next(r, sep, "classification", tag(CLASSIFICATION))?;
         field(r, "end of the trailer record", eof)?;
         Ok(())

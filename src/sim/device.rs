@@ -69,6 +69,9 @@ pub struct Faults {
     pub fault_status: Option<StatusCode>,
     /// Refuse every replacement certificate (badCertificate, 5).
     pub reject_certificates: bool,
+    /// Execute the next `lost_replies` commands but lose their replies (the command ran; the
+    /// sender hears nothing).
+    pub lost_replies: u32,
 }
 
 /// Why the device refused a command without executing it.
@@ -307,6 +310,10 @@ impl SimDevice {
             Payload::UpdateSecurityCredentialsCommand(c) => self.update(&m, &c, bytes),
             _ => Err(Rejection::Unsupported(h.message_code())),
         };
+        if self.faults.lost_replies > 0 {
+            self.faults.lost_replies -= 1;
+            return Reply::Silent;
+        }
         match result {
             Ok(r) => Reply::Response(r),
             Err(e) => Reply::Rejected(e),

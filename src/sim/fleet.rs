@@ -362,6 +362,7 @@ impl SimulatedMigration {
             tcos,
             command,
             acb: &CachedKeyAgreement::new(acb, self.acb_key_id, &self.secrets),
+            acb_id: self.pki.acb.entity_id,
         };
         Ok(f(&ctx))
     }
@@ -529,6 +530,8 @@ impl SimulatedFleet {
                 attempts: 0,
                 invalid_responses: 0,
                 next_attempt_at: None,
+                unconfirmed: None,
+                unanswered_reads: 0,
                 status: MigrationStatus::NotStarted,
             });
             profiles.push(profile);

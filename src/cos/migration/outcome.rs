@@ -30,6 +30,8 @@ pub enum InvalidReason {
     WrongMessage,
     /// The device signature does not verify.
     BadSignature,
+    /// The MAC does not verify.
+    BadMac,
     /// From another device, or to another party.
     WrongParties,
     /// Its counter (or outcome sequence number) is not the command's.
@@ -165,7 +167,10 @@ pub fn apply(record: &mut DeviceRecord, outcome: &Outcome, policy: &MigrationPol
             record.status = MigrationStatus::Migrated;
             record.next_attempt_at = None;
         }
-        Outcome::Pending => record.status = MigrationStatus::AwaitingAlert,
+        Outcome::Pending => {
+            record.status = MigrationStatus::AwaitingAlert;
+            record.next_attempt_at = Some(now.saturating_add(policy.alert_timeout_secs));
+        }
         Outcome::Transient(_) => {
             record.attempts += 1;
             if record.attempts >= policy.max_attempts {

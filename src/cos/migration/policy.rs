@@ -129,6 +129,9 @@ pub struct MigrationPolicy {
     pub auto_stop: AutoStopPolicy,
     /// `[4]` in the migration command: the role-5 floor for the ECoS party (default 0).
     pub ecos_floor: Option<u64>,
+    /// How long after a future-dated acceptance the engine waits for its alert before it
+    /// reads the device's role-5 cell instead (default 2 days).
+    pub alert_timeout_secs: i64,
 }
 
 impl Default for MigrationPolicy {
@@ -143,6 +146,7 @@ impl Default for MigrationPolicy {
             stale_after_secs: 30 * 86_400,
             auto_stop: AutoStopPolicy::default(),
             ecos_floor: Some(0),
+            alert_timeout_secs: 2 * 86_400,
         }
     }
 }

@@ -19,8 +19,6 @@ pub enum Priority {
 pub enum SkipReason {
     /// Already ECoS (counts as ECoS installed).
     AlreadyEcos,
-    /// The state is unknown: query the device first (`ecos.md` §6).
-    StateUnknown,
     /// A model on the Non-Migratable list without its fixing firmware.
     NonMigratable,
     /// Flagged ineligible, cause not cleared.
@@ -44,6 +42,10 @@ pub enum SkipReason {
 pub enum Decision {
     /// Send the migration command.
     Migrate(Priority),
+    /// Read the device's role-5 cell (CS02a) first: its state is unknown, a migration
+    /// command to it got no reply (it may have run), or the alert of a future-dated one is
+    /// overdue. Then migrate if the reading shows TCoS.
+    Read(Priority),
     /// Do not, and why.
     Skip(SkipReason),
 }
@@ -52,16 +54,20 @@ pub enum Decision {
 #[must_use]
 pub fn select(record: &DeviceRecord, policy: &MigrationPolicy, now: i64) -> Decision {
     use Decision::Skip;
+    let mut read = record.unconfirmed.is_some();
     match record.status {
         MigrationStatus::Migrated => return Skip(SkipReason::Migrated),
         MigrationStatus::Faulted(r) => return Skip(SkipReason::Faulted(r)),
         MigrationStatus::NeedsInvestigation => return Skip(SkipReason::NeedsInvestigation),
-        MigrationStatus::AwaitingAlert => return Skip(SkipReason::AwaitingAlert),
+        MigrationStatus::AwaitingAlert => match record.next_attempt_at {
+            Some(t) if t <= now => read = true,
+            _ => return Skip(SkipReason::AwaitingAlert),
+        },
         MigrationStatus::NotStarted | MigrationStatus::Retrying => {}
     }
     match record.state {
         CosState::Ecos => return Skip(SkipReason::AlreadyEcos),
-        CosState::Unknown(_) => return Skip(SkipReason::StateUnknown),
+        CosState::Unknown(_) => read = true,
         CosState::Tcos => {}
     }
     if policy.is_non_migratable(record) {
@@ -73,15 +79,22 @@ pub fn select(record: &DeviceRecord, policy: &MigrationPolicy, now: i64) -> Deci
     if !policy.in_scope.contains(&record.device_type) {
         return Skip(SkipReason::OutOfScope(record.device_type));
     }
-    if record.attempts >= policy.max_attempts {
+    if record.attempts >= policy.max_attempts || record.unanswered_reads >= policy.max_attempts {
         return Skip(SkipReason::NeedsInvestigation);
     }
-    if let Some(t) = record.next_attempt_at.filter(|t| *t > now) {
-        return Skip(SkipReason::BackingOff(t));
+    if record.status != MigrationStatus::AwaitingAlert {
+        if let Some(t) = record.next_attempt_at.filter(|t| *t > now) {
+            return Skip(SkipReason::BackingOff(t));
+        }
     }
-    if now.saturating_sub(record.last_communication) > policy.stale_after_secs {
-        Decision::Migrate(Priority::Low)
+    let priority = if now.saturating_sub(record.last_communication) > policy.stale_after_secs {
+        Priority::Low
     } else {
-        Decision::Migrate(Priority::Normal)
+        Priority::Normal
+    };
+    if read {
+        Decision::Read(priority)
+    } else {
+        Decision::Migrate(priority)
     }
 }
