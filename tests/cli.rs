@@ -343,8 +343,8 @@ fn a_malformed_registry_or_ledger_is_refused_naming_file_line_and_column() {
         "{err}"
     );
 
-    let ledger = tmp("bad-ledger.csv");
-    std::fs::write(&ledger, "supplier,migrations_completed,failed_attempts,ecos_installed,remaining_tcos,non_migratable\nSUPA,1,0,1,9,0\nSUPB,1,x,1,9,0\n").expect("write");
+    let ledger = tmp("bad-ledger.json");
+    std::fs::write(&ledger, "{\"attempts\": [],\n \"devices\": {},\n \"sequences\": {\"SUPA\": [1, \"x\"]}}\n").expect("write");
     let ledger = ledger.to_str().expect("path").to_owned();
     let out = gbcs(&[
         "report",
@@ -358,12 +358,12 @@ fn a_malformed_registry_or_ledger_is_refused_naming_file_line_and_column() {
     ]);
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains(&format!("{ledger}:3: field 3:")), "{err}");
+    assert!(err.contains(&format!("{ledger}:3:")), "{err}");
 }
 
 #[test]
 fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
-    let ledger = tmp("ledger.csv");
+    let ledger = tmp("ledger.json");
     let out = ok(&gbcs(&[
         "migrate",
         "--simulate",
@@ -384,10 +384,8 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
     let migrated: u64 = words[2].parse().expect("migrated count");
     let attempts: u64 = words[4].parse().expect("attempt count");
     let text = std::fs::read_to_string(&ledger).expect("ledger");
-    let rows: Vec<_> = gbcs::cos::ledger::csv_file::read_csv(&text)
-        .expect("ledger parses")
-        .into_iter()
-        .collect();
+    let file: gbcs::cos::ledger::Ledger = serde_json::from_str(&text).expect("ledger parses");
+    let rows: Vec<_> = file.summary_as_at(i64::MAX).into_iter().collect();
     assert!(!rows.is_empty());
     let sum =
         |f: fn(&gbcs::cos::SupplierCounts) -> u64| rows.iter().map(|(_, c)| f(c)).sum::<u64>();
@@ -418,6 +416,94 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
     assert_eq!(parsed.counts, rows[0].1);
     assert!(report.starts_with(&format!("00,ECOSMIG-007,{supplier},1,")));
     assert!(report.contains(",20261201T060000,20261101T000000,20261130T235959,"));
+
+    // The issued number is in the ledger now: the next report gets 2; an explicit number
+    // overrides and says so.
+    let again = |extra: &[&str]| {
+        let mut args = vec![
+            "report",
+            "ecosmig-007",
+            "--ledger",
+            ledger.to_str().expect("path"),
+            "--supplier",
+            &supplier,
+            "--month",
+            "2026-12",
+        ];
+        args.extend_from_slice(extra);
+        gbcs(&args)
+    };
+    let second = again(&[]);
+    assert!(ok(&second).starts_with(&format!("00,ECOSMIG-007,{supplier},2,")));
+    assert!(second.stderr.is_empty());
+    let forced = again(&["--sequence", "9"]);
+    assert!(ok(&forced).starts_with(&format!("00,ECOSMIG-007,{supplier},9,")));
+    let note = String::from_utf8_lossy(&forced.stderr);
+    assert!(
+        note.contains("sequence number 9 given with --sequence; the ledger's next was 3"),
+        "{note}"
+    );
+    let text = std::fs::read_to_string(&ledger).expect("ledger");
+    let file: gbcs::cos::ledger::Ledger = serde_json::from_str(&text).expect("ledger parses");
+    let id = gbcs::cos::SecPartyId::new(&supplier).expect("id");
+    assert_eq!(file.issued_sequences(&id), vec![1, 2, 9]);
+    assert_eq!(file.missing_sequences(&id), vec![3, 4, 5, 6, 7, 8]);
+
+    // A month before the run: zeros, not an error.
+    let before = ok(&gbcs(&[
+        "report",
+        "ecosmig-007",
+        "--ledger",
+        ledger.to_str().expect("path"),
+        "--supplier",
+        &supplier,
+        "--month",
+        "2025-10",
+    ]));
+    assert!(before.contains("\n10,0,0,0,0,0\n"), "{before}");
+}
+
+#[test]
+fn report_notices_prints_csv_with_a_header_row_for_each_supplier() {
+    let ledger = tmp("notices-ledger.json");
+    ok(&gbcs(&[
+        "migrate",
+        "--simulate",
+        "400",
+        "--seed",
+        "8",
+        "--ledger",
+        ledger.to_str().expect("path"),
+    ]));
+    let path = ledger.to_str().expect("path");
+    let mut rows = 0;
+    for supplier in ["SUPA01", "SUPB02", "SUPC03"] {
+        let out = ok(&gbcs(&[
+            "report", "notices", "--ledger", path, "--supplier", supplier,
+        ]));
+        let mut lines = out.lines();
+        assert_eq!(
+            lines.next(),
+            Some("device,supplier,kind,reason,last_outcome,since")
+        );
+        for line in lines {
+            rows += 1;
+            let fields: Vec<&str> = line.split(',').collect();
+            assert_eq!(fields.len(), 6, "{line}");
+            assert_eq!(fields[1], supplier);
+            assert!(
+                ["non-migratable", "ineligible", "faulted", "needs-investigation"]
+                    .contains(&fields[2]),
+                "{line}"
+            );
+        }
+    }
+    assert!(rows > 0, "a default mix has devices to tell suppliers about");
+    // A supplier with no devices: the header alone.
+    let none = ok(&gbcs(&[
+        "report", "notices", "--ledger", path, "--supplier", "NONE99",
+    ]));
+    assert_eq!(none, "device,supplier,kind,reason,last_outcome,since\n");
 }
 
 #[test]
@@ -432,6 +518,7 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["classify", "--help"],
         vec!["migrate", "--help"],
         vec!["report", "ecosmig-007", "--help"],
+        vec!["report", "notices", "--help"],
     ] {
         let out = ok(&gbcs(&args));
         let want = if args.len() == 1 {

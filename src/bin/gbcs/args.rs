@@ -101,10 +101,10 @@ pub fn command() -> Command {
                 .about("Migrate a simulated fleet from TCoS to ECoS, with a progress bar")
                 .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(clap::value_parser!(u64)).help("Simulated meters"))
                 .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)))
-                .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger summary (CSV) here"))
+                .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger here (JSON: timed attempts, readings, standings, report sequence numbers)"))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))
                 .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").help("The ACB KA key that MACs (PEM, or a pkcs11: URI); certified likewise"))
-                .after_help("Examples:\n  gbcs migrate --simulate 2000 --ledger ledger.csv\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
+                .after_help("Examples:\n  gbcs migrate --simulate 2000 --ledger ledger.json\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
         )
         .subcommand(
             Command::new("report")
@@ -112,12 +112,19 @@ pub fn command() -> Command {
                 .subcommand_required(true)
                 .subcommand(
                     Command::new("ecosmig-007")
-                        .about("ECOSMIG-007 Summary Report: ECoS Total Counts, from a ledger file")
+                        .about("ECOSMIG-007 Summary Report: ECoS Total Counts, from a ledger file, as at the month's end")
                         .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
                         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
                         .arg(Arg::new("month").long("month").value_name("YYYY-MM").required(true).help("The month reported on (created on the 1st of the next at 06:00)"))
-                        .arg(Arg::new("sequence").long("sequence").value_name("N").default_value("1").value_parser(clap::value_parser!(u32)))
-                        .after_help("Example:\n  gbcs report ecosmig-007 --ledger ledger.csv --supplier SUPA01 --month 2026-11"),
+                        .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next for this recipient); says so on stderr"))
+                        .after_help("Counts are cumulative as at 23:59:59 of the month's last day, whenever the report is made.\nThe sequence number issued is recorded in the ledger file.\n\nExample:\n  gbcs report ecosmig-007 --ledger ledger.json --supplier SUPA01 --month 2026-11"),
+                )
+                .subcommand(
+                    Command::new("notices")
+                        .about("Notices to a Responsible Supplier: its devices excluded or failed, why, and their last outcome (CSV)")
+                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
+                        .after_help("Prints only the header row when there is nothing to tell.\n\nExample:\n  gbcs report notices --ledger ledger.json --supplier SUPA01"),
                 ),
         )
 }

@@ -2,7 +2,8 @@
 
 use clap::ArgMatches;
 use gbcs::cos::classify;
-use gbcs::cos::ledger::csv_file::{read_csv, write_csv};
+use gbcs::cos::ledger::csv_file::{write_csv, write_notices};
+use gbcs::cos::ledger::Ledger;
 use gbcs::cos::CosRegistry;
 use gbcs::crypto::KeyAgreement;
 use gbcs::payload::Payload;
@@ -133,8 +134,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     let secs = started.elapsed().as_secs_f64();
     let summary = run.ledger.summary(&run.records, &run.policy);
     if let Some(path) = m.get_one::<String>("ledger") {
-        let text = write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
-        std::fs::write(path, text).map_err(|e| Failure::io(path, e))?;
+        write_ledger(path, &run.ledger)?;
     }
     let mut out = format!(
         "{} devices, {} migrated, {} attempts in {secs:.1} s ({:.0} devices/s)\n",
@@ -156,29 +156,44 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     Ok(out)
 }
 
-pub fn report(m: &ArgMatches) -> Result<String> {
-    let Some(("ecosmig-007", m)) = m.subcommand() else {
-        return Err(Failure::usage("unknown report"));
-    };
-    let path = m
-        .get_one::<String>("ledger")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let ledger = read_csv(&read_text(path)?).map_err(|e| Failure::File {
+/// Reads a ledger file (the JSON `gbcs migrate --ledger` writes).
+fn read_ledger(path: &str) -> Result<Ledger> {
+    serde_json::from_str(&read_text(path)?).map_err(|e| Failure::File {
         path: path.to_owned(),
-        line: e.line,
-        column: None,
-        message: e.message,
-    })?;
+        line: e.line() as u64,
+        column: Some(e.column()),
+        message: e.to_string(),
+    })
+}
+
+fn write_ledger(path: &str, ledger: &Ledger) -> Result<()> {
+    let text = serde_json::to_string(ledger).map_err(|e| Failure::key(e.to_string()))?;
+    std::fs::write(path, text + "\n").map_err(|e| Failure::io(path, e))
+}
+
+fn supplier_arg(m: &ArgMatches) -> Result<gbcs::cos::SecPartyId> {
     let supplier = m
         .get_one::<String>("supplier")
         .map(String::as_str)
         .unwrap_or_default();
-    let counts = ledger
-        .iter()
-        .find(|(s, _)| s.as_str() == supplier)
-        .map(|(_, c)| *c)
-        .ok_or_else(|| Failure::key(format!("supplier {supplier} is not in the ledger")))?;
+    gbcs::cos::SecPartyId::new(supplier).map_err(|e| Failure::usage(format!("--supplier: {e}")))
+}
+
+pub fn report(m: &ArgMatches) -> Result<String> {
+    match m.subcommand() {
+        Some(("ecosmig-007", m)) => ecosmig_007(m),
+        Some(("notices", m)) => notices(m),
+        _ => Err(Failure::usage("unknown report")),
+    }
+}
+
+fn ecosmig_007(m: &ArgMatches) -> Result<String> {
+    let path = m
+        .get_one::<String>("ledger")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let mut ledger = read_ledger(path)?;
+    let id = supplier_arg(m)?;
     let month = m
         .get_one::<String>("month")
         .map(String::as_str)
@@ -192,14 +207,29 @@ pub fn report(m: &ArgMatches) -> Result<String> {
             ))
         })
         .ok_or_else(|| Failure::usage(format!("--month {month}: expected YYYY-MM")))?;
-    let id = gbcs::cos::SecPartyId::new(supplier).map_err(|e| Failure::usage(e.to_string()))?;
-    let seq = m.get_one::<u32>("sequence").copied().unwrap_or(1);
-    let r = gbcs::cos::report::Ecosmig007::monthly(
-        id,
-        seq,
-        gbcs::cos::report::scheduled_creation(y, mo),
-        counts,
-    );
-    r.to_text(&gbcs::cos::report::ReportFormat::default())
-        .map_err(|e| Failure::decode(e.to_string()))
+    let explicit = m.get_one::<u32>("sequence").copied();
+    let (report, issued) =
+        gbcs::cos::report::Ecosmig007::for_month(&mut ledger, id, y, mo, explicit);
+    let text = report
+        .to_text(&gbcs::cos::report::ReportFormat::default())
+        .map_err(|e| Failure::decode(e.to_string()))?;
+    if issued.overridden() {
+        eprintln!(
+            "note: sequence number {} given with --sequence; the ledger's next was {}",
+            issued.number, issued.expected
+        );
+    }
+    // The issued number is kept in the ledger: the next report to this recipient follows it.
+    write_ledger(path, &ledger)?;
+    Ok(text)
+}
+
+fn notices(m: &ArgMatches) -> Result<String> {
+    let path = m
+        .get_one::<String>("ledger")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let ledger = read_ledger(path)?;
+    let id = supplier_arg(m)?;
+    write_notices(&ledger.notices(&id)).map_err(|e| Failure::key(e.to_string()))
 }

@@ -130,3 +130,54 @@ pub fn read_csv(text: &str) -> Result<BTreeMap<SecPartyId, SupplierCounts>, Ledg
     }
     Ok(out)
 }
+
+/// The header row of a notices file.
+pub const NOTICES_HEADER: &str = "device,supplier,kind,reason,last_outcome,since";
+
+/// Writes notices to a Responsible Supplier as CSV: [`NOTICES_HEADER`], then one row per
+/// device (`since` as `YYYYMMDDThhmmss` UTC, `last_outcome` empty for a device never tried).
+/// Only the header when there is nothing to tell.
+///
+/// # Errors
+/// Only what the `csv` writer reports (nothing for an in-memory buffer in practice).
+pub fn write_notices(notices: &[super::Notice]) -> Result<String, LedgerFileError> {
+    let mut w = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    w.write_record(NOTICES_HEADER.split(','))?;
+    for n in notices {
+        let since = crate::payload::GeneralizedTime::from_unix_seconds(n.since).map_or_else(
+            || alloc::format!("{}", n.since),
+            |t| {
+                alloc::format!(
+                    "{:04}{:02}{:02}T{:02}{:02}{:02}",
+                    t.year,
+                    t.month,
+                    t.day,
+                    t.hour,
+                    t.minute,
+                    t.second
+                )
+            },
+        );
+        let last = n
+            .last_outcome
+            .map_or_else(String::new, |o| alloc::format!("{o}"));
+        w.write_record([
+            alloc::format!("{}", n.device).as_str(),
+            n.supplier.as_str(),
+            n.kind.name(),
+            n.reason.as_str(),
+            last.as_str(),
+            since.as_str(),
+        ])?;
+    }
+    let bytes = w.into_inner().map_err(|e| LedgerFileError {
+        line: 0,
+        message: alloc::format!("{}", e.error()),
+    })?;
+    String::from_utf8(bytes).map_err(|e| LedgerFileError {
+        line: 0,
+        message: alloc::format!("{e}"),
+    })
+}
