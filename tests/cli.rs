@@ -344,7 +344,11 @@ fn a_malformed_registry_or_ledger_is_refused_naming_file_line_and_column() {
     );
 
     let ledger = tmp("bad-ledger.json");
-    std::fs::write(&ledger, "{\"attempts\": [],\n \"devices\": {},\n \"sequences\": {\"SUPA\": [1, \"x\"]}}\n").expect("write");
+    std::fs::write(
+        &ledger,
+        "{\"attempts\": [],\n \"devices\": {},\n \"sequences\": {\"SUPA\": [1, \"x\"]}}\n",
+    )
+    .expect("write");
     let ledger = ledger.to_str().expect("path").to_owned();
     let out = gbcs(&[
         "report",
@@ -479,7 +483,12 @@ fn report_notices_prints_csv_with_a_header_row_for_each_supplier() {
     let mut rows = 0;
     for supplier in ["SUPA01", "SUPB02", "SUPC03"] {
         let out = ok(&gbcs(&[
-            "report", "notices", "--ledger", path, "--supplier", supplier,
+            "report",
+            "notices",
+            "--ledger",
+            path,
+            "--supplier",
+            supplier,
         ]));
         let mut lines = out.lines();
         assert_eq!(
@@ -492,16 +501,29 @@ fn report_notices_prints_csv_with_a_header_row_for_each_supplier() {
             assert_eq!(fields.len(), 6, "{line}");
             assert_eq!(fields[1], supplier);
             assert!(
-                ["non-migratable", "ineligible", "faulted", "needs-investigation"]
-                    .contains(&fields[2]),
+                [
+                    "non-migratable",
+                    "ineligible",
+                    "faulted",
+                    "needs-investigation"
+                ]
+                .contains(&fields[2]),
                 "{line}"
             );
         }
     }
-    assert!(rows > 0, "a default mix has devices to tell suppliers about");
+    assert!(
+        rows > 0,
+        "a default mix has devices to tell suppliers about"
+    );
     // A supplier with no devices: the header alone.
     let none = ok(&gbcs(&[
-        "report", "notices", "--ledger", path, "--supplier", "NONE99",
+        "report",
+        "notices",
+        "--ledger",
+        path,
+        "--supplier",
+        "NONE99",
     ]));
     assert_eq!(none, "device,supplier,kind,reason,last_outcome,since\n");
 }

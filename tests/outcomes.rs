@@ -207,7 +207,9 @@ fn the_ledger_refuses_to_count_an_attempt_twice() {
         l.record(&s, ids::device(1), 7, &Outcome::Migrated, 0),
         Ok(true)
     );
-    assert!(l.record(&s, ids::device(1), 7, &Outcome::Migrated, 0).is_err());
+    assert!(l
+        .record(&s, ids::device(1), 7, &Outcome::Migrated, 0)
+        .is_err());
     assert_eq!(
         l.record(&s, ids::device(1), 8, &Outcome::Pending, 0),
         Ok(false)

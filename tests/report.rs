@@ -278,7 +278,11 @@ fn refuses_a_separator_that_can_occur_inside_a_field() {
             separator,
             ..ReportFormat::default()
         };
-        assert_eq!(report().to_text(&f), Err(ReportError::InvalidFormat), "{separator:?}");
+        assert_eq!(
+            report().to_text(&f),
+            Err(ReportError::InvalidFormat),
+            "{separator:?}"
+        );
         assert_eq!(
             Ecosmig007::parse(TEXT, &f),
             Err(ReportError::InvalidFormat),
@@ -311,18 +315,31 @@ fn refuses_an_empty_title_both_ways() {
     let text = TEXT.replace("Summary Report: ECoS Total Counts", "");
     assert!(matches!(
         Ecosmig007::parse(&text, &ReportFormat::default()),
-        Err(ReportError::Malformed { line: 1, field: "title", .. })
+        Err(ReportError::Malformed {
+            line: 1,
+            field: "title",
+            ..
+        })
     ));
 }
 
 #[test]
 fn refuses_date_times_of_the_wrong_width() {
-    for bad in ["20261201T06000", "20261201T0600000", "2026121T060000", "20261201 060000"] {
+    for bad in [
+        "20261201T06000",
+        "20261201T0600000",
+        "2026121T060000",
+        "20261201 060000",
+    ] {
         let text = TEXT.replace("20261201T060000", bad);
         assert!(
             matches!(
                 Ecosmig007::parse(&text, &ReportFormat::default()),
-                Err(ReportError::Malformed { line: 1, field: "creation date-time", .. })
+                Err(ReportError::Malformed {
+                    line: 1,
+                    field: "creation date-time",
+                    ..
+                })
             ),
             "{bad}"
         );
@@ -357,7 +374,11 @@ fn the_rows_count_is_a_policy_value_the_parser_reads_in_every_form_the_builder_w
         };
         assert!(matches!(
             Ecosmig007::parse(&text, &f_other),
-            Err(ReportError::Malformed { line: 3, field: "rows count", .. })
+            Err(ReportError::Malformed {
+                line: 3,
+                field: "rows count",
+                ..
+            })
         ));
     }
 }

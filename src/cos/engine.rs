@@ -485,9 +485,10 @@ impl BulkMigration {
         // command, the ACB's for each read.
         let mut jobs: Vec<(usize, u64, Option<u64>)> = Vec::new();
         for i in candidates.into_iter().take(config.batch_size.max(1)) {
-            let read = self.records.get(i).is_some_and(|r| {
-                matches!(select(r, &self.policy, self.clock), Decision::Read(_))
-            });
+            let read = self
+                .records
+                .get(i)
+                .is_some_and(|r| matches!(select(r, &self.policy, self.clock), Decision::Read(_)));
             let read = read.then(|| {
                 self.next_read_counter += 1;
                 self.next_read_counter - 1
@@ -618,13 +619,9 @@ impl BulkMigration {
                     }
                     let supplier = r.reporting_supplier().clone();
                     // Each (device, counter) is new: the engine never reuses a counter.
-                    let _ = self.ledger.record(
-                        &supplier,
-                        r.entity_id,
-                        counter,
-                        &outcome,
-                        self.clock,
-                    );
+                    let _ =
+                        self.ledger
+                            .record(&supplier, r.entity_id, counter, &outcome, self.clock);
                     if let Outcome::Invalid(reason) = outcome {
                         self.events.push(Event::SecurityEvent {
                             device: r.entity_id,
@@ -719,8 +716,7 @@ impl BulkMigration {
             }
             Reading::NoAnswer | Reading::Invalid(_) => {
                 if let Reading::Invalid(reason) = reading {
-                    self.events
-                        .push(Event::SecurityEvent { device, reason });
+                    self.events.push(Event::SecurityEvent { device, reason });
                 }
                 r.unanswered_reads = r.unanswered_reads.saturating_add(1);
                 if !r.state.is_known() {
@@ -775,22 +771,49 @@ impl BulkMigration {
         Some(outcome)
     }
 
+    /// Moves the engine's clock forward to `t` (never back): for a caller that drives time,
+    /// say between runs while future-dated commands are awaiting their alerts.
+    pub fn advance_clock(&mut self, t: i64) {
+        self.clock = self.clock.max(t);
+    }
+
     /// Runs batches until no device is left to try (waiting out back-offs on the clock) or an
-    /// incident stops the run. Calls `progress` after each batch.
+    /// incident stops the run. Calls `progress` after each batch. It does not wait for the
+    /// alerts of future-dated commands: those overdue are read in a later batch, once the
+    /// clock has passed their time-out.
     pub fn run(
         &mut self,
         ctx: &MigrationContext<'_>,
         transport: &dyn Transport,
         config: &EngineConfig,
+        progress: impl FnMut(&Progress),
+    ) -> Progress {
+        self.run_until(ctx, transport, config, i64::MAX, progress)
+    }
+
+    /// As [`Self::run`], but starts no batch after `until` (Unix seconds): a run that stops
+    /// at midnight, say.
+    pub fn run_until(
+        &mut self,
+        ctx: &MigrationContext<'_>,
+        transport: &dyn Transport,
+        config: &EngineConfig,
+        until: i64,
         mut progress: impl FnMut(&Progress),
     ) -> Progress {
-        while self.stopped.is_none() {
+        while self.stopped.is_none() && self.clock <= until {
             let candidates = self.candidates();
             if candidates.is_empty() {
                 let next = self
                     .records
                     .iter()
-                    .filter(|r| r.status == MigrationStatus::Retrying)
+                    // Back-offs of retries and of unanswered reads (not alert time-outs).
+                    .filter(|r| {
+                        matches!(
+                            r.status,
+                            MigrationStatus::Retrying | MigrationStatus::NotStarted
+                        )
+                    })
                     .filter_map(|r| r.next_attempt_at)
                     .filter(|t| *t > self.clock)
                     .min();

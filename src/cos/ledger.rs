@@ -444,7 +444,7 @@ impl Ledger {
 
     /// Records what `device`'s role-5 cell holds at `at`, from `source`. Returns whether it
     /// was taken: a reading older than the device's latest is refused (it can never override
-    /// a newer one), and one that says what the latest already says adds nothing.
+    /// a newer one), and one that repeats the latest (same state, same source) adds nothing.
     pub fn observe(
         &mut self,
         device: EntityId,
@@ -455,7 +455,7 @@ impl Ledger {
         let h = self.devices.entry(device).or_default();
         match h.states.last() {
             Some(o) if o.at > at => false,
-            Some(o) if o.state == state => false,
+            Some(o) if o.state == state && o.source == source => false,
             _ => {
                 h.states.push(Observation { at, state, source });
                 true
@@ -484,9 +484,7 @@ impl Ledger {
     /// zeros.
     #[must_use]
     pub fn counts_as_at(&self, supplier: &SecPartyId, at: i64) -> SupplierCounts {
-        self.summary_as_at(at)
-            .remove(supplier)
-            .unwrap_or_default()
+        self.summary_as_at(at).remove(supplier).unwrap_or_default()
     }
 
     /// The counts of every supplier the ledger knows, as at `at`.
@@ -572,7 +570,11 @@ impl Ledger {
 
     /// Records that a report to `recipient` is issued, with `explicit` as its number when
     /// given (an override, reported as such in the result), else [`Ledger::next_sequence`].
-    pub fn issue_sequence(&mut self, recipient: &SecPartyId, explicit: Option<u32>) -> IssuedSequence {
+    pub fn issue_sequence(
+        &mut self,
+        recipient: &SecPartyId,
+        explicit: Option<u32>,
+    ) -> IssuedSequence {
         let expected = self.next_sequence(recipient);
         let number = explicit.unwrap_or(expected);
         self.sequences

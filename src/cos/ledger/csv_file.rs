@@ -10,7 +10,8 @@ use super::SupplierCounts;
 use crate::cos::party::SecPartyId;
 
 /// The header row.
-pub const HEADER: &str = "supplier,migrations_completed,failed_attempts,ecos_installed,remaining_tcos,non_migratable";
+pub const HEADER: &str =
+    "supplier,migrations_completed,failed_attempts,ecos_installed,remaining_tcos,non_migratable";
 
 #[derive(serde::Serialize, serde::Deserialize)]
 #[serde(deny_unknown_fields)]

@@ -1,0 +1,343 @@
+//! The migration against time and lost messages (`ecos.md` §4.2, §4.4): replies that are
+//! lost after the command ran, devices whose state is Unknown, alerts that never come, and
+//! reports as at the period end from a run that goes on past it.
+
+use gbcs::cos::classify::{CosState, UnknownReason};
+use gbcs::cos::engine::EngineConfig;
+use gbcs::cos::ledger::{AttemptResult, CellState, NoticeKind};
+use gbcs::cos::migration::MigrationStatus;
+use gbcs::cos::report::{monthly_period, scheduled_creation, Ecosmig007};
+use gbcs::payload::{GeneralizedTime, TrustAnchorCellIdentifier};
+use gbcs::sim::fleet::{FleetMix, Profile, SimulatedMigration};
+use gbcs::sim::pki::ids;
+
+/// 2026-12-31T22:00:00Z: a run that starts two hours before the year ends.
+const CLOCK: i64 = 1_798_754_400;
+
+const CONFIG: EngineConfig = EngineConfig {
+    batch_size: 50,
+    workers: 2,
+    batch_interval_secs: 600,
+};
+
+fn simulation(seed: u64, devices: usize, mix: &FleetMix) -> SimulatedMigration {
+    SimulatedMigration::new(b"migration time tests", seed, devices, mix, CLOCK)
+        .expect("simulated fleet")
+}
+
+fn cell_entity(sim: &SimulatedMigration, device: gbcs::frame::EntityId) -> Option<u64> {
+    sim.fleet
+        .transport
+        .with_device(device, |d| {
+            d.cell(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS)
+                .map(|c| c.entity_id.to_u64())
+        })
+        .flatten()
+}
+
+#[test]
+fn a_lost_reply_is_read_before_the_retry_and_the_migration_counts_once() {
+    let mut sim = simulation(1, 60, &FleetMix(Vec::new()));
+    // Devices 0..10 run the command and lose the reply; 10..20 ignore the command (nothing
+    // done) and answer later.
+    for n in 0..20 {
+        sim.fleet
+            .transport
+            .with_device(ids::device(n), |d| {
+                if n < 10 {
+                    d.faults.lost_replies = 1;
+                } else {
+                    d.faults.silent = 1;
+                }
+            })
+            .expect("device");
+    }
+    let mut run = sim.start(1);
+    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
+        .expect("context");
+    for (n, r) in run.records.iter().enumerate() {
+        assert_eq!(r.status, MigrationStatus::Migrated, "device {n}");
+        assert_eq!(cell_entity(&sim, r.entity_id), Some(ids::ECOS.to_u64()));
+        let history: Vec<_> = run
+            .ledger
+            .entries()
+            .iter()
+            .filter(|a| a.device == r.entity_id)
+            .collect();
+        match n {
+            // One attempt: failed when it was made, completed from the reading on.
+            0..10 => {
+                assert_eq!(r.attempts, 1, "device {n}");
+                assert_eq!(history.len(), 1);
+                let a = history[0];
+                assert_eq!(a.result, AttemptResult::NoResponse);
+                let (at, result) = a.resolved.expect("resolved by the reading");
+                assert_eq!(result, AttemptResult::Completed);
+                assert!(at > a.at);
+                assert_eq!(a.result_as_at(a.at), Some(AttemptResult::NoResponse));
+                assert_eq!(a.result_as_at(at), Some(AttemptResult::Completed));
+            }
+            // The reading showed TCoS: a second command, which migrated it.
+            10..20 => {
+                assert_eq!(r.attempts, 2, "device {n}");
+                let results: Vec<_> = history.iter().map(|a| a.result).collect();
+                assert_eq!(
+                    results,
+                    [AttemptResult::NoResponse, AttemptResult::Completed]
+                );
+                assert!(history[0].resolved.is_none());
+            }
+            _ => assert_eq!((r.attempts, history.len()), (1, 1), "device {n}"),
+        }
+        // The reading is evidence in the ledger.
+        if n < 20 {
+            let states = &run.ledger.device(r.entity_id).expect("history").states;
+            assert!(
+                states
+                    .iter()
+                    .any(|o| o.source
+                        == gbcs::cos::classify::EvidenceSource::CredentialDetailsResponse),
+                "device {n}: {states:?}"
+            );
+        }
+    }
+    // Counted once each: 60 completed, 10 failed (the ignored commands).
+    let total = run.ledger.summary_as_at(i64::MAX);
+    let completed: u64 = total.values().map(|c| c.migrations_completed).sum();
+    let failed: u64 = total.values().map(|c| c.failed_attempts).sum();
+    assert_eq!((completed, failed), (60, 10));
+    assert_eq!(run.ledger.total_attempts(), 70);
+    assert_eq!(total, run.ledger.summary(&run.records, &run.policy));
+}
+
+#[test]
+fn unknown_devices_are_read_in_their_batch_then_migrated_or_excluded() {
+    let mix = FleetMix(vec![
+        (Profile::AlreadyEcos, 250),
+        (Profile::NonMigratableModel, 100),
+    ]);
+    let mut sim = simulation(2, 200, &mix);
+    let profiles = sim.fleet.profiles.clone();
+    let unknown = CosState::Unknown(UnknownReason::NoEvidence);
+    for r in &mut sim.fleet.records {
+        r.state = unknown;
+        r.cell_credential = None;
+    }
+    // One silent device: its state can never be read.
+    sim.fleet
+        .transport
+        .with_device(ids::device(5), |d| d.faults.silent = u32::MAX)
+        .expect("device");
+    let mut run = sim.start(1);
+    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
+        .expect("context");
+    for ((n, r), p) in run.records.iter().enumerate().zip(&profiles) {
+        if n == 5 {
+            assert_eq!(
+                (r.status, r.state, r.attempts, r.unanswered_reads),
+                (MigrationStatus::NeedsInvestigation, unknown, 0, 5),
+                "never answered: investigated, never sent a migration command"
+            );
+            continue;
+        }
+        match p {
+            Profile::AlreadyEcos => {
+                assert_eq!((r.state, r.attempts), (CosState::Ecos, 0), "device {n}");
+            }
+            Profile::NonMigratableModel => {
+                // Excluded by its model: not even read.
+                assert_eq!((r.state, r.attempts), (unknown, 0), "device {n}");
+            }
+            _ => {
+                assert_eq!(
+                    (r.state, r.status, r.attempts),
+                    (CosState::Ecos, MigrationStatus::Migrated, 1),
+                    "device {n}"
+                );
+            }
+        }
+    }
+    let total = run.ledger.summary_as_at(i64::MAX);
+    assert_eq!(total, run.ledger.summary(&run.records, &run.policy));
+    let ecos: u64 = total.values().map(|c| c.ecos_installed).sum();
+    let excluded = profiles
+        .iter()
+        .filter(|p| **p == Profile::NonMigratableModel)
+        .count() as u64;
+    assert!(excluded > 0);
+    assert_eq!(ecos, 200 - 1 - excluded);
+}
+
+#[test]
+fn an_overdue_alert_is_read_and_the_attempt_counted_once() {
+    let mut sim = simulation(3, 20, &FleetMix(Vec::new()));
+    let mut run = sim.start(1);
+    let at = GeneralizedTime::from_unix_seconds(CLOCK + 3_600).expect("time");
+    sim.with_context(|ctx| {
+        let scheduled = gbcs::cos::engine::MigrationContext {
+            command: ctx.command.scheduled_at(at),
+            ..*ctx
+        };
+        run.run(&scheduled, &sim.fleet.transport, &CONFIG, |_| {})
+    })
+    .expect("context");
+    assert_eq!(run.awaiting_alerts(), 20);
+    assert_eq!(
+        run.ledger.total_attempts(),
+        0,
+        "acceptances are not attempts yet"
+    );
+    // Half the meters execute at their time and their alerts are lost; the other half are
+    // never advanced, so their commands are still pending when the engine reads them.
+    let mut late = Vec::new();
+    for n in 0..10 {
+        sim.fleet
+            .transport
+            .with_device(ids::device(n), |d| late.extend(d.advance_to(CLOCK + 7_200)))
+            .expect("device");
+    }
+    assert_eq!(late.len(), 10);
+    // Before the time-out nothing is read.
+    run.advance_clock(CLOCK + run.policy.alert_timeout_secs / 2);
+    sim.with_context(|ctx| run.run_batch(ctx, &sim.fleet.transport, &CONFIG))
+        .expect("context");
+    assert_eq!(run.awaiting_alerts(), 20);
+    // After it, each is read: ECoS → completed, counted once; TCoS → failed, and the retry
+    // (an immediate command) migrates it.
+    run.advance_clock(CLOCK + run.policy.alert_timeout_secs + 601);
+    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
+        .expect("context");
+    assert_eq!(run.awaiting_alerts(), 0);
+    for (n, r) in run.records.iter().enumerate() {
+        assert_eq!(r.status, MigrationStatus::Migrated, "device {n}");
+    }
+    let total = run.ledger.summary_as_at(i64::MAX);
+    let completed: u64 = total.values().map(|c| c.migrations_completed).sum();
+    let failed: u64 = total.values().map(|c| c.failed_attempts).sum();
+    // The 10 that executed: their one attempt completed. The 10 still pending read TCoS: that
+    // attempt failed, and the immediate retry completed.
+    assert_eq!((completed, failed), (20, 10));
+    for (n, r) in run.records.iter().enumerate() {
+        assert_eq!(r.attempts, if n < 10 { 1 } else { 2 }, "device {n}");
+    }
+    // A late alert is not counted again.
+    for alert in &late {
+        assert_eq!(run.on_alert(alert), None);
+    }
+    assert_eq!(run.ledger.total_attempts(), completed + failed);
+}
+
+#[test]
+fn a_december_report_from_a_run_into_january_equals_one_from_a_run_stopped_at_midnight() {
+    let mix = FleetMix(vec![
+        (Profile::BusyThenHealthy(1), 80),
+        (Profile::NeverAnswers, 30),
+        (Profile::NonMigratableModel, 50),
+        (Profile::AlreadyEcos, 50),
+    ]);
+    let (_, december_end) = monthly_period(scheduled_creation(2026, 12));
+    let midnight = december_end.unix_seconds();
+    let mut counts = Vec::new();
+    for until in [midnight, i64::MAX] {
+        let mut sim = simulation(4, 800, &mix);
+        let mut run = sim.start(1);
+        let config = EngineConfig {
+            batch_size: 100,
+            ..CONFIG
+        };
+        sim.with_context(|ctx| run.run_until(ctx, &sim.fleet.transport, &config, until, |_| {}))
+            .expect("context");
+        assert!(run.stopped().is_none(), "{:?}", run.stopped());
+        if until == i64::MAX {
+            assert!(run.clock() > midnight, "the full run went on into January");
+        }
+        let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("id");
+        let (report, _) = Ecosmig007::for_month(&mut run.ledger, supplier.clone(), 2026, 12, None);
+        counts.push((
+            report.counts,
+            run.ledger.summary(&run.records, &run.policy)[&supplier],
+        ));
+    }
+    let (stopped_report, stopped_now) = counts[0];
+    let (full_report, full_now) = counts[1];
+    assert_eq!(
+        stopped_report, full_report,
+        "December as at its end, either way"
+    );
+    assert_eq!(
+        stopped_report, stopped_now,
+        "the stopped run's counts are December's"
+    );
+    assert_ne!(full_now, full_report, "January changed the counts now");
+    assert!(stopped_report.migrations_completed > 0);
+    assert!(stopped_report.failed_attempts > 0);
+    assert!(stopped_report.non_migratable > 0);
+}
+
+#[test]
+fn an_older_reading_never_overrides_a_newer_one() {
+    let mut ledger = gbcs::cos::ledger::Ledger::new();
+    let d = ids::device(1);
+    use gbcs::cos::classify::EvidenceSource::{CredentialDetailsResponse, Inventory};
+    assert!(ledger.observe(d, 100, CellState::Tcos, Inventory));
+    assert!(ledger.observe(d, 300, CellState::Ecos, CredentialDetailsResponse));
+    // A reading taken at 200 arriving now is older: refused.
+    assert!(!ledger.observe(d, 200, CellState::Tcos, CredentialDetailsResponse));
+    let h = ledger.device(d).expect("history");
+    assert_eq!(h.state_as_at(i64::MAX), Some(CellState::Ecos));
+    assert_eq!(h.state_as_at(250), Some(CellState::Tcos));
+    assert_eq!(h.state_as_at(99), None);
+}
+
+#[test]
+fn notices_tell_each_supplier_its_excluded_and_failed_devices_and_nothing_else() {
+    let mix = FleetMix(vec![
+        (Profile::NonMigratableModel, 100),
+        (Profile::Ineligible, 100),
+        (
+            Profile::DeviceFault(gbcs::payload::StatusCode::INSUFFICIENT_MEMORY),
+            100,
+        ),
+        (Profile::NeverAnswers, 100),
+    ]);
+    let mut sim = simulation(5, 300, &mix);
+    // So many faults would stop the run; this test is about what suppliers are told.
+    sim.policy.auto_stop.failure_per_mille = 1000;
+    sim.policy.auto_stop.model_fault_per_mille = 1000;
+    let profiles = sim.fleet.profiles.clone();
+    let mut run = sim.start(1);
+    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
+        .expect("context");
+    let mut told = 0;
+    for supplier in gbcs::sim::fleet::SUPPLIERS {
+        let id = gbcs::cos::SecPartyId::new(supplier).expect("id");
+        for n in run.ledger.notices(&id) {
+            told += 1;
+            let i = usize::try_from(n.device.to_u64() & 0xFFFF_FFFF).expect("index");
+            let r = &run.records[i];
+            assert_eq!(r.reporting_supplier(), &id);
+            let (kind, last) = match profiles[i] {
+                Profile::NonMigratableModel => (NoticeKind::NonMigratable, None),
+                Profile::Ineligible => (NoticeKind::Ineligible, None),
+                Profile::DeviceFault(s) => {
+                    (NoticeKind::Faulted, Some(AttemptResult::DeviceFault(s.0)))
+                }
+                Profile::NeverAnswers => (
+                    NoticeKind::NeedsInvestigation,
+                    Some(AttemptResult::NoResponse),
+                ),
+                p => panic!("{p:?} is not excluded or failed"),
+            };
+            assert_eq!((n.kind, n.last_outcome), (kind, last), "{:?}", profiles[i]);
+        }
+    }
+    let expected = profiles
+        .iter()
+        .filter(|p| !matches!(p, Profile::Healthy | Profile::GasProxy))
+        .count();
+    assert_eq!(told, expected);
+    let nobody = gbcs::cos::SecPartyId::new("NONE99").expect("id");
+    assert!(run.ledger.notices(&nobody).is_empty());
+    let csv = gbcs::cos::ledger::csv_file::write_notices(&[]).expect("csv");
+    assert_eq!(csv, "device,supplier,kind,reason,last_outcome,since\n");
+}
