@@ -19,7 +19,7 @@ pub mod route;
 
 pub use classify::{Classification, CosState, Evidence, EvidenceSource, MatchKind, UnknownReason};
 pub use command::{BuildError, ChangeOfSupplierRequest, CosSigner, Execution, MigrationCommand};
-pub use device::{DeviceModel, FirmwareVersion, IneligibleReason};
+pub use device::{DeviceModel, FirmwareVersion, IneligibleReason, Manufacturer, ModelKey};
 pub use ledger::{Ledger, SupplierCounts};
 pub use migration::{
     select, Decision, DeviceRecord, Incident, MigrationPolicy, MigrationStatus, Outcome, Priority,

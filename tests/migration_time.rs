@@ -341,3 +341,31 @@ fn notices_tell_each_supplier_its_excluded_and_failed_devices_and_nothing_else()
     let csv = gbcs::cos::ledger::csv_file::write_notices(&[]).expect("csv");
     assert_eq!(csv, "device,supplier,kind,reason,last_outcome,since\n");
 }
+
+#[test]
+fn a_gas_meter_commissioned_in_january_moves_a_gpf_to_the_gas_supplier_from_then_on() {
+    let mut sim = simulation(6, 40, &FleetMix(vec![(Profile::GasProxy, 1000)]));
+    let mut run = sim.start(1);
+    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
+        .expect("context");
+    let gpf = run.records[0].entity_id;
+    let before = run.records[0].reporting_supplier().clone();
+    let gas = run.records[0].responsible_supplier.clone();
+    assert_ne!(before, gas, "no gas meter yet: the electricity supplier");
+    let (_, december_end) = monthly_period(scheduled_creation(2026, 12));
+    run.advance_clock(december_end.unix_seconds() + 86_400);
+    assert!(run.set_gas_meter_commissioned(gpf, true));
+    assert!(!run.set_gas_meter_commissioned(ids::device(9_999), true));
+    assert!(!run.update_firmware(ids::device(9_999), "2.0".into()));
+    let history = run.ledger.device(gpf).expect("history");
+    assert_eq!(
+        history.supplier_as_at(december_end.unix_seconds()),
+        Some(&before)
+    );
+    assert_eq!(history.supplier_as_at(i64::MAX), Some(&gas));
+    let december = run.ledger.counts_as_at(&gas, december_end.unix_seconds());
+    let now = run.ledger.counts_as_at(&gas, i64::MAX);
+    assert_eq!(now.ecos_installed, december.ecos_installed + 1);
+    // Its attempt stays with the supplier it was reported to when it was made.
+    assert_eq!(now.migrations_completed, december.migrations_completed);
+}

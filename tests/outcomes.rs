@@ -23,7 +23,7 @@ fn record(pki: &TestPki) -> DeviceRecord {
     DeviceRecord {
         entity_id: ids::device(1),
         device_type: DeviceType::Esme,
-        model: "M1".into(),
+        model: mk("M1"),
         firmware: "1.0".into(),
         responsible_supplier: SecPartyId::new("SUPA01").expect("id"),
         electricity_supplier: None,
@@ -38,18 +38,117 @@ fn record(pki: &TestPki) -> DeviceRecord {
         next_attempt_at: None,
         unconfirmed: None,
         unanswered_reads: 0,
+        faulted_firmware: None,
+        gas_meter_commissioned: false,
         status: MigrationStatus::NotStarted,
     }
+}
+
+/// A model of the one manufacturer these tests use.
+fn mk(model: &str) -> gbcs::cos::ModelKey {
+    gbcs::cos::ModelKey::new("ACME", model)
+}
+
+#[test]
+fn exclusions_are_keyed_by_manufacturer_and_model_and_spare_gas_proxy_functions() {
+    let pki = TestPki::generate(b"outcomes").expect("pki");
+    let mut policy = MigrationPolicy::default();
+    policy.non_migratable.insert(mk("BROKEN"), None);
+    let base = record(&pki);
+    let with = |f: &dyn Fn(&mut DeviceRecord)| {
+        let mut r = base.clone();
+        f(&mut r);
+        select(&r, &policy, CLOCK)
+    };
+    assert_eq!(
+        with(&|r| r.model = mk("BROKEN")),
+        Decision::Skip(SkipReason::NonMigratable)
+    );
+    // The same model name from another manufacturer is another model.
+    assert_eq!(
+        with(&|r| r.model = gbcs::cos::ModelKey::new("OTHER", "BROKEN")),
+        Decision::Migrate(Priority::Normal)
+    );
+    // A Gas Proxy Function is not excluded by ETMAD 3.10, listed or flagged.
+    assert_eq!(
+        with(&|r| {
+            r.model = mk("BROKEN");
+            r.device_type = DeviceType::Gpf;
+        }),
+        Decision::Migrate(Priority::Normal)
+    );
+    assert_eq!(
+        with(&|r| {
+            r.ineligible = Some("site access".into());
+            r.device_type = DeviceType::Gpf;
+        }),
+        Decision::Migrate(Priority::Normal)
+    );
+    assert_eq!(
+        with(&|r| r.ineligible = Some("site access".into())),
+        Decision::Skip(SkipReason::Ineligible("site access".into()))
+    );
+    assert!("BROKEN".parse::<gbcs::cos::ModelKey>().is_err());
+    assert_eq!(
+        "ACME/BROKEN".parse::<gbcs::cos::ModelKey>(),
+        Ok(mk("BROKEN"))
+    );
+}
+
+#[test]
+fn a_faulted_device_is_eligible_again_only_when_its_firmware_changed() {
+    let pki = TestPki::generate(b"outcomes").expect("pki");
+    let policy = MigrationPolicy::default();
+    let mut r = record(&pki);
+    gbcs::cos::migration::apply(
+        &mut r,
+        &Outcome::DeviceFault(StatusCode::OTHER),
+        &policy,
+        CLOCK,
+    );
+    assert_eq!(r.faulted_firmware, Some("1.0".into()));
+    let faulted = SkipReason::Faulted(gbcs::cos::migration::Responsibility::Supplier);
+    assert_eq!(select(&r, &policy, CLOCK), Decision::Skip(faulted.clone()));
+    // The same version written differently is the same firmware.
+    r.firmware = "1.00".into();
+    assert_eq!(select(&r, &policy, CLOCK), Decision::Skip(faulted));
+    r.firmware = "1.0.1".into();
+    assert_eq!(
+        select(&r, &policy, CLOCK),
+        Decision::Migrate(Priority::Normal)
+    );
+    assert_eq!(
+        gbcs::cos::ledger::Standing::of(&r, &policy),
+        gbcs::cos::ledger::Standing::Open
+    );
+}
+
+#[test]
+fn a_gas_proxy_function_reports_to_the_gas_supplier_once_a_gas_meter_is_commissioned() {
+    let pki = TestPki::generate(b"outcomes").expect("pki");
+    let gas = SecPartyId::new("GASS04").expect("id");
+    let electricity = SecPartyId::new("SUPA01").expect("id");
+    let mut r = record(&pki);
+    r.device_type = DeviceType::Gpf;
+    r.responsible_supplier = gas.clone();
+    r.electricity_supplier = Some(electricity.clone());
+    assert_eq!(r.reporting_supplier(), &electricity);
+    r.gas_meter_commissioned = true;
+    assert_eq!(r.reporting_supplier(), &gas);
+    // Any other device reports to its responsible supplier, whatever the flag says.
+    r.device_type = DeviceType::Esme;
+    r.gas_meter_commissioned = false;
+    assert_eq!(r.reporting_supplier(), &gas);
 }
 
 #[test]
 fn candidate_selection_follows_the_table() {
     let pki = TestPki::generate(b"outcomes").expect("pki");
     let mut policy = MigrationPolicy::default();
-    policy.non_migratable.insert("BROKEN".into(), None);
+    policy.non_migratable.insert(mk("BROKEN"), None);
     policy
         .non_migratable
-        .insert("FIXABLE".into(), Some("2.0".into()));
+        .insert(mk("FIXABLE"), Some("2.0".into()));
     let base = record(&pki);
     let with = |f: &dyn Fn(&mut DeviceRecord)| {
         let mut r = base.clone();
@@ -96,21 +195,21 @@ fn candidate_selection_follows_the_table() {
     assert_eq!(
         with(&|r| {
             r.state = CosState::Unknown(gbcs::cos::UnknownReason::NoEvidence);
-            r.model = "BROKEN".into();
+            r.model = mk("BROKEN");
         }),
         Decision::Skip(SkipReason::NonMigratable)
     );
     assert_eq!(
-        with(&|r| r.model = "BROKEN".into()),
+        with(&|r| r.model = mk("BROKEN")),
         Decision::Skip(SkipReason::NonMigratable)
     );
     assert_eq!(
-        with(&|r| r.model = "FIXABLE".into()),
+        with(&|r| r.model = mk("FIXABLE")),
         Decision::Skip(SkipReason::NonMigratable)
     );
     assert_eq!(
         with(&|r| {
-            r.model = "FIXABLE".into();
+            r.model = mk("FIXABLE");
             r.firmware = "2.0".into()
         }),
         Decision::Migrate(Priority::Normal)
@@ -124,7 +223,7 @@ fn candidate_selection_follows_the_table() {
         ("1.99", false),
     ] {
         let decision = with(&|r| {
-            r.model = "FIXABLE".into();
+            r.model = mk("FIXABLE");
             r.firmware = firmware.into()
         });
         assert_eq!(
@@ -405,7 +504,7 @@ fn responses_are_trusted_only_after_verification_and_matching() {
 
 mod auto_stop {
     use gbcs::cos::migration::{AutoStop, AutoStopPolicy, Incident, Outcome};
-    use gbcs::cos::DeviceModel;
+    use gbcs::cos::ModelKey;
     use gbcs::frame::EntityId;
     use gbcs::payload::StatusCode;
 
@@ -413,7 +512,7 @@ mod auto_stop {
 
     fn feed(
         stop: &mut AutoStop,
-        model: &DeviceModel,
+        model: &ModelKey,
         n: usize,
         fault_every: usize,
     ) -> Option<(usize, Incident)> {
@@ -432,7 +531,7 @@ mod auto_stop {
     fn a_model_faulting_at_a_low_rate_never_stops_the_run_however_many_attempts() {
         let mut stop = AutoStop::new(AutoStopPolicy::default());
         // 1.5 % of 100,000 attempts: 1,500 faults, far more than any fixed count would allow.
-        assert_eq!(feed(&mut stop, &"MODEL-14".into(), 100_000, 66), None);
+        assert_eq!(feed(&mut stop, &super::mk("MODEL-14"), 100_000, 66), None);
         let faults: u32 = stop.model_faults().map(|(_, f)| f).sum();
         assert!(faults > 0 && faults < 20, "window holds {faults} faults");
     }
@@ -441,7 +540,7 @@ mod auto_stop {
     fn a_faulty_model_stops_the_run_once_its_minimum_sample_is_reached() {
         let policy = AutoStopPolicy::default();
         let mut stop = AutoStop::new(policy);
-        let model: DeviceModel = "BAD".into();
+        let model = super::mk("BAD");
         let (at, incident) = feed(&mut stop, &model, 1_000, 1).expect("stops");
         assert_eq!(at + 1, policy.model_min_samples);
         assert!(matches!(
@@ -458,9 +557,9 @@ mod auto_stop {
             failure_per_mille: 1000,
             ..policy
         });
-        assert_eq!(feed(&mut stop, &"GOOD".into(), 99, 0), None);
+        assert_eq!(feed(&mut stop, &super::mk("GOOD"), 99, 0), None);
         assert_eq!(
-            feed(&mut stop, &"BAD".into(), 99, 1),
+            feed(&mut stop, &super::mk("BAD"), 99, 1),
             None,
             "below its own sample"
         );
@@ -473,7 +572,7 @@ mod auto_stop {
             ..AutoStopPolicy::default()
         };
         let mut stop = AutoStop::new(policy);
-        let (_, incident) = feed(&mut stop, &"M".into(), 10_000, 50).expect("stops");
+        let (_, incident) = feed(&mut stop, &super::mk("M"), 10_000, 50).expect("stops");
         assert!(
             matches!(incident, Incident::ModelFaults { faults: 10, .. }),
             "{incident:?}"
@@ -487,7 +586,7 @@ mod auto_stop {
             ..AutoStopPolicy::default()
         };
         let mut stop = AutoStop::new(policy);
-        let bad: DeviceModel = "BAD".into();
+        let bad = super::mk("BAD");
         let (_, incident) = feed(&mut stop, &bad, 1_000, 1).expect("stops");
         stop.resume(&incident);
         assert_eq!(stop.model_faults().count(), 0);
@@ -498,7 +597,7 @@ mod auto_stop {
 
     #[test]
     fn retries_count_only_when_the_policy_says_so() {
-        let model: DeviceModel = "BAD".into();
+        let model = super::mk("BAD");
         for (count_retries, stops) in [(false, false), (true, true)] {
             let policy = AutoStopPolicy {
                 count_retries,

@@ -81,9 +81,10 @@ fn every_rtds_cs02_message_serializes_with_hex_ids_and_typed_payloads() {
 #[test]
 fn policies_read_back_what_they_wrote_and_fill_in_defaults() {
     let mut policy = MigrationPolicy::default();
-    policy
-        .non_migratable
-        .insert("MODEL-7".into(), Some("2.1.0".into()));
+    policy.non_migratable.insert(
+        gbcs::cos::ModelKey::new("ACME", "MODEL-7"),
+        Some("2.1.0".into()),
+    );
     policy.in_scope.insert(DeviceType::Chf);
     policy.retry = RetryPolicy {
         base_secs: 60,
@@ -91,6 +92,10 @@ fn policies_read_back_what_they_wrote_and_fill_in_defaults() {
         cap_secs: 86_400,
     };
     let text = serde_json::to_string(&policy).unwrap();
+    assert!(
+        text.contains(r#""non_migratable":{"ACME/MODEL-7":"2.1.0"}"#),
+        "{text}"
+    );
     assert_eq!(
         serde_json::from_str::<MigrationPolicy>(&text).unwrap(),
         policy
@@ -118,6 +123,10 @@ fn policies_refuse_unknown_fields_and_wrong_types() {
         r#"{"max_attempts": "three"}"#,
         r#"{"in_scope": ["TOASTER"]}"#,
         r#"{"retry": {"base_secs": 60, "facter": 2}}"#,
+        // Models are keyed by manufacturer and model.
+        r#"{"non_migratable": {"MODEL-7": null}}"#,
+        r#"{"non_migratable": {"/MODEL-7": null}}"#,
+        r#"{"non_migratable": {"ACME/": null}}"#,
     ] {
         assert!(
             serde_json::from_str::<MigrationPolicy>(bad).is_err(),

@@ -1,7 +1,9 @@
 //! What the inventory says a device is: its model, its firmware version, and why it is
 //! ineligible. Typed so that a model is never compared with a firmware version, and so that
 //! firmware versions compare as versions (`1.10` after `1.9`): a manufacturer's fix "from
-//! version X" covers every later version too (`ecos.md` §4.1, seed ¶31a).
+//! version X" covers every later version too (`ecos.md` §4.1, seed ¶31a). Models are keyed
+//! by manufacturer and model ([`ModelKey`]), as the seed keys them: two manufacturers' models
+//! of the same name are different models.
 
 use alloc::string::String;
 use core::cmp::Ordering;
@@ -66,6 +68,77 @@ text_key! {
     /// A device model as the inventory names it (the key of the Non-Migratable list and of
     /// auto-stop's per-model fault counts).
     DeviceModel
+}
+
+text_key! {
+    /// A device manufacturer as the inventory names it.
+    Manufacturer
+}
+
+/// What the seed keys a model by: manufacturer and model (with the firmware version, the
+/// key of the Non-Migratable list; alone, the key of auto-stop's per-model fault rates).
+/// Written `MANUFACTURER/MODEL` (the manufacturer holds no `/`), in text and in serde.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Debug, Default)]
+pub struct ModelKey {
+    /// The manufacturer.
+    pub manufacturer: Manufacturer,
+    /// Its model.
+    pub model: DeviceModel,
+}
+
+impl ModelKey {
+    /// The key of `manufacturer`'s `model`.
+    #[must_use]
+    pub fn new(manufacturer: impl Into<Manufacturer>, model: impl Into<DeviceModel>) -> Self {
+        Self {
+            manufacturer: manufacturer.into(),
+            model: model.into(),
+        }
+    }
+}
+
+impl fmt::Display for ModelKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}/{}", self.manufacturer, self.model)
+    }
+}
+
+/// Text that is not `MANUFACTURER/MODEL` with both parts non-empty.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct InvalidModelKey;
+
+impl fmt::Display for InvalidModelKey {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("expected MANUFACTURER/MODEL")
+    }
+}
+
+impl core::error::Error for InvalidModelKey {}
+
+impl core::str::FromStr for ModelKey {
+    type Err = InvalidModelKey;
+
+    fn from_str(s: &str) -> Result<Self, InvalidModelKey> {
+        match s.split_once('/') {
+            Some((m, model)) if !m.is_empty() && !model.is_empty() => Ok(Self::new(m, model)),
+            _ => Err(InvalidModelKey),
+        }
+    }
+}
+
+#[cfg(feature = "serde")]
+impl serde::Serialize for ModelKey {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+#[cfg(feature = "serde")]
+impl<'de> serde::Deserialize<'de> for ModelKey {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = <alloc::borrow::Cow<'de, str> as serde::Deserialize>::deserialize(d)?;
+        s.parse().map_err(serde::de::Error::custom)
+    }
 }
 
 text_key! {

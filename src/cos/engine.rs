@@ -20,6 +20,7 @@ use std::thread;
 
 use crate::cos::classify::{from_credential_details, Classification, CosState, EvidenceSource};
 use crate::cos::command::{credential_query, BuildError, CosSigner, MigrationCommand};
+use crate::cos::device::FirmwareVersion;
 use crate::cos::ledger::Ledger;
 #[cfg(doc)]
 use crate::cos::migration::AutoStopPolicy;
@@ -769,6 +770,34 @@ impl BulkMigration {
             self.stopped = Some(incident);
         }
         Some(outcome)
+    }
+
+    /// An inventory update: `device` now runs `firmware`. A device that faulted on another
+    /// firmware is eligible again (seed ¶31a) and taken up by a later batch; its standing in
+    /// the ledger changes at the engine's clock. Returns whether the device is in the fleet.
+    /// (Finds the record by a scan of the fleet: for occasional updates, not per message.)
+    pub fn update_firmware(&mut self, device: EntityId, firmware: FirmwareVersion) -> bool {
+        let Some(r) = self.records.iter_mut().find(|r| r.entity_id == device) else {
+            return false;
+        };
+        r.firmware = firmware;
+        self.ledger
+            .track(r, &self.policy, self.clock, EvidenceSource::Inventory);
+        true
+    }
+
+    /// An inventory update: a gas meter is (or is no longer) commissioned on the hub of the
+    /// Gas Proxy Function `device`, which moves its reports and notices between the gas and
+    /// the electricity supplier from the engine's clock on. Returns whether the device is in
+    /// the fleet.
+    pub fn set_gas_meter_commissioned(&mut self, device: EntityId, commissioned: bool) -> bool {
+        let Some(r) = self.records.iter_mut().find(|r| r.entity_id == device) else {
+            return false;
+        };
+        r.gas_meter_commissioned = commissioned;
+        self.ledger
+            .track(r, &self.policy, self.clock, EvidenceSource::Inventory);
+        true
     }
 
     /// Moves the engine's clock forward to `t` (never back): for a caller that drives time,

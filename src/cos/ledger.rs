@@ -216,15 +216,19 @@ impl Standing {
     #[must_use]
     pub fn of(record: &DeviceRecord, policy: &MigrationPolicy) -> Self {
         match record.status {
-            MigrationStatus::Faulted(r) => Self::Faulted(r),
+            MigrationStatus::Faulted(r) if !record.firmware_changed_since_fault() => {
+                Self::Faulted(r)
+            }
             MigrationStatus::NeedsInvestigation => Self::NeedsInvestigation,
             MigrationStatus::Migrated | MigrationStatus::AwaitingAlert => Self::Open,
-            MigrationStatus::NotStarted | MigrationStatus::Retrying => {
+            MigrationStatus::NotStarted
+            | MigrationStatus::Retrying
+            | MigrationStatus::Faulted(_) => {
                 if record.state == CosState::Ecos {
                     Self::Open
                 } else if policy.is_non_migratable(record) {
                     Self::NonMigratable
-                } else if let Some(reason) = &record.ineligible {
+                } else if let Some(reason) = policy.ineligibility(record) {
                     Self::Ineligible(reason.clone())
                 } else if record.attempts >= policy.max_attempts {
                     Self::NeedsInvestigation
@@ -455,6 +459,8 @@ impl Ledger {
         let h = self.devices.entry(device).or_default();
         match h.states.last() {
             Some(o) if o.at > at => false,
+            // An inventory record is a hint: it never overrides a reading of the device.
+            Some(o) if source == EvidenceSource::Inventory && o.source != source => false,
             Some(o) if o.state == state && o.source == source => false,
             _ => {
                 h.states.push(Observation { at, state, source });
@@ -513,7 +519,13 @@ impl Ledger {
             }
         }
         for h in self.devices.values() {
-            let Some(c) = h.supplier_as_at(at).and_then(|s| out.get_mut(s)) else {
+            let Some(s) = h.supplier_as_at(at) else {
+                continue;
+            };
+            if !out.contains_key(s) {
+                out.insert(s.clone(), SupplierCounts::default());
+            }
+            let Some(c) = out.get_mut(s) else {
                 continue;
             };
             match h.state_as_at(at) {

@@ -4,7 +4,7 @@
 //! number the public rules leave open is a field of [`MigrationPolicy`].
 
 use crate::cos::classify::CosState;
-use crate::cos::device::{DeviceModel, FirmwareVersion, IneligibleReason};
+use crate::cos::device::{FirmwareVersion, IneligibleReason, ModelKey};
 use crate::cos::registry::Credential;
 use crate::cos::route::DeviceType;
 use crate::crypto::PublicKey;
@@ -60,13 +60,17 @@ pub struct DeviceRecord {
     /// Its type.
     pub device_type: DeviceType,
     /// Its model.
-    pub model: DeviceModel,
+    pub model: ModelKey,
     /// Its firmware version.
     pub firmware: FirmwareVersion,
     /// The responsible supplier.
     pub responsible_supplier: SecPartyId,
-    /// For a Gas Proxy Function: the electricity supplier, who gets its reports.
+    /// For a Gas Proxy Function: the electricity supplier, who gets its reports and notices
+    /// until a gas meter is commissioned on the hub.
     pub electricity_supplier: Option<SecPartyId>,
+    /// For a Gas Proxy Function: whether a gas meter (GSME) is commissioned on its hub; then
+    /// its reports and notices go to the gas supplier (seed ¶27–28).
+    pub gas_meter_commissioned: bool,
     /// What the role-5 cell holds.
     pub state: CosState,
     /// The TCoS credential known to be in the cell (from a device reading), if any.
@@ -92,15 +96,33 @@ pub struct DeviceRecord {
     pub unanswered_reads: u32,
     /// Where the migration stands.
     pub status: MigrationStatus,
+    /// The firmware the device ran when it faulted: once the inventory shows another, the
+    /// device is eligible again (seed ¶31a).
+    pub faulted_firmware: Option<FirmwareVersion>,
 }
 
 impl DeviceRecord {
-    /// The supplier its reports go to: the electricity supplier for a GPF when known.
+    /// The supplier its reports and notices go to: for a Gas Proxy Function, the gas
+    /// supplier (its responsible supplier) where a gas meter is commissioned on the hub, else
+    /// the electricity supplier when known (seed ¶27–28; the gas supplier has no GPF
+    /// obligations before commissioning); for any other device, its responsible supplier.
     #[must_use]
     pub fn reporting_supplier(&self) -> &SecPartyId {
-        match (self.device_type, &self.electricity_supplier) {
-            (DeviceType::Gpf, Some(e)) => e,
+        match (
+            self.device_type,
+            self.gas_meter_commissioned,
+            &self.electricity_supplier,
+        ) {
+            (DeviceType::Gpf, false, Some(e)) => e,
             _ => &self.responsible_supplier,
         }
+    }
+
+    /// Whether a device fault stopped it on a firmware it no longer runs: eligible again.
+    #[must_use]
+    pub fn firmware_changed_since_fault(&self) -> bool {
+        self.faulted_firmware
+            .as_ref()
+            .is_some_and(|f| *f != self.firmware)
     }
 }

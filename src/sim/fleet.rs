@@ -4,9 +4,10 @@
 use alloc::vec::Vec;
 use std::sync::Mutex;
 
-use crate::cos::classify::CosState;
+use crate::cos::classify::{CosState, UnknownReason};
 use crate::cos::command::CosSigner;
 use crate::cos::command::{BuildError, MigrationCommand};
+use crate::cos::device::ModelKey;
 use crate::cos::engine::{BulkMigration, MigrationContext, Transport};
 use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, SecPartyId};
 use crate::cos::registry::Credential;
@@ -45,6 +46,17 @@ pub enum Profile {
     Stale,
     /// Already holds the ECoS credential (never tried).
     AlreadyEcos,
+    /// Runs the migration command but its reply is lost: read before the retry, found
+    /// migrated.
+    LostReply,
+    /// Answers with a device fault (other, 127) until its firmware is upgraded
+    /// ([`SimulatedMigration::upgrade_firmware`]); then migrates.
+    FaultUntilUpgraded,
+    /// Holds TCoS, but the inventory does not know its state: read first, then migrated.
+    UnknownState,
+    /// A Gas Proxy Function with a gas meter commissioned on its hub (reported to the gas
+    /// supplier); of a model on the Non-Migratable list, which does not exclude a GPF.
+    GasProxyWithGasMeter,
 }
 
 /// The share of each profile, in parts per thousand (the rest is `Healthy`).
@@ -66,6 +78,10 @@ impl Default for FleetMix {
             (Profile::GasProxy, 40),
             (Profile::Stale, 30),
             (Profile::AlreadyEcos, 30),
+            (Profile::LostReply, 20),
+            (Profile::FaultUntilUpgraded, 10),
+            (Profile::UnknownState, 20),
+            (Profile::GasProxyWithGasMeter, 20),
         ])
     }
 }
@@ -76,6 +92,9 @@ pub const BROKEN_MODEL: &str = "NOMIG-1";
 pub const FIXABLE_MODEL: &str = "FIXABLE-2";
 /// That model's fixing firmware.
 pub const FIXING_FIRMWARE: &str = "2.0.1";
+/// The manufacturers: ordinary models alternate between them; the listed models are the
+/// first one's.
+pub const MANUFACTURERS: [&str; 2] = ["ACME", "BRITMTR"];
 /// The ordinary models (device faults spread over them).
 pub const MODELS: usize = 16;
 /// The responsible suppliers.
@@ -323,6 +342,22 @@ impl SimulatedMigration {
         )
     }
 
+    /// The manufacturer's fix reaches `device`: the simulated meter stops faulting, and the
+    /// inventory update (its new `firmware`) goes to `run`, which makes a device that faulted
+    /// eligible again. Returns whether `run` knows the device.
+    pub fn upgrade_firmware(
+        &self,
+        run: &mut BulkMigration,
+        device: EntityId,
+        firmware: &str,
+    ) -> bool {
+        let _ = self
+            .fleet
+            .transport
+            .with_device(device, |d| d.faults.fault_status = None);
+        run.update_firmware(device, firmware.into())
+    }
+
     /// Calls `f` with the engine context: the PKI's TCoS party signs, its ACB MACs (through
     /// [`Self::secrets`]), the ECoS party's DS certificate goes into {5, DS} through the
     /// issuing CA. For [`MigrationParties`] other than the PKI's own, use
@@ -384,9 +419,13 @@ pub struct SimulatedFleet {
 #[must_use]
 pub fn fleet_policy() -> MigrationPolicy {
     let mut p = MigrationPolicy::default();
-    p.non_migratable.insert(BROKEN_MODEL.into(), None);
+    let [maker, _] = MANUFACTURERS;
     p.non_migratable
-        .insert(FIXABLE_MODEL.into(), Some(FIXING_FIRMWARE.into()));
+        .insert(ModelKey::new(maker, BROKEN_MODEL), None);
+    p.non_migratable.insert(
+        ModelKey::new(maker, FIXABLE_MODEL),
+        Some(FIXING_FIRMWARE.into()),
+    );
     p
 }
 
@@ -452,6 +491,7 @@ impl SimulatedFleet {
             entity_id: pki.ecos.entity_id,
             key_id: pki.ecos.ds.key_id,
         };
+        let [first_maker, second_maker] = MANUFACTURERS;
         let mut rng = SplitMix64::new(seed);
         let mut records = Vec::with_capacity(n);
         let mut profiles = Vec::with_capacity(n);
@@ -484,14 +524,31 @@ impl SimulatedFleet {
                 Profile::BusyThenHealthy(k) => device.faults.busy = k,
                 Profile::NeverAnswers => device.faults.silent = u32::MAX,
                 Profile::DeviceFault(s) => device.faults.fault_status = Some(s),
+                Profile::FaultUntilUpgraded => device.faults.fault_status = Some(StatusCode::OTHER),
+                Profile::LostReply => device.faults.lost_replies = 1,
                 _ => {}
             }
             let (model, firmware) = match profile {
-                Profile::NonMigratableModel => (BROKEN_MODEL.into(), "1.0.0".into()),
-                Profile::FixedFirmware => (FIXABLE_MODEL.into(), FIXING_FIRMWARE.into()),
-                _ => (alloc::format!("MODEL-{model_no:02}").into(), "1.0.0".into()),
+                Profile::NonMigratableModel | Profile::GasProxyWithGasMeter => {
+                    (ModelKey::new(first_maker, BROKEN_MODEL), "1.0.0".into())
+                }
+                Profile::FixedFirmware => (
+                    ModelKey::new(first_maker, FIXABLE_MODEL),
+                    FIXING_FIRMWARE.into(),
+                ),
+                _ => (
+                    ModelKey::new(
+                        if model_no % 2 == 0 {
+                            first_maker
+                        } else {
+                            second_maker
+                        },
+                        alloc::format!("MODEL-{model_no:02}"),
+                    ),
+                    "1.0.0".into(),
+                ),
             };
-            let gpf = profile == Profile::GasProxy;
+            let gpf = matches!(profile, Profile::GasProxy | Profile::GasProxyWithGasMeter);
             records.push(DeviceRecord {
                 entity_id,
                 device_type: if gpf {
@@ -509,16 +566,17 @@ impl SimulatedFleet {
                     supplier.clone()
                 },
                 electricity_supplier: gpf.then_some(supplier),
-                state: if profile == Profile::AlreadyEcos {
-                    CosState::Ecos
-                } else {
-                    CosState::Tcos
+                gas_meter_commissioned: profile == Profile::GasProxyWithGasMeter,
+                state: match profile {
+                    Profile::AlreadyEcos => CosState::Ecos,
+                    Profile::UnknownState => CosState::Unknown(UnknownReason::NoEvidence),
+                    _ => CosState::Tcos,
                 },
-                cell_credential: Some(if profile == Profile::AlreadyEcos {
-                    ecos
-                } else {
-                    tcos
-                }),
+                cell_credential: match profile {
+                    Profile::AlreadyEcos => Some(ecos),
+                    Profile::UnknownState => None,
+                    _ => Some(tcos),
+                },
                 last_communication: if profile == Profile::Stale {
                     clock - 60 * 86_400
                 } else {
@@ -533,6 +591,7 @@ impl SimulatedFleet {
                 unconfirmed: None,
                 unanswered_reads: 0,
                 status: MigrationStatus::NotStarted,
+                faulted_firmware: None,
             });
             profiles.push(profile);
             devices.push(Mutex::new(device));

@@ -3,7 +3,7 @@
 use alloc::collections::{BTreeMap, VecDeque};
 use core::fmt;
 
-use crate::cos::device::DeviceModel;
+use crate::cos::device::ModelKey;
 use crate::cos::migration::{AutoStopPolicy, Outcome};
 use crate::cos::registry::Credential;
 use crate::frame::EntityId;
@@ -21,7 +21,7 @@ pub enum Incident {
     /// Too many device faults of one model (a non-migratable candidate).
     ModelFaults {
         /// The model.
-        model: DeviceModel,
+        model: ModelKey,
         /// Its device faults in its window.
         faults: u32,
         /// Its attempts in its window.
@@ -103,7 +103,7 @@ pub struct AutoStop {
     policy: AutoStopPolicy,
     window: VecDeque<bool>,
     failures: usize,
-    models: BTreeMap<DeviceModel, ModelWindow>,
+    models: BTreeMap<ModelKey, ModelWindow>,
 }
 
 impl AutoStop {
@@ -119,7 +119,7 @@ impl AutoStop {
     }
 
     /// Device faults in each model's window.
-    pub fn model_faults(&self) -> impl Iterator<Item = (&DeviceModel, u32)> {
+    pub fn model_faults(&self) -> impl Iterator<Item = (&ModelKey, u32)> {
         self.models.iter().map(|(m, w)| (m, w.faults))
     }
 
@@ -142,7 +142,7 @@ impl AutoStop {
     pub fn record(
         &mut self,
         device: EntityId,
-        model: &DeviceModel,
+        model: &ModelKey,
         outcome: &Outcome,
         retry: bool,
     ) -> Option<Incident> {

@@ -190,6 +190,7 @@ pub fn apply(record: &mut DeviceRecord, outcome: &Outcome, policy: &MigrationPol
                 Responsibility::Supplier
             };
             record.status = MigrationStatus::Faulted(who);
+            record.faulted_firmware = Some(record.firmware.clone());
         }
         Outcome::WrongCredential(_) => {
             record.attempts += 1;

@@ -3,7 +3,7 @@
 
 use alloc::collections::{BTreeMap, BTreeSet};
 
-use crate::cos::device::{DeviceModel, FirmwareVersion};
+use crate::cos::device::{FirmwareVersion, IneligibleReason, ModelKey};
 use crate::cos::migration::DeviceRecord;
 use crate::cos::route::DeviceType;
 
@@ -115,7 +115,7 @@ impl Default for AutoStopPolicy {
 pub struct MigrationPolicy {
     /// Models on the Non-Migratable list, each with the manufacturer's fixing firmware if
     /// there is one (ETMAD 3.10(a)).
-    pub non_migratable: BTreeMap<DeviceModel, Option<FirmwareVersion>>,
+    pub non_migratable: BTreeMap<ModelKey, Option<FirmwareVersion>>,
     /// Device types in scope (default ESME, GSME, GPF; CHF configurable).
     pub in_scope: BTreeSet<DeviceType>,
     /// Attempts before a device needs investigation (default 5).
@@ -152,13 +152,29 @@ impl Default for MigrationPolicy {
 }
 
 impl MigrationPolicy {
-    /// Whether `record`'s model is non-migratable (on the list, fixing firmware not installed).
+    /// Whether `record` is excluded as non-migratable (ETMAD 3.10(a)): its manufacturer and
+    /// model on the list, that model's fixing firmware (or a later one) not installed. A Gas
+    /// Proxy Function never is: the seed's exception to 3.10 (¶27–28), DCC keeps its
+    /// obligations.
     #[must_use]
     pub fn is_non_migratable(&self, record: &DeviceRecord) -> bool {
+        if record.device_type == DeviceType::Gpf {
+            return false;
+        }
         match self.non_migratable.get(&record.model) {
             None => false,
             Some(Some(fix)) => !record.firmware.is_at_least(fix),
             Some(None) => true,
         }
+    }
+
+    /// Why `record` is excluded as ineligible (ETMAD 3.10(b)), until the cause is cleared. A
+    /// Gas Proxy Function never is (the seed's exception, as for 3.10(a)).
+    #[must_use]
+    pub fn ineligibility<'r>(&self, record: &'r DeviceRecord) -> Option<&'r IneligibleReason> {
+        if record.device_type == DeviceType::Gpf {
+            return None;
+        }
+        record.ineligible.as_ref()
     }
 }

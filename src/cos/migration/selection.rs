@@ -57,7 +57,11 @@ pub fn select(record: &DeviceRecord, policy: &MigrationPolicy, now: i64) -> Deci
     let mut read = record.unconfirmed.is_some();
     match record.status {
         MigrationStatus::Migrated => return Skip(SkipReason::Migrated),
-        MigrationStatus::Faulted(r) => return Skip(SkipReason::Faulted(r)),
+        // A device fault stops a device until its firmware changes (seed ¶31a).
+        MigrationStatus::Faulted(r) if !record.firmware_changed_since_fault() => {
+            return Skip(SkipReason::Faulted(r))
+        }
+        MigrationStatus::Faulted(_) => {}
         MigrationStatus::NeedsInvestigation => return Skip(SkipReason::NeedsInvestigation),
         MigrationStatus::AwaitingAlert => match record.next_attempt_at {
             Some(t) if t <= now => read = true,
@@ -73,7 +77,7 @@ pub fn select(record: &DeviceRecord, policy: &MigrationPolicy, now: i64) -> Deci
     if policy.is_non_migratable(record) {
         return Skip(SkipReason::NonMigratable);
     }
-    if let Some(cause) = &record.ineligible {
+    if let Some(cause) = policy.ineligibility(record) {
         return Skip(SkipReason::Ineligible(cause.clone()));
     }
     if !policy.in_scope.contains(&record.device_type) {
