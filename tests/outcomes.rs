@@ -596,11 +596,11 @@ mod auto_stop {
     }
 
     #[test]
-    fn retries_count_only_when_the_policy_says_so() {
+    fn every_attempt_is_judged_unless_the_policy_says_first_attempts_only() {
         let model = super::mk("BAD");
-        for (count_retries, stops) in [(false, false), (true, true)] {
+        for (first_attempts_only, stops) in [(false, true), (true, false)] {
             let policy = AutoStopPolicy {
-                count_retries,
+                first_attempts_only,
                 ..AutoStopPolicy::default()
             };
             let mut stop = AutoStop::new(policy);
@@ -608,7 +608,34 @@ mod auto_stop {
                 stop.record(EntityId::from_u64(i), &model, &FAULT, true)
                     .is_some()
             });
-            assert_eq!(stopped, stops, "count_retries = {count_retries}");
+            assert_eq!(stopped, stops, "first_attempts_only = {first_attempts_only}");
         }
+        assert!(!AutoStopPolicy::default().first_attempts_only);
+    }
+
+    #[test]
+    fn a_retry_that_fails_transiently_again_is_judged_but_not_a_failure() {
+        let model = super::mk("GOOD");
+        let lost = Outcome::Transient(gbcs::cos::migration::TransientCause::NoResponse);
+        // The tail of a run: nothing but retries of unreachable hubs. No stop.
+        let mut stop = AutoStop::new(AutoStopPolicy::default());
+        assert!((0..2_000).all(|i| stop
+            .record(EntityId::from_u64(i % 100), &model, &lost, true)
+            .is_none()));
+        // The same failures on first attempts are a wave: stop.
+        let mut stop = AutoStop::new(AutoStopPolicy::default());
+        let at = (0..2_000).position(|i| {
+            stop.record(EntityId::from_u64(i), &model, &lost, false)
+                .is_some()
+        });
+        assert_eq!(at, Some(AutoStopPolicy::default().min_samples - 1));
+        // And they dilute nothing once fresh failures arrive: half the window retries, half
+        // first attempts that all fail, is over 20 %.
+        let mut stop = AutoStop::new(AutoStopPolicy::default());
+        let stopped = (0..1_000).any(|i| {
+            stop.record(EntityId::from_u64(i), &model, &lost, i % 2 == 0)
+                .is_some()
+        });
+        assert!(stopped);
     }
 }

@@ -152,7 +152,7 @@ impl AutoStop {
                 installed: *installed,
             });
         }
-        if !outcome.counts_as_attempt() || (retry && !self.policy.count_retries) {
+        if !outcome.counts_as_attempt() || (retry && self.policy.first_attempts_only) {
             return None;
         }
         let fault = matches!(outcome, Outcome::DeviceFault(_));
@@ -179,7 +179,9 @@ impl AutoStop {
                 attempts: u32::try_from(n).unwrap_or(u32::MAX),
             });
         }
-        let failed = outcome.is_failure();
+        // A retry that fails transiently again is the known condition continuing: judged,
+        // not counted as a failure (see `AutoStopPolicy::first_attempts_only`).
+        let failed = outcome.is_failure() && !(retry && matches!(outcome, Outcome::Transient(_)));
         self.window.push_back(failed);
         self.failures += usize::from(failed);
         while self.window.len() > self.policy.window {

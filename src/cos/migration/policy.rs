@@ -80,12 +80,14 @@ pub struct AutoStopPolicy {
     /// Per model: also stop when its device faults reach this count, whatever the rate
     /// (default `None`: no absolute cap).
     pub model_fault_cap: Option<u32>,
-    /// Whether retries count in the windows. By default only first attempts do: toward the
-    /// end of a run the attempts are mostly retries of devices already known to fail
-    /// (unreachable hubs backing off), which would push any window over its threshold
-    /// however healthy the fleet; a wave of failures among fresh devices is the systemic
-    /// signal (our decision).
-    pub count_retries: bool,
+    /// Judge first attempts only (default `false`: every attempt is judged). When every
+    /// attempt is, a device fault counts on a retry like on a first attempt, and a retry's
+    /// success counts as a success; a *transient* failure on a retry (a hub still unreachable,
+    /// still busy) is the known condition continuing, not new evidence of a systemic
+    /// problem: it fills the failure window but is not counted as a failure. Otherwise the
+    /// end of every run, when the attempts left are retries of unreachable hubs backing off,
+    /// would cross any threshold however healthy the fleet (our decision).
+    pub first_attempts_only: bool,
     /// Stop after this many local faults in a row (an ECDH or a signature that failed on the
     /// engine's side — an HSM that does not answer — with no command sent in between; default
     /// 10). Local faults are not device attempts.
@@ -102,7 +104,7 @@ impl Default for AutoStopPolicy {
             model_min_samples: 100,
             model_fault_per_mille: 200,
             model_fault_cap: None,
-            count_retries: false,
+            first_attempts_only: false,
             local_fault_limit: 10,
         }
     }
