@@ -23,12 +23,12 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
 use gbcs::cos::engine::{EngineConfig, Transport};
-use gbcs::cos::report::{scheduled_creation, Ecosmig007, ReportFormat};
+use gbcs::cos::report::{Ecosmig007, ReportFormat};
 use gbcs::cos::CosSigner;
 use gbcs::crypto::{Backend, KeyAgreement, PublicKey, SignatureSigner};
 use gbcs::frame::EntityId;
 use gbcs::payload::GeneralizedTime;
-use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+use gbcs::sim::fleet::{FleetMix, MigrationParties, Profile, SimulatedMigration};
 use gbcs::sim::TestPki;
 
 fn arg(name: &str, default: u64) -> Result<u64, String> {
@@ -217,16 +217,39 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         secrets.hits
     );
 
-    let created = scheduled_creation(2025, 12);
-    for (seq, (supplier, counts)) in run
-        .ledger
-        .summary(&run.records, &run.policy)
-        .into_iter()
-        .enumerate()
-    {
-        let report = Ecosmig007::monthly(supplier, u32::try_from(seq + 1)?, created, counts);
+    // The manufacturer's fix reaches the meters that faulted for want of it: an inventory
+    // update makes them eligible again, and the run goes on.
+    let upgraded: Vec<_> = run
+        .records
+        .iter()
+        .zip(&profiles)
+        .filter(|(r, p)| {
+            **p == Profile::FaultUntilUpgraded
+                && matches!(r.status, gbcs::cos::migration::MigrationStatus::Faulted(_))
+        })
+        .map(|(r, _)| r.entity_id)
+        .collect();
+    for d in &upgraded {
+        sim.upgrade_firmware(&mut run, *d, "1.0.1");
+    }
+    let after = sim.with_context_using(cos_signer, acb, |ctx| {
+        run.run(ctx, &meters, &config, |_| {})
+    })?;
+    println!(
+        "\nfirmware upgraded on {} faulted meters: {} attempts more, {} migrated in all",
+        upgraded.len(),
+        after.attempts - last.attempts,
+        after.migrated
+    );
+
+    // One report per recipient for December, as at 23:59:59 on the 31st, each with the
+    // recipient's own next sequence number from the ledger.
+    let suppliers: Vec<_> = run.ledger.summary_as_at(i64::MAX).into_keys().collect();
+    for supplier in suppliers {
+        let notices = run.ledger.notices(&supplier).len();
+        let (report, _) = Ecosmig007::for_month(&mut run.ledger, supplier, 2025, 12, None);
         println!(
-            "\nECOSMIG-007 for {}:\n{}",
+            "\nECOSMIG-007 for {} ({notices} devices in its notices):\n{}",
             report.recipient,
             report.to_text(&ReportFormat::default())?
         );

@@ -608,7 +608,10 @@ mod auto_stop {
                 stop.record(EntityId::from_u64(i), &model, &FAULT, true)
                     .is_some()
             });
-            assert_eq!(stopped, stops, "first_attempts_only = {first_attempts_only}");
+            assert_eq!(
+                stopped, stops,
+                "first_attempts_only = {first_attempts_only}"
+            );
         }
         assert!(!AutoStopPolicy::default().first_attempts_only);
     }
