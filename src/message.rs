@@ -53,7 +53,7 @@ use crate::frame::{
     CraFlag, EntityId, Frame, GeneralSigning, GroupingHeader, GroupingHeaderView, MacHeader,
     MessageCode, OtherInformation, SignatureTail,
 };
-use crate::payload::{cs02b, Payload};
+use crate::payload::{cs02b, modes, Payload};
 
 /// A parse, build or verification failure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,6 +62,8 @@ pub enum GbcsError {
     Codec(Error),
     /// A key is bad, or a signature or MAC does not verify.
     Crypto(CryptoError),
+    /// A CS02b/CS02g command that breaks its mode's rule ([`modes::MODE_RULES`]).
+    ModeRule(modes::ModeViolation),
 }
 
 impl fmt::Display for GbcsError {
@@ -69,6 +71,7 @@ impl fmt::Display for GbcsError {
         match self {
             Self::Codec(e) => fmt::Display::fmt(e, f),
             Self::Crypto(e) => fmt::Display::fmt(e, f),
+            Self::ModeRule(v) => fmt::Display::fmt(v, f),
         }
     }
 }
@@ -243,25 +246,34 @@ impl CommandHeader {
     }
 }
 
-/// Checks that a command payload may travel under `code`: a CS02b/CS02g command's mode must be
-/// the one the code carries, and a CS02a command needs 0x0008 or 0x011B.
+/// Checks that a command payload may travel under `header`: a CS02b/CS02g command must
+/// satisfy its mode's row of [`modes::MODE_RULES`] (message code, `[2]`, targets, `[0]`,
+/// `[4]`–`[6]`, and `[3]` = the header's counter); a CS02a command needs 0x0008 or 0x011B;
+/// a CS02a/CS02b/CS02g message code never carries another payload.
 ///
 /// # Errors
-/// [`ErrorKind::ModeMismatch`].
-pub fn check_command(code: MessageCode, payload: &Payload<'_>) -> Result<(), Error> {
-    let ok = match payload {
+/// [`GbcsError::ModeRule`] naming the rule; [`ErrorKind::ModeMismatch`] for a payload of
+/// another kind under a credentials code.
+pub fn check_command(header: &CommandHeader, payload: &Payload<'_>) -> Result<(), GbcsError> {
+    let code = header.message_code;
+    match payload {
         Payload::UpdateSecurityCredentialsCommand(c) => {
-            return cs02b::check_mode(code, c.control.mode)
+            cs02b::check_mode(code, c.control.mode)?;
+            modes::check(code, c, header.counter).map_err(GbcsError::ModeRule)
         }
-        Payload::CredentialDetailsCommand(_) => code.is_credential_details(),
-        Payload::Other(_) => true,
-        _ => false,
-    };
-    if ok {
-        Ok(())
-    } else {
-        Err(Error::new(ErrorKind::ModeMismatch, 0, "message code"))
+        Payload::CredentialDetailsCommand(_) if code.is_credential_details() => Ok(()),
+        Payload::Other(_) if is_cs02_command_code(code) => {
+            Err(GbcsError::ModeRule(modes::ModeViolation::NotACs02bPayload))
+        }
+        Payload::Other(_) => Ok(()),
+        _ => Err(Error::new(ErrorKind::ModeMismatch, 0, "message code").into()),
     }
+}
+
+/// Whether `code` is one whose command payload this crate knows (CS02a, CS02f, CS02b, CS02g).
+fn is_cs02_command_code(code: MessageCode) -> bool {
+    code.is_credential_details()
+        || cs02b::CredentialsReplacementMode::from_message_code(code).is_some()
 }
 
 /// The size of the pre-command [`build_precommand_into`] writes.
@@ -275,21 +287,21 @@ pub fn precommand_len(header: &CommandHeader, payload: &Payload<'_>) -> usize {
 /// its length. Needs no heap.
 ///
 /// # Errors
-/// [`ErrorKind::ModeMismatch`] when the payload may not travel under the code;
+/// [`check_command`]'s when the payload may not travel under the header;
 /// [`ErrorKind::BufferTooSmall`]; value errors.
 pub fn build_precommand_into(
     header: &CommandHeader,
     payload: &Payload<'_>,
     buf: &mut [u8],
-) -> Result<usize, Error> {
-    check_command(header.message_code, payload)?;
+) -> Result<usize, GbcsError> {
+    check_command(header, payload)?;
     let content_len = payload.encoded_len();
     let mut w = Writer::new(buf);
     header.grouping_header(content_len).emit(&mut w)?;
     let start = w.position();
     payload.encode(&mut w)?;
     if w.position() - start != content_len {
-        return Err(Error::new(ErrorKind::InvalidLength, start, "payload"));
+        return Err(Error::new(ErrorKind::InvalidLength, start, "payload").into());
     }
     Ok(w.position())
 }
@@ -302,7 +314,7 @@ pub fn build_precommand_into(
 pub fn build_precommand(
     header: &CommandHeader,
     payload: &Payload<'_>,
-) -> Result<alloc::vec::Vec<u8>, Error> {
+) -> Result<alloc::vec::Vec<u8>, GbcsError> {
     let mut v = alloc::vec![0u8; precommand_len(header, payload)];
     let n = build_precommand_into(header, payload, &mut v)?;
     v.truncate(n);
@@ -410,7 +422,19 @@ pub fn build_command(
     mac: Option<&SharedSecret>,
 ) -> Result<alloc::vec::Vec<u8>, GbcsError> {
     // Written once, front to back, into one buffer: nothing is parsed back.
-    check_command(header.message_code, payload)?;
+    check_command(header, payload)?;
+    if let Payload::UpdateSecurityCredentialsCommand(c) = payload {
+        // What the mode's protection forbids is refused; what it needs may be added later
+        // (a signed command goes to the ACB for its MAC).
+        if let Some(rule) = modes::rule(c.control.mode) {
+            if signer.is_some() && !rule.protection.signed() {
+                return Err(GbcsError::ModeRule(modes::ModeViolation::Signature));
+            }
+            if mac.is_some() && !rule.protection.macd() {
+                return Err(GbcsError::ModeRule(modes::ModeViolation::Mac));
+            }
+        }
+    }
     let content_len = payload.encoded_len();
     let grouping = header.grouping_header(content_len);
     let pre_len = grouping.buffer_len() + content_len;

@@ -24,6 +24,7 @@
 pub mod common;
 pub mod cs02a;
 pub mod cs02b;
+pub mod modes;
 #[cfg(feature = "alloc")]
 pub mod owned;
 pub mod time;

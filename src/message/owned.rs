@@ -95,9 +95,9 @@ pub fn put_precommand(
     header: &CommandHeader,
     payload: &Payload<'_>,
     buf: &mut impl BufMut,
-) -> Result<(), Error> {
+) -> Result<(), crate::GbcsError> {
     let bytes = build_precommand(header, payload)?;
-    put_all(&bytes, buf)
+    Ok(put_all(&bytes, buf)?)
 }
 
 /// Writes the whole command (see [`crate::message::build_command`]) into `buf`.

@@ -152,6 +152,7 @@ pub fn sign(m: &ArgMatches) -> Result<String> {
     let signed = gbcs::message::sign_precommand(&bytes, &key.signer).map_err(|e| match e {
         gbcs::GbcsError::Crypto(c) => Failure::key(format!("signing failed: {c}")),
         gbcs::GbcsError::Codec(c) => Failure::decode(c.to_string()),
+        gbcs::GbcsError::ModeRule(v) => Failure::check(v.to_string()),
     })?;
     Ok(gbcs::hex::encode_upper(&signed) + "\n")
 }
