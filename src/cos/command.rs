@@ -202,10 +202,7 @@ impl<'a> ChangeOfSupplierRequest<'a> {
         counter: SeqNumber,
     ) -> Result<Vec<u8>, GbcsError> {
         let header = self.header(originator, counter);
-        Ok(message::build_precommand(
-            &header,
-            &self.payload(counter)?.payload(),
-        )?)
+        message::build_precommand(&header, &self.payload(counter)?.payload())
     }
 
     fn header(&self, originator: EntityId, counter: SeqNumber) -> CommandHeader {
