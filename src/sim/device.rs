@@ -20,13 +20,13 @@ use crate::frame::{
     CraFlag, DlmsDateTime, EntityId, GroupingHeader, MessageCode, OtherInformation, SignatureTail,
 };
 use crate::message::{self, Message};
+use crate::payload::modes::{self, ModeViolation};
 use crate::payload::{
-    AlertCode, CredentialDetailsCommand, CredentialDetailsResponse, CredentialsReplacementMode,
-    GeneralizedTime, KeyId, KeyUsage, Payload, RemotePartyDetails, RemotePartyRole,
-    RemotePartySeqNumberChange, ReplacementOutcome, SeqNumberUsage, SeqOf, StatusCode,
-    TimeBasedCpvChecks, TrustAnchorCellContents, TrustAnchorCellIdentifier,
-    UpdateSecurityCredentialsAlert, UpdateSecurityCredentialsCommand,
-    UpdateSecurityCredentialsResponse,
+    AlertCode, CredentialDetailsCommand, CredentialDetailsResponse, GeneralizedTime, KeyId,
+    KeyUsage, Payload, RemotePartyDetails, RemotePartyRole, RemotePartySeqNumberChange,
+    ReplacementOutcome, SeqNumberUsage, SeqOf, StatusCode, TimeBasedCpvChecks,
+    TrustAnchorCellContents, TrustAnchorCellIdentifier, UpdateSecurityCredentialsAlert,
+    UpdateSecurityCredentialsCommand, UpdateSecurityCredentialsResponse,
 };
 use crate::smki::{validate_path, CertificateKind, SmkiCertificate, TrustAnchor};
 
@@ -105,6 +105,10 @@ pub enum Rejection {
     },
     /// `authorisingRemotePartySeqNumber` differs from the grouping-header counter.
     SeqNumberMismatch,
+    /// The command breaks its mode's row of the table ([`crate::payload::modes`]): another
+    /// `[2]`, a target the mode may not replace, a field it forbids, an unknown mode, or a
+    /// signature or MAC its protection does not have.
+    ModeRule(ModeViolation),
 }
 
 /// What the device did with a command.

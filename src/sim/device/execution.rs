@@ -12,26 +12,31 @@ impl SimDevice {
         c: &UpdateSecurityCredentialsCommand<'_>,
         bytes: &[u8],
     ) -> Result<Vec<u8>, Rejection> {
+        // The mode's row of the table first (`payload::modes`): `[2]`, targets, fields,
+        // `[3]` = the counter, and the protection; then the MAC, the `[2]` cell's signature
+        // and anti-replay. Nothing changes on a refusal.
         let mode = c.control.mode;
-        let (need_mac, need_signature) = match mode {
-            CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB => (true, false),
-            CredentialsReplacementMode::ANY_EXCEPT_ABNORMAL_ROOT_BY_RECOVERY
-            | CredentialsReplacementMode::ANY_BY_CONTINGENCY => (false, true),
-            _ => (true, true),
-        };
-        if c.control.authorising_seq_number != m.header().originator_counter {
-            return Err(Rejection::SeqNumberMismatch);
+        let h = m.header();
+        let row = modes::rule(mode).ok_or(Rejection::ModeRule(ModeViolation::UnknownMode(mode)))?;
+        modes::check(h.message_code(), c, h.originator_counter).map_err(|v| match v {
+            ModeViolation::SeqNumber { .. } => Rejection::SeqNumberMismatch,
+            v => Rejection::ModeRule(v),
+        })?;
+        let signed = matches!(m.tail(), SignatureTail::Signature(_));
+        if row.protection.macd() && m.frame().mac().is_none() {
+            return Err(Rejection::MissingMac);
         }
-        let cell = if mode == CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB {
-            c.control.authorising_cell
-        } else {
-            Some(
-                c.control
-                    .authorising_cell
-                    .ok_or(Rejection::NoAuthorisingCell(ROOT_CELL))?,
-            )
-        };
-        let role = self.authenticate(m, cell, need_mac, need_signature)?;
+        if row.protection.signed() && !signed {
+            return Err(Rejection::NotSigned);
+        }
+        row.check_protection(signed, m.frame().mac().is_some())
+            .map_err(Rejection::ModeRule)?;
+        let role = self.authenticate(
+            m,
+            row.authorising_cell,
+            row.protection.macd(),
+            row.protection.signed(),
+        )?;
         let faulted = self.faults.busy > 0 || self.faults.fault_status.is_some();
         match c.execution_date_time {
             Some(t) if !faulted && t.unix_seconds() > self.clock => {

@@ -1,0 +1,388 @@
+//! The simulated meter applies the CS02b mode table as a meter does: commands forged past the
+//! builder — another `[2]`, a target the mode may not replace, a forbidden field, the wrong
+//! protection, a foreign signer, a used counter — are refused with no cell and no counter
+//! changed; a property test over random mode × signer × target × fields × protection holds
+//! the same for every combination.
+
+use std::sync::OnceLock;
+
+use gbcs::codec::Writer;
+use gbcs::crypto::SigningKey;
+use gbcs::frame::EntityId;
+use gbcs::message::{self, CommandHeader};
+use gbcs::payload::modes::{self, ModeViolation};
+use gbcs::payload::{
+    AuthorisingRemotePartyControl, CertificateDer, CredentialsReplacementMode, Encode, KeyId,
+    KeyUsage, RemotePartyRole, RemotePartySeqNumberChange, SeqOf, SpecialistSeqNumber,
+    TrustAnchorCellIdentifier, TrustAnchorReplacement, UpdateSecurityCredentialsCommand,
+};
+use gbcs::sim::pki::ids;
+use gbcs::sim::{Rejection, Reply, SimDevice, TestPki};
+use proptest::prelude::*;
+
+const T0: i64 = 1_700_000_000;
+const METER: EntityId = ids::device(1);
+const TCOS_DS: TrustAnchorCellIdentifier = TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS;
+
+fn pki() -> &'static TestPki {
+    static PKI: OnceLock<TestPki> = OnceLock::new();
+    PKI.get_or_init(|| TestPki::generate(b"gbcs mode table tests").expect("pki"))
+}
+
+fn meter() -> SimDevice {
+    let pki = pki();
+    pki.meter(METER, &pki.supplier_a, &pki.tcos, T0)
+        .expect("meter")
+}
+
+/// What a refusal must leave as it was: every cell and every role's counter.
+fn state(m: &SimDevice) -> (Vec<(TrustAnchorCellIdentifier, EntityId, KeyId)>, Vec<u64>) {
+    let cells = m
+        .cells()
+        .map(|(id, c)| (*id, c.entity_id, c.key_id))
+        .collect();
+    let counters = (0..=8u8).map(|r| m.counter(RemotePartyRole(r))).collect();
+    (cells, counters)
+}
+
+/// A command put together past the builder (which would refuse it): DER payload, grouping
+/// header, the signature of `signer` or `00`, and the ACB's MAC when `mac`.
+fn forge(
+    code: gbcs::frame::MessageCode,
+    counter: u64,
+    originator: EntityId,
+    cmd: &UpdateSecurityCredentialsCommand<'_>,
+    signer: Option<&SigningKey>,
+    mac: bool,
+) -> Vec<u8> {
+    let der = cmd.to_der().expect("DER");
+    let header = CommandHeader {
+        message_code: code,
+        counter,
+        originator,
+        recipient: METER,
+    };
+    let gh = header.grouping_header(der.len());
+    let mut pre = vec![0u8; gh.buffer_len()];
+    gh.emit(&mut Writer::new(&mut pre)).expect("header");
+    pre.extend_from_slice(&der);
+    let apdu = match signer {
+        Some(k) => message::sign_precommand(&pre, k).expect("sign"),
+        None => {
+            pre.push(0);
+            pre
+        }
+    };
+    if mac {
+        message::add_mac(&apdu, &pki().acb_secret(METER).expect("z")).expect("MAC")
+    } else {
+        apdu
+    }
+}
+
+fn control(
+    mode: u8,
+    cell: Option<TrustAnchorCellIdentifier>,
+    counter: u64,
+) -> AuthorisingRemotePartyControl<'static> {
+    AuthorisingRemotePartyControl {
+        mode: CredentialsReplacementMode(mode),
+        plain_text_symmetric_key: None,
+        apply_time_based_cpv_checks: None,
+        authorising_cell: cell,
+        authorising_seq_number: counter,
+        new_floor_seq_number: None,
+        new_specialist_floor_seq_numbers: None,
+        other_seq_number_changes: None,
+    }
+}
+
+/// Sends a forged command; asserts the meter refused it with `want` and changed nothing.
+fn refused_unchanged(cmd_bytes: &[u8], want: Rejection) {
+    let mut m = meter();
+    let before = state(&m);
+    assert_eq!(m.process(cmd_bytes), Reply::Rejected(want));
+    assert_eq!(state(&m), before, "a refusal changes nothing");
+}
+
+#[test]
+fn an_acb_command_naming_the_tcos_cell_cannot_replace_it() {
+    // The case found by hand: mode 4 (the ACB replacing its own key, MAC only) carrying
+    // [2] = {transitionalCoS, DS} and aiming at the role-5 cell.
+    let pki = pki();
+    let replacements = [TrustAnchorReplacement {
+        certificate: CertificateDer(&pki.ecos.ds.certificate),
+        target_cell: TCOS_DS,
+    }];
+    let cmd = UpdateSecurityCredentialsCommand {
+        control: control(4, Some(TCOS_DS), 50),
+        replacements: SeqOf::from_slice(&replacements),
+        certification_path: SeqOf::from_slice(&[]),
+        execution_date_time: None,
+    };
+    let code = gbcs::frame::MessageCode(0x0104);
+    refused_unchanged(
+        &forge(code, 50, pki.acb.entity_id, &cmd, None, true),
+        Rejection::ModeRule(ModeViolation::AuthorisingCell {
+            expected: None,
+            found: Some(TCOS_DS),
+        }),
+    );
+    // Without [2], the target is still not the ACB's to replace.
+    let cmd = UpdateSecurityCredentialsCommand {
+        control: control(4, None, 50),
+        ..cmd
+    };
+    refused_unchanged(
+        &forge(code, 50, pki.acb.entity_id, &cmd, None, true),
+        Rejection::ModeRule(ModeViolation::Target(TCOS_DS)),
+    );
+}
+
+#[test]
+fn supplier_by_supplier_cannot_replace_another_roles_cell() {
+    let pki = pki();
+    let supplier_ds =
+        TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::DIGITAL_SIGNATURE);
+    let replacements = [TrustAnchorReplacement {
+        certificate: CertificateDer(&pki.ecos.ds.certificate),
+        target_cell: TCOS_DS,
+    }];
+    let cmd = UpdateSecurityCredentialsCommand {
+        control: control(2, Some(supplier_ds), 60),
+        replacements: SeqOf::from_slice(&replacements),
+        certification_path: SeqOf::from_slice(&[]),
+        execution_date_time: None,
+    };
+    refused_unchanged(
+        &forge(
+            gbcs::frame::MessageCode(0x0102),
+            60,
+            pki.supplier_a.entity_id,
+            &cmd,
+            Some(&pki.supplier_a.ds.key),
+            true,
+        ),
+        Rejection::ModeRule(ModeViolation::Target(TCOS_DS)),
+    );
+}
+
+#[test]
+fn trans_cos_by_trans_cos_refuses_forbidden_fields_wrong_protection_foreign_signers_and_replays() {
+    let pki = pki();
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let replacements = [TrustAnchorReplacement {
+        certificate: CertificateDer(&pki.ecos.ds.certificate),
+        target_cell: TCOS_DS,
+    }];
+    let specialists = [SpecialistSeqNumber {
+        usage: gbcs::payload::SeqNumberUsage::PREPAYMENT_TOP_UP,
+        seq_number: 0,
+    }];
+    let base = |counter: u64| UpdateSecurityCredentialsCommand {
+        control: control(6, Some(TCOS_DS), counter),
+        replacements: SeqOf::from_slice(&replacements),
+        certification_path: SeqOf::from_slice(&path),
+        execution_date_time: None,
+    };
+    let code = gbcs::frame::MessageCode(0x0106);
+    let tcos = pki.tcos.entity_id;
+    // [5] belongs to supplierBySupplier only.
+    let mut with_specialist = base(70);
+    with_specialist.control.new_specialist_floor_seq_numbers =
+        Some(SeqOf::from_slice(&specialists));
+    refused_unchanged(
+        &forge(
+            code,
+            70,
+            tcos,
+            &with_specialist,
+            Some(&pki.tcos.ds.key),
+            true,
+        ),
+        Rejection::ModeRule(ModeViolation::SpecialistFloor),
+    );
+    // [6] only where the mode replaces another role's cells.
+    let others = [RemotePartySeqNumberChange {
+        role: RemotePartyRole::SUPPLIER,
+        floor_seq_number: 0,
+        specialist_floor_seq_numbers: None,
+    }];
+    let mut with_others = base(70);
+    with_others.control.other_seq_number_changes = Some(SeqOf::from_slice(&others));
+    refused_unchanged(
+        &forge(code, 70, tcos, &with_others, Some(&pki.tcos.ds.key), true),
+        Rejection::ModeRule(ModeViolation::OtherFloors),
+    );
+    // No MAC, no signature, a foreign signature, [3] not the counter.
+    refused_unchanged(
+        &forge(code, 70, tcos, &base(70), Some(&pki.tcos.ds.key), false),
+        Rejection::MissingMac,
+    );
+    refused_unchanged(
+        &forge(code, 70, tcos, &base(70), None, true),
+        Rejection::NotSigned,
+    );
+    refused_unchanged(
+        &forge(
+            code,
+            70,
+            tcos,
+            &base(70),
+            Some(&pki.supplier_a.ds.key),
+            true,
+        ),
+        Rejection::BadSignature,
+    );
+    refused_unchanged(
+        &forge(code, 70, tcos, &base(71), Some(&pki.tcos.ds.key), true),
+        Rejection::SeqNumberMismatch,
+    );
+    // Accepted once; the same counter again is a replay, refused with nothing changed (the
+    // TCoS party renews its own certificate, so its key still authorises the second try).
+    let same = [TrustAnchorReplacement {
+        certificate: CertificateDer(&pki.tcos.ds.certificate),
+        target_cell: TCOS_DS,
+    }];
+    let renewal = UpdateSecurityCredentialsCommand {
+        replacements: SeqOf::from_slice(&same),
+        ..base(70)
+    };
+    let good = forge(code, 70, tcos, &renewal, Some(&pki.tcos.ds.key), true);
+    let mut m = meter();
+    assert!(matches!(m.process(&good), Reply::Response(_)));
+    let before = state(&m);
+    assert_eq!(
+        m.process(&good),
+        Reply::Rejected(Rejection::Replay {
+            counter: 70,
+            stored: 70
+        })
+    );
+    assert_eq!(state(&m), before);
+}
+
+#[test]
+fn recovery_commands_carry_no_mac() {
+    let pki = pki();
+    let recovery_ds =
+        TrustAnchorCellIdentifier::new(RemotePartyRole::RECOVERY, KeyUsage::DIGITAL_SIGNATURE);
+    let replacements = [TrustAnchorReplacement {
+        certificate: CertificateDer(&pki.ecos.ds.certificate),
+        target_cell: TCOS_DS,
+    }];
+    let cmd = UpdateSecurityCredentialsCommand {
+        control: control(8, Some(recovery_ds), 80),
+        replacements: SeqOf::from_slice(&replacements),
+        certification_path: SeqOf::from_slice(&[]),
+        execution_date_time: None,
+    };
+    refused_unchanged(
+        &forge(
+            gbcs::frame::MessageCode(0x0108),
+            80,
+            pki.tcos.entity_id,
+            &cmd,
+            Some(&pki.tcos.ds.key),
+            true,
+        ),
+        Rejection::ModeRule(ModeViolation::Mac),
+    );
+}
+
+fn cells() -> Vec<TrustAnchorCellIdentifier> {
+    let mut out = vec![modes::ROOT];
+    for role in [1u8, 2, 3, 4, 5, 6, 8] {
+        for usage in [KeyUsage::DIGITAL_SIGNATURE, KeyUsage::KEY_AGREEMENT] {
+            out.push(TrustAnchorCellIdentifier::new(RemotePartyRole(role), usage));
+        }
+    }
+    out
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+
+    #[test]
+    fn whatever_the_mode_signer_target_and_fields_a_refusal_changes_nothing(
+        mode in 0..12u8,
+        cell in prop::option::of(0..15usize),
+        signer in 0..4usize,
+        target in 0..15usize,
+        floor in any::<bool>(),
+        others in any::<bool>(),
+        mac in any::<bool>(),
+        counter in 1..200u64,
+        tidy in any::<bool>(),
+    ) {
+        let pki = pki();
+        let all = cells();
+        let row = modes::rule(CredentialsReplacementMode(mode)).expect("row");
+        // Half the cases take the mode's own [2] and fields, so that acceptance is reached too.
+        let (cell, floor, others) = if tidy {
+            (
+                row.authorising_cell,
+                floor && row.floor != modes::FieldRule::Forbidden,
+                others && row.other_floors != modes::FieldRule::Forbidden,
+            )
+        } else {
+            (cell.and_then(|i| all.get(i).copied()), floor, others)
+        };
+        // Tidy cases aim at a cell the mode may replace, with the mode's protection, signed by
+        // the occupant of its authorising cell when the meter has one (TCoS, supplier).
+        let allowed: Vec<_> = all.iter().copied().filter(|c| row.targets.contains(c)).collect();
+        let target = if tidy && !allowed.is_empty() {
+            allowed[target % allowed.len()]
+        } else {
+            all[target % all.len()]
+        };
+        let mac = if tidy { row.protection.macd() } else { mac };
+        let signer = match (tidy, row.authorising_cell) {
+            (true, Some(c)) if c == TCOS_DS => 0,
+            (true, Some(c)) if c.role == RemotePartyRole::SUPPLIER => 1,
+            _ => signer,
+        };
+        let replacements = [TrustAnchorReplacement {
+            certificate: CertificateDer(&pki.ecos.ds.certificate),
+            target_cell: target,
+        }];
+        let path = [CertificateDer(&pki.issuing_ca.certificate)];
+        let changes = [RemotePartySeqNumberChange {
+            role: RemotePartyRole::SUPPLIER,
+            floor_seq_number: 0,
+            specialist_floor_seq_numbers: None,
+        }];
+        let mut ctl = control(mode, cell, counter);
+        ctl.new_floor_seq_number = floor.then_some(0);
+        ctl.other_seq_number_changes = others.then(|| SeqOf::from_slice(&changes));
+        let cmd = UpdateSecurityCredentialsCommand {
+            control: ctl,
+            replacements: SeqOf::from_slice(&replacements),
+            certification_path: SeqOf::from_slice(&path),
+            execution_date_time: None,
+        };
+        let keys = [Some(&pki.tcos.ds.key), Some(&pki.supplier_a.ds.key), Some(&pki.ecos.ds.key), None];
+        let bytes = forge(row.message_code, counter, pki.tcos.entity_id, &cmd, keys[signer], mac);
+        let mut m = meter();
+        let before = state(&m);
+        match m.process(&bytes) {
+            Reply::Response(_) => {
+                // Accepted: the table allowed it, the protection was the mode's, and the
+                // signer was the occupant of the mode's authorising cell.
+                prop_assert_eq!(modes::check(row.message_code, &cmd, counter), Ok(()));
+                prop_assert_eq!(row.check_protection(keys[signer].is_some(), mac), Ok(()));
+                if row.protection.signed() {
+                    let fresh = meter();
+                    let occupant = row
+                        .authorising_cell
+                        .and_then(|c| fresh.cell(c))
+                        .and_then(|c| c.public_key.clone());
+                    let signed_by = keys[signer].map(|k| k.public_key());
+                    prop_assert!(occupant.is_some() && occupant == signed_by, "signed by the cell's occupant");
+                }
+            }
+            Reply::Rejected(_) => prop_assert_eq!(state(&m), before),
+            Reply::Silent => prop_assert!(false, "no faults injected"),
+        }
+    }
+}
