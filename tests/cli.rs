@@ -103,14 +103,50 @@ fn verifies_every_cs02_file_and_fails_on_a_corrupted_copy() {
         return;
     };
     let ks = dir.join("rtds/keystore").display().to_string();
+    let mut checked = 0;
     for f in shared::cs02_files(&dir) {
-        let out = ok(&gbcs(&["verify", "--keystore", &ks, &rtds_path(&dir, &f)]));
+        let path = rtds_path(&dir, &f);
+        if f.is_precommand() {
+            // Nothing authenticates a pre-command: exit 1, unless allowed.
+            let out = gbcs(&["verify", "--keystore", &ks, &path]);
+            assert_eq!(out.status.code(), Some(1), "{}", f.name);
+            assert!(String::from_utf8_lossy(&out.stderr).contains("not authenticated"));
+            let out = ok(&gbcs(&[
+                "verify",
+                "--keystore",
+                &ks,
+                "--allow-unauthenticated",
+                &path,
+            ]));
+            assert!(!out.contains("FAIL"), "{}: {out}", f.name);
+            continue;
+        }
+        let out = ok(&gbcs(&["verify", "--keystore", &ks, &path]));
         assert!(
             !out.contains("FAIL") && !out.contains("NO KEY"),
             "{}: {out}",
             f.name
         );
+        let m = gbcs::parse(&f.bytes).expect("parse");
+        let h = m.header();
+        // Each signature is bound to whose it must be.
+        if out.contains("signature: PASS") {
+            let who = if h.cra_flag == gbcs::frame::CraFlag::COMMAND {
+                format!("the originator {}'s DS certificate", h.originator)
+            } else {
+                format!("the device {}'s DS certificate", h.originator)
+            };
+            assert!(out.contains(&who), "{}: {out}", f.name);
+        }
+        if matches!(
+            m.payload(),
+            Payload::UpdateSecurityCredentialsCommand(_)
+        ) {
+            assert!(out.contains("mode rule: PASS"), "{}: {out}", f.name);
+        }
+        checked += 1;
     }
+    assert!(checked >= 50, "{checked} RTDS CS02 messages verified");
     let f = shared::cs02_file(
         &dir,
         "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",

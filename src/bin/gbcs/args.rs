@@ -53,7 +53,8 @@ pub fn command() -> Command {
                 .arg(format_arg())
                 .arg(Arg::new("keystore").long("keystore").value_name("DIR").required(true).help("A folder laid out like rtds/keystore: <entity-id>-<ds|ka|pp-ka>.<pem|key>"))
                 .arg(Arg::new("acb").long("acb").value_name("ENTITY").default_value("90B3D51F30000002").help("The ACB whose KA key MACs commands"))
-                .after_help("Example:\n  gbcs verify --keystore ../shared/rtds/keystore COMMAND.HEX"),
+                .arg(Arg::new("allow-unauthenticated").long("allow-unauthenticated").action(ArgAction::SetTrue).help("Exit 0 for a message with nothing to check (a pre-command, or 00 without a MAC header)"))
+                .after_help("Each check names the key it used and whose it must be: a command's signature the\noriginator's DS certificate (and the cell its mode authorises with), a response's or\nalert's the device's, the MAC the ACB x device pair. A CS02b/CS02g command is also\nchecked against its mode's row (fields, [3], protection).\n\nExit codes: 0 every check passed; 1 a check failed, or nothing authenticates the\nmessage (unless --allow-unauthenticated); 3 not a GBCS message; 4 the keystore could not be read.\n\nExample:\n  gbcs verify --keystore ../shared/rtds/keystore COMMAND.HEX"),
         )
         .subcommand(
             Command::new("sign")

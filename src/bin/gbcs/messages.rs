@@ -47,17 +47,37 @@ pub fn verify(m: &ArgMatches) -> Result<String> {
     let h = msg.header();
     let mut out = String::new();
     let mut ok = true;
+    // Something must authenticate the message: a signature or a MAC that verifies.
+    let mut authenticated = false;
+    let is_command = h.cra_flag == gbcs::frame::CraFlag::COMMAND;
+    // Who must have signed: a command's originator (the party in the cell its mode names), a
+    // response's or alert's device.
+    let signer_is = if is_command {
+        match msg.payload() {
+            Payload::UpdateSecurityCredentialsCommand(c) => {
+                match gbcs::payload::modes::rule(c.control.mode)
+                    .and_then(|r| r.authorising_cell)
+                {
+                    Some(cell) => format!(
+                        "the originator {}'s DS certificate; the mode's authorising cell is {{{}, {}}}",
+                        h.originator, cell.role, cell.key_usage
+                    ),
+                    None => format!("the originator {}'s DS certificate", h.originator),
+                }
+            }
+            _ => format!("the originator {}'s DS certificate", h.originator),
+        }
+    } else {
+        format!("the device {}'s DS certificate", h.originator)
+    };
     match msg.tail() {
         SignatureTail::Signature(_) => {
             let path = ks.path(h.originator, KeyRole::DigitalSignature, "pem");
             match ks.public_key(h.originator, KeyRole::DigitalSignature) {
                 Ok(key) => match msg.verify_signature(&key) {
                     Ok(()) => {
-                        out += &format!(
-                            "signature: PASS with {} (the originator {}'s DS certificate)\n",
-                            name(&path),
-                            h.originator
-                        )
+                        authenticated = true;
+                        out += &format!("signature: PASS with {} ({signer_is})\n", name(&path))
                     }
                     Err(e) => {
                         ok = false;
@@ -113,7 +133,10 @@ pub fn verify(m: &ArgMatches) -> Result<String> {
             }
         }
         match found {
-            Some(label) => out += &format!("MAC: PASS with Z = {label}\n"),
+            Some(label) => {
+                authenticated = true;
+                out += &format!("MAC: PASS with Z = {label}\n");
+            }
             None if tried.is_empty() => {
                 ok = false;
                 out += "MAC: NO KEY: no KA private key for either end in the keystore\n";
@@ -125,6 +148,30 @@ pub fn verify(m: &ArgMatches) -> Result<String> {
         }
     } else {
         out += "MAC: none (no MAC header)\n";
+    }
+    // A CS02b/CS02g command against its mode's row: fields, [3], and the protection.
+    if let Payload::UpdateSecurityCredentialsCommand(c) = msg.payload() {
+        let signed = matches!(msg.tail(), SignatureTail::Signature(_));
+        let macd = msg.frame().mac().is_some();
+        let verdict = gbcs::payload::modes::check(h.message_code(), c, h.originator_counter)
+            .and_then(|()| match gbcs::payload::modes::rule(c.control.mode) {
+                // A pre-command has no protection yet: only its fields are judged.
+                Some(r) if !matches!(msg.tail(), SignatureTail::Absent) => {
+                    r.check_protection(signed, macd)
+                }
+                _ => Ok(()),
+            });
+        match verdict {
+            Ok(()) => out += &format!("mode rule: PASS (mode {})\n", c.control.mode),
+            Err(v) => {
+                ok = false;
+                out += &format!("mode rule: FAIL: {v}\n");
+            }
+        }
+    }
+    if !authenticated && !m.get_flag("allow-unauthenticated") {
+        ok = false;
+        out += "not authenticated: nothing in this message can be checked (a pre-command, or 00 without a MAC header); --allow-unauthenticated accepts that\n";
     }
     if ok {
         Ok(out)
