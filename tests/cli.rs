@@ -138,10 +138,7 @@ fn verifies_every_cs02_file_and_fails_on_a_corrupted_copy() {
             };
             assert!(out.contains(&who), "{}: {out}", f.name);
         }
-        if matches!(
-            m.payload(),
-            Payload::UpdateSecurityCredentialsCommand(_)
-        ) {
+        if matches!(m.payload(), Payload::UpdateSecurityCredentialsCommand(_)) {
             assert!(out.contains("mode rule: PASS"), "{}: {out}", f.name);
         }
         checked += 1;

@@ -1,8 +1,9 @@
-//! Differential test against RTDS: a simulated meter initialised with the cells the RTDS
-//! responses report as *existing* answers each immediate RTDS CS02b command to device
-//! `00DB1234567890A0` with a response payload byte-identical to the RTDS response payload
-//! (6.15.1 supplierBySupplier success and CPV error, NOByNO, 6.23 supplierByTransCoS,
-//! transCoSByTransCoS, and the mode-8 recovery command).
+//! Differential test against RTDS: for every CS02b and CS02g command whose response is in
+//! the reference data — any device, any mode, immediate, future-dated or cancellation — a
+//! simulated meter set up with the cells the response (or the alert) reports as *existing*
+//! answers with a response payload byte-identical to DCC's; a future-dated one answers
+//! `commandAccepted`, changes nothing until its time, and then sends an alert whose payload
+//! is byte-identical to DCC's 8F66/8F67 alert (0x00CB, or 0x0124 for CS02g).
 //!
 //! RTDS does not publish the meter's private keys, so the meter checks the MAC with the
 //! shared secret computed from the ACB side, and signs with a generated key.
@@ -14,12 +15,11 @@ use std::collections::HashMap;
 
 use gbcs::crypto::keystore::KeyRole;
 use gbcs::crypto::{KeyAgreement, PublicKey, SigningKey};
-use gbcs::frame::{EntityId, SignatureTail};
+use gbcs::frame::EntityId;
 use gbcs::payload::{KeyId, Payload, TrustAnchorCellIdentifier};
 use gbcs::sim::{Cell, DeviceKeyAgreement, Reply, SimDevice};
 use gbcs::smki::SmkiCertificate;
 
-const DEVICE: EntityId = EntityId::from_u64(0x00DB_1234_5678_90A0);
 /// 2020-06-01, inside the validity of every certificate the commands carry.
 const CLOCK: i64 = 1_590_969_600;
 
@@ -38,63 +38,112 @@ fn keystore_keys(dir: &std::path::Path) -> HashMap<(EntityId, KeyId), PublicKey>
     out
 }
 
+/// The RTDS file in `folder` named `name`, if the reference data has it.
+fn find<'a>(
+    files: &'a [shared::RtdsFile],
+    folder: &str,
+    name: &str,
+) -> Option<&'a shared::RtdsFile> {
+    files.iter().find(|f| f.folder == folder && f.name == name)
+}
+
+/// The alert that ends a future-dated command (`…_FUTURE_DATED_X_COMMAND_…` →
+/// `…_8F6?_FUTURE_DATED_X_ALERT_…`).
+fn alert_for<'a>(
+    files: &'a [shared::RtdsFile],
+    cmd: &shared::RtdsFile,
+) -> Option<&'a shared::RtdsFile> {
+    let tail = cmd
+        .name
+        .split_once("FUTURE_DATED_")?
+        .1
+        .replace("_COMMAND_", "_ALERT_");
+    let head = cmd.name.split_once("FUTURE_DATED_")?.0;
+    files.iter().find(|f| {
+        f.folder == cmd.folder
+            && f.name.starts_with(head)
+            && f.name.ends_with(&format!("FUTURE_DATED_{tail}"))
+    })
+}
+
 #[test]
-fn simulated_meter_answers_rtds_commands_byte_for_byte() {
+fn simulated_meter_answers_every_rtds_cs02b_and_cs02g_command_byte_for_byte() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
     let ks = shared::keystore(&dir);
     let keys = keystore_keys(&dir);
     let files = shared::cs02_files(&dir);
-    let z = ks
-        .key_agreement_key(EntityId::from_u64(shared::ACB), KeyRole::KeyAgreement)
-        .expect("ACB KA")
-        .agree(
-            &ks.public_key(DEVICE, KeyRole::KeyAgreement)
-                .expect("device KA"),
-        )
-        .expect("ECDH");
     let mut compared = Vec::new();
+    let mut alerts_compared = Vec::new();
+    let root = {
+        let f = shared::cs02_file(
+            &dir,
+            "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
+        );
+        let m = gbcs::parse(&f.bytes).expect("6.23");
+        let Payload::UpdateSecurityCredentialsCommand(c) = *m.payload() else {
+            panic!("6.23 command")
+        };
+        let z1 = c.certification_path.iter().next().expect("Z1");
+        shared::rtds_root_anchor(&SmkiCertificate::from_der(z1.as_bytes()).expect("Z1"))
+    };
     for cmd_file in files
         .iter()
-        .filter(|f| f.is_command() && f.folder.contains("CS02b"))
+        .filter(|f| f.is_command() && (f.folder.contains("CS02b") || f.folder.contains("CS02g")))
     {
         let cmd = gbcs::parse(&cmd_file.bytes).expect("command");
         let Payload::UpdateSecurityCredentialsCommand(c) = *cmd.payload() else {
             continue;
         };
-        if c.execution_date_time.is_some() || cmd.header().recipient != DEVICE {
-            continue;
-        }
-        let rsp_name = cmd_file.name.replace("_COMMAND_", "_RESPONSE_");
-        let Some(rsp_file) = files
-            .iter()
-            .find(|f| f.folder == cmd_file.folder && f.name == rsp_name)
-        else {
+        let device = cmd.header().recipient;
+        let Some(rsp_file) = find(
+            &files,
+            &cmd_file.folder,
+            &cmd_file.name.replace("_COMMAND_", "_RESPONSE_"),
+        ) else {
             continue;
         };
         let rsp = gbcs::parse(&rsp_file.bytes).expect("response");
         let Payload::UpdateSecurityCredentialsResponse(r) = *rsp.payload() else {
-            panic!("{rsp_name}")
+            panic!("{}", rsp_file.name)
         };
-        let outcome = r.execution_outcome.expect("immediate outcome");
+        let future = c
+            .execution_date_time
+            .filter(|t| t.unix_seconds() > CLOCK && !t.is_cancellation());
+        let alert_file = future.and_then(|_| alert_for(&files, cmd_file));
+        let alert = alert_file.map(|f| gbcs::parse(&f.bytes).expect("alert"));
+        // What the device held before: the outcome of the response, else of the alert.
+        let outcome = match (&r.execution_outcome, &alert) {
+            (Some(o), _) => Some(*o),
+            (None, Some(a)) => match a.payload() {
+                Payload::UpdateSecurityCredentialsAlert(a) => Some(a.execution_outcome),
+                other => panic!("{other:?}"),
+            },
+            (None, None) => None,
+        };
 
-        // The meter as the RTDS response says it was before the command.
+        // The meter as the reference data says it was before the command.
+        let z = ks
+            .key_agreement_key(EntityId::from_u64(shared::ACB), KeyRole::KeyAgreement)
+            .expect("ACB KA")
+            .agree(
+                &ks.public_key(device, KeyRole::KeyAgreement)
+                    .expect("device KA"),
+            )
+            .expect("ECDH");
         let path: Vec<SmkiCertificate<'_>> = c
             .certification_path
             .iter()
             .map(|x| SmkiCertificate::from_der(x.as_bytes()).expect("CA"))
             .collect();
-        let anchor = shared::rtds_root_anchor(&path[0]);
+        // The root the meter holds: recovered from the CA of a command whose path is DCC's
+        // Z1 (an error case's path may carry another CA, which must then fail CPV).
+        let _ = &path;
+        let anchor = root.clone();
         let ds = SigningKey::from_scalar(&[0x5A; 32]).expect("generated device key");
-        let mut meter = SimDevice::new(
-            DEVICE,
-            ds,
-            DeviceKeyAgreement::Shared(z.clone()),
-            &anchor,
-            CLOCK,
-        );
-        for o in outcome.replacement_outcomes.iter() {
+        let mut meter = SimDevice::new(device, ds, DeviceKeyAgreement::Shared(z), &anchor, CLOCK);
+        for o in outcome.iter().flat_map(|o| o.replacement_outcomes.iter()) {
             let (entity, key_id) = (
                 o.existing_subject_unique_id,
                 o.existing_subject_key_identifier,
@@ -118,7 +167,7 @@ fn simulated_meter_answers_rtds_commands_byte_for_byte() {
             let key = ks
                 .public_key(originator, KeyRole::DigitalSignature)
                 .expect("originator DS");
-            let cert = SmkiCertificate::from_der(
+            let key_id = SmkiCertificate::from_der(
                 &ks.certificate_der(originator, KeyRole::DigitalSignature)
                     .expect("DER"),
             )
@@ -128,12 +177,11 @@ fn simulated_meter_answers_rtds_commands_byte_for_byte() {
                 auth,
                 Cell {
                     entity_id: originator,
-                    key_id: cert,
+                    key_id,
                     public_key: Some(key),
                 },
             );
         }
-        assert!(matches!(cmd.tail(), SignatureTail::Signature(_)));
 
         let Reply::Response(ours) = meter.process(&cmd_file.bytes) else {
             panic!("{}: {:?}", cmd_file.name, meter.process(&cmd_file.bytes))
@@ -155,21 +203,73 @@ fn simulated_meter_answers_rtds_commands_byte_for_byte() {
             (ours.header().originator, ours.header().recipient),
             (rsp.header().originator, rsp.header().recipient)
         );
-        // The cells now hold what the response reports as replacing.
-        for o in outcome.replacement_outcomes.iter() {
-            let cell: TrustAnchorCellIdentifier = o.cell;
-            let now = meter.cell(cell).expect("cell");
-            assert_eq!(
-                (now.entity_id, now.key_id),
-                (
-                    o.replacing_subject_unique_id,
-                    o.replacing_subject_key_identifier
-                )
-            );
-        }
         compared.push(cmd_file.name.clone());
+
+        // A future-dated command: nothing changes until its time, then the alert.
+        if let (Some(t), Some(alert), Some(alert_file)) = (future, &alert, alert_file) {
+            assert_eq!(
+                meter.pending_at(),
+                Some(t.unix_seconds()),
+                "{}",
+                cmd_file.name
+            );
+            let sent = meter.advance_to(t.unix_seconds());
+            let [ours] = sent.as_slice() else {
+                panic!("{}: {} alerts", cmd_file.name, sent.len())
+            };
+            let ours = gbcs::parse(ours).expect("our alert");
+            assert_eq!(ours.header().message_code(), alert.header().message_code());
+            assert_eq!(
+                (ours.header().originator, ours.header().recipient),
+                (alert.header().originator, alert.header().recipient)
+            );
+            assert_eq!(
+                gbcs::hex::encode_upper(ours.frame().payload()),
+                gbcs::hex::encode_upper(alert.frame().payload()),
+                "{}: alert payload differs",
+                alert_file.name
+            );
+            alerts_compared.push(alert_file.name.clone());
+        }
+        // The cells now hold what the outcome reports as replacing.
+        if future.is_none() || alert.is_some() {
+            for o in outcome.iter().flat_map(|o| o.replacement_outcomes.iter()) {
+                let cell: TrustAnchorCellIdentifier = o.cell;
+                let now = meter.cell(cell).expect("cell");
+                assert_eq!(
+                    (now.entity_id, now.key_id),
+                    (
+                        o.replacing_subject_unique_id,
+                        o.replacing_subject_key_identifier
+                    ),
+                    "{}",
+                    cmd_file.name
+                );
+            }
+        }
     }
-    eprintln!("byte-identical responses: {compared:#?}");
+    eprintln!(
+        "byte-identical responses: {compared:#?}\nbyte-identical alerts: {alerts_compared:#?}"
+    );
+    // Every command/response pair the reference data holds, whatever the device and mode.
+    let pairs = files
+        .iter()
+        .filter(|f| f.is_command() && (f.folder.contains("CS02b") || f.folder.contains("CS02g")))
+        .filter(|f| {
+            find(
+                &files,
+                &f.folder,
+                &f.name.replace("_COMMAND_", "_RESPONSE_"),
+            )
+            .is_some()
+        })
+        .count();
+    assert_eq!(compared.len(), pairs, "every pair answered");
+    assert!(
+        pairs >= 17,
+        "only {pairs} RTDS CS02b/CS02g command/response pairs"
+    );
+    assert!(alerts_compared.len() >= 4, "alerts: {alerts_compared:?}");
     for want in [
         "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX",
         "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_ERROR_COMMAND_GBCS.HEX",
@@ -177,6 +277,8 @@ fn simulated_meter_answers_rtds_commands_byte_for_byte() {
         "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX",
         "CS02bTransCoSByTransCoS_NA_SUCCESS_COMMAND_GBCS.HEX",
         "CS02bAnyExceptAbnormalRootByRecovery_NA_SUCCESS_COMMAND_GBCS.HEX",
+        "CS02gLoadControllerByLoadController_NA_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX",
+        "CS02gLoadControllerBySupplier_6.15.1_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX",
     ] {
         assert!(compared.iter().any(|c| c == want), "{want} not compared");
     }

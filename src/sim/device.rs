@@ -126,6 +126,9 @@ pub enum Reply {
 struct Pending {
     command: Vec<u8>,
     at: i64,
+    /// When the command was received: the time its certificates' validity is judged at
+    /// (see [`SimDevice::advance_to`]).
+    received: i64,
 }
 
 /// A simulated GBCS meter.
@@ -283,7 +286,7 @@ impl SimDevice {
         if let Some(p) = self.pending.take_if(|p| p.at <= self.clock) {
             if let Ok(m) = crate::parse(&p.command) {
                 if let Payload::UpdateSecurityCredentialsCommand(cmd) = *m.payload() {
-                    if let Some(alert) = self.execute_future(&m, &cmd) {
+                    if let Some(alert) = self.execute_future(&m, &cmd, p.received) {
                         alerts.push(alert);
                     }
                 }

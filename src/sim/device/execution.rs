@@ -46,6 +46,7 @@ impl SimDevice {
                     self.pending = Some(Pending {
                         command: bytes.to_vec(),
                         at: t.unix_seconds(),
+                        received: self.clock,
                     });
                 }
                 let der = UpdateSecurityCredentialsResponse {
@@ -56,7 +57,9 @@ impl SimDevice {
                 self.respond(m, &der, true, false)
             }
             _ => {
-                let outcome = self.execute(c, role).map_err(Rejection::Malformed)?;
+                let outcome = self
+                    .execute(c, role, self.clock)
+                    .map_err(Rejection::Malformed)?;
                 let der = UpdateSecurityCredentialsResponse {
                     execution_outcome: Some(outcome.view()),
                 }
@@ -67,16 +70,22 @@ impl SimDevice {
         }
     }
 
+    /// Executes a future-dated command at its time. Time-based CPV checks judge the
+    /// certificates' validity at `received`, when the command came: DCC's 6.15.1
+    /// FUTURE_DATED_ERROR alert (executed 2030-01-15) reports success for certificates that
+    /// expired in 2025 and fails only the one whose path does not verify (the reference data
+    /// decides this; the digest is silent).
     pub(super) fn execute_future(
         &mut self,
         m: &Message<'_>,
         c: &UpdateSecurityCredentialsCommand<'_>,
+        received: i64,
     ) -> Option<Vec<u8>> {
         let role = c
             .control
             .authorising_cell
             .map_or(RemotePartyRole::ACCESS_CONTROL_BROKER, |cell| cell.role);
-        let outcome = self.execute(c, role).ok()?;
+        let outcome = self.execute(c, role, received).ok()?;
         let all_ok = outcome
             .replacement_outcomes
             .iter()
@@ -119,6 +128,7 @@ impl SimDevice {
         &mut self,
         c: &UpdateSecurityCredentialsCommand<'_>,
         role: RemotePartyRole,
+        cpv_time: i64,
     ) -> crate::Result<OwnedExecutionOutcome> {
         let mut owned = OwnedExecutionOutcome {
             authorising_seq_number: c.control.authorising_seq_number,
@@ -144,7 +154,7 @@ impl SimDevice {
             })
         });
         let time = (c.control.apply_time_based_cpv_checks != Some(TimeBasedCpvChecks::DISAPPLY))
-            .then_some(self.clock);
+            .then_some(cpv_time);
         let mut outcomes = Vec::new();
         for r in c.replacements.iter() {
             let target = r.target_cell;
@@ -155,13 +165,19 @@ impl SimDevice {
                 (None, Some(_)) if self.faults.reject_certificates => {
                     (StatusCode::BAD_CERTIFICATE, None)
                 }
+                // The path first (noTrustAnchor), then whether the certificate fits the cell
+                // (badCertificate): DCC's CS02g FUTURE_DATED_ERROR alert answers 10 for load
+                // controller certificates whose path fails (the reference data decides the
+                // order; the digest is silent).
                 (None, Some(_)) => match SmkiCertificate::from_der(r.certificate.as_bytes()) {
                     Err(_) => (StatusCode::BAD_CERTIFICATE, None),
-                    Ok(cert) if !certifies(&cert, target) => (StatusCode::BAD_CERTIFICATE, None),
                     Ok(cert) => match anchor
                         .as_ref()
                         .map(|a| validate_path(&cert, &path, a, time))
                     {
+                        Some(Ok(())) if !certifies(&cert, target) => {
+                            (StatusCode::BAD_CERTIFICATE, None)
+                        }
                         Some(Ok(())) => (
                             StatusCode::SUCCESS,
                             Some(Cell {
@@ -233,7 +249,11 @@ impl SimDevice {
 }
 
 /// Whether `cert` may go into cell `target`: matching key usage, and an organisation
-/// certificate of the cell's role (or a root certificate for the root cell).
+/// certificate of the cell's role (or a root certificate for the root cell). A load
+/// controller cell also takes a supplier's certificate: DCC's CS02g loadControllerBySupplier
+/// alerts report the supplier's own DS and KA certificates (entity 90B3D51F30010000, the key
+/// IDs of its supplier cells) placed in the load controller cells (the reference data
+/// decides this; the digest is silent).
 pub(super) fn certifies(cert: &SmkiCertificate<'_>, target: TrustAnchorCellIdentifier) -> bool {
     if cert.key_usage() != target.key_usage
         && !(target.role == RemotePartyRole::ROOT && cert.is_ca())
@@ -241,7 +261,11 @@ pub(super) fn certifies(cert: &SmkiCertificate<'_>, target: TrustAnchorCellIdent
         return false;
     }
     match cert.kind() {
-        CertificateKind::Organisation { role, .. } => role == target.role,
+        CertificateKind::Organisation { role, .. } => {
+            role == target.role
+                || (target.role == RemotePartyRole::LOAD_CONTROLLER
+                    && role == RemotePartyRole::SUPPLIER)
+        }
         CertificateKind::Root => target.role == RemotePartyRole::ROOT,
         _ => false,
     }
