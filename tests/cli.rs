@@ -330,33 +330,87 @@ fn maps_a_cs02b_response_to_its_duis_execution_outcome() {
 }
 
 #[test]
-fn classifies_from_a_response_with_a_registry_file() {
+fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
+    let ks = dir.join("rtds/keystore").display().to_string();
     let reg = tmp("registry.txt");
     std::fs::write(&reg, "# RTDS TCoS\ntcos 90B3D51F30000004 4B38EB47561D93E8\ntcos 90B3D51F30000004 4F3F10855696FEF2\n").expect("write");
+    let reg = reg.to_str().expect("path").to_owned();
     let f = shared::cs02_file(&dir, "CS02bTransCoSByTransCoS_NA_SUCCESS_RESPONSE");
+    let path = rtds_path(&dir, &f);
     let out = ok(&gbcs(&[
         "classify",
         "--registry",
-        reg.to_str().expect("path"),
-        &rtds_path(&dir, &f),
+        &reg,
+        "--keystore",
+        &ks,
+        &path,
     ]));
     assert!(
-        out.contains("state: TCOS")
+        out.contains("verified: signature of the device 00DB1234567890A0")
+            && out.contains("state: TCOS")
             && out.contains("matched: Key")
             && out.contains("4F3F10855696FEF2"),
         "{out}"
     );
+    // The device's own certificate file does as well.
+    let cert = dir.join("rtds/keystore/00db1234567890a0-ds.pem");
+    let out = ok(&gbcs(&[
+        "classify",
+        "--registry",
+        &reg,
+        "--device-key",
+        cert.to_str().expect("path"),
+        &path,
+    ]));
+    assert!(out.contains("verified: signature of the device"), "{out}");
+    // Nothing to verify with: a usage error; --no-verify classifies and says so.
+    let out = gbcs(&["classify", "--registry", &reg, &path]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--no-verify"));
+    let out = ok(&gbcs(&[
+        "classify",
+        "--registry",
+        &reg,
+        "--no-verify",
+        &path,
+    ]));
+    assert!(
+        out.contains("verified: NO") && out.contains("state: TCOS"),
+        "{out}"
+    );
+    // A tampered response is not classified.
+    let mut bad = f.bytes.clone();
+    let n = bad.len();
+    bad[n - 10] ^= 1;
+    let bad_path = tmp("tampered-response.hex");
+    std::fs::write(&bad_path, gbcs::hex::encode_upper(&bad)).expect("write");
+    let out = gbcs(&[
+        "classify",
+        "--registry",
+        &reg,
+        "--keystore",
+        &ks,
+        bad_path.to_str().expect("path"),
+    ]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&out.stdout).contains("state:"));
+    // A CS02a read MAC'd for the ACB: the MAC is what is verified.
     let f = shared::cs02_file(&dir, "CS02aMAC_6.24.1_SUCCESS_RESPONSE");
     let out = ok(&gbcs(&[
         "classify",
         "--registry",
-        reg.to_str().expect("path"),
+        &reg,
+        "--keystore",
+        &ks,
         &rtds_path(&dir, &f),
     ]));
-    assert!(out.contains("state: UNKNOWN (NoCell"), "{out}");
+    assert!(
+        out.contains("verified: ") && out.contains("state: UNKNOWN (NoCell"),
+        "{out}"
+    );
 }
 
 #[test]

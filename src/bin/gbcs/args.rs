@@ -95,7 +95,11 @@ pub fn command() -> Command {
                 .arg(input_arg())
                 .arg(format_arg())
                 .arg(Arg::new("registry").long("registry").value_name("FILE").required(true).help("Lines `tcos|ecos ENTITY KEYID`"))
-                .after_help("Example:\n  printf 'tcos 90B3D51F30000004 4B38EB47561D93E8\\n' > registry.txt\n  gbcs classify --registry registry.txt RESPONSE.HEX"),
+                .arg(Arg::new("keystore").long("keystore").value_name("DIR").help("Verify first with the device's DS certificate, or the ACB x device KA pair for a MAC, from a keystore folder"))
+                .arg(Arg::new("device-key").long("device-key").value_name("PEM").help("Verify first with the device's DS certificate or public key"))
+                .arg(Arg::new("acb").long("acb").value_name("ENTITY").default_value("90B3D51F30000002").help("The ACB whose KA key MACs CS02a reads"))
+                .arg(Arg::new("no-verify").long("no-verify").action(ArgAction::SetTrue).conflicts_with_all(["keystore", "device-key"]).help("Classify without verifying (the output says so)"))
+                .after_help("The evidence is verified before it is classified: the device's signature, or the ACB x\ndevice MAC; give --keystore or --device-key, or --no-verify.\n\nExample:\n  printf 'tcos 90B3D51F30000004 4B38EB47561D93E8\\n' > registry.txt\n  gbcs classify --registry registry.txt --keystore ../shared/rtds/keystore RESPONSE.HEX"),
         )
         .subcommand(
             Command::new("migrate")
