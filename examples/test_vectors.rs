@@ -1,4 +1,5 @@
-//! Regenerates the project's test vectors into `test-vectors/` (or checks them).
+//! Regenerates the project's test vectors into `test-vectors/`, and the test PKI that made
+//! them into `test-vectors/keystore/` (or checks them).
 //!
 //! ```text
 //! cargo run --example test_vectors --features sim            # write
@@ -31,6 +32,37 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         } else {
             println!("wrote {name} ({} bytes)", bytes.len());
+        }
+    }
+    // The test PKI that made them (test keys only), named like the RTDS keystore.
+    let keys = match gbcs::sim::vectors::keystore() {
+        Ok(k) => k,
+        Err(e) => {
+            eprintln!("error: {}", e.0);
+            return ExitCode::FAILURE;
+        }
+    };
+    let kdir = dir.join("keystore");
+    if !check {
+        if let Err(e) = std::fs::create_dir_all(&kdir) {
+            eprintln!("error: {}: {e}", kdir.display());
+            return ExitCode::FAILURE;
+        }
+    }
+    for (name, text) in keys {
+        let path = kdir.join(&name);
+        if check {
+            let same = std::fs::read_to_string(&path).is_ok_and(|t| t == text);
+            println!(
+                "{} keystore/{name}",
+                if same { "same   " } else { "DIFFERS" }
+            );
+            differ += usize::from(!same);
+        } else if let Err(e) = std::fs::write(&path, text) {
+            eprintln!("error: {}: {e}", path.display());
+            return ExitCode::FAILURE;
+        } else {
+            println!("wrote keystore/{name}");
         }
     }
     if differ == 0 {

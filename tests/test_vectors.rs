@@ -1,8 +1,10 @@
 //! The project's own test vectors (`test-vectors/`) regenerate byte for byte, and each one
-//! decodes and verifies with the test PKI's keys.
+//! decodes and verifies with the test PKI's keys — also with nothing but the published
+//! keystore files (`test-vectors/keystore/`), as another implementation would; the refusals
+//! are refused.
 
 use gbcs::crypto::KeyAgreement;
-use gbcs::frame::{CraFlag, SignatureTail};
+use gbcs::frame::{CraFlag, EntityId, SignatureTail};
 use gbcs::payload::Payload;
 use gbcs::sim::pki::{ids, TestPki};
 
@@ -10,7 +12,7 @@ use gbcs::sim::pki::{ids, TestPki};
 fn regeneration_reproduces_the_committed_vectors() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
     let vectors = gbcs::sim::vectors::generate().expect("generate");
-    assert_eq!(vectors.len(), 11);
+    assert_eq!(vectors.len(), 20);
     for (name, bytes) in &vectors {
         let text =
             std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
@@ -54,7 +56,10 @@ fn every_vector_decodes_and_verifies() {
             m.verify_signature(&key)
                 .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
-        if name.ends_with("-response.hex") && !name.starts_with("cs02a") && !name.contains("future")
+        if name.ends_with("-response.hex")
+            && !name.starts_with("cs02a")
+            && !name.contains("future")
+            && !name.contains("wrong-role")
         {
             let Payload::UpdateSecurityCredentialsResponse(r) = m.payload() else {
                 panic!("{name}")
@@ -69,4 +74,105 @@ fn every_vector_decodes_and_verifies() {
             );
         }
     }
+}
+
+#[test]
+fn the_published_keystore_is_the_generators() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/keystore");
+    let files = gbcs::sim::vectors::keystore().expect("keystore");
+    assert!(files.len() >= 40);
+    for (name, text) in &files {
+        let on_disk =
+            std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert_eq!(&on_disk, text, "{name} differs from its regeneration");
+        if name.ends_with(".key") {
+            // Each private key is the one its certificate certifies.
+            let cert = gbcs::crypto::PublicKey::from_pem(
+                &std::fs::read_to_string(dir.join(name.replace(".key", ".pem"))).expect("pem"),
+            )
+            .expect("certificate");
+            let public = if name.contains("-ds") {
+                gbcs::crypto::SigningKey::from_pem(text)
+                    .expect("key")
+                    .public_key()
+            } else {
+                gbcs::crypto::KeyAgreementKey::from_pem(text)
+                    .expect("key")
+                    .public_key()
+            };
+            assert_eq!(public, cert, "{name}");
+        }
+    }
+}
+
+#[test]
+fn every_vector_verifies_with_the_published_keystore_alone() {
+    use gbcs::crypto::keystore::{KeyRole, Keystore};
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
+    let ks = Keystore::open(root.join("keystore")).expect("keystore");
+    let acb = EntityId::from_u64(0x7E57_0000_0000_0002);
+    let mut signatures = 0;
+    let mut macs = 0;
+    for (name, _) in gbcs::sim::vectors::generate().expect("generate") {
+        let text = std::fs::read_to_string(root.join(name)).expect("vector");
+        let bytes = gbcs::hex::decode(&text).expect("hex");
+        let m = gbcs::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let h = m.header();
+        if let SignatureTail::Signature(_) = m.tail() {
+            let key = ks
+                .public_key(h.originator, KeyRole::DigitalSignature)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            m.verify_signature(&key)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
+            signatures += 1;
+        }
+        if m.frame().mac().is_some() {
+            let device = if h.cra_flag == CraFlag::COMMAND {
+                h.recipient
+            } else {
+                h.originator
+            };
+            let z = ks
+                .key_agreement_key(acb, KeyRole::KeyAgreement)
+                .expect("ACB KA key")
+                .agree(
+                    &ks.public_key(device, KeyRole::KeyAgreement)
+                        .expect("device KA"),
+                )
+                .expect("z");
+            m.verify_mac(&z).unwrap_or_else(|e| panic!("{name}: {e}"));
+            macs += 1;
+        }
+    }
+    assert!(
+        signatures >= 15 && macs >= 10,
+        "{signatures} signatures, {macs} MACs"
+    );
+}
+
+#[test]
+fn the_refusal_vectors_are_refused() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
+    let read = |name: &str| {
+        gbcs::hex::decode(&std::fs::read_to_string(root.join(name)).expect("vector")).expect("hex")
+    };
+    // The forged mode-4 command breaks its row of the mode table.
+    let forged = read("0104-names-tcos-cell-refused-command.hex");
+    let m = gbcs::parse(&forged).expect("parses: the refusal is the meter's, not the codec's");
+    let Payload::UpdateSecurityCredentialsCommand(c) = m.payload() else {
+        panic!("a CS02b command")
+    };
+    assert!(matches!(
+        gbcs::payload::modes::check(m.header().message_code(), c, m.header().originator_counter),
+        Err(gbcs::payload::modes::ModeViolation::AuthorisingCell { expected: None, .. })
+    ));
+    // The wrong-role 0x0106: answered, with badCertificate for the role-5 cell.
+    let rsp = read("0106-wrong-role-certificate-response.hex");
+    let m = gbcs::parse(&rsp).expect("response");
+    let Payload::UpdateSecurityCredentialsResponse(r) = m.payload() else {
+        panic!("a response")
+    };
+    let o = r.execution_outcome.expect("outcome");
+    let statuses: Vec<_> = o.replacement_outcomes.iter().map(|o| o.status).collect();
+    assert_eq!(statuses, [gbcs::payload::StatusCode::BAD_CERTIFICATE]);
 }

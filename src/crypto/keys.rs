@@ -99,6 +99,40 @@ macro_rules! private_key_common {
                 Self::from_secret(&secret_from_pem(pem)?, Backend::DEFAULT)
             }
 
+            /// The key as a PKCS#8 `PrivateKeyInfo` DER document (id-ecPublicKey, prime256v1,
+            /// an RFC 5915 `ECPrivateKey` with the public key), the layout of the RTDS
+            /// keystore's `.key` files — for software test keys and key files (a key in an
+            /// HSM is never exported). Wiped when dropped.
+            #[cfg(feature = "alloc")]
+            #[must_use]
+            pub fn to_pkcs8_der(&self) -> zeroize::Zeroizing<alloc::vec::Vec<u8>> {
+                const HEAD: [u8; 36] = [
+                    0x30, 0x81, 0x87, 0x02, 0x01, 0x00, 0x30, 0x13, 0x06, 0x07, 0x2A, 0x86, 0x48,
+                    0xCE, 0x3D, 0x02, 0x01, 0x06, 0x08, 0x2A, 0x86, 0x48, 0xCE, 0x3D, 0x03, 0x01,
+                    0x07, 0x04, 0x6D, 0x30, 0x6B, 0x02, 0x01, 0x01, 0x04, 0x20,
+                ];
+                let mut out = zeroize::Zeroizing::new(alloc::vec::Vec::with_capacity(138));
+                out.extend_from_slice(&HEAD);
+                out.extend_from_slice(&self.key.to_bytes());
+                out.extend_from_slice(&[0xA1, 0x44, 0x03, 0x42, 0x00]);
+                out.extend_from_slice(self.public.as_uncompressed());
+                out
+            }
+
+            /// [`Self::to_pkcs8_der`] as a PEM `PRIVATE KEY` document (LF line ends).
+            #[cfg(feature = "alloc")]
+            #[must_use]
+            pub fn to_pkcs8_pem(&self) -> zeroize::Zeroizing<alloc::string::String> {
+                zeroize::Zeroizing::new(
+                    pem_rfc7468::encode_string(
+                        "PRIVATE KEY",
+                        pem_rfc7468::LineEnding::LF,
+                        &self.to_pkcs8_der(),
+                    )
+                    .unwrap_or_default(),
+                )
+            }
+
             /// From the raw 32-byte big-endian scalar, for [`Backend::DEFAULT`].
             ///
             /// # Errors
