@@ -386,3 +386,230 @@ proptest! {
         }
     }
 }
+
+/// A command of `mode` that satisfies its row, aimed at the first cell the meter holds that
+/// the mode may replace, with every knob the matrix turns.
+struct Knobs {
+    cell: Option<TrustAnchorCellIdentifier>,
+    target: TrustAnchorCellIdentifier,
+    floor: bool,
+    others: bool,
+    signer: Option<&'static SigningKey>,
+    mac: Option<gbcs::crypto::SharedSecret>,
+    counter: u64,
+}
+
+fn send(mode: u8, k: &Knobs) -> (Reply, bool) {
+    let pki = pki();
+    let row = modes::rule(CredentialsReplacementMode(mode)).expect("row");
+    let changes = [RemotePartySeqNumberChange {
+        role: RemotePartyRole::SUPPLIER,
+        floor_seq_number: 0,
+        specialist_floor_seq_numbers: None,
+    }];
+    let replacements = [TrustAnchorReplacement {
+        certificate: CertificateDer(&pki.ecos.ds.certificate),
+        target_cell: k.target,
+    }];
+    let path = [CertificateDer(&pki.issuing_ca.certificate)];
+    let mut ctl = control(mode, k.cell, k.counter);
+    ctl.plain_text_symmetric_key =
+        (row.plain_text_key == modes::FieldRule::Required).then_some(&[7u8; 16][..]);
+    ctl.new_floor_seq_number = k.floor.then_some(0);
+    ctl.other_seq_number_changes = k.others.then(|| SeqOf::from_slice(&changes));
+    let cmd = UpdateSecurityCredentialsCommand {
+        control: ctl,
+        replacements: SeqOf::from_slice(&replacements),
+        certification_path: SeqOf::from_slice(&path),
+        execution_date_time: None,
+    };
+    let der = cmd.to_der().expect("DER");
+    let header = CommandHeader {
+        message_code: row.message_code,
+        counter: k.counter,
+        originator: pki.tcos.entity_id,
+        recipient: METER,
+    };
+    let gh = header.grouping_header(der.len());
+    let mut pre = vec![0u8; gh.buffer_len()];
+    gh.emit(&mut Writer::new(&mut pre)).expect("header");
+    pre.extend_from_slice(&der);
+    let apdu = match k.signer {
+        Some(key) => message::sign_precommand(&pre, key).expect("sign"),
+        None => {
+            pre.push(0);
+            pre
+        }
+    };
+    let bytes = match &k.mac {
+        Some(z) => message::add_mac(&apdu, z).expect("MAC"),
+        None => apdu,
+    };
+    let mut m = meter();
+    // A used counter: the meter has already seen this one for the authorising role.
+    if let Some(cell) = k.cell {
+        if k.counter == 0 {
+            m.set_counter(cell.role, 0);
+        }
+    }
+    let before = state(&m);
+    let reply = m.process(&bytes);
+    let unchanged = state(&m) == before;
+    (reply, unchanged)
+}
+
+/// Every party's DS key the meter may be sent a command signed with.
+fn signers() -> Vec<&'static SigningKey> {
+    let pki = pki();
+    vec![
+        &pki.recovery.ds.key,
+        &pki.supplier_a.ds.key,
+        &pki.supplier_b.ds.key,
+        &pki.network_operator.ds.key,
+        &pki.tcos.ds.key,
+        &pki.ecos.ds.key,
+        &pki.wan_provider.ds.key,
+    ]
+}
+
+#[test]
+fn for_each_mode_every_wrong_signer_mac_target_field_and_counter_is_refused_with_nothing_changed() {
+    let pki = pki();
+    let m = meter();
+    let acb_z = pki.acb_secret(METER).expect("z");
+    // A MAC from another pair: the ACB's key with another device's.
+    let other_z = pki.acb_secret(ids::device(2)).expect("z");
+    let mut refused = 0;
+    for row in modes::MODE_RULES.iter() {
+        let mode = row.mode.0;
+        // The key in the mode's authorising cell (the occupant), if the meter has one.
+        let occupant = row
+            .authorising_cell
+            .and_then(|c| m.cell(c))
+            .and_then(|c| c.public_key.clone());
+        let Some(target) = cells()
+            .into_iter()
+            .find(|c| row.targets.contains(c) && m.cell(*c).is_some())
+        else {
+            continue;
+        };
+        let good_signer = signers()
+            .into_iter()
+            .find(|k| Some(k.public_key()) == occupant);
+        let base = Knobs {
+            cell: row.authorising_cell,
+            target,
+            floor: false,
+            others: false,
+            signer: if row.protection.signed() {
+                good_signer
+            } else {
+                None
+            },
+            mac: row.protection.macd().then(|| acb_z.clone()),
+            counter: 500,
+        };
+        let mut expect_refused = |k: Knobs, what: &str| {
+            let (reply, unchanged) = send(mode, &k);
+            assert!(
+                matches!(reply, Reply::Rejected(_)),
+                "mode {mode}, {what}: {reply:?}"
+            );
+            assert!(
+                unchanged,
+                "mode {mode}, {what}: a refusal changed the meter"
+            );
+            refused += 1;
+        };
+        // Signed with every other key.
+        if row.protection.signed() {
+            for k in signers() {
+                if Some(k.public_key()) != occupant {
+                    expect_refused(
+                        Knobs {
+                            signer: Some(k),
+                            ..Knobs {
+                                mac: base.mac.clone(),
+                                ..base
+                            }
+                        },
+                        "another signer",
+                    );
+                }
+            }
+        }
+        // MAC'd with another pair, or missing where needed, or present where forbidden.
+        if row.protection.macd() {
+            expect_refused(
+                Knobs {
+                    mac: Some(other_z.clone()),
+                    ..Knobs { mac: None, ..base }
+                },
+                "another pair's MAC",
+            );
+            expect_refused(Knobs { mac: None, ..base }, "no MAC");
+        } else {
+            expect_refused(
+                Knobs {
+                    mac: Some(acb_z.clone()),
+                    ..base
+                },
+                "a MAC the mode has not",
+            );
+        }
+        // Each forbidden target.
+        for c in cells() {
+            if !row.targets.contains(&c) {
+                expect_refused(
+                    Knobs {
+                        target: c,
+                        mac: base.mac.clone(),
+                        ..base
+                    },
+                    "a forbidden target",
+                );
+            }
+        }
+        // Each forbidden field.
+        if row.floor == modes::FieldRule::Forbidden {
+            expect_refused(
+                Knobs {
+                    floor: true,
+                    mac: base.mac.clone(),
+                    ..base
+                },
+                "[4]",
+            );
+        }
+        if row.other_floors == modes::FieldRule::Forbidden {
+            expect_refused(
+                Knobs {
+                    others: true,
+                    mac: base.mac.clone(),
+                    ..base
+                },
+                "[6]",
+            );
+        }
+        // A used counter.
+        if row.authorising_cell.is_some() {
+            expect_refused(
+                Knobs {
+                    counter: 0,
+                    mac: base.mac.clone(),
+                    ..base
+                },
+                "a used counter",
+            );
+        }
+        // And the good one is taken, where the meter holds the authorising key.
+        if good_signer.is_some() || !row.protection.signed() {
+            let (reply, _) = send(mode, &base);
+            assert!(
+                matches!(reply, Reply::Response(_)),
+                "mode {mode}: {reply:?}"
+            );
+        }
+    }
+    assert!(refused > 100, "{refused} refusals");
+}
