@@ -138,6 +138,14 @@ fn verifies_every_cs02_file_and_fails_on_a_corrupted_copy() {
             };
             assert!(out.contains(&who), "{}: {out}", f.name);
         }
+        // And each MAC to the ACB x device pair.
+        if out.contains("MAC: PASS") {
+            assert!(
+                out.contains("(the ACB 90B3D51F30000002 x the device 00DB"),
+                "{}: {out}",
+                f.name
+            );
+        }
         if matches!(m.payload(), Payload::UpdateSecurityCredentialsCommand(_)) {
             assert!(out.contains("mode rule: PASS"), "{}: {out}", f.name);
         }

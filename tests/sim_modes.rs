@@ -469,6 +469,8 @@ fn signers() -> Vec<&'static SigningKey> {
         &pki.tcos.ds.key,
         &pki.ecos.ds.key,
         &pki.wan_provider.ds.key,
+        // The root's key: what authorises anyByContingency (mode 9).
+        &pki.root.key,
     ]
 }
 
@@ -480,6 +482,7 @@ fn for_each_mode_every_wrong_signer_mac_target_field_and_counter_is_refused_with
     // A MAC from another pair: the ACB's key with another device's.
     let other_z = pki.acb_secret(ids::device(2)).expect("z");
     let mut refused = 0;
+    let mut accepted = Vec::new();
     for row in modes::MODE_RULES.iter() {
         let mode = row.mode.0;
         // The key in the mode's authorising cell (the occupant), if the meter has one.
@@ -609,7 +612,16 @@ fn for_each_mode_every_wrong_signer_mac_target_field_and_counter_is_refused_with
                 matches!(reply, Reply::Response(_)),
                 "mode {mode}: {reply:?}"
             );
+            accepted.push(mode);
         }
     }
     assert!(refused > 100, "{refused} refusals");
+    // The modes the meter has the cells for: the supplier's, the network operator's, the
+    // ACB's, the WAN provider's, the TCoS party's, recovery and contingency (the root).
+    for mode in [2, 3, 4, 5, 6, 7, 8, 9] {
+        assert!(
+            accepted.contains(&mode),
+            "mode {mode} never accepted: {accepted:?}"
+        );
+    }
 }

@@ -105,11 +105,18 @@ pub fn verify(m: &ArgMatches) -> Result<String> {
         };
         let mut tried = Vec::new();
         let mut found = None;
-        'search: for (own, peer) in [
-            (acb, device),
-            (h.originator, h.recipient),
-            (h.recipient, h.originator),
-        ] {
+        // A CS02 message's MAC is the ACB's with the device, nobody else's; for other
+        // messages the keystore is searched for the pair.
+        let pairs: &[(gbcs::frame::EntityId, gbcs::frame::EntityId)] = if msg.payload().is_typed() {
+            &[(acb, device)]
+        } else {
+            &[
+                (acb, device),
+                (h.originator, h.recipient),
+                (h.recipient, h.originator),
+            ]
+        };
+        'search: for &(own, peer) in pairs {
             for role in [KeyRole::KeyAgreement, KeyRole::PrepaymentKeyAgreement] {
                 let (Ok(private), Ok(public)) = (
                     ks.key_agreement_key(own, role),
@@ -126,16 +133,21 @@ pub fn verify(m: &ArgMatches) -> Result<String> {
                     continue;
                 };
                 if msg.verify_mac(&z).is_ok() {
-                    found = Some(label);
+                    found = Some((label, own, peer));
                     break 'search;
                 }
                 tried.push(label);
             }
         }
         match found {
-            Some(label) => {
+            Some((label, own, peer)) => {
                 authenticated = true;
-                out += &format!("MAC: PASS with Z = {label}\n");
+                let who = if (own, peer) == (acb, device) {
+                    format!("the ACB {acb} x the device {device}")
+                } else {
+                    format!("{own} x {peer}")
+                };
+                out += &format!("MAC: PASS with Z = {label} ({who})\n");
             }
             None if tried.is_empty() => {
                 ok = false;
