@@ -53,7 +53,7 @@ fn forge(
     originator: EntityId,
     cmd: &UpdateSecurityCredentialsCommand<'_>,
     signer: Option<&SigningKey>,
-    mac: bool,
+    mac: impl Into<Mac>,
 ) -> Vec<u8> {
     let der = cmd.to_der().expect("DER");
     let header = CommandHeader {
@@ -73,10 +73,36 @@ fn forge(
             pre
         }
     };
-    if mac {
-        message::add_mac(&apdu, &pki().acb_secret(METER).expect("z")).expect("MAC")
-    } else {
-        apdu
+    match mac.into() {
+        Mac::None => apdu,
+        Mac::Acb => message::add_mac(&apdu, &pki().acb_secret(METER).expect("z")).expect("MAC"),
+        Mac::With(z) => message::add_mac(&apdu, &z).expect("MAC"),
+    }
+}
+
+/// Which MAC a forged command gets.
+enum Mac {
+    /// None.
+    None,
+    /// The ACB's with the meter.
+    Acb,
+    /// Keyed with this shared secret.
+    With(gbcs::crypto::SharedSecret),
+}
+
+impl From<bool> for Mac {
+    fn from(acb: bool) -> Self {
+        if acb {
+            Self::Acb
+        } else {
+            Self::None
+        }
+    }
+}
+
+impl From<Option<gbcs::crypto::SharedSecret>> for Mac {
+    fn from(z: Option<gbcs::crypto::SharedSecret>) -> Self {
+        z.map_or(Self::None, Self::With)
     }
 }
 
@@ -423,28 +449,14 @@ fn send(mode: u8, k: &Knobs) -> (Reply, bool) {
         certification_path: SeqOf::from_slice(&path),
         execution_date_time: None,
     };
-    let der = cmd.to_der().expect("DER");
-    let header = CommandHeader {
-        message_code: row.message_code,
-        counter: k.counter,
-        originator: pki.tcos.entity_id,
-        recipient: METER,
-    };
-    let gh = header.grouping_header(der.len());
-    let mut pre = vec![0u8; gh.buffer_len()];
-    gh.emit(&mut Writer::new(&mut pre)).expect("header");
-    pre.extend_from_slice(&der);
-    let apdu = match k.signer {
-        Some(key) => message::sign_precommand(&pre, key).expect("sign"),
-        None => {
-            pre.push(0);
-            pre
-        }
-    };
-    let bytes = match &k.mac {
-        Some(z) => message::add_mac(&apdu, z).expect("MAC"),
-        None => apdu,
-    };
+    let bytes = forge(
+        row.message_code,
+        k.counter,
+        pki.tcos.entity_id,
+        &cmd,
+        k.signer,
+        k.mac.clone(),
+    );
     let mut m = meter();
     // A used counter: the meter has already seen this one for the authorising role.
     if let Some(cell) = k.cell {

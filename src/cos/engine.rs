@@ -777,13 +777,7 @@ impl BulkMigration {
     /// the ledger changes at the engine's clock. Returns whether the device is in the fleet.
     /// (Finds the record by a scan of the fleet: for occasional updates, not per message.)
     pub fn update_firmware(&mut self, device: EntityId, firmware: FirmwareVersion) -> bool {
-        let Some(r) = self.records.iter_mut().find(|r| r.entity_id == device) else {
-            return false;
-        };
-        r.firmware = firmware;
-        self.ledger
-            .track(r, &self.policy, self.clock, EvidenceSource::Inventory);
-        true
+        self.update_inventory(device, |r| r.firmware = firmware)
     }
 
     /// An inventory update: a gas meter is (or is no longer) commissioned on the hub of the
@@ -791,10 +785,16 @@ impl BulkMigration {
     /// the electricity supplier from the engine's clock on. Returns whether the device is in
     /// the fleet.
     pub fn set_gas_meter_commissioned(&mut self, device: EntityId, commissioned: bool) -> bool {
+        self.update_inventory(device, |r| r.gas_meter_commissioned = commissioned)
+    }
+
+    /// Applies an inventory update to `device`'s record and brings its ledger history up to
+    /// date at the engine's clock; `false` when the device is not in the fleet.
+    fn update_inventory(&mut self, device: EntityId, f: impl FnOnce(&mut DeviceRecord)) -> bool {
         let Some(r) = self.records.iter_mut().find(|r| r.entity_id == device) else {
             return false;
         };
-        r.gas_meter_commissioned = commissioned;
+        f(r);
         self.ledger
             .track(r, &self.policy, self.clock, EvidenceSource::Inventory);
         true

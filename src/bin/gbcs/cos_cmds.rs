@@ -242,6 +242,12 @@ fn write_ledger(path: &str, ledger: &Ledger) -> Result<()> {
     std::fs::write(path, text + "\n").map_err(|e| Failure::io(path, e))
 }
 
+fn ledger_arg(m: &ArgMatches) -> &str {
+    m.get_one::<String>("ledger")
+        .map(String::as_str)
+        .unwrap_or_default()
+}
+
 fn supplier_arg(m: &ArgMatches) -> Result<gbcs::cos::SecPartyId> {
     let supplier = m
         .get_one::<String>("supplier")
@@ -259,10 +265,7 @@ pub fn report(m: &ArgMatches) -> Result<String> {
 }
 
 fn ecosmig_007(m: &ArgMatches) -> Result<String> {
-    let path = m
-        .get_one::<String>("ledger")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let path = ledger_arg(m);
     let mut ledger = read_ledger(path)?;
     let id = supplier_arg(m)?;
     let month = m
@@ -296,10 +299,7 @@ fn ecosmig_007(m: &ArgMatches) -> Result<String> {
 }
 
 fn notices(m: &ArgMatches) -> Result<String> {
-    let path = m
-        .get_one::<String>("ledger")
-        .map(String::as_str)
-        .unwrap_or_default();
+    let path = ledger_arg(m);
     let ledger = read_ledger(path)?;
     let id = supplier_arg(m)?;
     write_notices(&ledger.notices(&id)).map_err(|e| Failure::key(e.to_string()))
