@@ -17,6 +17,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+mod krp;
+
+pub use krp::{KrpRequest, KrpRole};
+
 use crate::cos::command::{ChangeOfSupplierRequest, Execution};
 use crate::frame::EntityId;
 use crate::payload::{CertificateDer, GeneralizedTime};
@@ -35,6 +39,8 @@ pub enum DuisError {
     Invalid(&'static str),
     /// Not an SRV 6.23 UpdateSecurityCredentialsCoS request.
     NotSrv623,
+    /// Not a request of this service (the `ServiceReferenceVariant` expected).
+    NotService(&'static str),
 }
 
 impl fmt::Display for DuisError {
@@ -44,6 +50,7 @@ impl fmt::Display for DuisError {
             Self::Missing(e) => write!(f, "missing element {e}"),
             Self::Invalid(e) => write!(f, "invalid value in {e}"),
             Self::NotSrv623 => f.write_str("not an SRV 6.23 UpdateSecurityCredentialsCoS request"),
+            Self::NotService(s) => write!(f, "not an SRV {s} request"),
         }
     }
 }
@@ -103,6 +110,20 @@ fn base64_der(s: &str, field: &'static str) -> Result<Vec<u8>, DuisError> {
     decode_base64(s).ok_or(DuisError::Invalid(field))
 }
 
+/// `RequestID`: `<originator EUI-64>:<target EUI-64>:<counter>`.
+fn request_id(id: &str) -> Result<RequestId, DuisError> {
+    let mut parts = id.split(':');
+    (|| {
+        let r = RequestId {
+            originator: eui64(parts.next()?)?,
+            target: eui64(parts.next()?)?,
+            counter: parts.next()?.parse().ok()?,
+        };
+        parts.next().is_none().then_some(r)
+    })()
+    .ok_or(DuisError::Invalid("RequestID"))
+}
+
 fn eui64(s: &str) -> Option<EntityId> {
     let hex: String = s.chars().filter(|c| *c != '-').collect();
     hex.parse().ok()
@@ -140,16 +161,7 @@ impl Srv623Request {
         }
         let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
         let req = child(body, "UpdateSecurityCredentialsCoS").ok_or(DuisError::NotSrv623)?;
-        let id = text(header, "RequestID")?;
-        let mut parts = id.split(':');
-        let request_id = (|| {
-            Some(RequestId {
-                originator: eui64(parts.next()?)?,
-                target: eui64(parts.next()?)?,
-                counter: parts.next()?.parse().ok()?,
-            })
-        })()
-        .ok_or(DuisError::Invalid("RequestID"))?;
+        let request_id = request_id(text(header, "RequestID")?)?;
         let number = |name: &'static str| -> Result<Option<u64>, DuisError> {
             match child(req, name) {
                 None => Ok(None),

@@ -1,0 +1,245 @@
+//! SRV 6.15.1 `UpdateSecurityCredentialsKRP` from DUIS to GBCS: for every DUIS 6.15.1
+//! template in `../shared/duis/` with an RTDS command of the same service and variant, the
+//! command built from the template equals DCC's in every field but the certificates (the
+//! templates carry newer ones), the counter, the signature and the MAC — compared on the
+//! decoded values. Malformed requests are refused naming the element.
+
+#[path = "support/shared.rs"]
+mod shared;
+
+use gbcs::cos::Execution;
+use gbcs::duis::{DuisError, KrpRequest, KrpRole};
+use gbcs::message;
+use gbcs::payload::{Payload, UpdateSecurityCredentialsCommand};
+
+/// Specialist floors as (usage, floor).
+type Specialists = Vec<(u8, u64)>;
+
+/// The fields compared: everything but certificates, counters and the protection.
+#[derive(Debug, PartialEq, Eq)]
+struct Shape {
+    code: u16,
+    originator: gbcs::frame::EntityId,
+    recipient: gbcs::frame::EntityId,
+    mode: u8,
+    key: bool,
+    cpv: Option<u8>,
+    cell: Option<gbcs::payload::TrustAnchorCellIdentifier>,
+    floor: Option<u64>,
+    specialist: Option<Specialists>,
+    others: Option<Vec<(u8, u64, Option<Specialists>)>>,
+    targets: Vec<gbcs::payload::TrustAnchorCellIdentifier>,
+    path_len: usize,
+    execution: Option<gbcs::payload::GeneralizedTime>,
+}
+
+fn shape(h: &gbcs::frame::GroupingHeader<'_>, c: &UpdateSecurityCredentialsCommand<'_>) -> Shape {
+    let ctl = &c.control;
+    Shape {
+        code: h.message_code().0,
+        originator: h.originator,
+        recipient: h.recipient,
+        mode: ctl.mode.0,
+        key: ctl.plain_text_symmetric_key.is_some(),
+        cpv: ctl.apply_time_based_cpv_checks.map(|v| v.0),
+        cell: ctl.authorising_cell,
+        floor: ctl.new_floor_seq_number,
+        specialist: ctl
+            .new_specialist_floor_seq_numbers
+            .map(|s| s.iter().map(|x| (x.usage.0, x.seq_number)).collect()),
+        others: ctl.other_seq_number_changes.map(|s| {
+            s.iter()
+                .map(|x| {
+                    (
+                        x.role.0,
+                        x.floor_seq_number,
+                        x.specialist_floor_seq_numbers
+                            .map(|y| y.iter().map(|z| (z.usage.0, z.seq_number)).collect()),
+                    )
+                })
+                .collect()
+        }),
+        targets: c.replacements.iter().map(|r| r.target_cell).collect(),
+        path_len: c.certification_path.iter().count(),
+        execution: c.execution_date_time,
+    }
+}
+
+#[test]
+fn every_6_15_1_template_builds_dccs_command_but_for_certificates_and_counters() {
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let files = shared::cs02_files(&dir);
+    let mut compared = Vec::new();
+    let mut templates: Vec<_> = std::fs::read_dir(dir.join("duis"))
+        .expect("duis folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.to_string_lossy().contains("_6.15.1_"))
+        .collect();
+    templates.sort();
+    for path in templates {
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        let xml = std::fs::read_to_string(&path).expect("template");
+        let req = KrpRequest::from_xml(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let rtds_name = name.replace("_REQUEST_DUIS.XML", "_COMMAND_GBCS.HEX");
+        let Some(rtds) = files.iter().find(|f| f.name == rtds_name) else {
+            continue;
+        };
+        let dcc = gbcs::parse(&rtds.bytes).expect("RTDS command");
+        let Payload::UpdateSecurityCredentialsCommand(theirs) = dcc.payload() else {
+            panic!("{rtds_name}")
+        };
+        let counter = dcc.header().originator_counter;
+        let pre = req
+            .with_command(counter, |cmd| {
+                message::build_precommand(
+                    &req.header(counter),
+                    &Payload::UpdateSecurityCredentialsCommand(*cmd),
+                )
+            })
+            .unwrap_or_else(|e| panic!("{name}: the builder refused: {e}"));
+        let ours = gbcs::parse(&pre).expect("ours parses");
+        let Payload::UpdateSecurityCredentialsCommand(mine) = ours.payload() else {
+            panic!("{name}")
+        };
+        // Every field, the execution date-time included: DUIS `3000-12-31` is DCC's
+        // `99991231235959Z`, a future date is carried to the second.
+        let (a, b) = (shape(ours.header(), mine), shape(dcc.header(), theirs));
+        assert_eq!(a, b, "{name}: built command differs from {rtds_name}");
+        compared.push(name);
+    }
+    eprintln!("6.15.1 templates compared with DCC's commands: {compared:#?}");
+    assert!(
+        compared.len() >= 7,
+        "only {} pairs: {compared:?}",
+        compared.len()
+    );
+}
+
+#[test]
+fn a_6_15_1_request_maps_each_role_to_its_mode() {
+    assert_eq!(KrpRole::Supplier.mode().0, 2);
+    assert_eq!(KrpRole::NetworkOperator.mode().0, 3);
+    assert_eq!(KrpRole::LoadController.mode().0, 11);
+    assert_eq!(
+        KrpRole::LoadController.authorising_cell(),
+        KrpRole::Supplier.authorising_cell()
+    );
+}
+
+#[test]
+fn malformed_6_15_1_requests_are_refused_naming_the_element() {
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let xml = std::fs::read_to_string(
+        dir.join("duis/CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"),
+    )
+    .expect("template");
+    let ok = KrpRequest::from_xml(&xml).expect("the template reads");
+    assert_eq!(ok.role, KrpRole::Supplier);
+    assert_eq!(ok.execution, Execution::Immediate);
+    let broken = |from: &str, to: &str| KrpRequest::from_xml(&xml.replacen(from, to, 1));
+    assert_eq!(
+        broken(
+            "<sr:RemotePartyRole>Supplier",
+            "<sr:RemotePartyRole>Toaster"
+        ),
+        Err(DuisError::Invalid("RemotePartyRole"))
+    );
+    assert_eq!(
+        broken(
+            "6.15.1</sr:ServiceReferenceVariant>",
+            "6.23</sr:ServiceReferenceVariant>"
+        ),
+        Err(DuisError::NotService("6.15.1"))
+    );
+    assert_eq!(
+        broken(
+            "<sr:ApplyTimeBasedCPVChecks>false",
+            "<sr:ApplyTimeBasedCPVChecks>maybe"
+        ),
+        Err(DuisError::Invalid("ApplyTimeBasedCPVChecks"))
+    );
+    assert_eq!(
+        broken(
+            "<sr:RemotePartyFloorSeqNumber>0",
+            "<sr:RemotePartyFloorSeqNumber>x"
+        ),
+        Err(DuisError::Invalid("RemotePartyFloorSeqNumber"))
+    );
+    assert_eq!(
+        broken(":1000</sr:RequestID>", ":1000:7</sr:RequestID>"),
+        Err(DuisError::Invalid("RequestID"))
+    );
+    assert_eq!(
+        broken(
+            "<sr:DigitalSigningCertificate>MII",
+            "<sr:DigitalSigningCertificate>!!"
+        ),
+        Err(DuisError::Invalid("DigitalSigningCertificate"))
+    );
+    assert!(matches!(
+        broken("<sr:Body>", "<sr:Bodyx>"),
+        Err(DuisError::Xml(_))
+    ));
+    // The prepayment top-up belongs to the supplier alone.
+    assert_eq!(
+        broken(
+            "<sr:RemotePartyRole>Supplier",
+            "<sr:RemotePartyRole>NetworkOperator"
+        ),
+        Err(DuisError::Invalid(
+            "RemotePartyPrepaymentTopUpFloorSeqNumber"
+        ))
+    );
+}
+
+proptest::proptest! {
+    #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
+
+    /// Any template with bytes changed, cut or repeated reads to a request or a typed error.
+    #[test]
+    fn mutated_6_15_1_templates_never_panic(
+        at in 0usize..6000,
+        cut in 0usize..200,
+        byte in proptest::prelude::any::<u8>(),
+        which in 0usize..7,
+    ) {
+        let Some(dir) = shared::shared_dir() else {
+            return Ok(());
+        };
+        let mut names: Vec<_> = std::fs::read_dir(dir.join("duis"))
+            .expect("duis folder")
+            .filter_map(Result::ok)
+            .map(|e| e.path())
+            .filter(|p| p.to_string_lossy().contains("_6.15.1_"))
+            .collect();
+        names.sort();
+        let path = &names[which % names.len()];
+        let mut bytes = std::fs::read(path).expect("template");
+        let at = at % bytes.len();
+        bytes[at] = byte;
+        let end = (at + cut).min(bytes.len());
+        if cut % 3 == 0 {
+            bytes.drain(at..end);
+        } else if cut % 3 == 1 {
+            let dup = bytes[at..end].to_vec();
+            bytes.splice(at..at, dup);
+        }
+        if let Ok(xml) = String::from_utf8(bytes) {
+            if let Ok(req) = KrpRequest::from_xml(&xml) {
+                // Whatever reads also builds or is refused with a typed error.
+                let _ = req.with_command(1, |cmd| {
+                    message::build_precommand(&req.header(1), &Payload::UpdateSecurityCredentialsCommand(*cmd))
+                });
+            }
+        }
+    }
+}
