@@ -146,6 +146,17 @@ fn date_time(s: &str) -> Option<Execution> {
     })
 }
 
+/// The `ServiceReferenceVariant` of a DUIS request (`6.23`, `6.15.1`, …): which reader takes it.
+///
+/// # Errors
+/// [`DuisError::Xml`] for a document that is not XML; [`DuisError::Missing`] without the
+/// header element.
+pub fn service_variant(xml: &str) -> Result<String, DuisError> {
+    let doc = roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+    let header = child(doc.root_element(), "Header").ok_or(DuisError::Missing("Header"))?;
+    Ok(String::from(text(header, "ServiceReferenceVariant")?))
+}
+
 impl Srv623Request {
     /// Reads an SRV 6.23 request.
     ///

@@ -76,7 +76,15 @@ pub fn command() -> Command {
         .subcommand(
             Command::new("build")
                 .about("Build a GBCS command from a DUIS service request")
-                .subcommand_required(true)
+                .args_conflicts_with_subcommands(true)
+                .arg(Arg::new("duis").long("duis").value_name("FILE").help("The DUIS request XML; the service comes from its ServiceReferenceVariant (6.23, 6.15.1)"))
+                .arg(Arg::new("originator").long("originator").value_name("ENTITY").help("Who signs: by default the requesting Service User (6.15.1), DCC's TCoS party 90B3D51F30000004 (6.23)"))
+                .arg(Arg::new("counter").long("counter").value_name("N").value_parser(clap::value_parser!(u64)).help("The originator counter (also authorisingRemotePartySeqNumber)"))
+                .arg(Arg::new("key").long("key").value_name("PEM|URI").help("Sign with this DS key (PEM, or a pkcs11: URI)"))
+                .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").requires("device-ka").help("MAC with this ACB KA key (PEM, or a pkcs11: URI)"))
+                .arg(Arg::new("device-ka").long("device-ka").value_name("PEM").requires("acb-key").help("The meter's KA certificate, for the MAC"))
+                .arg(Arg::new("format").long("format").value_name("FORMAT").value_parser(["hex", "binary", "base64"]).default_value("hex").help("Output: hex, raw binary, or base64"))
+                .after_help("Examples:\n  gbcs build --duis ../shared/duis/CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 1000\n  gbcs build srv-6.23 --duis ../shared/duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 6001\n\nWithout --key it prints the pre-command; with --key the signed command; with --acb-key and\n--device-ka too, the MAC'd command.")
                 .subcommand(
                     Command::new("srv-6.23")
                         .about("UpdateSecurityCredentialsCoS → CS02b supplierByTransCoS (0x0107)")

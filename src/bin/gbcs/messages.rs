@@ -241,9 +241,107 @@ pub fn mac(m: &ArgMatches) -> Result<String> {
 }
 
 pub fn build(m: &ArgMatches) -> Result<String> {
-    let Some(("srv-6.23", m)) = m.subcommand() else {
-        return Err(Failure::usage("unknown build"));
+    match m.subcommand() {
+        Some(("srv-6.23", sub)) => build_srv623(sub),
+        Some(_) => Err(Failure::usage("unknown build")),
+        None => build_duis(m),
+    }
+}
+
+/// `gbcs build --duis FILE`: the service from the request's `ServiceReferenceVariant`.
+fn build_duis(m: &ArgMatches) -> Result<String> {
+    let path = m
+        .get_one::<String>("duis")
+        .ok_or_else(|| Failure::usage("build needs --duis FILE (or the srv-6.23 subcommand)"))?;
+    let xml = read_text(path)?;
+    let variant = gbcs::duis::service_variant(&xml).map_err(|e| Failure::decode(e.to_string()))?;
+    let counter = m
+        .get_one::<u64>("counter")
+        .copied()
+        .ok_or_else(|| Failure::usage("--counter N is required"))?;
+    let key = m
+        .get_one::<String>("key")
+        .map(|p| signing_key(m, p))
+        .transpose()?;
+    let z = match (
+        m.get_one::<String>("acb-key"),
+        m.get_one::<String>("device-ka"),
+    ) {
+        (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
+        _ => None,
     };
+    let signer: Option<&dyn gbcs::crypto::SignatureSigner> = key
+        .as_ref()
+        .map(|k| &*k.signer as &dyn gbcs::crypto::SignatureSigner);
+    let bytes = match variant.as_str() {
+        "6.15.1" => {
+            let req = gbcs::duis::KrpRequest::from_xml(&xml)
+                .map_err(|e| Failure::decode(e.to_string()))?;
+            let mut header = req.header(counter);
+            if m.get_one::<String>("originator").is_some() {
+                header.originator = entity(m, "originator")?;
+            }
+            req.with_command(counter, |cmd| {
+                let payload = Payload::UpdateSecurityCredentialsCommand(*cmd);
+                match (signer, &z) {
+                    (None, None) => gbcs::message::build_precommand(&header, &payload),
+                    _ => gbcs::message::build_command(&header, &payload, signer, z.as_ref()),
+                }
+            })
+        }
+        "6.23" => {
+            let req = gbcs::duis::Srv623Request::from_xml(&xml)
+                .map_err(|e| Failure::decode(e.to_string()))?;
+            let originator = match m.get_one::<String>("originator") {
+                Some(_) => entity(m, "originator")?,
+                None => gbcs::frame::EntityId::from_u64(0x90B3_D51F_3000_0004),
+            };
+            req.with_request(|r| {
+                let command = r.payload(counter)?;
+                let header = gbcs::message::CommandHeader {
+                    message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
+                    counter,
+                    originator,
+                    recipient: r.target,
+                };
+                match (signer, &z) {
+                    (None, None) => gbcs::message::build_precommand(&header, &command.payload()),
+                    _ => gbcs::message::build_command(
+                        &header,
+                        &command.payload(),
+                        signer,
+                        z.as_ref(),
+                    ),
+                }
+            })
+        }
+        other => {
+            return Err(Failure::usage(format!(
+                "SRV {other}: not a service gbcs builds yet (6.23, 6.15.1)"
+            )))
+        }
+    }
+    .map_err(|e| match e {
+        gbcs::GbcsError::Crypto(c) => Failure::key(format!("signing or MAC failed: {c}")),
+        other => Failure::decode(other.to_string()),
+    })?;
+    match m.get_one::<String>("format").map(String::as_str) {
+        Some("binary") => {
+            use std::io::Write as _;
+            std::io::stdout()
+                .write_all(&bytes)
+                .map_err(|e| Failure::io("stdout", e))?;
+            Ok(String::new())
+        }
+        Some("base64") => {
+            use base64ct::Encoding as _;
+            Ok(base64ct::Base64::encode_string(&bytes) + "\n")
+        }
+        _ => Ok(gbcs::hex::encode_upper(&bytes) + "\n"),
+    }
+}
+
+fn build_srv623(m: &ArgMatches) -> Result<String> {
     let xml = read_text(
         m.get_one::<String>("duis")
             .map(String::as_str)
