@@ -18,8 +18,10 @@ use alloc::vec::Vec;
 use core::fmt;
 
 mod krp;
+mod read;
 
 pub use krp::{KrpRequest, KrpRole};
+pub use read::ReadRequest;
 
 use crate::cos::command::{ChangeOfSupplierRequest, Execution};
 use crate::frame::EntityId;

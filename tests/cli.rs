@@ -1305,6 +1305,21 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     assert!(String::from_utf8_lossy(&out.stderr).contains("SRV 6.17"));
     let out = gbcs(&["build", "--duis", t.to_str().expect("path")]);
     assert_eq!(out.status.code(), Some(2));
+    // 6.24.1: DCC's ACB reads the device, MAC'd; byte-identical to DCC's read.
+    let t = dir.join("duis/CS02aMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML");
+    let read = ok(&gbcs(&[
+        "build",
+        "--duis",
+        t.to_str().expect("path"),
+        "--counter",
+        "1302",
+        "--acb-key",
+        &key("90b3d51f30000002-ka.key"),
+        "--device-ka",
+        &key("00db1234567890a0-ka.pem"),
+    ]));
+    let dcc = shared::cs02_file(&dir, "CS02aMAC_6.24.1_SUCCESS_COMMAND");
+    assert_eq!(read.trim(), gbcs::hex::encode_upper(&dcc.bytes));
     // 6.23 through the same door, as the srv-6.23 subcommand builds it.
     let t623 = dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
     let a = ok(&gbcs(&[

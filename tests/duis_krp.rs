@@ -1,4 +1,4 @@
-//! SRV 6.15.1 `UpdateSecurityCredentialsKRP` from DUIS to GBCS: for every DUIS 6.15.1
+//! DUIS requests to GBCS. SRV 6.15.1 `UpdateSecurityCredentialsKRP`: for every DUIS 6.15.1
 //! template in `../shared/duis/` with an RTDS command of the same service and variant, the
 //! command built from the template equals DCC's in every field but the certificates (the
 //! templates carry newer ones), the counter, the signature and the MAC — compared on the
@@ -242,4 +242,102 @@ proptest::proptest! {
             }
         }
     }
+}
+
+/// SRV 6.24.1: the read DCC's ACB sends is byte-identical to DCC's own (no signature; the
+/// MAC is deterministic), for each template that has an RTDS command.
+#[test]
+fn every_6_24_1_template_builds_dccs_read_byte_for_byte() {
+    use gbcs::crypto::keystore::KeyRole;
+    use gbcs::crypto::KeyAgreement;
+    use gbcs::duis::ReadRequest;
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let ks = shared::keystore(&dir);
+    let acb = gbcs::frame::EntityId::from_u64(shared::ACB);
+    let files = shared::cs02_files(&dir);
+    let mut compared = Vec::new();
+    for entry in std::fs::read_dir(dir.join("duis")).expect("duis") {
+        let path = entry.expect("entry").path();
+        let name = path
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
+        if !name.contains("_6.24.1_") {
+            continue;
+        }
+        let req = ReadRequest::from_xml(&std::fs::read_to_string(&path).expect("template"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let Some(rtds) = files
+            .iter()
+            .find(|f| f.name == name.replace("_REQUEST_DUIS.XML", "_COMMAND_GBCS.HEX"))
+        else {
+            continue;
+        };
+        let dcc = gbcs::parse(&rtds.bytes).expect("RTDS");
+        assert_eq!(req.message_code(), dcc.header().message_code(), "{name}");
+        let z = ks
+            .key_agreement_key(acb, KeyRole::KeyAgreement)
+            .expect("ACB KA")
+            .agree(
+                &ks.public_key(req.request_id.target, KeyRole::KeyAgreement)
+                    .expect("device KA"),
+            )
+            .expect("z");
+        let ours = req
+            .command(acb, dcc.header().originator_counter, req.message_code(), &z)
+            .expect("build");
+        assert_eq!(
+            gbcs::hex::encode_upper(&ours),
+            gbcs::hex::encode_upper(&rtds.bytes),
+            "{name}"
+        );
+        compared.push(name);
+    }
+    assert!(compared.len() >= 2, "{compared:?}");
+}
+
+#[test]
+fn malformed_6_24_1_requests_are_refused_naming_the_element() {
+    use gbcs::duis::ReadRequest;
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let xml = std::fs::read_to_string(dir.join("duis/CS02aMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML"))
+        .expect("template");
+    let ok = ReadRequest::from_xml(&xml).expect("reads");
+    assert_eq!(ok.roles.len(), 2);
+    assert_eq!(ok.message_code(), gbcs::frame::MessageCode::CS02A);
+    let broken = |from: &str, to: &str| ReadRequest::from_xml(&xml.replacen(from, to, 1));
+    assert_eq!(
+        broken(">Supplier<", ">Toaster<"),
+        Err(DuisError::Invalid("RemotePartyRole"))
+    );
+    let none = xml
+        .replace("<sr:RemotePartyRole>Supplier</sr:RemotePartyRole>", "")
+        .replace(
+            "<sr:RemotePartyRole>NetworkOperator</sr:RemotePartyRole>",
+            "",
+        );
+    assert_eq!(
+        ReadRequest::from_xml(&none),
+        Err(DuisError::Missing("RemotePartyRole"))
+    );
+    let eight = xml.replace(
+        "<sr:RemotePartyRole>Supplier</sr:RemotePartyRole>",
+        &"<sr:RemotePartyRole>Supplier</sr:RemotePartyRole>".repeat(7),
+    );
+    assert_eq!(
+        ReadRequest::from_xml(&eight),
+        Err(DuisError::Invalid("RemotePartyRole"))
+    );
+    assert_eq!(
+        broken(
+            "6.24.1</sr:ServiceReferenceVariant>",
+            "6.15.1</sr:ServiceReferenceVariant>"
+        ),
+        Err(DuisError::NotService("6.24.1"))
+    );
 }

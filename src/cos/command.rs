@@ -389,16 +389,39 @@ pub fn credential_query(
     counter: SeqNumber,
     acb_secret: &SharedSecret,
 ) -> Result<Vec<u8>, GbcsError> {
-    let roles = [RemotePartyRole::TRANSITIONAL_COS];
+    credential_query_for(
+        MessageCode::CS02A,
+        acb,
+        device,
+        counter,
+        &[RemotePartyRole::TRANSITIONAL_COS],
+        Some(acb_secret),
+    )
+}
+
+/// The CS02a (0x0008) or CS02f (0x011B) the ACB sends for `roles`: authorised by
+/// {accessControlBroker, keyAgreement}, signature byte `00`, MAC'd with `acb_secret` (the
+/// pre-command and `00` when `None`).
+///
+/// # Errors
+/// [`GbcsError`] for a code other than CS02a/CS02f, or an encoding fault.
+pub fn credential_query_for(
+    code: MessageCode,
+    acb: EntityId,
+    device: EntityId,
+    counter: SeqNumber,
+    roles: &[RemotePartyRole],
+    acb_secret: Option<&SharedSecret>,
+) -> Result<Vec<u8>, GbcsError> {
     let payload = Payload::CredentialDetailsCommand(CredentialDetailsCommand {
         authorising_cell: TrustAnchorCellIdentifier::ACB_KA,
-        roles: SeqOf::from_slice(&roles),
+        roles: SeqOf::from_slice(roles),
     });
     let header = CommandHeader {
-        message_code: MessageCode::CS02A,
+        message_code: code,
         counter,
         originator: acb,
         recipient: device,
     };
-    message::build_command(&header, &payload, None, Some(acb_secret))
+    message::build_command(&header, &payload, None, acb_secret)
 }

@@ -315,9 +315,26 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
                 }
             })
         }
+        "6.24.1" => {
+            // DCC's ACB reads the device: its counter, no signature, its MAC.
+            let req = gbcs::duis::ReadRequest::from_xml(&xml)
+                .map_err(|e| Failure::decode(e.to_string()))?;
+            let acb = match m.get_one::<String>("originator") {
+                Some(_) => entity(m, "originator")?,
+                None => gbcs::frame::EntityId::from_u64(0x90B3_D51F_3000_0002),
+            };
+            gbcs::cos::command::credential_query_for(
+                req.message_code(),
+                acb,
+                req.request_id.target,
+                counter,
+                &req.roles,
+                z.as_ref(),
+            )
+        }
         other => {
             return Err(Failure::usage(format!(
-                "SRV {other}: not a service gbcs builds yet (6.23, 6.15.1)"
+                "SRV {other}: not a service gbcs builds yet (6.23, 6.15.1, 6.24.1)"
             )))
         }
     }
