@@ -18,9 +18,11 @@ use alloc::vec::Vec;
 use core::fmt;
 
 mod krp;
+mod opt_out;
 mod read;
 
-pub use krp::{KrpRequest, KrpRole};
+pub use krp::{KrpRequest, KrpRole, KrpService, DCC_ACB};
+pub use opt_out::OptOutRequest;
 pub use read::ReadRequest;
 
 use crate::cos::command::{ChangeOfSupplierRequest, Execution};

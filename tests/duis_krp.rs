@@ -158,7 +158,7 @@ fn malformed_6_15_1_requests_are_refused_naming_the_element() {
             "6.15.1</sr:ServiceReferenceVariant>",
             "6.23</sr:ServiceReferenceVariant>"
         ),
-        Err(DuisError::NotService("6.15.1"))
+        Err(DuisError::NotService("6.15.1 or 6.21"))
     );
     assert_eq!(
         broken(
@@ -339,5 +339,119 @@ fn malformed_6_24_1_requests_are_refused_naming_the_element() {
             "6.15.1</sr:ServiceReferenceVariant>"
         ),
         Err(DuisError::NotService("6.24.1"))
+    );
+}
+
+/// SRV 6.21 and 8.5 have no RTDS command: the mapping (the design notes') is checked on the
+/// decoded command, the mode table accepts it, and each is protected as its mode says.
+#[test]
+fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
+    use gbcs::duis::{KrpService, OptOutRequest, DCC_ACB};
+    use gbcs::payload::{KeyUsage, RemotePartyRole, TrustAnchorCellIdentifier};
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let read = |n: &str| std::fs::read_to_string(dir.join("duis").join(n)).expect("template");
+    for (file, role, mode) in [
+        (
+            "CS02bSupplierBySupplierHandover_6.21_SUCCESS_REQUEST_DUIS.XML",
+            KrpRole::Supplier,
+            2u8,
+        ),
+        (
+            "CS02bNOByNOHandover_6.21_SUCCESS_REQUEST_DUIS.XML",
+            KrpRole::NetworkOperator,
+            3,
+        ),
+    ] {
+        let req = KrpRequest::from_xml(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        assert_eq!(
+            (req.service, req.role),
+            (KrpService::Handover, role),
+            "{file}"
+        );
+        assert_eq!(
+            req.default_originator(),
+            DCC_ACB,
+            "the ACB hands its cell over"
+        );
+        let header = req.header(2000);
+        let pre = req
+            .with_command(2000, |cmd| {
+                message::build_precommand(&header, &Payload::UpdateSecurityCredentialsCommand(*cmd))
+            })
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
+        let m = gbcs::parse(&pre).expect("parses");
+        assert_eq!(m.header().originator, DCC_ACB);
+        let Payload::UpdateSecurityCredentialsCommand(c) = m.payload() else {
+            panic!("{file}")
+        };
+        assert_eq!(c.control.mode.0, mode);
+        let replaced = role.replaced();
+        assert_eq!(
+            c.replacements.iter().next().map(|r| r.target_cell),
+            Some(TrustAnchorCellIdentifier::new(
+                replaced,
+                KeyUsage::DIGITAL_SIGNATURE
+            ))
+        );
+        assert_eq!(c.control.new_floor_seq_number, Some(0), "{file}");
+        gbcs::payload::modes::check(m.header().message_code(), c, 2000)
+            .unwrap_or_else(|v| panic!("{file}: {v}"));
+    }
+    // A handover cannot be for the load controller.
+    let bad = read("CS02bNOByNOHandover_6.21_SUCCESS_REQUEST_DUIS.XML").replace(
+        "<sr:RemotePartyRole>NetworkOperator",
+        "<sr:RemotePartyRole>LoadController",
+    );
+    assert_eq!(
+        KrpRequest::from_xml(&bad),
+        Err(DuisError::Invalid("RemotePartyRole"))
+    );
+
+    // 8.5: mode 4 from the ACB, MAC only, no [2], the template's date not carried.
+    let xml = read("CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML");
+    let req = OptOutRequest::from_xml(&xml).expect("8.5 reads");
+    assert!(matches!(req.requested_execution, Execution::At(_)));
+    let header = req.header(3000);
+    assert_eq!(header.originator, DCC_ACB);
+    let z = gbcs::crypto::SharedSecret::from_bytes([9; 32]);
+    let signer = gbcs::crypto::SigningKey::from_scalar(&[0x11; 32]).expect("key");
+    let (macd, signed) = req.with_command(3000, |cmd| {
+        let payload = Payload::UpdateSecurityCredentialsCommand(*cmd);
+        (
+            message::build_command(&header, &payload, None, Some(&z)),
+            message::build_command(&header, &payload, Some(&signer), Some(&z)),
+        )
+    });
+    let macd = macd.expect("MAC only");
+    assert_eq!(
+        signed,
+        Err(gbcs::GbcsError::ModeRule(
+            gbcs::payload::modes::ModeViolation::Signature
+        )),
+        "mode 4 carries no signature"
+    );
+    let m = gbcs::parse(&macd).expect("parses");
+    m.verify_mac(&z).expect("MAC");
+    let Payload::UpdateSecurityCredentialsCommand(c) = m.payload() else {
+        panic!("8.5")
+    };
+    assert_eq!(c.control.mode.0, 4);
+    assert_eq!(c.control.authorising_cell, None);
+    assert_eq!(c.execution_date_time, None, "the DUIS date is not carried");
+    assert_eq!(
+        c.replacements.iter().next().map(|r| r.target_cell),
+        Some(TrustAnchorCellIdentifier::ACB_KA)
+    );
+    assert_eq!(
+        c.replacements.iter().next().map(|r| r.target_cell.role),
+        Some(RemotePartyRole::ACCESS_CONTROL_BROKER)
+    );
+    assert_eq!(
+        OptOutRequest::from_xml(
+            &xml.replace("<sr:ACBFloorSeqNumber>0", "<sr:ACBFloorSeqNumber>-1")
+        ),
+        Err(DuisError::Invalid("ACBFloorSeqNumber"))
     );
 }

@@ -17,6 +17,13 @@
 //!
 //! Read from the reference data: every row above for the RTDS 6.15.1 commands (the suite
 //! compares them field by field). A cancellation keeps its floors (`[4]`/`[5]`, or `[6]`).
+//!
+//! **SRV 6.21 `RequestHandoverOfDCCControlledDevice`** reads the same way (supplier or network
+//! operator; the certificates sit directly in `ReplacementCertificates`) and maps to the same
+//! modes, but the device is DCC-controlled: the party in its supplier (or network operator)
+//! DS cell is DCC's ACB, so [`KrpRequest::default_originator`] is the ACB, who signs. The
+//! reference data has no 6.21 command; the mapping is the design notes' (`gbcs-cs02.md` B.4,
+//! and the ACB as originator of the handover tests), inferred.
 
 use alloc::vec::Vec;
 
@@ -81,9 +88,23 @@ impl KrpRole {
     }
 }
 
-/// An SRV 6.15.1 request read from DUIS, owning its certificates.
+/// Which of the two services a [`KrpRequest`] came from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum KrpService {
+    /// SRV 6.15.1 `UpdateSecurityCredentialsKRP`: the party replaces its own credentials.
+    Update,
+    /// SRV 6.21 `RequestHandoverOfDCCControlledDevice`: DCC's ACB hands its cell over.
+    Handover,
+}
+
+/// DCC's ACB in the reference data (originator of CS02a reads, 8.5 and 6.21 handovers).
+pub const DCC_ACB: EntityId = EntityId::from_u64(0x90B3_D51F_3000_0002);
+
+/// An SRV 6.15.1 or 6.21 request read from DUIS, owning its certificates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KrpRequest {
+    /// Which service.
+    pub service: KrpService,
     /// The request ID (the requesting Service User, the target device, its counter).
     pub request_id: RequestId,
     /// Whose credentials are replaced.
@@ -117,17 +138,18 @@ impl KrpRequest {
             roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
-        if text(header, "ServiceReferenceVariant")? != "6.15.1" {
-            return Err(DuisError::NotService("6.15.1"));
-        }
+        let (service, element) = match text(header, "ServiceReferenceVariant")? {
+            "6.15.1" => (KrpService::Update, "UpdateSecurityCredentialsKRP"),
+            "6.21" => (KrpService::Handover, "RequestHandoverOfDCCControlledDevice"),
+            _ => return Err(DuisError::NotService("6.15.1 or 6.21")),
+        };
         let request_id = super::request_id(text(header, "RequestID")?)?;
         let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
-        let req = child(body, "UpdateSecurityCredentialsKRP")
-            .ok_or(DuisError::Missing("UpdateSecurityCredentialsKRP"))?;
-        let role = match text(req, "RemotePartyRole")? {
-            "Supplier" => KrpRole::Supplier,
-            "NetworkOperator" => KrpRole::NetworkOperator,
-            "LoadController" => KrpRole::LoadController,
+        let req = child(body, element).ok_or(DuisError::Missing(element))?;
+        let role = match (text(req, "RemotePartyRole")?, service) {
+            ("Supplier", _) => KrpRole::Supplier,
+            ("NetworkOperator", _) => KrpRole::NetworkOperator,
+            ("LoadController", KrpService::Update) => KrpRole::LoadController,
             _ => return Err(DuisError::Invalid("RemotePartyRole")),
         };
         let number = |name: &'static str| -> Result<Option<u64>, DuisError> {
@@ -140,9 +162,13 @@ impl KrpRequest {
                 })
                 .transpose()
         };
-        let certs = child(req, "ReplacementCertificates")
-            .and_then(|n| child(n, "SupplierOrNetworkOperatorCertificates"))
-            .ok_or(DuisError::Missing("SupplierOrNetworkOperatorCertificates"))?;
+        let replacement = child(req, "ReplacementCertificates")
+            .ok_or(DuisError::Missing("ReplacementCertificates"))?;
+        let certs = match service {
+            KrpService::Update => child(replacement, "SupplierOrNetworkOperatorCertificates")
+                .ok_or(DuisError::Missing("SupplierOrNetworkOperatorCertificates"))?,
+            KrpService::Handover => replacement,
+        };
         let cert = |name: &'static str| -> Result<Option<Vec<u8>>, DuisError> {
             child(certs, name)
                 .map(|n| base64_der(n.text().unwrap_or_default(), name))
@@ -176,6 +202,7 @@ impl KrpRequest {
             ));
         }
         Ok(Self {
+            service,
             request_id,
             role,
             floor: number("RemotePartyFloorSeqNumber")?,
@@ -190,7 +217,7 @@ impl KrpRequest {
         })
     }
 
-    /// The command's header: from the requesting Service User to the target, with `counter`.
+    /// The command's header: from [`Self::default_originator`] to the target, with `counter`.
     #[must_use]
     pub fn header(&self, counter: u64) -> CommandHeader {
         CommandHeader {
@@ -200,15 +227,19 @@ impl KrpRequest {
                 .message_code()
                 .unwrap_or(crate::frame::MessageCode(0)),
             counter,
-            originator: self.request_id.originator,
+            originator: self.default_originator(),
             recipient: self.request_id.target,
         }
     }
 
-    /// The requesting Service User: the originator, whose DS key signs.
+    /// Who originates and signs by default: the requesting Service User (6.15.1), DCC's ACB
+    /// in the DCC-controlled device's cell (6.21).
     #[must_use]
-    pub const fn originator(&self) -> EntityId {
-        self.request_id.originator
+    pub const fn default_originator(&self) -> EntityId {
+        match self.service {
+            KrpService::Update => self.request_id.originator,
+            KrpService::Handover => DCC_ACB,
+        }
     }
 
     /// Calls `f` with the CS02b/CS02g command payload (certificates borrowed), its `[3]` the

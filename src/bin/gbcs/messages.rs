@@ -274,7 +274,7 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
         .as_ref()
         .map(|k| &*k.signer as &dyn gbcs::crypto::SignatureSigner);
     let bytes = match variant.as_str() {
-        "6.15.1" => {
+        "6.15.1" | "6.21" => {
             let req = gbcs::duis::KrpRequest::from_xml(&xml)
                 .map_err(|e| Failure::decode(e.to_string()))?;
             let mut header = req.header(counter);
@@ -315,6 +315,22 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
                 }
             })
         }
+        "8.5" => {
+            // The ACB replaces its own KA certificate: MAC only, no signature.
+            let req = gbcs::duis::OptOutRequest::from_xml(&xml)
+                .map_err(|e| Failure::decode(e.to_string()))?;
+            let mut header = req.header(counter);
+            if m.get_one::<String>("originator").is_some() {
+                header.originator = entity(m, "originator")?;
+            }
+            req.with_command(counter, |cmd| {
+                let payload = Payload::UpdateSecurityCredentialsCommand(*cmd);
+                match &z {
+                    None => gbcs::message::build_precommand(&header, &payload),
+                    Some(z) => gbcs::message::build_command(&header, &payload, signer, Some(z)),
+                }
+            })
+        }
         "6.24.1" => {
             // DCC's ACB reads the device: its counter, no signature, its MAC.
             let req = gbcs::duis::ReadRequest::from_xml(&xml)
@@ -334,7 +350,7 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
         }
         other => {
             return Err(Failure::usage(format!(
-                "SRV {other}: not a service gbcs builds yet (6.23, 6.15.1, 6.24.1)"
+                "SRV {other}: not a service gbcs builds yet (6.23, 6.15.1, 6.21, 6.24.1, 8.5)"
             )))
         }
     }

@@ -1,0 +1,142 @@
+//! SRV 8.5 `ServiceOptOut`: the device leaves DCC's service and its ACB cell gets the new ACB's
+//! key-agreement certificate — CS02b accessControlBrokerByACB (mode 4, 0x0104), from DCC's
+//! ACB, no `[2]`, signature byte `00`, the ACB's MAC.
+//!
+//! | DUIS | GBCS |
+//! |---|---|
+//! | `ACBFloorSeqNumber` | `[4]` (the ACB's floor) |
+//! | `ReplacementCertificates/KeyAgreementCertificate` | → {accessControlBroker, KA} |
+//! | `CertificationPathCertificates` | certificationPathCertificates |
+//! | `ApplyTimeBasedCPVChecks` false | `[1] = disapply` |
+//! | `ExecutionDateTime` | **not carried**: the 8.5 template has one, DCC's 8.5 command has none (DCC schedules the request itself; `gbcs-cs02.md` C.4, inferred) |
+
+use alloc::vec::Vec;
+
+use super::{base64_der, child, date_time, text, DuisError, RequestId, DCC_ACB};
+use crate::cos::command::Execution;
+use crate::frame::MessageCode;
+use crate::message::CommandHeader;
+use crate::payload::{
+    AuthorisingRemotePartyControl, CertificateDer, CredentialsReplacementMode, SeqOf,
+    TimeBasedCpvChecks, TrustAnchorCellIdentifier, TrustAnchorReplacement,
+    UpdateSecurityCredentialsCommand,
+};
+
+/// An SRV 8.5 request read from DUIS, owning its certificates.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OptOutRequest {
+    /// The request ID.
+    pub request_id: RequestId,
+    /// `ACBFloorSeqNumber`.
+    pub acb_floor: Option<u64>,
+    /// `KeyAgreementCertificate` (DER): the new ACB's.
+    pub ka: Vec<u8>,
+    /// `CertificationPathCertificates` (DER).
+    pub certification_path: Vec<Vec<u8>>,
+    /// `ApplyTimeBasedCPVChecks`.
+    pub apply_time_based_cpv_checks: bool,
+    /// `ExecutionDateTime` as requested (read and checked, not carried into the command).
+    pub requested_execution: Execution,
+}
+
+impl OptOutRequest {
+    /// Reads an SRV 8.5 request.
+    ///
+    /// # Errors
+    /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another.
+    pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
+        let doc =
+            roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+        let root = doc.root_element();
+        let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
+        if text(header, "ServiceReferenceVariant")? != "8.5" {
+            return Err(DuisError::NotService("8.5"));
+        }
+        let request_id = super::request_id(text(header, "RequestID")?)?;
+        let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
+        let req = child(body, "ServiceOptOut").ok_or(DuisError::Missing("ServiceOptOut"))?;
+        let acb_floor = child(req, "ACBFloorSeqNumber")
+            .map(|n| {
+                n.text()
+                    .map(str::trim)
+                    .and_then(|t| t.parse().ok())
+                    .ok_or(DuisError::Invalid("ACBFloorSeqNumber"))
+            })
+            .transpose()?;
+        let ka = child(req, "ReplacementCertificates")
+            .and_then(|n| child(n, "KeyAgreementCertificate"))
+            .ok_or(DuisError::Missing("KeyAgreementCertificate"))?;
+        let ka = base64_der(ka.text().unwrap_or_default(), "KeyAgreementCertificate")?;
+        let path = child(req, "CertificationPathCertificates")
+            .ok_or(DuisError::Missing("CertificationPathCertificates"))?;
+        let certification_path = path
+            .children()
+            .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
+            .map(|n| base64_der(n.text().unwrap_or_default(), "Certificate"))
+            .collect::<Result<Vec<_>, _>>()?;
+        if certification_path.is_empty() {
+            return Err(DuisError::Missing("Certificate"));
+        }
+        let apply = match text(req, "ApplyTimeBasedCPVChecks")? {
+            "true" | "1" => true,
+            "false" | "0" => false,
+            _ => return Err(DuisError::Invalid("ApplyTimeBasedCPVChecks")),
+        };
+        let requested_execution = match child(req, "ExecutionDateTime").and_then(|n| n.text()) {
+            None => Execution::Immediate,
+            Some(t) => date_time(t.trim()).ok_or(DuisError::Invalid("ExecutionDateTime"))?,
+        };
+        Ok(Self {
+            request_id,
+            acb_floor,
+            ka,
+            certification_path,
+            apply_time_based_cpv_checks: apply,
+            requested_execution,
+        })
+    }
+
+    /// The command's header: from DCC's ACB to the target, with the ACB's `counter`.
+    #[must_use]
+    pub const fn header(&self, counter: u64) -> CommandHeader {
+        CommandHeader {
+            message_code: MessageCode(0x0104),
+            counter,
+            originator: DCC_ACB,
+            recipient: self.request_id.target,
+        }
+    }
+
+    /// Calls `f` with the mode-4 command payload (certificates borrowed), `[3]` = `counter`.
+    pub fn with_command<R>(
+        &self,
+        counter: u64,
+        f: impl FnOnce(&UpdateSecurityCredentialsCommand<'_>) -> R,
+    ) -> R {
+        let replacements = [TrustAnchorReplacement {
+            certificate: CertificateDer(&self.ka),
+            target_cell: TrustAnchorCellIdentifier::ACB_KA,
+        }];
+        let path: Vec<CertificateDer<'_>> = self
+            .certification_path
+            .iter()
+            .map(|c| CertificateDer(c))
+            .collect();
+        f(&UpdateSecurityCredentialsCommand {
+            control: AuthorisingRemotePartyControl {
+                mode: CredentialsReplacementMode::ACCESS_CONTROL_BROKER_BY_ACB,
+                plain_text_symmetric_key: None,
+                apply_time_based_cpv_checks: (!self.apply_time_based_cpv_checks)
+                    .then_some(TimeBasedCpvChecks::DISAPPLY),
+                authorising_cell: None,
+                authorising_seq_number: counter,
+                new_floor_seq_number: self.acb_floor,
+                new_specialist_floor_seq_numbers: None,
+                other_seq_number_changes: None,
+            },
+            replacements: SeqOf::from_slice(&replacements),
+            certification_path: SeqOf::from_slice(&path),
+            execution_date_time: None,
+        })
+    }
+}
