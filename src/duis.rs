@@ -45,6 +45,16 @@ pub enum DuisError {
     NotSrv623,
     /// Not a request of this service (the `ServiceReferenceVariant` expected).
     NotService(&'static str),
+    /// A certificate that is not DER, breaks the GBCS SMKI profile, or does not fit the cell
+    /// it is meant for.
+    Certificate {
+        /// The element that carries it.
+        element: &'static str,
+        /// What is wrong.
+        reason: String,
+    },
+    /// The request is larger than [`MAX_REQUEST_BYTES`].
+    TooLarge(usize),
 }
 
 impl fmt::Display for DuisError {
@@ -55,11 +65,95 @@ impl fmt::Display for DuisError {
             Self::Invalid(e) => write!(f, "invalid value in {e}"),
             Self::NotSrv623 => f.write_str("not an SRV 6.23 UpdateSecurityCredentialsCoS request"),
             Self::NotService(s) => write!(f, "not an SRV {s} request"),
+            Self::Certificate { element, reason } => write!(f, "{element}: {reason}"),
+            Self::TooLarge(n) => write!(
+                f,
+                "request of {n} bytes, over the {MAX_REQUEST_BYTES}-byte limit"
+            ),
         }
     }
 }
 
 impl core::error::Error for DuisError {}
+
+/// The largest request read (256 KiB): a DUIS certificate request is a few kilobytes, so
+/// anything larger is refused before it is parsed.
+pub const MAX_REQUEST_BYTES: usize = 256 * 1024;
+
+/// The cells DUIS certificates go into.
+mod cells {
+    use crate::payload::{CellUsage, KeyUsage, RemotePartyRole, TrustAnchorCellIdentifier};
+
+    pub(super) const SUPPLIER_DS: TrustAnchorCellIdentifier =
+        TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::DIGITAL_SIGNATURE);
+    pub(super) const SUPPLIER_KA: TrustAnchorCellIdentifier =
+        TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::KEY_AGREEMENT);
+    pub(super) const SUPPLIER_KA_TOP_UP: TrustAnchorCellIdentifier = TrustAnchorCellIdentifier {
+        role: RemotePartyRole::SUPPLIER,
+        key_usage: KeyUsage::KEY_AGREEMENT,
+        cell_usage: CellUsage::PREPAYMENT_TOP_UP,
+    };
+}
+
+/// Parses a request document, bounded by [`MAX_REQUEST_BYTES`].
+fn document(xml: &str) -> Result<roxmltree::Document<'_>, DuisError> {
+    if xml.len() > MAX_REQUEST_BYTES {
+        return Err(DuisError::TooLarge(xml.len()));
+    }
+    roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))
+}
+
+/// A certificate for `cell`, checked before it goes into a command: DER, the GBCS SMKI profile,
+/// an organisation certificate of the cell's role (a load controller cell also takes the
+/// supplier's own, as DCC's CS02g commands show) with the cell's key usage.
+fn cell_certificate(
+    der: Vec<u8>,
+    element: &'static str,
+    cell: crate::payload::TrustAnchorCellIdentifier,
+) -> Result<Vec<u8>, DuisError> {
+    use crate::payload::RemotePartyRole;
+    use crate::smki::{CertificateKind, SmkiCertificate};
+    let bad = |reason: String| DuisError::Certificate { element, reason };
+    let cert = SmkiCertificate::from_der(&der).map_err(|e| bad(alloc::format!("{e}")))?;
+    cert.check_profile()
+        .map_err(|e| bad(alloc::format!("{e}")))?;
+    let role = match cert.kind() {
+        CertificateKind::Organisation { role, .. } => role,
+        _ => return Err(bad(String::from("not an organisation certificate"))),
+    };
+    let fits = role == cell.role
+        || (cell.role == RemotePartyRole::LOAD_CONTROLLER && role == RemotePartyRole::SUPPLIER);
+    if !fits {
+        return Err(bad(alloc::format!(
+            "role {role} does not fit cell role {}",
+            cell.role
+        )));
+    }
+    if cert.key_usage() != cell.key_usage {
+        return Err(bad(alloc::format!(
+            "key usage {} does not fit the cell's {}",
+            cert.key_usage(),
+            cell.key_usage
+        )));
+    }
+    Ok(der)
+}
+
+/// A certification-path certificate: DER, the profile, a CA.
+fn ca_certificate(der: Vec<u8>) -> Result<Vec<u8>, DuisError> {
+    let bad = |reason: String| DuisError::Certificate {
+        element: "Certificate",
+        reason,
+    };
+    let cert =
+        crate::smki::SmkiCertificate::from_der(&der).map_err(|e| bad(alloc::format!("{e}")))?;
+    cert.check_profile()
+        .map_err(|e| bad(alloc::format!("{e}")))?;
+    if !cert.is_ca() {
+        return Err(bad(String::from("not a CA certificate")));
+    }
+    Ok(der)
+}
 
 /// The `RequestID`: `<originator EUI-64>:<target EUI-64>:<counter>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -156,7 +250,7 @@ fn date_time(s: &str) -> Option<Execution> {
 /// [`DuisError::Xml`] for a document that is not XML; [`DuisError::Missing`] without the
 /// header element.
 pub fn service_variant(xml: &str) -> Result<String, DuisError> {
-    let doc = roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+    let doc = document(xml)?;
     let header = child(doc.root_element(), "Header").ok_or(DuisError::Missing("Header"))?;
     Ok(String::from(text(header, "ServiceReferenceVariant")?))
 }
@@ -167,8 +261,7 @@ impl Srv623Request {
     /// # Errors
     /// [`DuisError`] naming the element at fault.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc =
-            roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+        let doc = document(xml)?;
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         if text(header, "ServiceReference")? != "6.23" {
@@ -201,7 +294,9 @@ impl Srv623Request {
         let certification_path = path
             .children()
             .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
-            .map(|n| base64_der(n.text().unwrap_or_default(), "Certificate"))
+            .map(|n| {
+                base64_der(n.text().unwrap_or_default(), "Certificate").and_then(ca_certificate)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         let apply = match text(req, "ApplyTimeBasedCPVChecks")? {
             "true" | "1" => true,
@@ -217,10 +312,20 @@ impl Srv623Request {
             supplier_floor: number("SupplierFloorSeqNumber")?
                 .ok_or(DuisError::Missing("SupplierFloorSeqNumber"))?,
             prepayment_floor: number("SupplierPrepaymentTopUpFloorSeqNumber")?,
-            supplier_ds: optional_cert("DigitalSigningCertificate")?
-                .ok_or(DuisError::Missing("DigitalSigningCertificate"))?,
-            supplier_ka: optional_cert("KeyAgreementCertificate")?,
-            supplier_prepayment_ka: optional_cert("KeyAgreementTopUpCertificate")?,
+            supplier_ds: cell_certificate(
+                optional_cert("DigitalSigningCertificate")?
+                    .ok_or(DuisError::Missing("DigitalSigningCertificate"))?,
+                "DigitalSigningCertificate",
+                cells::SUPPLIER_DS,
+            )?,
+            supplier_ka: optional_cert("KeyAgreementCertificate")?
+                .map(|c| cell_certificate(c, "KeyAgreementCertificate", cells::SUPPLIER_KA))
+                .transpose()?,
+            supplier_prepayment_ka: optional_cert("KeyAgreementTopUpCertificate")?
+                .map(|c| {
+                    cell_certificate(c, "KeyAgreementTopUpCertificate", cells::SUPPLIER_KA_TOP_UP)
+                })
+                .transpose()?,
             certification_path,
             apply_time_based_cpv_checks: apply,
             execution,

@@ -409,8 +409,29 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
         Err(DuisError::Invalid("RemotePartyRole"))
     );
 
-    // 8.5: mode 4 from the ACB, MAC only, no [2], the template's date not carried.
-    let xml = read("CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML");
+    // 8.5: the template's KeyAgreementCertificate is the ACB's *DS* certificate (OU 04,
+    // keyUsage digitalSignature): refused before any command is built, as a meter would.
+    let template = read("CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML");
+    assert!(matches!(
+        OptOutRequest::from_xml(&template),
+        Err(DuisError::Certificate {
+            element: "KeyAgreementCertificate",
+            ..
+        })
+    ));
+    // With the ACB's KA certificate in its place: mode 4 from the ACB, MAC only, no [2], the
+    // template's date not carried.
+    let start = template
+        .find("<sr:KeyAgreementCertificate>")
+        .expect("element")
+        + "<sr:KeyAgreementCertificate>".len();
+    let end = template
+        .find("</sr:KeyAgreementCertificate>")
+        .expect("element");
+    let pem = std::fs::read_to_string(dir.join("rtds/keystore/90b3d51f30000002-ka.pem"))
+        .expect("ACB KA certificate");
+    let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    let xml = format!("{}{b64}{}", &template[..start], &template[end..]);
     let req = OptOutRequest::from_xml(&xml).expect("8.5 reads");
     assert!(matches!(req.requested_execution, Execution::At(_)));
     let header = req.header(3000);
@@ -454,4 +475,96 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
         ),
         Err(DuisError::Invalid("ACBFloorSeqNumber"))
     );
+}
+
+/// SRV 6.23 and the certificate rules every reader applies: a corrupted certificate, one in
+/// the wrong element, a path certificate that is not a CA, and an oversized request are
+/// refused naming the element; a future-dated 6.23 carries its date, a cancellation
+/// `99991231235959Z` and no `[6]`.
+#[test]
+fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() {
+    use gbcs::duis::{Srv623Request, MAX_REQUEST_BYTES};
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let xml = std::fs::read_to_string(
+        dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"),
+    )
+    .expect("template");
+    let ok = Srv623Request::from_xml(&xml).expect("reads");
+    let element = |name: &str| -> (usize, usize) {
+        let open = format!("<sr:{name}>");
+        let start = xml.find(&open).expect("element") + open.len();
+        let end = start + xml[start..].find('<').expect("end");
+        (start, end)
+    };
+    let with = |name: &str, der: &[u8]| {
+        use base64ct::Encoding as _;
+        let (start, end) = element(name);
+        format!(
+            "{}{}{}",
+            &xml[..start],
+            base64ct::Base64::encode_string(der),
+            &xml[end..]
+        )
+    };
+    // A corrupted DER length in the first certificate: refused, not built.
+    let mut ds = ok.supplier_ds.clone();
+    ds[2] ^= 0x40;
+    assert!(matches!(
+        Srv623Request::from_xml(&with("DigitalSigningCertificate", &ds)),
+        Err(DuisError::Certificate {
+            element: "DigitalSigningCertificate",
+            ..
+        })
+    ));
+    // The KA certificate where the DS certificate belongs.
+    let ka = ok.supplier_ka.clone().expect("KA");
+    assert!(matches!(
+        Srv623Request::from_xml(&with("DigitalSigningCertificate", &ka)),
+        Err(DuisError::Certificate {
+            element: "DigitalSigningCertificate",
+            ..
+        })
+    ));
+    // An end-entity certificate in the certification path.
+    assert!(matches!(
+        Srv623Request::from_xml(&with("Certificate", &ka)),
+        Err(DuisError::Certificate {
+            element: "Certificate",
+            ..
+        })
+    ));
+    // Too large, before parsing.
+    let big = format!("{xml}<!--{}-->", "x".repeat(MAX_REQUEST_BYTES));
+    assert!(matches!(
+        Srv623Request::from_xml(&big),
+        Err(DuisError::TooLarge(_))
+    ));
+
+    // Future-dated and cancelled forms (the template is immediate; the date goes first).
+    let dated = |when: &str| {
+        xml.replacen(
+            "<sr:UpdateSecurityCredentialsCoS>",
+            &format!("<sr:UpdateSecurityCredentialsCoS><sr:ExecutionDateTime>{when}</sr:ExecutionDateTime>"),
+            1,
+        )
+    };
+    let future = Srv623Request::from_xml(&dated("2030-01-15T00:00:00.00Z")).expect("future");
+    let cancel = Srv623Request::from_xml(&dated("3000-12-31T00:00:00.00Z")).expect("cancel");
+    for (req, want, six) in [
+        (&future, Some("2030-01-15T00:00:00Z"), true),
+        (&cancel, Some("9999-12-31T23:59:59Z"), false),
+        (&ok, None, true),
+    ] {
+        req.with_request(|r| {
+            let cmd = r.payload(6001).expect("payload");
+            let c = cmd.view();
+            assert_eq!(
+                c.execution_date_time.map(|t| t.to_string()).as_deref(),
+                want
+            );
+            assert_eq!(c.control.other_seq_number_changes.is_some(), six);
+        });
+    }
 }

@@ -169,7 +169,9 @@ impl<'a> ChangeOfSupplierRequest<'a> {
             OwnedUpdateCommand::new(CredentialsReplacementMode::SUPPLIER_BY_TRANS_COS, counter);
         cmd.apply_time_based_cpv_checks = cpv(self.apply_time_based_cpv_checks);
         cmd.authorising_cell = Some(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS);
-        cmd.other_seq_number_changes = Some(changes);
+        // DCC's SRV 6.23 cancellation carries no [6] although the request has its floor
+        // elements (unlike 6.15.1, whose cancellation keeps [4]/[5]).
+        cmd.other_seq_number_changes = (self.execution != Execution::Cancel).then_some(changes);
         cmd.replacements.push(TrustAnchorReplacement {
             certificate: self.supplier_ds,
             target_cell: SUPPLIER_DS,

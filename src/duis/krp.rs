@@ -134,8 +134,7 @@ impl KrpRequest {
     /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another
     /// service.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc =
-            roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+        let doc = super::document(xml)?;
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         let (service, element) = match text(header, "ServiceReferenceVariant")? {
@@ -179,7 +178,10 @@ impl KrpRequest {
         let certification_path = path
             .children()
             .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
-            .map(|n| base64_der(n.text().unwrap_or_default(), "Certificate"))
+            .map(|n| {
+                base64_der(n.text().unwrap_or_default(), "Certificate")
+                    .and_then(super::ca_certificate)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if certification_path.is_empty() {
             return Err(DuisError::Missing("Certificate"));
@@ -201,15 +203,44 @@ impl KrpRequest {
                 "RemotePartyPrepaymentTopUpFloorSeqNumber",
             ));
         }
+        // Each certificate checked against the cell it is for, before any command is built.
+        let replaced = role.replaced();
+        let ds = super::cell_certificate(
+            cert("DigitalSigningCertificate")?
+                .ok_or(DuisError::Missing("DigitalSigningCertificate"))?,
+            "DigitalSigningCertificate",
+            TrustAnchorCellIdentifier::new(replaced, KeyUsage::DIGITAL_SIGNATURE),
+        )?;
+        let ka = cert("KeyAgreementCertificate")?
+            .map(|c| {
+                super::cell_certificate(
+                    c,
+                    "KeyAgreementCertificate",
+                    TrustAnchorCellIdentifier::new(replaced, KeyUsage::KEY_AGREEMENT),
+                )
+            })
+            .transpose()?;
+        let ka_top_up = ka_top_up
+            .map(|c| {
+                super::cell_certificate(
+                    c,
+                    "KeyAgreementTopUpCertificate",
+                    TrustAnchorCellIdentifier {
+                        role: replaced,
+                        key_usage: KeyUsage::KEY_AGREEMENT,
+                        cell_usage: CellUsage::PREPAYMENT_TOP_UP,
+                    },
+                )
+            })
+            .transpose()?;
         Ok(Self {
             service,
             request_id,
             role,
             floor: number("RemotePartyFloorSeqNumber")?,
             prepayment_floor,
-            ds: cert("DigitalSigningCertificate")?
-                .ok_or(DuisError::Missing("DigitalSigningCertificate"))?,
-            ka: cert("KeyAgreementCertificate")?,
+            ds,
+            ka,
             ka_top_up,
             certification_path,
             apply_time_based_cpv_checks: apply,

@@ -45,8 +45,7 @@ impl OptOutRequest {
     /// # Errors
     /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc =
-            roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+        let doc = super::document(xml)?;
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         if text(header, "ServiceReferenceVariant")? != "8.5" {
@@ -66,13 +65,20 @@ impl OptOutRequest {
         let ka = child(req, "ReplacementCertificates")
             .and_then(|n| child(n, "KeyAgreementCertificate"))
             .ok_or(DuisError::Missing("KeyAgreementCertificate"))?;
-        let ka = base64_der(ka.text().unwrap_or_default(), "KeyAgreementCertificate")?;
+        let ka = super::cell_certificate(
+            base64_der(ka.text().unwrap_or_default(), "KeyAgreementCertificate")?,
+            "KeyAgreementCertificate",
+            TrustAnchorCellIdentifier::ACB_KA,
+        )?;
         let path = child(req, "CertificationPathCertificates")
             .ok_or(DuisError::Missing("CertificationPathCertificates"))?;
         let certification_path = path
             .children()
             .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
-            .map(|n| base64_der(n.text().unwrap_or_default(), "Certificate"))
+            .map(|n| {
+                base64_der(n.text().unwrap_or_default(), "Certificate")
+                    .and_then(super::ca_certificate)
+            })
             .collect::<Result<Vec<_>, _>>()?;
         if certification_path.is_empty() {
             return Err(DuisError::Missing("Certificate"));

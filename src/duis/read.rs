@@ -53,8 +53,7 @@ impl ReadRequest {
     /// [`DuisError`] naming the element at fault (no role, more than 7, an unknown role name);
     /// [`DuisError::NotService`] for another service.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc =
-            roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))?;
+        let doc = super::document(xml)?;
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         if text(header, "ServiceReferenceVariant")? != "6.24.1" {
