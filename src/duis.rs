@@ -1,6 +1,13 @@
-//! DUIS service requests as input (feature `duis`): the SRV 6.23
-//! `UpdateSecurityCredentialsCoS` request (`../shared/duis`, schema DUIS 5.4), mapped to a
-//! typed [`ChangeOfSupplierRequest`] as `gbcs-cs02.md` C.4 says.
+//! DUIS service requests as input (feature `duis`, schema DUIS 5.4): SRV 6.23
+//! `UpdateSecurityCredentialsCoS` ([`Srv623Request`], below), 6.15.1
+//! `UpdateSecurityCredentialsKRP` and 6.21 `RequestHandoverOfDCCControlledDevice`
+//! ([`KrpRequest`]), 8.5 `ServiceOptOut` ([`OptOutRequest`]) and 6.24.1
+//! `RetrieveDeviceSecurityCredentialsKRP` ([`ReadRequest`]); [`service_variant`] says which
+//! reader takes a document. Every reader bounds its input ([`MAX_REQUEST_BYTES`]), names the
+//! element at fault, and checks each certificate (DER, the SMKI profile, the role and key
+//! usage of the cell it is for; CAs in the path) before any command is built.
+//!
+//! SRV 6.23, mapped to a typed [`ChangeOfSupplierRequest`] as `gbcs-cs02.md` C.4 says:
 //!
 //! | DUIS element | GBCS |
 //! |---|---|
@@ -12,6 +19,7 @@
 //! | `ApplyTimeBasedCPVChecks` true / false | `[1]` absent / `[1] = disapply` |
 //! | `ExecutionDateTime` | executionDateTime in whole seconds; a date in year 3000 or later (the DUIS cancellation templates use `3000-12-31`) becomes the GBCS cancellation `99991231235959Z` (our reading of C.2) |
 //! | `ImportMPxN` | not carried in GBCS (checked by DCC) |
+//! | `ExecutionDateTime` year ≥ 3000 (cancellation) | no `[6]`, though the request has its floor elements (DCC's 6.23 cancellation) |
 
 use alloc::string::String;
 use alloc::vec::Vec;
