@@ -1,6 +1,6 @@
 //! The project's own test vectors (`test-vectors/`) regenerate byte for byte, and each one
 //! decodes and verifies with the test PKI's keys — also with nothing but the published
-//! keystore files (`test-vectors/keystore/`), as another implementation would; the refusals
+//! test PKI (`test-vectors/test-pki.pem`), as another implementation would; the refusals
 //! are refused.
 
 use gbcs::crypto::KeyAgreement;
@@ -76,15 +76,51 @@ fn every_vector_decodes_and_verifies() {
     }
 }
 
+/// The published bundle `test-vectors/test-pki.pem` split into its files (the `# name` line
+/// before each PEM block names it), written into a fresh folder laid out like the RTDS
+/// keystore: what another implementation would do with it.
+fn published_keystore() -> (std::path::PathBuf, Vec<(String, String)>) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
+    let bundle = std::fs::read_to_string(root.join("test-pki.pem")).expect("test-pki.pem");
+    let mut files: Vec<(String, String)> = Vec::new();
+    let mut inside = false;
+    for line in bundle.lines() {
+        if let Some(name) = line
+            .strip_prefix("# ")
+            .filter(|n| n.ends_with(".pem") || n.ends_with(".key"))
+        {
+            files.push((name.to_owned(), String::new()));
+        } else if let Some((_, text)) = files.last_mut() {
+            inside |= line.starts_with("-----BEGIN");
+            if inside {
+                text.push_str(line);
+                text.push('\n');
+            }
+            inside &= !line.starts_with("-----END");
+        }
+    }
+    let dir = std::env::temp_dir().join(format!("gbcs-test-pki-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    for (name, text) in &files {
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+    (dir, files)
+}
+
 #[test]
-fn the_published_keystore_is_the_generators() {
-    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors/keystore");
-    let files = gbcs::sim::vectors::keystore().expect("keystore");
+fn the_published_test_pki_is_the_generators() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
+    let bundle = std::fs::read_to_string(root.join("test-pki.pem")).expect("test-pki.pem");
+    assert_eq!(
+        bundle,
+        gbcs::sim::vectors::test_pki_bundle().expect("bundle"),
+        "test-pki.pem differs from its regeneration"
+    );
+    let (dir, files) = published_keystore();
+    // Every file of the generator, split back out byte for byte.
+    assert_eq!(files, gbcs::sim::vectors::keystore().expect("keystore"));
     assert!(files.len() >= 40);
     for (name, text) in &files {
-        let on_disk =
-            std::fs::read_to_string(dir.join(name)).unwrap_or_else(|e| panic!("{name}: {e}"));
-        assert_eq!(&on_disk, text, "{name} differs from its regeneration");
         if name.ends_with(".key") {
             // Each private key is the one its certificate certifies.
             let cert = gbcs::crypto::PublicKey::from_pem(
@@ -106,10 +142,11 @@ fn the_published_keystore_is_the_generators() {
 }
 
 #[test]
-fn every_vector_verifies_with_the_published_keystore_alone() {
+fn every_vector_verifies_with_the_published_test_pki_alone() {
     use gbcs::crypto::keystore::{KeyRole, Keystore};
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
-    let ks = Keystore::open(root.join("keystore")).expect("keystore");
+    let (dir, _) = published_keystore();
+    let ks = Keystore::open(&dir).expect("keystore");
     let acb = EntityId::from_u64(0x7E57_0000_0000_0002);
     let mut signatures = 0;
     let mut macs = 0;

@@ -299,6 +299,28 @@ pub fn generate() -> Result<Vec<(&'static str, Vec<u8>)>, VectorError> {
     Ok(out)
 }
 
+/// [`keystore`] as one published text: each PEM block preceded by a `# <file name>` line (text
+/// outside PEM blocks is explanation, RFC 7468 §2), under a TEST KEYS ONLY banner. This is the
+/// form the project tracks (`test-vectors/test-pki.pem`); `cargo run --example test_vectors --
+/// --keystore DIR` lays the files out as a keystore folder.
+///
+/// # Errors
+/// [`VectorError`] only on an internal fault.
+pub fn test_pki_bundle() -> Result<String, VectorError> {
+    let mut out = String::from(
+        "# TEST KEYS ONLY. The gbcs test PKI behind test-vectors/, derived from the published\n\
+         # seed \"gbcs test vectors\": anyone can make these keys; they authenticate nothing.\n\
+         # Each block is one file of an RTDS-style keystore folder, named on the line above it.\n",
+    );
+    for (name, text) in keystore()? {
+        out.push_str("\n# ");
+        out.push_str(&name);
+        out.push('\n');
+        out.push_str(&text);
+    }
+    Ok(out)
+}
+
 /// The test PKI behind the vectors, as files named like the RTDS keystore
 /// (`<entity-id>-<ds|ka|pp-ka>.<pem|key>`: certificates as PEM `CERTIFICATE`, private keys as
 /// PKCS#8 PEM `PRIVATE KEY`) for every party and the meter that made a vector, and the CA
