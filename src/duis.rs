@@ -163,6 +163,53 @@ fn ca_certificate(der: Vec<u8>) -> Result<Vec<u8>, DuisError> {
     Ok(der)
 }
 
+/// `CertificationPathCertificates`: one or more CA certificates, each checked.
+fn certification_path(req: roxmltree::Node<'_, '_>) -> Result<Vec<Vec<u8>>, DuisError> {
+    let path = child(req, "CertificationPathCertificates")
+        .ok_or(DuisError::Missing("CertificationPathCertificates"))?;
+    let certs = path
+        .children()
+        .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
+        .map(|n| base64_der(n.text().unwrap_or_default(), "Certificate").and_then(ca_certificate))
+        .collect::<Result<Vec<_>, _>>()?;
+    if certs.is_empty() {
+        return Err(DuisError::Missing("Certificate"));
+    }
+    Ok(certs)
+}
+
+/// `ApplyTimeBasedCPVChecks` (`xs:boolean`).
+fn apply_cpv(req: roxmltree::Node<'_, '_>) -> Result<bool, DuisError> {
+    match text(req, "ApplyTimeBasedCPVChecks")? {
+        "true" | "1" => Ok(true),
+        "false" | "0" => Ok(false),
+        _ => Err(DuisError::Invalid("ApplyTimeBasedCPVChecks")),
+    }
+}
+
+/// `ExecutionDateTime`, if any, mapped ([`date_time`]).
+fn execution(req: roxmltree::Node<'_, '_>) -> Result<Execution, DuisError> {
+    match child(req, "ExecutionDateTime").and_then(|n| n.text()) {
+        None => Ok(Execution::Immediate),
+        Some(t) => date_time(t.trim()).ok_or(DuisError::Invalid("ExecutionDateTime")),
+    }
+}
+
+/// An optional non-negative integer element.
+fn optional_number(
+    req: roxmltree::Node<'_, '_>,
+    name: &'static str,
+) -> Result<Option<u64>, DuisError> {
+    child(req, name)
+        .map(|n| {
+            n.text()
+                .map(str::trim)
+                .and_then(|t| t.parse().ok())
+                .ok_or(DuisError::Invalid(name))
+        })
+        .transpose()
+}
+
 /// The `RequestID`: `<originator EUI-64>:<target EUI-64>:<counter>`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RequestId {
@@ -278,17 +325,6 @@ impl Srv623Request {
         let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
         let req = child(body, "UpdateSecurityCredentialsCoS").ok_or(DuisError::NotSrv623)?;
         let request_id = request_id(text(header, "RequestID")?)?;
-        let number = |name: &'static str| -> Result<Option<u64>, DuisError> {
-            match child(req, name) {
-                None => Ok(None),
-                Some(n) => n
-                    .text()
-                    .map(str::trim)
-                    .and_then(|t| t.parse().ok())
-                    .map(Some)
-                    .ok_or(DuisError::Invalid(name)),
-            }
-        };
         let certs = child(req, "SupplierReplacementCertificates")
             .ok_or(DuisError::Missing("SupplierReplacementCertificates"))?;
         let optional_cert = |name: &'static str| -> Result<Option<Vec<u8>>, DuisError> {
@@ -297,29 +333,14 @@ impl Srv623Request {
                 .map(|t| base64_der(t, name))
                 .transpose()
         };
-        let path = child(req, "CertificationPathCertificates")
-            .ok_or(DuisError::Missing("CertificationPathCertificates"))?;
-        let certification_path = path
-            .children()
-            .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
-            .map(|n| {
-                base64_der(n.text().unwrap_or_default(), "Certificate").and_then(ca_certificate)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        let apply = match text(req, "ApplyTimeBasedCPVChecks")? {
-            "true" | "1" => true,
-            "false" | "0" => false,
-            _ => return Err(DuisError::Invalid("ApplyTimeBasedCPVChecks")),
-        };
-        let execution = match child(req, "ExecutionDateTime").and_then(|n| n.text()) {
-            None => Execution::Immediate,
-            Some(t) => date_time(t.trim()).ok_or(DuisError::Invalid("ExecutionDateTime"))?,
-        };
+        let certification_path = certification_path(req)?;
+        let apply = apply_cpv(req)?;
+        let execution = execution(req)?;
         Ok(Self {
             request_id,
-            supplier_floor: number("SupplierFloorSeqNumber")?
+            supplier_floor: optional_number(req, "SupplierFloorSeqNumber")?
                 .ok_or(DuisError::Missing("SupplierFloorSeqNumber"))?,
-            prepayment_floor: number("SupplierPrepaymentTopUpFloorSeqNumber")?,
+            prepayment_floor: optional_number(req, "SupplierPrepaymentTopUpFloorSeqNumber")?,
             supplier_ds: cell_certificate(
                 optional_cert("DigitalSigningCertificate")?
                     .ok_or(DuisError::Missing("DigitalSigningCertificate"))?,

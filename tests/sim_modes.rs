@@ -423,6 +423,7 @@ struct Knobs {
     signer: Option<&'static SigningKey>,
     mac: Option<gbcs::crypto::SharedSecret>,
     counter: u64,
+    stored: u64,
 }
 
 fn send(mode: u8, k: &Knobs) -> (Reply, bool) {
@@ -458,11 +459,10 @@ fn send(mode: u8, k: &Knobs) -> (Reply, bool) {
         k.mac.clone(),
     );
     let mut m = meter();
-    // A used counter: the meter has already seen this one for the authorising role.
+    // The counter the meter already holds for the authorising role (a used counter when
+    // it is the command's own).
     if let Some(cell) = k.cell {
-        if k.counter == 0 {
-            m.set_counter(cell.role, 0);
-        }
+        m.set_counter(cell.role, k.stored);
     }
     let before = state(&m);
     let reply = m.process(&bytes);
@@ -523,6 +523,7 @@ fn for_each_mode_every_wrong_signer_mac_target_field_and_counter_is_refused_with
             },
             mac: row.protection.macd().then(|| acb_z.clone()),
             counter: 500,
+            stored: 0,
         };
         let mut expect_refused = |k: Knobs, what: &str| {
             let (reply, unchanged) = send(mode, &k);
@@ -610,7 +611,7 @@ fn for_each_mode_every_wrong_signer_mac_target_field_and_counter_is_refused_with
         if row.authorising_cell.is_some() {
             expect_refused(
                 Knobs {
-                    counter: 0,
+                    stored: 500,
                     mac: base.mac.clone(),
                     ..base
                 },

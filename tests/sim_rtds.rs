@@ -132,14 +132,8 @@ fn simulated_meter_answers_every_rtds_cs02b_and_cs02g_command_byte_for_byte() {
                     .expect("device KA"),
             )
             .expect("ECDH");
-        let path: Vec<SmkiCertificate<'_>> = c
-            .certification_path
-            .iter()
-            .map(|x| SmkiCertificate::from_der(x.as_bytes()).expect("CA"))
-            .collect();
         // The root the meter holds: recovered from the CA of a command whose path is DCC's
         // Z1 (an error case's path may carry another CA, which must then fail CPV).
-        let _ = &path;
         let anchor = root.clone();
         let ds = SigningKey::from_scalar(&[0x5A; 32]).expect("generated device key");
         let mut meter = SimDevice::new(device, ds, DeviceKeyAgreement::Shared(z), &anchor, CLOCK);

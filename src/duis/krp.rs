@@ -27,7 +27,7 @@
 
 use alloc::vec::Vec;
 
-use super::{base64_der, child, date_time, text, DuisError, RequestId};
+use super::{base64_der, child, text, DuisError, RequestId};
 use crate::cos::command::Execution;
 use crate::frame::EntityId;
 use crate::message::CommandHeader;
@@ -151,16 +151,6 @@ impl KrpRequest {
             ("LoadController", KrpService::Update) => KrpRole::LoadController,
             _ => return Err(DuisError::Invalid("RemotePartyRole")),
         };
-        let number = |name: &'static str| -> Result<Option<u64>, DuisError> {
-            child(req, name)
-                .map(|n| {
-                    n.text()
-                        .map(str::trim)
-                        .and_then(|t| t.parse().ok())
-                        .ok_or(DuisError::Invalid(name))
-                })
-                .transpose()
-        };
         let replacement = child(req, "ReplacementCertificates")
             .ok_or(DuisError::Missing("ReplacementCertificates"))?;
         let certs = match service {
@@ -173,29 +163,11 @@ impl KrpRequest {
                 .map(|n| base64_der(n.text().unwrap_or_default(), name))
                 .transpose()
         };
-        let path = child(req, "CertificationPathCertificates")
-            .ok_or(DuisError::Missing("CertificationPathCertificates"))?;
-        let certification_path = path
-            .children()
-            .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
-            .map(|n| {
-                base64_der(n.text().unwrap_or_default(), "Certificate")
-                    .and_then(super::ca_certificate)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if certification_path.is_empty() {
-            return Err(DuisError::Missing("Certificate"));
-        }
-        let apply = match text(req, "ApplyTimeBasedCPVChecks")? {
-            "true" | "1" => true,
-            "false" | "0" => false,
-            _ => return Err(DuisError::Invalid("ApplyTimeBasedCPVChecks")),
-        };
-        let execution = match child(req, "ExecutionDateTime").and_then(|n| n.text()) {
-            None => Execution::Immediate,
-            Some(t) => date_time(t.trim()).ok_or(DuisError::Invalid("ExecutionDateTime"))?,
-        };
-        let prepayment_floor = number("RemotePartyPrepaymentTopUpFloorSeqNumber")?;
+        let certification_path = super::certification_path(req)?;
+        let apply = super::apply_cpv(req)?;
+        let execution = super::execution(req)?;
+        let prepayment_floor =
+            super::optional_number(req, "RemotePartyPrepaymentTopUpFloorSeqNumber")?;
         let ka_top_up = cert("KeyAgreementTopUpCertificate")?;
         if role != KrpRole::Supplier && (prepayment_floor.is_some() || ka_top_up.is_some()) {
             // The prepayment top-up belongs to the supplier alone.
@@ -237,7 +209,7 @@ impl KrpRequest {
             service,
             request_id,
             role,
-            floor: number("RemotePartyFloorSeqNumber")?,
+            floor: super::optional_number(req, "RemotePartyFloorSeqNumber")?,
             prepayment_floor,
             ds,
             ka,

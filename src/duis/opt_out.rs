@@ -12,7 +12,7 @@
 
 use alloc::vec::Vec;
 
-use super::{base64_der, child, date_time, text, DuisError, RequestId, DCC_ACB};
+use super::{base64_der, child, text, DuisError, RequestId, DCC_ACB};
 use crate::cos::command::Execution;
 use crate::frame::MessageCode;
 use crate::message::CommandHeader;
@@ -54,14 +54,7 @@ impl OptOutRequest {
         let request_id = super::request_id(text(header, "RequestID")?)?;
         let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
         let req = child(body, "ServiceOptOut").ok_or(DuisError::Missing("ServiceOptOut"))?;
-        let acb_floor = child(req, "ACBFloorSeqNumber")
-            .map(|n| {
-                n.text()
-                    .map(str::trim)
-                    .and_then(|t| t.parse().ok())
-                    .ok_or(DuisError::Invalid("ACBFloorSeqNumber"))
-            })
-            .transpose()?;
+        let acb_floor = super::optional_number(req, "ACBFloorSeqNumber")?;
         let ka = child(req, "ReplacementCertificates")
             .and_then(|n| child(n, "KeyAgreementCertificate"))
             .ok_or(DuisError::Missing("KeyAgreementCertificate"))?;
@@ -70,28 +63,9 @@ impl OptOutRequest {
             "KeyAgreementCertificate",
             TrustAnchorCellIdentifier::ACB_KA,
         )?;
-        let path = child(req, "CertificationPathCertificates")
-            .ok_or(DuisError::Missing("CertificationPathCertificates"))?;
-        let certification_path = path
-            .children()
-            .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
-            .map(|n| {
-                base64_der(n.text().unwrap_or_default(), "Certificate")
-                    .and_then(super::ca_certificate)
-            })
-            .collect::<Result<Vec<_>, _>>()?;
-        if certification_path.is_empty() {
-            return Err(DuisError::Missing("Certificate"));
-        }
-        let apply = match text(req, "ApplyTimeBasedCPVChecks")? {
-            "true" | "1" => true,
-            "false" | "0" => false,
-            _ => return Err(DuisError::Invalid("ApplyTimeBasedCPVChecks")),
-        };
-        let requested_execution = match child(req, "ExecutionDateTime").and_then(|n| n.text()) {
-            None => Execution::Immediate,
-            Some(t) => date_time(t.trim()).ok_or(DuisError::Invalid("ExecutionDateTime"))?,
-        };
+        let certification_path = super::certification_path(req)?;
+        let apply = super::apply_cpv(req)?;
+        let requested_execution = super::execution(req)?;
         Ok(Self {
             request_id,
             acb_floor,

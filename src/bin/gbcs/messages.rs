@@ -248,17 +248,11 @@ pub fn build(m: &ArgMatches) -> Result<String> {
     }
 }
 
-/// `gbcs build --duis FILE`: the service from the request's `ServiceReferenceVariant`.
-fn build_duis(m: &ArgMatches) -> Result<String> {
-    let path = m
-        .get_one::<String>("duis")
-        .ok_or_else(|| Failure::usage("build needs --duis FILE (or the srv-6.23 subcommand)"))?;
-    let xml = read_text(path)?;
-    let variant = gbcs::duis::service_variant(&xml).map_err(|e| Failure::decode(e.to_string()))?;
-    let counter = m
-        .get_one::<u64>("counter")
-        .copied()
-        .ok_or_else(|| Failure::usage("--counter N is required"))?;
+/// The signing key (`--key`) and the MAC's shared secret (`--acb-key` × `--device-ka`) a build
+/// was given, each optional.
+fn build_keys(
+    m: &ArgMatches,
+) -> Result<(Option<keys::Signer>, Option<gbcs::crypto::SharedSecret>)> {
     let key = m
         .get_one::<String>("key")
         .map(|p| signing_key(m, p))
@@ -270,6 +264,21 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
         (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
         _ => None,
     };
+    Ok((key, z))
+}
+
+/// `gbcs build --duis FILE`: the service from the request's `ServiceReferenceVariant`.
+fn build_duis(m: &ArgMatches) -> Result<String> {
+    let path = m
+        .get_one::<String>("duis")
+        .ok_or_else(|| Failure::usage("build needs --duis FILE (or the srv-6.23 subcommand)"))?;
+    let xml = read_text(path)?;
+    let variant = gbcs::duis::service_variant(&xml).map_err(|e| Failure::decode(e.to_string()))?;
+    let counter = m
+        .get_one::<u64>("counter")
+        .copied()
+        .ok_or_else(|| Failure::usage("--counter N is required"))?;
+    let (key, z) = build_keys(m)?;
     let signer: Option<&dyn gbcs::crypto::SignatureSigner> = key
         .as_ref()
         .map(|k| &*k.signer as &dyn gbcs::crypto::SignatureSigner);
@@ -384,17 +393,7 @@ fn build_srv623(m: &ArgMatches) -> Result<String> {
         gbcs::duis::Srv623Request::from_xml(&xml).map_err(|e| Failure::decode(e.to_string()))?;
     let originator = entity(m, "originator")?;
     let counter = m.get_one::<u64>("counter").copied().unwrap_or_default();
-    let key = m
-        .get_one::<String>("key")
-        .map(|p| signing_key(m, p))
-        .transpose()?;
-    let z = match (
-        m.get_one::<String>("acb-key"),
-        m.get_one::<String>("device-ka"),
-    ) {
-        (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
-        _ => None,
-    };
+    let (key, z) = build_keys(m)?;
     let bytes = request.with_request(|req| -> std::result::Result<Vec<u8>, gbcs::GbcsError> {
         let command = req.payload(counter)?;
         let header = gbcs::message::CommandHeader {
