@@ -7,6 +7,9 @@
 //! element at fault, and checks each certificate (DER, the SMKI profile, the role and key
 //! usage of the cell it is for; CAs in the path) before any command is built.
 //!
+//! The other way, [`response`] turns a device's CS02a/CS02b response or alert into the DUIS
+//! body the Service User receives (MMC `ra:GBCSResponse`, schema 5.4).
+//!
 //! SRV 6.23, mapped to a typed [`ChangeOfSupplierRequest`] as `gbcs-cs02.md` C.4 says:
 //!
 //! | DUIS element | GBCS |
@@ -28,10 +31,12 @@ use core::fmt;
 mod krp;
 mod opt_out;
 mod read;
+pub mod response;
 
 pub use krp::{KrpRequest, KrpRole, KrpService, DCC_ACB};
 pub use opt_out::OptOutRequest;
 pub use read::ReadRequest;
+pub use response::{gbcs_response_xml, ResponseError, Service, RESPONSE_NAMESPACE};
 
 use crate::cos::command::{ChangeOfSupplierRequest, Execution};
 use crate::frame::EntityId;
@@ -385,9 +390,6 @@ impl Srv623Request {
     }
 }
 
-/// The DUIS response-and-alert namespace.
-pub const RESPONSE_NAMESPACE: &str = "http://www.dccinterface.co.uk/ResponseAndAlert";
-
 fn eui_text(id: EntityId) -> String {
     let mut s = String::with_capacity(23);
     for (i, b) in id.0.iter().enumerate() {
@@ -421,74 +423,6 @@ const fn mode_name(mode: crate::payload::CredentialsReplacementMode) -> Option<&
         11 => "LoadControllerBySupplier",
         _ => return None,
     })
-}
-
-/// The DUIS `ra:ExecutionOutcome` (MMC schema 5.4) of a CS02b outcome: the counter, the mode,
-/// the floors applied and each replacement's status, certificate type, role and entity IDs.
-///
-/// Elements the schema leaves optional are omitted when the GBCS value has no DUIS name (a
-/// mode or role outside the schema's enumerations). `ExistingCertificateHash` and
-/// `NewCertificateHash` are omitted: they are hashes of whole certificates, which a GBCS
-/// response does not carry (it reports 8-byte key identifiers).
-#[must_use]
-pub fn execution_outcome_xml(outcome: &crate::payload::ExecutionOutcome<'_>) -> String {
-    use core::fmt::Write as _;
-    let mut x = String::new();
-    let _ = writeln!(x, "<ra:ExecutionOutcome xmlns:ra=\"{RESPONSE_NAMESPACE}\">");
-    let _ = writeln!(x, "  <ra:AuthorisingRemotePartyOriginatorCounter>{}</ra:AuthorisingRemotePartyOriginatorCounter>", outcome.authorising_seq_number);
-    if let Some(m) = mode_name(outcome.mode) {
-        let _ = writeln!(
-            x,
-            "  <ra:CredentialsReplacementMode>{m}</ra:CredentialsReplacementMode>"
-        );
-    }
-    for c in outcome.seq_number_changes.iter() {
-        let _ = writeln!(x, "  <ra:RemotePartySeqNumberChange>");
-        if let Some(r) = role_name(c.role) {
-            let _ = writeln!(x, "    <ra:RemotePartyRole>{r}</ra:RemotePartyRole>");
-        }
-        let _ = writeln!(
-            x,
-            "    <ra:RemotePartyFloorSeqNumber>{}</ra:RemotePartyFloorSeqNumber>",
-            c.floor_seq_number
-        );
-        for s in c.specialist_floor_seq_numbers.iter().flat_map(|s| s.iter()) {
-            let _ = writeln!(x, "    <ra:RemotePartyPrepaymentTopUpFloorSeqNumber>{}</ra:RemotePartyPrepaymentTopUpFloorSeqNumber>", s.seq_number);
-        }
-        let _ = writeln!(x, "  </ra:RemotePartySeqNumberChange>");
-    }
-    for o in outcome.replacement_outcomes.iter() {
-        let _ = writeln!(x, "  <ra:ReplacementOutcome>");
-        if let Some(s) = o.status.name() {
-            let _ = writeln!(x, "    <ra:StatusCode>{s}</ra:StatusCode>");
-        }
-        let kind = match (o.cell.key_usage, o.cell.cell_usage.0) {
-            (crate::payload::KeyUsage::DIGITAL_SIGNATURE, _) => Some("DigitalSigning"),
-            (crate::payload::KeyUsage::KEY_AGREEMENT, 1) => Some("KeyAgreementTopUp"),
-            (crate::payload::KeyUsage::KEY_AGREEMENT, _) => Some("KeyAgreement"),
-            (crate::payload::KeyUsage::KEY_CERT_SIGN, _) => Some("KeyCertSign"),
-            _ => None,
-        };
-        if let Some(k) = kind {
-            let _ = writeln!(x, "    <ra:CertificateType>{k}</ra:CertificateType>");
-        }
-        if let Some(r) = role_name(o.cell.role) {
-            let _ = writeln!(x, "    <ra:RemotePartyRole>{r}</ra:RemotePartyRole>");
-        }
-        let _ = writeln!(
-            x,
-            "    <ra:ExistingRemotePartyID>{}</ra:ExistingRemotePartyID>",
-            eui_text(o.existing_subject_unique_id)
-        );
-        let _ = writeln!(
-            x,
-            "    <ra:NewRemotePartyID>{}</ra:NewRemotePartyID>",
-            eui_text(o.replacing_subject_unique_id)
-        );
-        let _ = writeln!(x, "  </ra:ReplacementOutcome>");
-    }
-    x.push_str("</ra:ExecutionOutcome>\n");
-    x
 }
 
 /// Decodes standard base64 (`+/`, `=` padding; ASCII white space skipped), as DUIS carries

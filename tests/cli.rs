@@ -300,7 +300,7 @@ fn the_duis_6_23_template_builds_the_rtds_command_but_for_certificates() {
 }
 
 #[test]
-fn maps_a_cs02b_response_to_its_duis_execution_outcome() {
+fn maps_responses_to_their_duis_bodies_and_refuses_a_service_that_does_not_send_them() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
@@ -318,13 +318,32 @@ fn maps_a_cs02b_response_to_its_duis_execution_outcome() {
     };
     assert_eq!(text("AuthorisingRemotePartyOriginatorCounter"), ["6001"]);
     assert_eq!(text("CredentialsReplacementMode"), ["SupplierByTransCoS"]);
-    assert_eq!(text("StatusCode"), ["success"; 3]);
+    assert_eq!(text("ServiceReferenceVariant"), ["6.23"]);
+    assert_eq!(text("ASN1Status"), ["success"; 3]);
     assert_eq!(
         text("CertificateType"),
         ["DigitalSigning", "KeyAgreement", "KeyAgreementTopUp"]
     );
     assert_eq!(text("NewRemotePartyID"), ["90-B3-D5-1F-30-03-00-00"; 3]);
     assert_eq!(text("RemotePartyPrepaymentTopUpFloorSeqNumber"), ["0"]);
+    // A 6.23 response is not a handover's; an unknown service is a usage error.
+    let path = rtds_path(&dir, &f);
+    let wrong = gbcs(&["decode", "--duis-response", "--service", "6.21", &path]);
+    assert_eq!(wrong.status.code(), Some(3));
+    assert!(String::from_utf8_lossy(&wrong.stderr).contains("SRV 6.21 does not send"));
+    let unknown = gbcs(&["decode", "--duis-response", "--service", "6.99", &path]);
+    assert_eq!(unknown.status.code(), Some(2));
+    // A read names its roles, one detail per cell.
+    let read = shared::cs02_file(&dir, "CS02aMAC_6.24.1_ERROR_RESPONSE");
+    let xml = ok(&gbcs(&[
+        "decode",
+        "--duis-response",
+        "--service",
+        "6.24.1",
+        &rtds_path(&dir, &read),
+    ]));
+    assert!(xml.contains("RetrieveDeviceSecurityCredentialsKRPRsp MessageSuccess=\"false\""));
+    assert!(xml.contains("<ra:ASN1Status>trustAnchorNotFound</ra:ASN1Status>"));
     let cmd = shared::cs02_file(
         &dir,
         "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",

@@ -42,9 +42,16 @@ pub fn command() -> Command {
                         .long("duis-response")
                         .action(ArgAction::SetTrue)
                         .conflicts_with("json")
-                        .help("For a CS02b response or alert: the DUIS ra:ExecutionOutcome it maps to"),
+                        .help("For a CS02a/CS02b response or alert: the DUIS body a Service User receives (MMC ra:GBCSResponse, schema 5.4)"),
                 )
-                .after_help("Example:\n  gbcs decode ../shared/rtds/RTDS-4.5.0/6.23_CS02bSupplierByTransCoS/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX"),
+                .arg(
+                    Arg::new("service")
+                        .long("service")
+                        .value_name("VARIANT")
+                        .requires("duis-response")
+                        .help("The service the command was sent for (6.15.1, 6.21, 6.23, 6.24.1, 8.5); default: the one its mode implies (6.15.1 for a supplierBySupplier or NO-by-NO)"),
+                )
+                .after_help("Examples:\n  gbcs decode ../shared/rtds/RTDS-4.5.0/6.23_CS02bSupplierByTransCoS/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND_GBCS.HEX\n  gbcs decode --duis-response ../shared/rtds/RTDS-4.5.0/6.24.1_CS02aMAC/CS02aMAC_6.24.1_SUCCESS_RESPONSE_GBCS.HEX"),
         )
         .subcommand(
             Command::new("verify")

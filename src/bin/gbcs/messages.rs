@@ -15,16 +15,16 @@ pub fn decode(m: &ArgMatches) -> Result<String> {
     let bytes = read_input(m)?;
     let msg = parse(&bytes)?;
     if m.get_flag("duis-response") {
-        let outcome = match msg.payload() {
-            Payload::UpdateSecurityCredentialsResponse(r) => r.execution_outcome,
-            Payload::UpdateSecurityCredentialsAlert(a) => Some(a.execution_outcome),
-            _ => None,
+        let service = match m.get_one::<String>("service") {
+            Some(v) => Some(gbcs::duis::Service::from_variant(v).ok_or_else(|| {
+                Failure::usage(format!(
+                    "--service {v}: not one of 6.15.1, 6.21, 6.23, 6.24.1, 8.5"
+                ))
+            })?),
+            None => None,
         };
-        return outcome
-            .map(|o| gbcs::duis::execution_outcome_xml(&o))
-            .ok_or_else(|| {
-                Failure::decode("not a CS02b response or alert with an execution outcome")
-            });
+        return gbcs::duis::gbcs_response_xml(&msg, service)
+            .map_err(|e| Failure::decode(format!("no DUIS response body: {e}")));
     }
     let description =
         cli::describe(&msg).map_err(|e| Failure::decode(format!("describing: {e}")))?;

@@ -1,0 +1,611 @@
+//! GBCS responses and alerts to DUIS: every RTDS CS02a/CS02f/CS02b/CS02g response and alert of
+//! a DUIS service becomes an MMC `ra:GBCSResponse` that carries the decoded values (compared
+//! field by field here) and that validates against `../shared/duis/schema/mmc-5.4.xsd` with
+//! `xmllint` (Debian's `libxml2-utils`, which `.ci/run` installs). Modes no DUIS service sends
+//! are refused, as are a command, a service that does not send the message, and responses
+//! larger than the schema allows.
+
+#[path = "support/shared.rs"]
+mod shared;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use gbcs::duis::response::{execution_outcome_xml, gbcs_response_xml, Service};
+use gbcs::duis::ResponseError;
+use gbcs::frame::CraFlag;
+use gbcs::message::{self, Message};
+use gbcs::payload::{
+    CellUsage, CredentialsReplacementMode, ExecutionOutcome, KeyUsage, Payload, RemotePartyRole,
+    ReplacementOutcome, SeqOf, StatusCode, TrustAnchorCellIdentifier,
+};
+
+const RA: &str = "http://www.dccinterface.co.uk/ResponseAndAlert";
+
+/// The RTDS responses and alerts of the CS02a/b/f/g folders.
+fn responses(shared: &Path) -> Vec<shared::RtdsFile> {
+    shared::cs02_files(shared)
+        .into_iter()
+        .filter(|f| f.name.contains("_RESPONSE_") || f.name.contains("_ALERT_"))
+        .collect()
+}
+
+/// The service variant an RTDS folder is named for (`6.15.1_CS02b…`), `None` for `NA_…`.
+fn folder_service(folder: &str) -> Option<Service> {
+    folder.split('_').next().and_then(Service::from_variant)
+}
+
+/// `xmllint --schema mmc-5.4.xsd` over `files`: `Ok(())` when every one validates, the
+/// tool's report otherwise. `None` when xmllint is not installed and not required.
+fn xmllint(shared: &Path, files: &[PathBuf]) -> Option<Result<(), String>> {
+    let schema = shared.join("duis/schema/mmc-5.4.xsd");
+    let out = match Command::new("xmllint")
+        .arg("--noout")
+        .arg("--schema")
+        .arg(&schema)
+        .args(files)
+        .output()
+    {
+        Ok(out) => out,
+        Err(e) => {
+            assert!(
+                std::env::var_os("GBCS_REFERENCE_DATA").is_none(),
+                "xmllint (libxml2-utils) is required with GBCS_REFERENCE_DATA set: {e}"
+            );
+            eprintln!("note: xmllint not installed: schema validation skipped");
+            return None;
+        }
+    };
+    let report = String::from_utf8_lossy(&out.stderr).into_owned();
+    let validated = report.lines().filter(|l| l.ends_with(" validates")).count();
+    Some(if out.status.success() && validated == files.len() {
+        Ok(())
+    } else {
+        Err(report)
+    })
+}
+
+fn write_temp(dir: &Path, name: &str, xml: &str) -> PathBuf {
+    let path = dir.join(format!("{name}.xml"));
+    std::fs::write(&path, xml).expect("write temp XML");
+    path
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("gbcs-duis-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+fn eui(id: gbcs::frame::EntityId) -> String {
+    id.0.iter()
+        .map(|b| format!("{b:02X}"))
+        .collect::<Vec<_>>()
+        .join("-")
+}
+
+/// The `ra:` elements named `name` under `node`, in document order, at any depth.
+fn all<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Vec<roxmltree::Node<'a, 'i>> {
+    node.descendants()
+        .filter(|n| n.tag_name().name() == name && n.tag_name().namespace() == Some(RA))
+        .collect()
+}
+
+fn text_of<'a>(node: roxmltree::Node<'a, '_>, name: &str) -> Option<&'a str> {
+    node.children()
+        .find(|n| n.tag_name().name() == name && n.tag_name().namespace() == Some(RA))
+        .and_then(|n| n.text())
+}
+
+/// The status elements as (name, code).
+fn statuses(node: roxmltree::Node<'_, '_>) -> Vec<(String, u8)> {
+    all(node, "StatusCode")
+        .into_iter()
+        .map(|s| {
+            (
+                text_of(s, "ASN1Status").unwrap_or_default().to_owned(),
+                s.attribute("ResponseCode")
+                    .and_then(|c| c.parse().ok())
+                    .expect("ResponseCode"),
+            )
+        })
+        .collect()
+}
+
+fn status_pair(s: StatusCode) -> (String, u8) {
+    (s.name().unwrap_or("notKnown").to_owned(), s.0)
+}
+
+/// Checks that `xml` carries what `msg` says, field by field.
+fn assert_carries(name: &str, msg: &Message<'_>, service: Service, xml: &str) {
+    let doc = roxmltree::Document::parse(xml).unwrap_or_else(|e| panic!("{name}: {e}\n{xml}"));
+    let root = doc.root_element();
+    assert_eq!(root.tag_name().name(), "GBCSResponse", "{name}");
+    let h = msg.header();
+    let header = all(root, "Header")[0];
+    let field = |f: &str| text_of(header, f).unwrap_or_else(|| panic!("{name}: no {f}"));
+    assert_eq!(field("BusinessOriginatorID"), eui(h.originator), "{name}");
+    assert_eq!(field("BusinessTargetID"), eui(h.recipient), "{name}");
+    assert_eq!(
+        field("OriginatorCounter"),
+        h.originator_counter.to_string(),
+        "{name}"
+    );
+    assert_eq!(
+        field("GBCSHexadecimalMessageCode"),
+        format!("{:04X}", h.message_code().0),
+        "{name}"
+    );
+    assert_eq!(field("ServiceReference"), service.reference(), "{name}");
+    assert_eq!(
+        field("ServiceReferenceVariant"),
+        service.variant(),
+        "{name}"
+    );
+
+    let outcome_check = |o: &ExecutionOutcome<'_>, node: roxmltree::Node<'_, '_>| {
+        assert_eq!(
+            text_of(node, "AuthorisingRemotePartyOriginatorCounter"),
+            Some(o.authorising_seq_number.to_string().as_str()),
+            "{name}"
+        );
+        let floors: Vec<String> = all(node, "RemotePartyFloorSeqNumber")
+            .iter()
+            .filter_map(|n| n.text().map(str::to_owned))
+            .collect();
+        let want: Vec<String> = o
+            .seq_number_changes
+            .iter()
+            .map(|c| c.floor_seq_number.to_string())
+            .collect();
+        assert_eq!(floors, want, "{name}: floors");
+        let replacements = all(node, "ReplacementOutcome");
+        assert_eq!(
+            replacements.len(),
+            o.replacement_outcomes.len(),
+            "{name}: outcomes"
+        );
+        for (x, r) in replacements.iter().zip(o.replacement_outcomes.iter()) {
+            assert_eq!(statuses(*x), vec![status_pair(r.status)], "{name}");
+            assert_eq!(
+                text_of(*x, "ExistingRemotePartyID"),
+                Some(eui(r.existing_subject_unique_id).as_str()),
+                "{name}"
+            );
+            assert_eq!(
+                text_of(*x, "NewRemotePartyID"),
+                Some(eui(r.replacing_subject_unique_id).as_str()),
+                "{name}"
+            );
+        }
+    };
+
+    match msg.payload() {
+        Payload::UpdateSecurityCredentialsResponse(r) => {
+            let rsp = all(root, service.response_element());
+            assert_eq!(rsp.len(), 1, "{name}: one {}", service.response_element());
+            let success = r
+                .execution_outcome
+                .as_ref()
+                .is_none_or(|o| o.replacement_outcomes.iter().all(|o| o.status.is_success()));
+            assert_eq!(
+                rsp[0].attribute("MessageSuccess"),
+                Some(if success { "true" } else { "false" }),
+                "{name}"
+            );
+            let outcomes = all(rsp[0], "ExecutionOutcome");
+            match &r.execution_outcome {
+                Some(o) => outcome_check(o, outcomes[0]),
+                None => assert!(outcomes.is_empty(), "{name}: no outcome before execution"),
+            }
+        }
+        Payload::UpdateSecurityCredentialsAlert(a) => {
+            let content = all(root, "DeviceAlertContent")[0];
+            assert_eq!(
+                text_of(content, "GBCSHexAlertCode"),
+                Some(format!("{:04X}", a.alert_code.0).as_str()),
+                "{name}"
+            );
+            assert_eq!(
+                text_of(content, "Timestamp"),
+                Some(a.execution_date_time.to_string().as_str()),
+                "{name}"
+            );
+            outcome_check(
+                &a.execution_outcome,
+                all(content, "UpdateSecurityCredentialsExecutionOutcome")[0],
+            );
+        }
+        Payload::CredentialDetailsResponse(r) => {
+            let rsp = all(root, service.response_element())[0];
+            let details = all(rsp, "RemotePartyDetails");
+            // One per cell, or one for a role without cells.
+            let mut want = Vec::new();
+            for d in r.details.iter() {
+                let cells: Vec<_> = d.cells.map(|c| c.iter().collect()).unwrap_or_default();
+                if cells.is_empty() {
+                    want.push((d.role, d.status, None));
+                }
+                for c in cells {
+                    want.push((d.role, d.status, Some(c.subject_unique_id)));
+                }
+            }
+            assert_eq!(details.len(), want.len(), "{name}: details");
+            for (x, (role, status, id)) in details.iter().zip(&want) {
+                assert_eq!(statuses(*x), vec![status_pair(*status)], "{name}");
+                assert_eq!(
+                    text_of(*x, "ExistingRemotePartyID").map(str::to_owned),
+                    id.map(eui),
+                    "{name}"
+                );
+                assert!(
+                    text_of(*x, "RemotePartyRole").is_some() || role.0 > 8,
+                    "{name}"
+                );
+            }
+            let success = r.details.iter().all(|d| d.status.is_success());
+            assert_eq!(
+                rsp.attribute("MessageSuccess"),
+                Some(if success { "true" } else { "false" }),
+                "{name}"
+            );
+        }
+        other => panic!("{name}: unexpected payload {other:?}"),
+    }
+}
+
+#[test]
+fn every_rtds_response_and_alert_of_a_duis_service_maps_to_a_valid_duis_body() {
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let dir = temp_dir("rtds");
+    let mut files = Vec::new();
+    let (mut alerts, mut reads, mut updates) = (0, 0, 0);
+    for f in responses(&shared) {
+        let Some(service) = folder_service(&f.folder) else {
+            continue;
+        };
+        let msg = message::parse(&f.bytes).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        // The service the message implies is the folder's.
+        let xml = gbcs_response_xml(&msg, None).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        assert!(
+            xml.contains(&format!(
+                "<ra:ServiceReferenceVariant>{}</ra:ServiceReferenceVariant>",
+                service.variant()
+            )),
+            "{}: not mapped as {service}",
+            f.name
+        );
+        assert_carries(&f.name, &msg, service, &xml);
+        match msg.payload() {
+            Payload::UpdateSecurityCredentialsAlert(_) => alerts += 1,
+            Payload::CredentialDetailsResponse(_) => reads += 1,
+            _ => updates += 1,
+        }
+        files.push(write_temp(&dir, &f.name, &xml));
+    }
+    assert!(
+        files.len() >= 20 && alerts >= 4 && reads >= 4 && updates >= 12,
+        "{} bodies ({alerts} alerts, {reads} reads, {updates} CS02b/g responses): the RTDS \
+         has at least 20",
+        files.len()
+    );
+    if let Some(result) = xmllint(&shared, &files) {
+        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rtds_responses_of_modes_without_a_duis_service_are_refused() {
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let mut refused = 0;
+    for f in responses(&shared) {
+        if folder_service(&f.folder).is_some() {
+            continue;
+        }
+        let msg = message::parse(&f.bytes).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        let result = gbcs_response_xml(&msg, None);
+        if matches!(msg.payload(), Payload::CredentialDetailsResponse(_)) {
+            // A CS02a/CS02f read signed by a supplier answers the same way as 6.24.1's.
+            assert!(result.is_ok(), "{}: {result:?}", f.name);
+        } else {
+            assert!(
+                matches!(result, Err(ResponseError::NoService(_))),
+                "{}: {result:?}",
+                f.name
+            );
+            refused += 1;
+        }
+    }
+    // transCoSByTransCoS, recovery, and loadControllerByLoadController (responses and alert).
+    assert!(refused >= 6, "{refused} refused; the RTDS has at least 6");
+}
+
+fn rtds_message(shared: &Path, prefix: &str) -> Vec<u8> {
+    shared::cs02_file(shared, prefix).bytes
+}
+
+#[test]
+fn a_handover_response_is_a_6_21_body_when_the_caller_says_so() {
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let dir = temp_dir("handover");
+    let mut files = Vec::new();
+    for prefix in [
+        "CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_RESPONSE",
+        "CS02bNOByNO_6.15.1_SUCCESS_RESPONSE",
+    ] {
+        let bytes = rtds_message(&shared, prefix);
+        let msg = message::parse(&bytes).expect("parse");
+        let xml = gbcs_response_xml(&msg, Some(Service::RequestHandover)).expect("6.21");
+        assert_carries(prefix, &msg, Service::RequestHandover, &xml);
+        files.push(write_temp(&dir, prefix, &xml));
+    }
+    if let Some(result) = xmllint(&shared, &files) {
+        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn rejects_a_service_that_does_not_send_the_message() {
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let cases: [(&str, &[Service]); 4] = [
+        (
+            "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_RESPONSE",
+            &[
+                Service::UpdateSecurityCredentialsKrp,
+                Service::RequestHandover,
+                Service::RetrieveDeviceSecurityCredentialsKrp,
+                Service::ServiceOptOut,
+            ],
+        ),
+        (
+            // CS02g loadControllerBySupplier is 6.15.1 only: no handover, no CoS.
+            "CS02gLoadControllerBySupplier_6.15.1_IMMEDIATE_SUCCESS_RESPONSE",
+            &[
+                Service::RequestHandover,
+                Service::UpdateSecurityCredentialsCos,
+                Service::ServiceOptOut,
+                Service::RetrieveDeviceSecurityCredentialsKrp,
+            ],
+        ),
+        (
+            "CS02aMAC_6.24.1_SUCCESS_RESPONSE",
+            &[
+                Service::UpdateSecurityCredentialsKrp,
+                Service::RequestHandover,
+                Service::UpdateSecurityCredentialsCos,
+                Service::ServiceOptOut,
+            ],
+        ),
+        (
+            "CS02bSupplierBySupplier_6.15.1_8F66_FUTURE_DATED_SUCCESS_ALERT",
+            &[
+                Service::UpdateSecurityCredentialsCos,
+                Service::ServiceOptOut,
+                Service::RetrieveDeviceSecurityCredentialsKrp,
+            ],
+        ),
+    ];
+    for (prefix, wrong) in cases {
+        let bytes = rtds_message(&shared, prefix);
+        let msg = message::parse(&bytes).expect("parse");
+        for s in wrong {
+            assert!(
+                matches!(
+                    gbcs_response_xml(&msg, Some(*s)),
+                    Err(ResponseError::WrongService { service, .. }) if service == *s
+                ),
+                "{prefix} as {s}"
+            );
+        }
+    }
+}
+
+#[test]
+fn rejects_commands() {
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let mut commands = 0;
+    for f in shared::cs02_files(&shared) {
+        if !f.is_command() {
+            continue;
+        }
+        let msg = message::parse(&f.bytes).unwrap_or_else(|e| panic!("{}: {e}", f.name));
+        assert_eq!(msg.header().cra_flag, CraFlag::COMMAND, "{}", f.name);
+        assert_eq!(
+            gbcs_response_xml(&msg, None),
+            Err(ResponseError::NotResponse),
+            "{}",
+            f.name
+        );
+        commands += 1;
+    }
+    assert!(commands >= 20, "{commands} commands");
+}
+
+#[test]
+fn an_unknown_status_is_not_known_with_its_number_and_still_validates() {
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let mut bytes = rtds_message(
+        &shared,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_RESPONSE",
+    );
+    let offset = message::parse(&bytes)
+        .expect("parse")
+        .frame()
+        .payload_offset();
+    // The first ReplacementOutcome status: ENUMERATED 0 (`0A 01 00`) becomes 99.
+    let at = bytes[offset..]
+        .windows(3)
+        .position(|w| w == [0x0A, 0x01, 0x00])
+        .expect("a status")
+        + offset;
+    bytes[at + 2] = 99;
+    let msg = message::parse(&bytes).expect("unknown status values are kept");
+    let xml = gbcs_response_xml(&msg, None).expect("body");
+    assert!(xml.contains("<ra:StatusCode ResponseCode=\"99\">"), "{xml}");
+    assert!(
+        xml.contains("<ra:ASN1Status>notKnown</ra:ASN1Status>"),
+        "{xml}"
+    );
+    assert!(xml.contains("MessageSuccess=\"false\""), "{xml}");
+    let dir = temp_dir("unknown");
+    let file = write_temp(&dir, "unknown-status", &xml);
+    if let Some(result) = xmllint(&shared, &[file]) {
+        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn the_validation_itself_rejects_a_body_the_schema_forbids() {
+    // The schema check can fail: a status without its ASN1Status element (what this crate
+    // wrote before it was validated) is refused.
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let bytes = rtds_message(
+        &shared,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_RESPONSE",
+    );
+    let msg = message::parse(&bytes).expect("parse");
+    let xml = gbcs_response_xml(&msg, None).expect("body");
+    let broken = xml
+        .replace("<ra:ASN1Status>", "")
+        .replace("</ra:ASN1Status>", "");
+    let dir = temp_dir("broken");
+    let file = write_temp(&dir, "broken", &broken);
+    if let Some(result) = xmllint(&shared, &[file]) {
+        assert!(
+            result.is_err(),
+            "xmllint accepted a StatusCode without ASN1Status"
+        );
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+fn outcome_with(n: usize) -> Vec<ReplacementOutcome> {
+    (0..n)
+        .map(|_| ReplacementOutcome {
+            cell: TrustAnchorCellIdentifier {
+                role: RemotePartyRole::SUPPLIER,
+                key_usage: KeyUsage::DIGITAL_SIGNATURE,
+                cell_usage: CellUsage::MANAGEMENT,
+            },
+            status: StatusCode::SUCCESS,
+            existing_subject_unique_id: gbcs::frame::EntityId([1; 8]),
+            existing_subject_key_identifier: gbcs::payload::KeyId([2; 8]),
+            replacing_subject_unique_id: gbcs::frame::EntityId([3; 8]),
+            replacing_subject_key_identifier: gbcs::payload::KeyId([4; 8]),
+        })
+        .collect()
+}
+
+#[test]
+fn rejects_more_replacement_outcomes_than_the_schema_allows() {
+    let three = outcome_with(3);
+    let four = outcome_with(4);
+    fn outcome(r: &[ReplacementOutcome]) -> ExecutionOutcome<'_> {
+        ExecutionOutcome {
+            authorising_seq_number: 7,
+            mode: CredentialsReplacementMode::SUPPLIER_BY_SUPPLIER,
+            seq_number_changes: SeqOf::empty(),
+            replacement_outcomes: SeqOf::from_slice(r),
+        }
+    }
+    let xml = execution_outcome_xml(&outcome(&three)).expect("three fit");
+    assert_eq!(xml.matches("<ra:ReplacementOutcome>").count(), 3);
+    assert!(xml.starts_with(&format!("<ra:ExecutionOutcome xmlns:ra=\"{RA}\">")));
+    assert_eq!(
+        execution_outcome_xml(&outcome(&four)),
+        Err(ResponseError::OverSchema {
+            element: "ReplacementOutcome",
+            count: 4,
+            max: 3
+        })
+    );
+}
+
+#[test]
+fn service_variants_round_trip_and_unknown_ones_are_none() {
+    for s in Service::ALL {
+        assert_eq!(Service::from_variant(s.variant()), Some(s));
+    }
+    for v in ["6.15", "6.24.2", "6.17", "", "6.23 "] {
+        assert_eq!(Service::from_variant(v), None, "{v:?}");
+    }
+}
+
+#[test]
+fn the_simulated_meters_responses_map_too_including_8_5_and_a_6_23_alert() {
+    // test-vectors/ holds the simulated meter's answers: 8.5 (0x0104) and a future-dated
+    // 6.23 alert have no RTDS response, so they are checked here.
+    let Some(shared) = shared::shared_dir() else {
+        return;
+    };
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("test-vectors");
+    let dir = temp_dir("vectors");
+    let mut files = Vec::new();
+    let mut services = std::collections::BTreeSet::new();
+    let mut refused = 0;
+    let mut names: Vec<_> = std::fs::read_dir(&root)
+        .expect("test-vectors")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            let n = p.file_name().and_then(|n| n.to_str()).unwrap_or_default();
+            n.ends_with("-response.hex") || n.ends_with("-alert.hex")
+        })
+        .collect();
+    names.sort();
+    for path in names {
+        let name = path
+            .file_stem()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        let bytes = gbcs::hex::decode(&std::fs::read_to_string(&path).expect("read"))
+            .unwrap_or_else(|e| panic!("{name}: {e}"));
+        let msg = message::parse(&bytes).unwrap_or_else(|e| panic!("{name}: {e}"));
+        match gbcs_response_xml(&msg, None) {
+            Ok(xml) => {
+                let service = ["6.15.1", "6.23", "6.24.1", "8.5"]
+                    .into_iter()
+                    .find(|v| xml.contains(&format!(">{v}</ra:ServiceReferenceVariant>")))
+                    .and_then(Service::from_variant)
+                    .unwrap_or_else(|| panic!("{name}: no variant"));
+                assert_carries(name, &msg, service, &xml);
+                services.insert(service.variant());
+                files.push(write_temp(&dir, name, &xml));
+            }
+            // 0x0106 (the migration) and 0x0108 (recovery) have no DUIS service.
+            Err(ResponseError::NoService(code)) => {
+                assert!([0x0106, 0x0108].contains(&code.0), "{name}: {code} refused");
+                refused += 1;
+            }
+            Err(e) => panic!("{name}: {e}"),
+        }
+    }
+    for v in ["6.15.1", "6.23", "6.24.1", "8.5"] {
+        assert!(
+            services.contains(v),
+            "no simulated {v} response: {services:?}"
+        );
+    }
+    assert!(refused >= 2, "{refused}");
+    if let Some(result) = xmllint(&shared, &files) {
+        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
