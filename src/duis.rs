@@ -10,6 +10,36 @@
 //! The other way, [`response`] turns a device's CS02a/CS02b response or alert into the DUIS
 //! body the Service User receives (MMC `ra:GBCSResponse`, schema 5.4).
 //!
+//! Every request is first checked against the DUIS 5.4 schema ([`schema`]: element names and
+//! namespaces, order, cardinalities, value types), with the element, line and column of the
+//! first fault; then against the rules below, each fault placed at its element's line
+//! ([`DuisError::At`]).
+//!
+//! ## The mapping, one row per service request
+//!
+//! | request | GBCS command | mode | `[2]` authorising cell | originator / signer | protection | floors | execution date-time |
+//! |---|---|---|---|---|---|---|---|
+//! | 6.15.1 supplier | CS02b 0x0102 | 2 supplierBySupplier | {supplier, DS} | the requesting supplier / its DS key | signature + ACB MAC | `[4]` floor, `[5]` {prePaymentTopUp} | carried; year ≥ 3000 → `99991231235959Z` |
+//! | 6.15.1 network operator | CS02b 0x0103 | 3 networkOperatorByNetworkOperator | {networkOperator, DS} | the requesting NO | signature + ACB MAC | `[4]` | carried |
+//! | 6.15.1 load controller | CS02g 0x0126 | 11 loadControllerBySupplier | {supplier, DS} | the requesting supplier | signature + ACB MAC | `[6]` {loadController, floor} | carried |
+//! | 6.21 handover (supplier / NO) | CS02b 0x0102 / 0x0103 | 2 / 3 | the role's DS cell (DCC's ACB sits there) | DCC's ACB (*inferred*, design notes) | signature + ACB MAC | as 6.15.1 | carried (*inferred*) |
+//! | 6.23 change of supplier | CS02b 0x0107 | 7 supplierByTransCoS | {transCoS, DS} | DCC's TCoS party | signature + ACB MAC | `[6]` {supplier, floor, prePaymentTopUp}; **none on a cancellation** (DCC's command) | carried |
+//! | 8.5 opt-out | CS02b 0x0104 | 4 accessControlBrokerByACB | none | DCC's ACB | MAC only (signature byte `00`) | `[4]` | **not carried** (*inferred*: DCC schedules it) |
+//! | 6.24.1 read | CS02a 0x0008 / CS02f 0x011B | — | {accessControlBroker, KA} | DCC's ACB | MAC only | — | — |
+//!
+//! Certificates go into the cell of their element (DS, KA, KA top-up of the role replaced;
+//! 8.5's KA into {accessControlBroker, KA}) after the checks above; the certification path is
+//! the request's, in order; `ApplyTimeBasedCPVChecks` false is `[1] = disapply`, true leaves
+//! `[1]` out. Read from the reference data (the suite compares DCC's commands field by
+//! field): every 6.15.1 row and its future-dated and cancellation forms, 6.23 immediate, both
+//! 6.24.1 reads byte for byte. The 6.23 cancellation without `[6]` is DCC's behaviour as
+//! reported to us (RTDS 4.5.0 has no 6.23 cancellation). Inferred, with no RTDS command: 6.21,
+//! 8.5's date, and CS02f for a read that asks for the load controller ([`ReadRequest`]). Rules the
+//! schema does not make, ours: `ExecutionDateTime` must carry a time zone (an offset is
+//! applied), and `ImportMPxN` must be an MPAN core (13 digits) or an MPRN (6–10 digits).
+//!
+//! ## SRV 6.23 in detail
+//!
 //! SRV 6.23, mapped to a typed [`ChangeOfSupplierRequest`] as `gbcs-cs02.md` C.4 says:
 //!
 //! | DUIS element | GBCS |
@@ -21,7 +51,7 @@
 //! | `CertificationPathCertificates/Certificate` | certificationPathCertificates |
 //! | `ApplyTimeBasedCPVChecks` true / false | `[1]` absent / `[1] = disapply` |
 //! | `ExecutionDateTime` | executionDateTime in whole seconds; a date in year 3000 or later (the DUIS cancellation templates use `3000-12-31`) becomes the GBCS cancellation `99991231235959Z` (our reading of C.2) |
-//! | `ImportMPxN` | not carried in GBCS (checked by DCC) |
+//! | `ImportMPxN` | not carried in GBCS (checked by DCC; read and checked here as an MPAN core or MPRN) |
 //! | `ExecutionDateTime` year ≥ 3000 (cancellation) | no `[6]`, though the request has its floor elements (DCC's 6.23 cancellation) |
 
 use alloc::string::String;
@@ -32,6 +62,7 @@ mod krp;
 mod opt_out;
 mod read;
 pub mod response;
+pub mod schema;
 
 pub use krp::{KrpRequest, KrpRole, KrpService, DCC_ACB};
 pub use opt_out::OptOutRequest;
@@ -68,6 +99,50 @@ pub enum DuisError {
     },
     /// The request is larger than [`MAX_REQUEST_BYTES`].
     TooLarge(usize),
+    /// The request breaks the DUIS schema ([`schema`]): the element, line and column.
+    Schema(schema::SchemaError),
+    /// A fault found after the schema check (a value the service does not allow, a
+    /// certificate that does not fit its cell), at the line and column of its element.
+    At {
+        /// Line, from 1.
+        line: u32,
+        /// Column, from 1.
+        column: u32,
+        /// The fault.
+        error: alloc::boxed::Box<DuisError>,
+    },
+}
+
+impl DuisError {
+    /// The fault itself, without its position.
+    #[must_use]
+    pub fn cause(&self) -> &Self {
+        match self {
+            Self::At { error, .. } => error.cause(),
+            other => other,
+        }
+    }
+
+    /// The line of the element at fault, when known.
+    #[must_use]
+    pub fn line(&self) -> Option<u32> {
+        match self {
+            Self::At { line, .. } => Some(*line),
+            Self::Schema(e) => Some(e.line),
+            _ => None,
+        }
+    }
+
+    /// The element at fault, when one is named.
+    #[must_use]
+    pub fn element(&self) -> Option<&str> {
+        match self.cause() {
+            Self::Missing(e) | Self::Invalid(e) => Some(e),
+            Self::Certificate { element, .. } => Some(element),
+            Self::Schema(e) => Some(&e.element),
+            _ => None,
+        }
+    }
 }
 
 impl fmt::Display for DuisError {
@@ -83,6 +158,12 @@ impl fmt::Display for DuisError {
                 f,
                 "request of {n} bytes, over the {MAX_REQUEST_BYTES}-byte limit"
             ),
+            Self::Schema(e) => write!(f, "DUIS schema: {e}"),
+            Self::At {
+                line,
+                column,
+                error,
+            } => write!(f, "line {line}, column {column}: {error}"),
         }
     }
 }
@@ -108,12 +189,45 @@ mod cells {
     };
 }
 
-/// Parses a request document, bounded by [`MAX_REQUEST_BYTES`].
-fn document(xml: &str) -> Result<roxmltree::Document<'_>, DuisError> {
+/// Parses a document, bounded by [`MAX_REQUEST_BYTES`].
+fn parse(xml: &str) -> Result<roxmltree::Document<'_>, DuisError> {
     if xml.len() > MAX_REQUEST_BYTES {
         return Err(DuisError::TooLarge(xml.len()));
     }
     roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))
+}
+
+/// Parses a request and checks it against the schema ([`schema`]) before anything is read.
+fn document(xml: &str) -> Result<roxmltree::Document<'_>, DuisError> {
+    let doc = parse(xml)?;
+    schema::check(&doc).map_err(DuisError::Schema)?;
+    Ok(doc)
+}
+
+/// A reader's fault placed at its element: the first element of the name it gives (or the
+/// `Body`'s service request when there is none).
+fn located<T>(doc: &roxmltree::Document<'_>, r: Result<T, DuisError>) -> Result<T, DuisError> {
+    r.map_err(|e| {
+        let name = e.element().map(String::from);
+        let node = name
+            .and_then(|name| {
+                doc.descendants()
+                    .find(|n| n.is_element() && n.tag_name().name() == name)
+            })
+            .or_else(|| {
+                doc.root_element()
+                    .children()
+                    .find(|n| n.tag_name().name() == "Body")
+                    .and_then(|b| b.first_element_child())
+            })
+            .unwrap_or_else(|| doc.root_element());
+        let (line, column) = schema::position(doc, node);
+        DuisError::At {
+            line,
+            column,
+            error: alloc::boxed::Box::new(e),
+        }
+    })
 }
 
 /// A certificate for `cell`, checked before it goes into a command: DER, the GBCS SMKI profile,
@@ -247,8 +361,8 @@ pub struct Srv623Request {
     pub apply_time_based_cpv_checks: bool,
     /// ExecutionDateTime, mapped.
     pub execution: Execution,
-    /// ImportMPxN (not sent to the device).
-    pub import_mpxn: Option<String>,
+    /// ImportMPxN (not sent to the device): an MPAN core or MPRN.
+    pub import_mpxn: String,
 }
 
 fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree::Node<'a, 'i>> {
@@ -287,21 +401,28 @@ fn eui64(s: &str) -> Option<EntityId> {
     hex.parse().ok()
 }
 
-/// Parses `YYYY-MM-DDThh:mm:ss[.ff]Z`.
+/// An `xs:dateTime` as an execution: the instant in UTC, in whole seconds (a fraction is
+/// dropped; an offset such as `+01:00` is applied); a date in year 3000 or later is the
+/// cancellation. `None` without a time zone: DUIS times are UTC, and a time without one is
+/// refused rather than guessed (our rule; the schema allows it).
 fn date_time(s: &str) -> Option<Execution> {
-    let s = s.strip_suffix('Z')?;
-    let (date, time) = s.split_once('T')?;
-    let mut d = date.split('-').map(str::parse::<u16>);
-    let (y, mo, da) = (d.next()?.ok()?, d.next()?.ok()?, d.next()?.ok()?);
-    let time = time.split('.').next()?;
-    let mut t = time.split(':').map(str::parse::<u8>);
-    let (h, mi, se) = (t.next()?.ok()?, t.next()?.ok()?, t.next()?.ok()?);
-    let g = GeneralizedTime::new(y, u8::try_from(mo).ok()?, u8::try_from(da).ok()?, h, mi, se)?;
-    Some(if y >= 3000 {
+    let (secs, zoned) = schema::date_time(s)?;
+    if !zoned {
+        return None;
+    }
+    let g = GeneralizedTime::from_unix_seconds(secs)?;
+    Some(if g.year >= 3000 {
         Execution::Cancel
     } else {
         Execution::At(g)
     })
+}
+
+/// `ImportMPxN` as a meter point: an MPAN core (13 digits) or an MPRN (6 to 10 digits). The
+/// schema asks only for 1 to 13 characters; the check digit is not verified (DUIS's own 6.23
+/// template carries an MPAN whose check digit does not hold).
+fn mpxn(s: &str) -> bool {
+    s.bytes().all(|b| b.is_ascii_digit()) && matches!(s.len(), 6..=10 | 13)
 }
 
 /// The `ServiceReferenceVariant` of a DUIS request (`6.23`, `6.15.1`, …): which reader takes it.
@@ -310,7 +431,7 @@ fn date_time(s: &str) -> Option<Execution> {
 /// [`DuisError::Xml`] for a document that is not XML; [`DuisError::Missing`] without the
 /// header element.
 pub fn service_variant(xml: &str) -> Result<String, DuisError> {
-    let doc = document(xml)?;
+    let doc = parse(xml)?;
     let header = child(doc.root_element(), "Header").ok_or(DuisError::Missing("Header"))?;
     Ok(String::from(text(header, "ServiceReferenceVariant")?))
 }
@@ -322,6 +443,10 @@ impl Srv623Request {
     /// [`DuisError`] naming the element at fault.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
         let doc = document(xml)?;
+        located(&doc, Self::read(&doc))
+    }
+
+    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         if text(header, "ServiceReference")? != "6.23" {
@@ -363,9 +488,10 @@ impl Srv623Request {
             certification_path,
             apply_time_based_cpv_checks: apply,
             execution,
-            import_mpxn: child(req, "ImportMPxN")
-                .and_then(|n| n.text())
-                .map(|t| String::from(t.trim())),
+            import_mpxn: Some(text(req, "ImportMPxN")?)
+                .filter(|m| mpxn(m))
+                .map(String::from)
+                .ok_or(DuisError::Invalid("ImportMPxN"))?,
         })
     }
 

@@ -8,9 +8,32 @@
 mod shared;
 
 use gbcs::cos::Execution;
+use gbcs::duis::schema::SchemaProblem;
 use gbcs::duis::{DuisError, KrpRequest, KrpRole};
 use gbcs::message;
 use gbcs::payload::{Payload, UpdateSecurityCredentialsCommand};
+
+/// The schema fault of a refused request.
+fn schema_fault<T: std::fmt::Debug>(r: Result<T, DuisError>) -> gbcs::duis::schema::SchemaError {
+    match r {
+        Err(DuisError::Schema(e)) => e,
+        other => panic!("expected a schema fault, got {other:?}"),
+    }
+}
+
+/// The 1-based line of the first `needle` in `xml`.
+fn line_of(xml: &str, needle: &str) -> u32 {
+    let at = xml.find(needle).expect("needle");
+    u32::try_from(xml[..at].matches('\n').count() + 1).expect("line")
+}
+
+/// Asserts a schema fault: `element`, a value of the wrong type, on `needle`'s line.
+fn assert_bad_value<T: std::fmt::Debug>(r: Result<T, DuisError>, element: &str, line: u32) {
+    let e = schema_fault(r);
+    assert_eq!(e.element, element, "{e}");
+    assert!(matches!(e.problem, SchemaProblem::Value(_)), "{e}");
+    assert_eq!(e.line, line, "{e}");
+}
 
 /// Specialist floors as (usage, floor).
 type Specialists = Vec<(u8, u64)>;
@@ -146,58 +169,124 @@ fn malformed_6_15_1_requests_are_refused_naming_the_element() {
     assert_eq!(ok.role, KrpRole::Supplier);
     assert_eq!(ok.execution, Execution::Immediate);
     let broken = |from: &str, to: &str| KrpRequest::from_xml(&xml.replacen(from, to, 1));
-    assert_eq!(
+    let line = |needle: &str| line_of(&xml, needle);
+    assert_bad_value(
         broken(
             "<sr:RemotePartyRole>Supplier",
-            "<sr:RemotePartyRole>Toaster"
+            "<sr:RemotePartyRole>Toaster",
         ),
-        Err(DuisError::Invalid("RemotePartyRole"))
+        "RemotePartyRole",
+        line("<sr:RemotePartyRole>"),
     );
-    assert_eq!(
-        broken(
-            "6.15.1</sr:ServiceReferenceVariant>",
-            "6.23</sr:ServiceReferenceVariant>"
-        ),
-        Err(DuisError::NotService("6.15.1 or 6.21"))
-    );
-    assert_eq!(
+    // A schema-valid variant of another service: not this reader's.
+    let other = broken(
+        "6.15.1</sr:ServiceReferenceVariant>",
+        "6.23</sr:ServiceReferenceVariant>",
+    )
+    .expect_err("6.23");
+    assert_eq!(other.cause(), &DuisError::NotService("6.15.1 or 6.21"));
+    assert_bad_value(
         broken(
             "<sr:ApplyTimeBasedCPVChecks>false",
-            "<sr:ApplyTimeBasedCPVChecks>maybe"
+            "<sr:ApplyTimeBasedCPVChecks>maybe",
         ),
-        Err(DuisError::Invalid("ApplyTimeBasedCPVChecks"))
+        "ApplyTimeBasedCPVChecks",
+        line("<sr:ApplyTimeBasedCPVChecks>"),
     );
-    assert_eq!(
+    assert_bad_value(
         broken(
             "<sr:RemotePartyFloorSeqNumber>0",
-            "<sr:RemotePartyFloorSeqNumber>x"
+            "<sr:RemotePartyFloorSeqNumber>x",
         ),
-        Err(DuisError::Invalid("RemotePartyFloorSeqNumber"))
+        "RemotePartyFloorSeqNumber",
+        line("<sr:RemotePartyFloorSeqNumber>"),
     );
-    assert_eq!(
+    assert_bad_value(
         broken(":1000</sr:RequestID>", ":1000:7</sr:RequestID>"),
-        Err(DuisError::Invalid("RequestID"))
+        "RequestID",
+        line("<sr:RequestID>"),
     );
-    assert_eq!(
+    assert_bad_value(
         broken(
             "<sr:DigitalSigningCertificate>MII",
-            "<sr:DigitalSigningCertificate>!!"
+            "<sr:DigitalSigningCertificate>!!",
         ),
-        Err(DuisError::Invalid("DigitalSigningCertificate"))
+        "DigitalSigningCertificate",
+        line("<sr:DigitalSigningCertificate>"),
     );
     assert!(matches!(
         broken("<sr:Body>", "<sr:Bodyx>"),
         Err(DuisError::Xml(_))
     ));
-    // The prepayment top-up belongs to the supplier alone.
+    // The prepayment top-up belongs to the supplier alone (not a schema rule): refused at the
+    // top-up floor's line.
+    let top_up = broken(
+        "<sr:RemotePartyRole>Supplier",
+        "<sr:RemotePartyRole>NetworkOperator",
+    )
+    .expect_err("top-up for a network operator");
     assert_eq!(
-        broken(
-            "<sr:RemotePartyRole>Supplier",
-            "<sr:RemotePartyRole>NetworkOperator"
+        top_up.cause(),
+        &DuisError::Invalid("RemotePartyPrepaymentTopUpFloorSeqNumber")
+    );
+    assert_eq!(
+        top_up.line(),
+        Some(line("<sr:RemotePartyPrepaymentTopUpFloorSeqNumber>"))
+    );
+    // Order, cardinality, a missing element, stray text and attributes, each at its line.
+    let swapped = xml.replacen("<sr:RemotePartyRole>Supplier</sr:RemotePartyRole>", "", 1);
+    let swapped = swapped.replacen(
+        "<sr:ApplyTimeBasedCPVChecks>",
+        "<sr:RemotePartyRole>Supplier</sr:RemotePartyRole><sr:ApplyTimeBasedCPVChecks>",
+        1,
+    );
+    let e = schema_fault(KrpRequest::from_xml(&swapped));
+    assert_eq!(
+        (e.element.as_str(), &e.problem),
+        (
+            "UpdateSecurityCredentialsKRP",
+            &SchemaProblem::Missing("RemotePartyRole")
         ),
-        Err(DuisError::Invalid(
-            "RemotePartyPrepaymentTopUpFloorSeqNumber"
-        ))
+        "{e}"
+    );
+    let twice = xml.replacen(
+        "<sr:RemotePartyFloorSeqNumber>",
+        "<sr:RemotePartyFloorSeqNumber>1</sr:RemotePartyFloorSeqNumber><sr:RemotePartyFloorSeqNumber>",
+        1,
+    );
+    let e = schema_fault(KrpRequest::from_xml(&twice));
+    assert_eq!(e.element, "RemotePartyFloorSeqNumber", "{e}");
+    assert_eq!(e.line, line("<sr:RemotePartyFloorSeqNumber>"), "{e}");
+    let no_path = {
+        let start = xml
+            .find("<sr:CertificationPathCertificates>")
+            .expect("path");
+        let end = xml
+            .find("</sr:CertificationPathCertificates>")
+            .expect("path end")
+            + "</sr:CertificationPathCertificates>".len();
+        format!("{}{}", &xml[..start], &xml[end..])
+    };
+    let e = schema_fault(KrpRequest::from_xml(&no_path));
+    assert_eq!(
+        e.problem,
+        SchemaProblem::Missing("CertificationPathCertificates"),
+        "{e}"
+    );
+    let e = schema_fault(broken("<sr:Header>", "<sr:Header>stray text"));
+    assert_eq!(
+        (e.element.as_str(), &e.problem),
+        ("Header", &SchemaProblem::Text)
+    );
+    let e = schema_fault(broken("<sr:Body>", "<sr:Body colour=\"red\">"));
+    assert_eq!(e.problem, SchemaProblem::Attribute("colour".into()));
+    assert_eq!(e.line, line("<sr:Body>"));
+    let e = schema_fault(broken(" schemaVersion=\"5.4\"", ""));
+    assert!(matches!(e.problem, SchemaProblem::Attribute(_)), "{e}");
+    assert_bad_value(
+        broken("</sr:CommandVariant>", "0</sr:CommandVariant>"),
+        "CommandVariant",
+        line("<sr:CommandVariant>"),
     );
 }
 
@@ -316,9 +405,10 @@ fn malformed_6_24_1_requests_are_refused_naming_the_element() {
     assert_eq!(ok.roles.len(), 2);
     assert_eq!(ok.message_code(), gbcs::frame::MessageCode::CS02A);
     let broken = |from: &str, to: &str| ReadRequest::from_xml(&xml.replacen(from, to, 1));
-    assert_eq!(
+    assert_bad_value(
         broken(">Supplier<", ">Toaster<"),
-        Err(DuisError::Invalid("RemotePartyRole"))
+        "RemotePartyRole",
+        line_of(&xml, ">Supplier<"),
     );
     let none = xml
         .replace("<sr:RemotePartyRole>Supplier</sr:RemotePartyRole>", "")
@@ -326,25 +416,26 @@ fn malformed_6_24_1_requests_are_refused_naming_the_element() {
             "<sr:RemotePartyRole>NetworkOperator</sr:RemotePartyRole>",
             "",
         );
+    let e = schema_fault(ReadRequest::from_xml(&none));
     assert_eq!(
-        ReadRequest::from_xml(&none),
-        Err(DuisError::Missing("RemotePartyRole"))
+        (e.element.as_str(), &e.problem),
+        (
+            "RetrieveDeviceSecurityCredentialsKRP",
+            &SchemaProblem::Missing("RemotePartyRole")
+        )
     );
     let eight = xml.replace(
         "<sr:RemotePartyRole>Supplier</sr:RemotePartyRole>",
         &"<sr:RemotePartyRole>Supplier</sr:RemotePartyRole>".repeat(7),
     );
-    assert_eq!(
-        ReadRequest::from_xml(&eight),
-        Err(DuisError::Invalid("RemotePartyRole"))
-    );
-    assert_eq!(
-        broken(
-            "6.24.1</sr:ServiceReferenceVariant>",
-            "6.15.1</sr:ServiceReferenceVariant>"
-        ),
-        Err(DuisError::NotService("6.24.1"))
-    );
+    let e = schema_fault(ReadRequest::from_xml(&eight));
+    assert_eq!(e.problem, SchemaProblem::TooMany { max: 7 }, "{e}");
+    let other = broken(
+        "6.24.1</sr:ServiceReferenceVariant>",
+        "6.15.1</sr:ServiceReferenceVariant>",
+    )
+    .expect_err("6.15.1");
+    assert_eq!(other.cause(), &DuisError::NotService("6.24.1"));
 }
 
 /// SRV 6.21 and 8.5 have no RTDS command: the mapping (the design notes') is checked on the
@@ -409,21 +500,25 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
         "<sr:RemotePartyRole>NetworkOperator",
         "<sr:RemotePartyRole>LoadController",
     );
-    assert_eq!(
-        KrpRequest::from_xml(&bad),
-        Err(DuisError::Invalid("RemotePartyRole"))
-    );
+    let e = KrpRequest::from_xml(&bad).expect_err("a load controller handover");
+    assert_eq!(e.cause(), &DuisError::Invalid("RemotePartyRole"));
+    assert_eq!(e.line(), Some(line_of(&bad, "<sr:RemotePartyRole>")));
 
     // 8.5: the template's KeyAgreementCertificate is the ACB's *DS* certificate (OU 04,
     // keyUsage digitalSignature): refused before any command is built, as a meter would.
     let template = read("CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML");
+    let e = OptOutRequest::from_xml(&template).expect_err("a DS certificate for KA");
     assert!(matches!(
-        OptOutRequest::from_xml(&template),
-        Err(DuisError::Certificate {
+        e.cause(),
+        DuisError::Certificate {
             element: "KeyAgreementCertificate",
             ..
-        })
+        }
     ));
+    assert_eq!(
+        e.line(),
+        Some(line_of(&template, "<sr:KeyAgreementCertificate>"))
+    );
     // With the ACB's KA certificate in its place: mode 4 from the ACB, MAC only, no [2], the
     // template's date not carried.
     let start = template
@@ -474,11 +569,25 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
         c.replacements.iter().next().map(|r| r.target_cell.role),
         Some(RemotePartyRole::ACCESS_CONTROL_BROKER)
     );
-    assert_eq!(
+    assert_bad_value(
         OptOutRequest::from_xml(
-            &xml.replace("<sr:ACBFloorSeqNumber>0", "<sr:ACBFloorSeqNumber>-1")
+            &xml.replace("<sr:ACBFloorSeqNumber>0", "<sr:ACBFloorSeqNumber>-1"),
         ),
-        Err(DuisError::Invalid("ACBFloorSeqNumber"))
+        "ACBFloorSeqNumber",
+        line_of(&xml, "<sr:ACBFloorSeqNumber>"),
+    );
+    // 8.5's execution date-time is mandatory in the schema.
+    let undated = {
+        let start = xml.find("<sr:ExecutionDateTime>").expect("date");
+        let end = xml.find("</sr:ExecutionDateTime>").expect("date end")
+            + "</sr:ExecutionDateTime>".len();
+        format!("{}{}", &xml[..start], &xml[end..])
+    };
+    let e = schema_fault(OptOutRequest::from_xml(&undated));
+    assert_eq!(
+        e.problem,
+        SchemaProblem::Missing("ExecutionDateTime"),
+        "{e}"
     );
 }
 
@@ -516,17 +625,24 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
     // A corrupted DER length in the first certificate: refused, not built.
     let mut ds = ok.supplier_ds.clone();
     ds[2] ^= 0x40;
+    let e = Srv623Request::from_xml(&with("DigitalSigningCertificate", &ds))
+        .expect_err("corrupted DER");
     assert!(matches!(
-        Srv623Request::from_xml(&with("DigitalSigningCertificate", &ds)),
-        Err(DuisError::Certificate {
+        e.cause(),
+        DuisError::Certificate {
             element: "DigitalSigningCertificate",
             ..
-        })
+        }
     ));
+    assert_eq!(
+        e.line(),
+        Some(line_of(&xml, "<sr:DigitalSigningCertificate>"))
+    );
     // The KA certificate where the DS certificate belongs.
     let ka = ok.supplier_ka.clone().expect("KA");
     assert!(matches!(
-        Srv623Request::from_xml(&with("DigitalSigningCertificate", &ka)),
+        Srv623Request::from_xml(&with("DigitalSigningCertificate", &ka))
+            .map_err(|e| e.cause().clone()),
         Err(DuisError::Certificate {
             element: "DigitalSigningCertificate",
             ..
@@ -534,7 +650,7 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
     ));
     // An end-entity certificate in the certification path.
     assert!(matches!(
-        Srv623Request::from_xml(&with("Certificate", &ka)),
+        Srv623Request::from_xml(&with("Certificate", &ka)).map_err(|e| e.cause().clone()),
         Err(DuisError::Certificate {
             element: "Certificate",
             ..
@@ -571,5 +687,96 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
             );
             assert_eq!(c.control.other_seq_number_changes.is_some(), six);
         });
+    }
+}
+
+/// Rules beyond the schema, each refused at its element's line: a meter point that is neither
+/// an MPAN core (13 digits) nor an MPRN (6–10 digits), an execution date-time without a time
+/// zone. An offset is applied, not dropped.
+#[test]
+fn meter_points_and_date_times_beyond_the_schema() {
+    use gbcs::duis::Srv623Request;
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let xml = std::fs::read_to_string(
+        dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"),
+    )
+    .expect("template");
+    assert_eq!(
+        Srv623Request::from_xml(&xml).expect("reads").import_mpxn,
+        "1312345678333",
+        "the template's MPAN is read though its check digit does not hold"
+    );
+    let mpxn = |m: &str| {
+        Srv623Request::from_xml(&xml.replace(
+            "<sr:ImportMPxN>1312345678333<",
+            &format!("<sr:ImportMPxN>{m}<"),
+        ))
+    };
+    for good in ["123456", "1234567890", "1234567890123"] {
+        assert_eq!(mpxn(good).expect(good).import_mpxn, good);
+    }
+    let line = line_of(&xml, "<sr:ImportMPxN>");
+    for bad in [
+        "12345",
+        "12345678901",
+        "123456789012",
+        "13123X",
+        "1312345678 33",
+    ] {
+        let e = mpxn(bad).expect_err(bad);
+        assert_eq!(e.cause(), &DuisError::Invalid("ImportMPxN"), "{bad}");
+        assert_eq!(e.line(), Some(line), "{bad}");
+    }
+    // Over 13 characters breaks the schema itself.
+    let e = schema_fault(mpxn("13123456783330"));
+    assert_eq!(e.element, "ImportMPxN");
+
+    let dated = |when: &str| {
+        Srv623Request::from_xml(&xml.replacen(
+            "<sr:UpdateSecurityCredentialsCoS>",
+            &format!(
+                "<sr:UpdateSecurityCredentialsCoS>\n<sr:ExecutionDateTime>{when}</sr:ExecutionDateTime>"
+            ),
+            1,
+        ))
+    };
+    let e = dated("2030-01-15T00:00:00").expect_err("no time zone");
+    assert_eq!(e.cause(), &DuisError::Invalid("ExecutionDateTime"));
+    assert_eq!(
+        e.line(),
+        Some(line_of(&xml, "<sr:UpdateSecurityCredentialsCoS>") + 1)
+    );
+    let at = |y, mo, d, h, mi, s| {
+        Execution::At(gbcs::payload::GeneralizedTime::new(y, mo, d, h, mi, s).expect("time"))
+    };
+    assert_eq!(
+        dated("2030-01-15T00:00:00+01:00")
+            .expect("offset")
+            .execution,
+        at(2030, 1, 14, 23, 0, 0)
+    );
+    assert_eq!(
+        dated("2030-01-15T23:30:00.75-00:45")
+            .expect("offset")
+            .execution,
+        at(2030, 1, 16, 0, 15, 0)
+    );
+    assert_eq!(
+        dated("2030-01-15T24:00:00Z").expect("end of day").execution,
+        at(2030, 1, 16, 0, 0, 0)
+    );
+    for bad in [
+        "2030-02-29T00:00:00Z",
+        "2030-01-15T00:00:60Z",
+        "2030-01-15T00:00:00+15:00",
+        "2030-1-15T00:00:00Z",
+    ] {
+        assert_bad_value(
+            dated(bad),
+            "ExecutionDateTime",
+            line_of(&xml, "<sr:UpdateSecurityCredentialsCoS>") + 1,
+        );
     }
 }

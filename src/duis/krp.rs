@@ -135,6 +135,10 @@ impl KrpRequest {
     /// service.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
         let doc = super::document(xml)?;
+        super::located(&doc, Self::read(&doc))
+    }
+
+    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         let (service, element) = match text(header, "ServiceReferenceVariant")? {

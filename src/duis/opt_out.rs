@@ -46,6 +46,10 @@ impl OptOutRequest {
     /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
         let doc = super::document(xml)?;
+        super::located(&doc, Self::read(&doc))
+    }
+
+    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         if text(header, "ServiceReferenceVariant")? != "8.5" {

@@ -54,6 +54,10 @@ impl ReadRequest {
     /// [`DuisError::NotService`] for another service.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
         let doc = super::document(xml)?;
+        super::located(&doc, Self::read(&doc))
+    }
+
+    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
         let root = doc.root_element();
         let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
         if text(header, "ServiceReferenceVariant")? != "6.24.1" {
