@@ -1339,6 +1339,47 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     ]));
     let dcc = shared::cs02_file(&dir, "CS02aMAC_6.24.1_SUCCESS_COMMAND");
     assert_eq!(read.trim(), gbcs::hex::encode_upper(&dcc.bytes));
+    // --read-as overrides the message code: the same read as a CS02f, then back.
+    let read_as = |code: &str| {
+        gbcs(&[
+            "build",
+            "--duis",
+            t.to_str().expect("path"),
+            "--counter",
+            "1302",
+            "--read-as",
+            code,
+        ])
+    };
+    let as_f = gbcs::hex::decode(ok(&read_as("cs02f")).trim()).expect("hex");
+    let m = gbcs::parse(&as_f).expect("CS02f pre-command");
+    assert_eq!(m.header().message_code(), gbcs::frame::MessageCode::CS02F);
+    let as_a = gbcs::hex::decode(ok(&read_as("cs02a")).trim()).expect("hex");
+    let m = gbcs::parse(&as_a).expect("CS02a pre-command");
+    assert_eq!(m.header().message_code(), gbcs::frame::MessageCode::CS02A);
+    assert_eq!(read_as("cs02x").status.code(), Some(2));
+    // A request that breaks the schema: exit 3, the element and its line named.
+    let bad = tmp("bad-6.24.1.xml");
+    std::fs::write(
+        &bad,
+        std::fs::read_to_string(&t)
+            .expect("template")
+            .replacen(">Supplier<", ">Toaster<", 1),
+    )
+    .expect("write");
+    let out = gbcs(&[
+        "build",
+        "--duis",
+        bad.to_str().expect("path"),
+        "--counter",
+        "1",
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("line ") && err.contains("RemotePartyRole"),
+        "{err}"
+    );
     // 6.23 through the same door, as the srv-6.23 subcommand builds it.
     let t623 = dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
     let a = ok(&gbcs(&[

@@ -1,4 +1,4 @@
-//! The text inputs: DUIS requests, ECOSMIG-007 reports, registry and ledger files, hex and
+//! The text inputs: DUIS requests (the schema check and every reader), ECOSMIG-007 reports, registry and ledger files, hex and
 //! base64 never panic.
 #![no_main]
 
@@ -8,7 +8,12 @@ fuzz_target!(|data: &[u8]| {
     let Ok(text) = std::str::from_utf8(data) else {
         return;
     };
+    let _ = gbcs::duis::schema::validate(text);
+    let _ = gbcs::duis::service_variant(text);
     let _ = gbcs::duis::Srv623Request::from_xml(text);
+    let _ = gbcs::duis::KrpRequest::from_xml(text);
+    let _ = gbcs::duis::OptOutRequest::from_xml(text);
+    let _ = gbcs::duis::ReadRequest::from_xml(text);
     let _ = gbcs::cos::Ecosmig007::parse(text, &gbcs::cos::report::ReportFormat::default());
     let _ = gbcs::cos::CosRegistry::from_text(text);
     let _ = gbcs::cos::ledger::csv_file::read_csv(text);

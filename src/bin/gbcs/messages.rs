@@ -348,8 +348,13 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
                 Some(_) => entity(m, "originator")?,
                 None => gbcs::frame::EntityId::from_u64(0x90B3_D51F_3000_0002),
             };
+            let code = match m.get_one::<String>("read-as").map(String::as_str) {
+                Some("cs02a") => gbcs::frame::MessageCode::CS02A,
+                Some("cs02f") => gbcs::frame::MessageCode::CS02F,
+                _ => req.message_code(),
+            };
             gbcs::cos::command::credential_query_for(
-                req.message_code(),
+                code,
                 acb,
                 req.request_id.target,
                 counter,
