@@ -7,9 +7,10 @@
 
 #[path = "support/shared.rs"]
 mod shared;
+#[path = "support/xmllint.rs"]
+mod xmllint;
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use gbcs::duis::response::{execution_outcome_xml, gbcs_response_xml, Service};
 use gbcs::duis::ResponseError;
@@ -35,34 +36,9 @@ fn folder_service(folder: &str) -> Option<Service> {
     folder.split('_').next().and_then(Service::from_variant)
 }
 
-/// `xmllint --schema mmc-5.4.xsd` over `files`: `Ok(())` when every one validates, the
-/// tool's report otherwise. `None` when xmllint is not installed and not required.
-fn xmllint(shared: &Path, files: &[PathBuf]) -> Option<Result<(), String>> {
-    let schema = shared.join("duis/schema/mmc-5.4.xsd");
-    let out = match Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(&schema)
-        .args(files)
-        .output()
-    {
-        Ok(out) => out,
-        Err(e) => {
-            assert!(
-                std::env::var_os("GBCS_REFERENCE_DATA").is_none(),
-                "xmllint (libxml2-utils) is required with GBCS_REFERENCE_DATA set: {e}"
-            );
-            eprintln!("note: xmllint not installed: schema validation skipped");
-            return None;
-        }
-    };
-    let report = String::from_utf8_lossy(&out.stderr).into_owned();
-    let validated = report.lines().filter(|l| l.ends_with(" validates")).count();
-    Some(if out.status.success() && validated == files.len() {
-        Ok(())
-    } else {
-        Err(report)
-    })
+/// The MMC schema the bodies are validated against.
+fn mmc(shared: &Path) -> PathBuf {
+    shared.join("duis/schema/mmc-5.4.xsd")
 }
 
 fn write_temp(dir: &Path, name: &str, xml: &str) -> PathBuf {
@@ -292,9 +268,7 @@ fn every_rtds_response_and_alert_of_a_duis_service_maps_to_a_valid_duis_body() {
          has at least 20",
         files.len()
     );
-    if let Some(result) = xmllint(&shared, &files) {
-        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
-    }
+    xmllint::assert_all_validate(&mmc(&shared), &files);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -347,9 +321,7 @@ fn a_handover_response_is_a_6_21_body_when_the_caller_says_so() {
         assert_carries(prefix, &msg, Service::RequestHandover, &xml);
         files.push(write_temp(&dir, prefix, &xml));
     }
-    if let Some(result) = xmllint(&shared, &files) {
-        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
-    }
+    xmllint::assert_all_validate(&mmc(&shared), &files);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -464,9 +436,7 @@ fn an_unknown_status_is_not_known_with_its_number_and_still_validates() {
     assert!(xml.contains("MessageSuccess=\"false\""), "{xml}");
     let dir = temp_dir("unknown");
     let file = write_temp(&dir, "unknown-status", &xml);
-    if let Some(result) = xmllint(&shared, &[file]) {
-        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
-    }
+    xmllint::assert_all_validate(&mmc(&shared), &[file]);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -488,12 +458,7 @@ fn the_validation_itself_rejects_a_body_the_schema_forbids() {
         .replace("</ra:ASN1Status>", "");
     let dir = temp_dir("broken");
     let file = write_temp(&dir, "broken", &broken);
-    if let Some(result) = xmllint(&shared, &[file]) {
-        assert!(
-            result.is_err(),
-            "xmllint accepted a StatusCode without ASN1Status"
-        );
-    }
+    xmllint::assert_refused(&mmc(&shared), &file);
     let _ = std::fs::remove_dir_all(&dir);
 }
 
@@ -604,8 +569,6 @@ fn the_simulated_meters_responses_map_too_including_8_5_and_a_6_23_alert() {
         );
     }
     assert!(refused >= 2, "{refused}");
-    if let Some(result) = xmllint(&shared, &files) {
-        result.unwrap_or_else(|report| panic!("schema validation failed:\n{report}"));
-    }
+    xmllint::assert_all_validate(&mmc(&shared), &files);
     let _ = std::fs::remove_dir_all(&dir);
 }

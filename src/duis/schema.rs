@@ -179,6 +179,14 @@ const CERTIFICATION_PATH: Particle = seq(
 );
 const APPLY_CPV: Particle = leaf("ApplyTimeBasedCPVChecks", 1, 1, Value::Boolean);
 
+const OPTIONAL_EXECUTION: Particle = leaf("ExecutionDateTime", 0, 1, Value::DateTime);
+const REMOTE_PARTY_TOP_UP_FLOOR: Particle = leaf(
+    "RemotePartyPrepaymentTopUpFloorSeqNumber",
+    0,
+    1,
+    Value::Floor,
+);
+
 /// DS (required), KA and KA top-up: 6.21's and 6.23's replacement certificates.
 const DS_KA_TOP_UP: &[Particle] = &[
     leaf("DigitalSigningCertificate", 1, 1, Value::Base64),
@@ -187,15 +195,10 @@ const DS_KA_TOP_UP: &[Particle] = &[
 ];
 
 const KRP: &[Particle] = &[
-    leaf("ExecutionDateTime", 0, 1, Value::DateTime),
+    OPTIONAL_EXECUTION,
     leaf("RemotePartyRole", 1, 1, Value::Role),
     leaf("RemotePartyFloorSeqNumber", 0, 1, Value::Floor),
-    leaf(
-        "RemotePartyPrepaymentTopUpFloorSeqNumber",
-        0,
-        1,
-        Value::Floor,
-    ),
+    REMOTE_PARTY_TOP_UP_FLOOR,
     seq(
         "ReplacementCertificates",
         1,
@@ -214,22 +217,17 @@ const KRP: &[Particle] = &[
 ];
 
 const HANDOVER: &[Particle] = &[
-    leaf("ExecutionDateTime", 0, 1, Value::DateTime),
+    OPTIONAL_EXECUTION,
     leaf("RemotePartyRole", 1, 1, Value::Role),
     leaf("RemotePartyFloorSeqNumber", 0, 1, Value::Floor),
-    leaf(
-        "RemotePartyPrepaymentTopUpFloorSeqNumber",
-        0,
-        1,
-        Value::Floor,
-    ),
+    REMOTE_PARTY_TOP_UP_FLOOR,
     seq("ReplacementCertificates", 1, DS_KA_TOP_UP),
     CERTIFICATION_PATH,
     APPLY_CPV,
 ];
 
 const COS: &[Particle] = &[
-    leaf("ExecutionDateTime", 0, 1, Value::DateTime),
+    OPTIONAL_EXECUTION,
     leaf("SupplierFloorSeqNumber", 1, 1, Value::Floor),
     leaf("SupplierPrepaymentTopUpFloorSeqNumber", 0, 1, Value::Floor),
     seq("SupplierReplacementCertificates", 1, DS_KA_TOP_UP),
