@@ -9,6 +9,9 @@
 //! - `6.23_command/<b>/decode_verify_cached_z`: the same with Z from a warm
 //!   [`SharedSecretCache`];
 //! - `6.23_command/<b>/build_sign_mac`: encode, sign, ECDH, MAC;
+//! - with the `duis` feature, `duis/schema_check_6.23_request`, `duis/read_6.23_request`
+//!   (DCC's 6.23 request template: schema check, certificate checks) and
+//!   `duis/response_xml_6.23` (DCC's 6.23 response to its MMC body);
 //! - with the `pkcs11` feature and SoftHSM2 installed, `primitives/softhsm/ecdsa_sign` and
 //!   `primitives/softhsm/ecdh`: the same keys imported into a SoftHSM token, reached through
 //!   PKCS#11 (SoftHSM is software: the figures show the PKCS#11 path's cost, not an HSM's).
@@ -245,5 +248,45 @@ fn softhsm_benches(c: &mut Criterion) {
 #[cfg(not(feature = "pkcs11"))]
 fn softhsm_benches(_: &mut Criterion) {}
 
-criterion_group!(codec, benches, softhsm_benches);
+/// The DUIS side of a 6.23, in the same run as the primitives: reading DCC's 6.23 request
+/// template (schema check, then every certificate's DER, SMKI profile and cell), the schema
+/// check alone, and DCC's 6.23 response to its MMC `ra:GBCSResponse` body.
+#[cfg(feature = "duis")]
+fn duis_benches(c: &mut Criterion) {
+    let shared = std::env::var_os("GBCS_REFERENCE_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared"));
+    let xml = std::fs::read_to_string(
+        shared.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"),
+    )
+    .expect("DUIS 6.23 template");
+    let response = gbcs::hex::decode(
+        &std::fs::read_to_string(shared.join(
+            "rtds/RTDS-4.5.0/6.23_CS02bSupplierByTransCoS/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_RESPONSE_GBCS.HEX",
+        ))
+        .expect("RTDS 6.23 response"),
+    )
+    .expect("hex");
+    let mut g = c.benchmark_group("duis");
+    g.throughput(Throughput::Bytes(xml.len() as u64));
+    g.bench_function("schema_check_6.23_request", |b| {
+        b.iter(|| gbcs::duis::schema::validate(black_box(&xml)).expect("valid"))
+    });
+    g.bench_function("read_6.23_request", |b| {
+        b.iter(|| gbcs::duis::Srv623Request::from_xml(black_box(&xml)).expect("reads"))
+    });
+    g.throughput(Throughput::Bytes(response.len() as u64));
+    g.bench_function("response_xml_6.23", |b| {
+        b.iter(|| {
+            let msg = gbcs::parse(black_box(&response)).expect("parse");
+            gbcs::duis::gbcs_response_xml(&msg, None).expect("body")
+        })
+    });
+    g.finish();
+}
+
+#[cfg(not(feature = "duis"))]
+fn duis_benches(_: &mut Criterion) {}
+
+criterion_group!(codec, benches, softhsm_benches, duis_benches);
 criterion_main!(codec);
