@@ -556,6 +556,9 @@ const fn mode_name(mode: crate::payload::CredentialsReplacementMode) -> Option<&
 #[must_use]
 pub fn decode_base64(s: &str) -> Option<Vec<u8>> {
     use base64ct::Encoding as _;
+    if !s.bytes().any(|b| b.is_ascii_whitespace()) {
+        return base64ct::Base64::decode_vec(s).ok();
+    }
     let compact: String = s.chars().filter(|c| !c.is_ascii_whitespace()).collect();
     base64ct::Base64::decode_vec(&compact).ok()
 }

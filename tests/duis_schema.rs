@@ -52,6 +52,8 @@ const VALUES: &[&str] = &[
     "AAAA",
     "AAA",
     "AA==",
+    "AB==",
+    "AAB=",
     "A===",
     "Supplier",
     " LoadController ",
