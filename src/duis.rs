@@ -85,8 +85,6 @@ pub enum DuisError {
     Missing(&'static str),
     /// An element's value is not what the schema allows.
     Invalid(&'static str),
-    /// Not an SRV 6.23 UpdateSecurityCredentialsCoS request.
-    NotSrv623,
     /// Not a request of this service (the `ServiceReferenceVariant` expected).
     NotService(&'static str),
     /// A certificate that is not DER, breaks the GBCS SMKI profile, or does not fit the cell
@@ -151,7 +149,6 @@ impl fmt::Display for DuisError {
             Self::Xml(e) => write!(f, "not well-formed XML: {e}"),
             Self::Missing(e) => write!(f, "missing element {e}"),
             Self::Invalid(e) => write!(f, "invalid value in {e}"),
-            Self::NotSrv623 => f.write_str("not an SRV 6.23 UpdateSecurityCredentialsCoS request"),
             Self::NotService(s) => write!(f, "not an SRV {s} request"),
             Self::Certificate { element, reason } => write!(f, "{element}: {reason}"),
             Self::TooLarge(n) => write!(
@@ -197,11 +194,28 @@ fn parse(xml: &str) -> Result<roxmltree::Document<'_>, DuisError> {
     roxmltree::Document::parse(xml).map_err(|e| DuisError::Xml(alloc::format!("{e}")))
 }
 
-/// Parses a request and checks it against the schema ([`schema`]) before anything is read.
-fn document(xml: &str) -> Result<roxmltree::Document<'_>, DuisError> {
+/// Reads a request: parses it, checks it against the schema, finds its `RequestID`, its
+/// `ServiceReferenceVariant` (one of `accepts`, else [`DuisError::NotService`]`(expected)`)
+/// and the `Body`'s service request (the element that variant names), and calls `read` with
+/// them; a fault `read` reports is placed at its element ([`located`]).
+fn read_request<T>(
+    xml: &str,
+    expected: &'static str,
+    accepts: &[(&'static str, &'static str)],
+    read: impl FnOnce(RequestId, &'static str, roxmltree::Node<'_, '_>) -> Result<T, DuisError>,
+) -> Result<T, DuisError> {
     let doc = parse(xml)?;
-    schema::check(&doc).map_err(DuisError::Schema)?;
-    Ok(doc)
+    let service = schema::check(&doc).map_err(DuisError::Schema)?;
+    let result = (|| {
+        let header = child(doc.root_element(), "Header").ok_or(DuisError::Missing("Header"))?;
+        let variant = text(header, "ServiceReferenceVariant")?;
+        let (variant, _) = accepts
+            .iter()
+            .find(|(v, element)| *v == variant && service.tag_name().name() == *element)
+            .ok_or(DuisError::NotService(expected))?;
+        read(request_id(text(header, "RequestID")?)?, variant, service)
+    })();
+    located(&doc, result)
 }
 
 /// A reader's fault placed at its element: the first element of the name it gives (or the
@@ -442,19 +456,19 @@ impl Srv623Request {
     /// # Errors
     /// [`DuisError`] naming the element at fault.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc = document(xml)?;
-        located(&doc, Self::read(&doc))
+        read_request(
+            xml,
+            "6.23",
+            &[("6.23", "UpdateSecurityCredentialsCoS")],
+            Self::read,
+        )
     }
 
-    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
-        let root = doc.root_element();
-        let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
-        if text(header, "ServiceReference")? != "6.23" {
-            return Err(DuisError::NotSrv623);
-        }
-        let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
-        let req = child(body, "UpdateSecurityCredentialsCoS").ok_or(DuisError::NotSrv623)?;
-        let request_id = request_id(text(header, "RequestID")?)?;
+    fn read(
+        request_id: RequestId,
+        _: &str,
+        req: roxmltree::Node<'_, '_>,
+    ) -> Result<Self, DuisError> {
         let certs = child(req, "SupplierReplacementCertificates")
             .ok_or(DuisError::Missing("SupplierReplacementCertificates"))?;
         let optional_cert = |name: &'static str| -> Result<Option<Vec<u8>>, DuisError> {

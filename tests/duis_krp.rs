@@ -780,3 +780,43 @@ fn meter_points_and_date_times_beyond_the_schema() {
         );
     }
 }
+
+/// Each reader takes its own services only: another service's request, or a header whose
+/// variant names one service over a body of another, is refused as not this service.
+#[test]
+fn readers_refuse_other_services_and_bodies_that_do_not_match_their_variant() {
+    use gbcs::duis::{OptOutRequest, ReadRequest, Srv623Request};
+    let Some(dir) = shared::shared_dir() else {
+        return;
+    };
+    let read = |name: &str| std::fs::read_to_string(dir.join("duis").join(name)).expect("template");
+    let krp = read("CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
+    let cos = read("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
+    let not = |e: DuisError| e.cause().clone();
+    assert_eq!(
+        not(Srv623Request::from_xml(&krp).expect_err("6.15.1")),
+        DuisError::NotService("6.23")
+    );
+    assert_eq!(
+        not(OptOutRequest::from_xml(&cos).expect_err("6.23")),
+        DuisError::NotService("8.5")
+    );
+    assert_eq!(
+        not(ReadRequest::from_xml(&cos).expect_err("6.23")),
+        DuisError::NotService("6.24.1")
+    );
+    assert_eq!(
+        not(KrpRequest::from_xml(&cos).expect_err("6.23")),
+        DuisError::NotService("6.15.1 or 6.21")
+    );
+    // A 6.21 header over a 6.15.1 body: both are the KRP reader's, but not together.
+    let mixed = krp.replace(
+        "<sr:ServiceReferenceVariant>6.15.1<",
+        "<sr:ServiceReferenceVariant>6.21<",
+    );
+    assert_ne!(mixed, krp);
+    assert_eq!(
+        not(KrpRequest::from_xml(&mixed).expect_err("mismatch")),
+        DuisError::NotService("6.15.1 or 6.21")
+    );
+}

@@ -134,21 +134,27 @@ impl KrpRequest {
     /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another
     /// service.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc = super::document(xml)?;
-        super::located(&doc, Self::read(&doc))
+        super::read_request(
+            xml,
+            "6.15.1 or 6.21",
+            &[
+                ("6.15.1", "UpdateSecurityCredentialsKRP"),
+                ("6.21", "RequestHandoverOfDCCControlledDevice"),
+            ],
+            Self::read,
+        )
     }
 
-    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
-        let root = doc.root_element();
-        let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
-        let (service, element) = match text(header, "ServiceReferenceVariant")? {
-            "6.15.1" => (KrpService::Update, "UpdateSecurityCredentialsKRP"),
-            "6.21" => (KrpService::Handover, "RequestHandoverOfDCCControlledDevice"),
-            _ => return Err(DuisError::NotService("6.15.1 or 6.21")),
+    fn read(
+        request_id: RequestId,
+        variant: &str,
+        req: roxmltree::Node<'_, '_>,
+    ) -> Result<Self, DuisError> {
+        let service = if variant == "6.21" {
+            KrpService::Handover
+        } else {
+            KrpService::Update
         };
-        let request_id = super::request_id(text(header, "RequestID")?)?;
-        let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
-        let req = child(body, element).ok_or(DuisError::Missing(element))?;
         let role = match (text(req, "RemotePartyRole")?, service) {
             ("Supplier", _) => KrpRole::Supplier,
             ("NetworkOperator", _) => KrpRole::NetworkOperator,

@@ -12,7 +12,7 @@
 
 use alloc::vec::Vec;
 
-use super::{base64_der, child, text, DuisError, RequestId, DCC_ACB};
+use super::{base64_der, child, DuisError, RequestId, DCC_ACB};
 use crate::cos::command::Execution;
 use crate::frame::MessageCode;
 use crate::message::CommandHeader;
@@ -45,19 +45,14 @@ impl OptOutRequest {
     /// # Errors
     /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc = super::document(xml)?;
-        super::located(&doc, Self::read(&doc))
+        super::read_request(xml, "8.5", &[("8.5", "ServiceOptOut")], Self::read)
     }
 
-    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
-        let root = doc.root_element();
-        let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
-        if text(header, "ServiceReferenceVariant")? != "8.5" {
-            return Err(DuisError::NotService("8.5"));
-        }
-        let request_id = super::request_id(text(header, "RequestID")?)?;
-        let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
-        let req = child(body, "ServiceOptOut").ok_or(DuisError::Missing("ServiceOptOut"))?;
+    fn read(
+        request_id: RequestId,
+        _: &str,
+        req: roxmltree::Node<'_, '_>,
+    ) -> Result<Self, DuisError> {
         let acb_floor = super::optional_number(req, "ACBFloorSeqNumber")?;
         let ka = child(req, "ReplacementCertificates")
             .and_then(|n| child(n, "KeyAgreementCertificate"))

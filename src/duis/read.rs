@@ -16,7 +16,7 @@
 
 use alloc::vec::Vec;
 
-use super::{child, text, DuisError, RequestId};
+use super::{DuisError, RequestId};
 use crate::cos::command::credential_query_for;
 use crate::crypto::SharedSecret;
 use crate::frame::{EntityId, MessageCode};
@@ -50,40 +50,31 @@ impl ReadRequest {
     /// Reads an SRV 6.24.1 request.
     ///
     /// # Errors
-    /// [`DuisError`] naming the element at fault (no role, more than 7, an unknown role name);
+    /// [`DuisError::Schema`] for no role, more than 7 or an unknown role name;
     /// [`DuisError::NotService`] for another service.
     pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        let doc = super::document(xml)?;
-        super::located(&doc, Self::read(&doc))
+        super::read_request(
+            xml,
+            "6.24.1",
+            &[("6.24.1", "RetrieveDeviceSecurityCredentialsKRP")],
+            Self::read,
+        )
     }
 
-    fn read(doc: &roxmltree::Document<'_>) -> Result<Self, DuisError> {
-        let root = doc.root_element();
-        let header = child(root, "Header").ok_or(DuisError::Missing("Header"))?;
-        if text(header, "ServiceReferenceVariant")? != "6.24.1" {
-            return Err(DuisError::NotService("6.24.1"));
-        }
-        let request_id = super::request_id(text(header, "RequestID")?)?;
-        let body = child(root, "Body").ok_or(DuisError::Missing("Body"))?;
-        let req = child(body, "RetrieveDeviceSecurityCredentialsKRP")
-            .ok_or(DuisError::Missing("RetrieveDeviceSecurityCredentialsKRP"))?;
+    fn read(
+        request_id: RequestId,
+        _: &str,
+        req: roxmltree::Node<'_, '_>,
+    ) -> Result<Self, DuisError> {
+        // The schema check has made these 1 to 7 `RemotePartyRole` elements of known names.
         let roles = req
             .children()
             .filter(|n| n.is_element())
             .map(|n| {
-                if n.tag_name().name() != "RemotePartyRole" {
-                    return Err(DuisError::Invalid("RetrieveDeviceSecurityCredentialsKRP"));
-                }
                 role(n.text().unwrap_or_default().trim())
                     .ok_or(DuisError::Invalid("RemotePartyRole"))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        if roles.is_empty() {
-            return Err(DuisError::Missing("RemotePartyRole"));
-        }
-        if roles.len() > 7 {
-            return Err(DuisError::Invalid("RemotePartyRole"));
-        }
         Ok(Self { request_id, roles })
     }
 
