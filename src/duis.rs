@@ -64,7 +64,7 @@ mod read;
 pub mod response;
 pub mod schema;
 
-pub use krp::{KrpRequest, KrpRole, KrpService, DCC_ACB};
+pub use krp::{KrpRequest, KrpRole, KrpService, DCC_ACB, DCC_TCOS};
 pub use opt_out::OptOutRequest;
 pub use read::ReadRequest;
 pub use response::{gbcs_response_xml, ResponseError, Service, RESPONSE_NAMESPACE};

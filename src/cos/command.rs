@@ -207,7 +207,10 @@ impl<'a> ChangeOfSupplierRequest<'a> {
         message::build_precommand(&header, &self.payload(counter)?.payload())
     }
 
-    fn header(&self, originator: EntityId, counter: SeqNumber) -> CommandHeader {
+    /// The 0x0107 command header from `originator` (the party in the meter's {transCoS, DS}
+    /// cell, who signs) with counter `counter`, to the target device.
+    #[must_use]
+    pub fn header(&self, originator: EntityId, counter: SeqNumber) -> CommandHeader {
         CommandHeader {
             message_code: MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
             counter,

@@ -100,6 +100,10 @@ pub enum KrpService {
 /// DCC's ACB in the reference data (originator of CS02a reads, 8.5 and 6.21 handovers).
 pub const DCC_ACB: EntityId = EntityId::from_u64(0x90B3_D51F_3000_0002);
 
+/// DCC's TCoS party in the reference data: the party in a meter's {transCoS, DS} cell, who
+/// originates and signs SRV 6.23's 0x0107.
+pub const DCC_TCOS: EntityId = EntityId::from_u64(0x90B3_D51F_3000_0004);
+
 /// An SRV 6.15.1 or 6.21 request read from DUIS, owning its certificates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KrpRequest {

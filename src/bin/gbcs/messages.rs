@@ -267,6 +267,57 @@ fn build_keys(
     Ok((key, z))
 }
 
+/// With no key, the pre-command; otherwise the command signed and/or MAC'd as the keys say
+/// (the builder refuses a protection the command's mode does not have).
+fn emit(
+    header: &gbcs::message::CommandHeader,
+    payload: &Payload<'_>,
+    signer: Option<&dyn gbcs::crypto::SignatureSigner>,
+    z: Option<&gbcs::crypto::SharedSecret>,
+) -> std::result::Result<Vec<u8>, gbcs::GbcsError> {
+    match (signer, z) {
+        (None, None) => gbcs::message::build_precommand(header, payload),
+        _ => gbcs::message::build_command(header, payload, signer, z),
+    }
+}
+
+/// `--originator`, or the service's default.
+fn originator_or(m: &ArgMatches, default: gbcs::frame::EntityId) -> Result<gbcs::frame::EntityId> {
+    match m.get_one::<String>("originator") {
+        Some(_) => entity(m, "originator"),
+        None => Ok(default),
+    }
+}
+
+/// SRV 6.23's 0x0107 from `originator`, as both `build --duis` and `build srv-6.23` make it.
+fn srv623_command(
+    xml: &str,
+    counter: u64,
+    originator: gbcs::frame::EntityId,
+    signer: Option<&dyn gbcs::crypto::SignatureSigner>,
+    z: Option<&gbcs::crypto::SharedSecret>,
+) -> Result<Vec<u8>> {
+    let req =
+        gbcs::duis::Srv623Request::from_xml(xml).map_err(|e| Failure::decode(e.to_string()))?;
+    req.with_request(|r| {
+        let command = r.payload(counter)?;
+        emit(
+            &r.header(originator, counter),
+            &command.payload(),
+            signer,
+            z,
+        )
+    })
+    .map_err(build_failure)
+}
+
+fn build_failure(e: gbcs::GbcsError) -> Failure {
+    match e {
+        gbcs::GbcsError::Crypto(c) => Failure::key(format!("signing or MAC failed: {c}")),
+        other => Failure::decode(other.to_string()),
+    }
+}
+
 /// `gbcs build --duis FILE`: the service from the request's `ServiceReferenceVariant`.
 fn build_duis(m: &ArgMatches) -> Result<String> {
     let path = m
@@ -282,72 +333,45 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
     let signer: Option<&dyn gbcs::crypto::SignatureSigner> = key
         .as_ref()
         .map(|k| &*k.signer as &dyn gbcs::crypto::SignatureSigner);
+    let z = z.as_ref();
     let bytes = match variant.as_str() {
         "6.15.1" | "6.21" => {
             let req = gbcs::duis::KrpRequest::from_xml(&xml)
                 .map_err(|e| Failure::decode(e.to_string()))?;
             let mut header = req.header(counter);
-            if m.get_one::<String>("originator").is_some() {
-                header.originator = entity(m, "originator")?;
-            }
+            header.originator = originator_or(m, header.originator)?;
             req.with_command(counter, |cmd| {
-                let payload = Payload::UpdateSecurityCredentialsCommand(*cmd);
-                match (signer, &z) {
-                    (None, None) => gbcs::message::build_precommand(&header, &payload),
-                    _ => gbcs::message::build_command(&header, &payload, signer, z.as_ref()),
-                }
+                emit(
+                    &header,
+                    &Payload::UpdateSecurityCredentialsCommand(*cmd),
+                    signer,
+                    z,
+                )
             })
         }
         "6.23" => {
-            let req = gbcs::duis::Srv623Request::from_xml(&xml)
-                .map_err(|e| Failure::decode(e.to_string()))?;
-            let originator = match m.get_one::<String>("originator") {
-                Some(_) => entity(m, "originator")?,
-                None => gbcs::frame::EntityId::from_u64(0x90B3_D51F_3000_0004),
-            };
-            req.with_request(|r| {
-                let command = r.payload(counter)?;
-                let header = gbcs::message::CommandHeader {
-                    message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
-                    counter,
-                    originator,
-                    recipient: r.target,
-                };
-                match (signer, &z) {
-                    (None, None) => gbcs::message::build_precommand(&header, &command.payload()),
-                    _ => gbcs::message::build_command(
-                        &header,
-                        &command.payload(),
-                        signer,
-                        z.as_ref(),
-                    ),
-                }
-            })
+            let originator = originator_or(m, gbcs::duis::DCC_TCOS)?;
+            return format_output(m, &srv623_command(&xml, counter, originator, signer, z)?);
         }
         "8.5" => {
             // The ACB replaces its own KA certificate: MAC only, no signature.
             let req = gbcs::duis::OptOutRequest::from_xml(&xml)
                 .map_err(|e| Failure::decode(e.to_string()))?;
             let mut header = req.header(counter);
-            if m.get_one::<String>("originator").is_some() {
-                header.originator = entity(m, "originator")?;
-            }
+            header.originator = originator_or(m, header.originator)?;
             req.with_command(counter, |cmd| {
-                let payload = Payload::UpdateSecurityCredentialsCommand(*cmd);
-                match &z {
-                    None => gbcs::message::build_precommand(&header, &payload),
-                    Some(z) => gbcs::message::build_command(&header, &payload, signer, Some(z)),
-                }
+                emit(
+                    &header,
+                    &Payload::UpdateSecurityCredentialsCommand(*cmd),
+                    signer,
+                    z,
+                )
             })
         }
         "6.24.1" => {
             // DCC's ACB reads the device: its counter, no signature, its MAC.
             let req = gbcs::duis::ReadRequest::from_xml(&xml)
                 .map_err(|e| Failure::decode(e.to_string()))?;
-            let acb = match m.get_one::<String>("originator") {
-                Some(_) => entity(m, "originator")?,
-                None => gbcs::frame::EntityId::from_u64(0x90B3_D51F_3000_0002),
-            };
             let code = match m.get_one::<String>("read-as").map(String::as_str) {
                 Some("cs02a") => gbcs::frame::MessageCode::CS02A,
                 Some("cs02f") => gbcs::frame::MessageCode::CS02F,
@@ -355,11 +379,11 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
             };
             gbcs::cos::command::credential_query_for(
                 code,
-                acb,
+                originator_or(m, gbcs::duis::DCC_ACB)?,
                 req.request_id.target,
                 counter,
                 &req.roles,
-                z.as_ref(),
+                z,
             )
         }
         other => {
@@ -368,23 +392,25 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
             )))
         }
     }
-    .map_err(|e| match e {
-        gbcs::GbcsError::Crypto(c) => Failure::key(format!("signing or MAC failed: {c}")),
-        other => Failure::decode(other.to_string()),
-    })?;
+    .map_err(build_failure)?;
+    format_output(m, &bytes)
+}
+
+/// The built command as `--format` asks: hex (default), raw binary on stdout, or base64.
+fn format_output(m: &ArgMatches, bytes: &[u8]) -> Result<String> {
     match m.get_one::<String>("format").map(String::as_str) {
         Some("binary") => {
             use std::io::Write as _;
             std::io::stdout()
-                .write_all(&bytes)
+                .write_all(bytes)
                 .map_err(|e| Failure::io("stdout", e))?;
             Ok(String::new())
         }
         Some("base64") => {
             use base64ct::Encoding as _;
-            Ok(base64ct::Base64::encode_string(&bytes) + "\n")
+            Ok(base64ct::Base64::encode_string(bytes) + "\n")
         }
-        _ => Ok(gbcs::hex::encode_upper(&bytes) + "\n"),
+        _ => Ok(gbcs::hex::encode_upper(bytes) + "\n"),
     }
 }
 
@@ -394,31 +420,11 @@ fn build_srv623(m: &ArgMatches) -> Result<String> {
             .map(String::as_str)
             .unwrap_or_default(),
     )?;
-    let request =
-        gbcs::duis::Srv623Request::from_xml(&xml).map_err(|e| Failure::decode(e.to_string()))?;
-    let originator = entity(m, "originator")?;
     let counter = m.get_one::<u64>("counter").copied().unwrap_or_default();
     let (key, z) = build_keys(m)?;
-    let bytes = request.with_request(|req| -> std::result::Result<Vec<u8>, gbcs::GbcsError> {
-        let command = req.payload(counter)?;
-        let header = gbcs::message::CommandHeader {
-            message_code: gbcs::frame::MessageCode::CS02B_SUPPLIER_BY_TRANS_COS,
-            counter,
-            originator,
-            recipient: req.target,
-        };
-        match &key {
-            None => Ok(gbcs::message::build_precommand(
-                &header,
-                &command.payload(),
-            )?),
-            Some(k) => {
-                let signer: &dyn gbcs::crypto::SignatureSigner = &*k.signer;
-                gbcs::message::build_command(&header, &command.payload(), Some(signer), z.as_ref())
-            }
-        }
-    });
-    bytes
-        .map(|b| gbcs::hex::encode_upper(&b) + "\n")
-        .map_err(|e| Failure::decode(e.to_string()))
+    let signer = key
+        .as_ref()
+        .map(|k| &*k.signer as &dyn gbcs::crypto::SignatureSigner);
+    let bytes = srv623_command(&xml, counter, entity(m, "originator")?, signer, z.as_ref())?;
+    Ok(gbcs::hex::encode_upper(&bytes) + "\n")
 }
