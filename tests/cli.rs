@@ -1227,16 +1227,7 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     let ks = dir.join("rtds/keystore");
     let key = |n: &str| ks.join(n).display().to_string();
     let mut built = 0;
-    for entry in std::fs::read_dir(dir.join("duis")).expect("duis") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        if !name.contains("_6.15.1_") {
-            continue;
-        }
+    for (name, path) in shared::duis_templates(&dir, &["_6.15.1_"]) {
         let signer = if name.contains("NOByNO") {
             "90b3d51f30020000-ds.key"
         } else {

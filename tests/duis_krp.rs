@@ -95,19 +95,7 @@ fn every_6_15_1_template_builds_dccs_command_but_for_certificates_and_counters()
     };
     let files = shared::cs02_files(&dir);
     let mut compared = Vec::new();
-    let mut templates: Vec<_> = std::fs::read_dir(dir.join("duis"))
-        .expect("duis folder")
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| p.to_string_lossy().contains("_6.15.1_"))
-        .collect();
-    templates.sort();
-    for path in templates {
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
+    for (name, path) in shared::duis_templates(&dir, &["_6.15.1_"]) {
         let xml = std::fs::read_to_string(&path).expect("template");
         let req = KrpRequest::from_xml(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
         let rtds_name = name.replace("_REQUEST_DUIS.XML", "_COMMAND_GBCS.HEX");
@@ -304,14 +292,8 @@ proptest::proptest! {
         let Some(dir) = shared::shared_dir() else {
             return Ok(());
         };
-        let mut names: Vec<_> = std::fs::read_dir(dir.join("duis"))
-            .expect("duis folder")
-            .filter_map(Result::ok)
-            .map(|e| e.path())
-            .filter(|p| ["_6.15.1_", "_6.21_", "_8.5_", "_6.24.1_", "_6.23_"].iter().any(|s| p.to_string_lossy().contains(s)))
-            .collect();
-        names.sort();
-        let path = &names[which % names.len()];
+        let names = shared::duis_templates(&dir, &shared::DUIS_SERVICES);
+        let path = &names[which % names.len()].1;
         let mut bytes = std::fs::read(path).expect("template");
         let at = at % bytes.len();
         bytes[at] = byte;
@@ -352,16 +334,7 @@ fn every_6_24_1_template_builds_dccs_read_byte_for_byte() {
     let acb = gbcs::frame::EntityId::from_u64(shared::ACB);
     let files = shared::cs02_files(&dir);
     let mut compared = Vec::new();
-    for entry in std::fs::read_dir(dir.join("duis")).expect("duis") {
-        let path = entry.expect("entry").path();
-        let name = path
-            .file_name()
-            .expect("name")
-            .to_string_lossy()
-            .into_owned();
-        if !name.contains("_6.24.1_") {
-            continue;
-        }
+    for (name, path) in shared::duis_templates(&dir, &["_6.24.1_"]) {
         let req = ReadRequest::from_xml(&std::fs::read_to_string(&path).expect("template"))
             .unwrap_or_else(|e| panic!("{name}: {e}"));
         let Some(rtds) = files

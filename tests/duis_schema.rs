@@ -1,8 +1,9 @@
 //! The DUIS schema check (`gbcs::duis::schema`) against `xmllint --schema duis-5.4.xsd`: every
-//! certificate-service template of `../shared/duis/`, mutated in every way a structural or
-//! value fault can take (each element deleted, repeated to 2, 3, 4, 7 and 8 copies, swapped with its next sibling,
-//! given an unknown first child or an attribute; each value replaced by a set of valid and
-//! invalid lexical forms), is accepted by gbcs exactly when xmllint validates it.
+//! certificate-service template found in `../shared/duis/` (6.15.1, 6.21, 6.23, 8.5, 6.24.1),
+//! mutated in every way a structural or value fault can take (each element deleted, repeated
+//! to 2, 3, 4, 7 and 8 copies, swapped with its next sibling, given an unknown first child or
+//! an attribute; each value replaced by a set of valid and invalid lexical forms), is
+//! accepted by gbcs exactly when xmllint validates it.
 //!
 //! xmllint comes from Debian's `libxml2-utils` (`.ci/run` installs it). The schemas are read
 //! from `../shared/duis/schema` into a temporary folder, with the DUIS schema's import of
@@ -17,19 +18,6 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gbcs::duis::schema;
-
-/// The templates of the services gbcs reads.
-const TEMPLATES: &[&str] = &[
-    "CS02aMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML",
-    "CS02fMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML",
-    "CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML",
-    "CS02bNOByNOHandover_6.21_SUCCESS_REQUEST_DUIS.XML",
-    "CS02bSupplierBySupplierHandover_6.21_SUCCESS_REQUEST_DUIS.XML",
-    "CS02bNOByNO_6.15.1_SUCCESS_REQUEST_DUIS.XML",
-    "CS02bSupplierBySupplier_6.15.1_FUTURE_DATED_SUCCESS_REQUEST_DUIS.XML",
-    "CS02gLoadControllerBySupplier_6.15.1_CANCELLATION_SUCCESS_REQUEST_DUIS.XML",
-    "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML",
-];
 
 /// Values every leaf is tried with: valid and invalid forms of each simple type used.
 const VALUES: &[&str] = &[
@@ -216,8 +204,14 @@ fn gbcs_accepts_a_mutated_template_exactly_when_xmllint_validates_it() {
     let schema_path = schemas(&shared, &dir);
 
     let mut cases = Vec::new();
-    for t in TEMPLATES {
-        let xml = std::fs::read_to_string(shared.join("duis").join(t)).expect("template");
+    let templates = shared::duis_templates(&shared, &shared::DUIS_SERVICES);
+    assert!(
+        templates.len() >= 13,
+        "{} certificate-service templates",
+        templates.len()
+    );
+    for (t, path) in &templates {
+        let xml = std::fs::read_to_string(path).expect("template");
         assert!(schema::validate(&xml).is_ok(), "{t}: the template itself");
         cases.push(Case {
             name: format!("{t}-original"),
@@ -280,6 +274,6 @@ fn gbcs_accepts_a_mutated_template_exactly_when_xmllint_validates_it() {
         "{} cases from {} templates: {valid} valid, {invalid} invalid for xmllint; gbcs agrees \
          but where libxml2 departs from the specification: {departures:?}",
         cases.len(),
-        TEMPLATES.len()
+        templates.len()
     );
 }

@@ -172,3 +172,28 @@ pub fn rtds_root_anchor(z1: &gbcs::smki::SmkiCertificate<'_>) -> gbcs::smki::Tru
     }
     panic!("no recovered key matches Z1's AKI {aki}");
 }
+
+/// The DUIS request templates in `shared/duis` whose file name contains one of `markers`
+/// (e.g. `"_6.15.1_"`), as (file name, path), sorted by name.
+pub fn duis_templates(shared: &std::path::Path, markers: &[&str]) -> Vec<(String, PathBuf)> {
+    let mut out: Vec<(String, PathBuf)> = std::fs::read_dir(shared.join("duis"))
+        .expect("duis folder")
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.is_file())
+        .map(|p| {
+            let name = p
+                .file_name()
+                .and_then(|n| n.to_str())
+                .unwrap_or_default()
+                .to_owned();
+            (name, p)
+        })
+        .filter(|(name, _)| markers.iter().any(|m| name.contains(m)))
+        .collect();
+    out.sort();
+    out
+}
+
+/// The markers of the certificate services gbcs reads, as they appear in template names.
+pub const DUIS_SERVICES: [&str; 5] = ["_6.15.1_", "_6.21_", "_6.23_", "_8.5_", "_6.24.1_"];
