@@ -123,6 +123,23 @@ fn bench_backend(c: &mut Criterion, backend: Backend) {
 
     // The engine holds its context for the whole run; only the cache is new per device.
     let held = context(&sim, &path, &acb);
+    // What a step does once it has Z: build, sign and MAC the 0x0106, then judge the reply.
+    let build_and_judge = |z: &gbcs::crypto::SharedSecret| {
+        let cmd = held
+            .command
+            .build(
+                held.registry,
+                d0.entity_id,
+                held.tcos.credential,
+                &held.tcos,
+                COUNTER,
+                z,
+            )
+            .expect("build");
+        let outcome = interpret_response(black_box(response), &issued, &d0.ds_public_key);
+        assert_eq!(outcome, Outcome::Migrated);
+        cmd.len()
+    };
     let mut g = c.benchmark_group("migration");
     g.bench_function(format!("{name}/step_per_device"), |b| {
         b.iter(|| {
@@ -130,21 +147,7 @@ fn bench_backend(c: &mut Criterion, backend: Backend) {
             let cold = SharedSecretCache::new(1);
             let acb = CachedKeyAgreement::for_key(&sim.pki.acb.ka.key, &cold);
             let ctx = MigrationContext { acb: &acb, ..held };
-            let z = ctx.acb.agree(&d0.ka_public_key).expect("z");
-            let cmd = ctx
-                .command
-                .build(
-                    ctx.registry,
-                    d0.entity_id,
-                    ctx.tcos.credential,
-                    &ctx.tcos,
-                    COUNTER,
-                    &z,
-                )
-                .expect("build");
-            let outcome = interpret_response(black_box(response), &issued, &d0.ds_public_key);
-            assert_eq!(outcome, Outcome::Migrated);
-            cmd.len()
+            build_and_judge(&ctx.acb.agree(&d0.ka_public_key).expect("z"))
         })
     });
     g.bench_function(format!("{name}/build_sign_mac_0106"), |b| {
@@ -186,20 +189,7 @@ fn bench_backend(c: &mut Criterion, backend: Backend) {
             .key
             .agree(black_box(&d0.ka_public_key))
             .expect("z");
-        let cmd = held
-            .command
-            .build(
-                held.registry,
-                d0.entity_id,
-                held.tcos.credential,
-                &held.tcos,
-                COUNTER,
-                &z,
-            )
-            .expect("build");
-        let outcome = interpret_response(black_box(response), &issued, &d0.ds_public_key);
-        assert_eq!(outcome, Outcome::Migrated);
-        cmd.len()
+        build_and_judge(&z)
     };
     for (id, threads) in [("bare_64_one_core", 1), ("bare_64_all_cores", cores)] {
         g.bench_function(format!("{name}/{id}"), |b| {

@@ -519,25 +519,8 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
     );
     assert!(migrated > 200, "most of a default mix migrates: {migrated}");
     let supplier = rows[0].0.as_str().to_owned();
-    let report = ok(&gbcs(&[
-        "report",
-        "ecosmig-007",
-        "--ledger",
-        ledger.to_str().expect("path"),
-        "--supplier",
-        &supplier,
-        "--month",
-        "2026-11",
-    ]));
-    let parsed = gbcs::cos::Ecosmig007::parse(&report, &gbcs::cos::report::ReportFormat::default())
-        .expect("report parses");
-    assert_eq!(parsed.counts, rows[0].1);
-    assert!(report.starts_with(&format!("00,ECOSMIG-007,{supplier},1,")));
-    assert!(report.contains(",20261201T060000,20261101T000000,20261130T235959,"));
-
-    // The issued number is in the ledger now: the next report gets 2; an explicit number
-    // overrides and says so.
-    let again = |extra: &[&str]| {
+    // `report ecosmig-007` for the supplier and `month`, with `extra` arguments.
+    let report_for = |month: &str, extra: &[&str]| {
         let mut args = vec![
             "report",
             "ecosmig-007",
@@ -546,11 +529,21 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
             "--supplier",
             &supplier,
             "--month",
-            "2026-12",
+            month,
         ];
         args.extend_from_slice(extra);
         gbcs(&args)
     };
+    let report = ok(&report_for("2026-11", &[]));
+    let parsed = gbcs::cos::Ecosmig007::parse(&report, &gbcs::cos::report::ReportFormat::default())
+        .expect("report parses");
+    assert_eq!(parsed.counts, rows[0].1);
+    assert!(report.starts_with(&format!("00,ECOSMIG-007,{supplier},1,")));
+    assert!(report.contains(",20261201T060000,20261101T000000,20261130T235959,"));
+
+    // The issued number is in the ledger now: the next report gets 2; an explicit number
+    // overrides and says so.
+    let again = |extra: &[&str]| report_for("2026-12", extra);
     let second = again(&[]);
     assert!(ok(&second).starts_with(&format!("00,ECOSMIG-007,{supplier},2,")));
     assert!(second.stderr.is_empty());
@@ -568,16 +561,7 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
     assert_eq!(file.missing_sequences(&id), vec![3, 4, 5, 6, 7, 8]);
 
     // A month before the run: zeros, not an error.
-    let before = ok(&gbcs(&[
-        "report",
-        "ecosmig-007",
-        "--ledger",
-        ledger.to_str().expect("path"),
-        "--supplier",
-        &supplier,
-        "--month",
-        "2025-10",
-    ]));
+    let before = ok(&report_for("2025-10", &[]));
     assert!(before.contains("\n10,0,0,0,0,0\n"), "{before}");
 }
 

@@ -206,11 +206,11 @@ fn each_mode_refuses_every_target_it_may_not_replace() {
 #[test]
 fn each_mode_refuses_the_fields_it_forbids_and_wants_those_it_requires() {
     let key = [1u8; 16];
-    let specialists = [SpecialistSeqNumber {
+    static SPECIALISTS: [SpecialistSeqNumber; 1] = [SpecialistSeqNumber {
         usage: gbcs::payload::SeqNumberUsage::PREPAYMENT_TOP_UP,
         seq_number: 0,
     }];
-    let others = [RemotePartySeqNumberChange {
+    static OTHERS: [RemotePartySeqNumberChange<'static>; 1] = [RemotePartySeqNumberChange {
         role: RemotePartyRole::SUPPLIER,
         floor_seq_number: 0,
         specialist_floor_seq_numbers: None,
@@ -227,44 +227,26 @@ fn each_mode_refuses_the_fields_it_forbids_and_wants_those_it_requires() {
             ),
             FieldRule::Allowed => {}
         }
-        if row.floor == FieldRule::Forbidden {
-            assert_eq!(
-                refused(build_with(row, |c, _| c.new_floor_seq_number = Some(0))),
-                ModeViolation::Floor,
-                "mode {}",
-                row.mode
-            );
-        }
-        if row.specialist_floor == FieldRule::Forbidden {
-            assert_eq!(
-                refused(build_with(row, |c, _| {
-                    c.new_specialist_floor_seq_numbers = Some(SeqOf::from_slice(&specialists))
-                })),
-                ModeViolation::SpecialistFloor,
-                "mode {}",
-                row.mode
-            );
-        } else {
-            build_with(row, |c, _| {
-                c.new_specialist_floor_seq_numbers = Some(SeqOf::from_slice(&specialists))
-            })
-            .expect("allowed");
-        }
-        if row.other_floors == FieldRule::Forbidden {
-            assert_eq!(
-                refused(build_with(row, |c, _| {
-                    c.other_seq_number_changes = Some(SeqOf::from_slice(&others))
-                })),
-                ModeViolation::OtherFloors,
-                "mode {}",
-                row.mode
-            );
-        } else {
-            build_with(row, |c, _| {
-                c.other_seq_number_changes = Some(SeqOf::from_slice(&others))
-            })
-            .expect("allowed");
-        }
+        // Each floor field: refused where the row forbids it, built where it does not.
+        let judged = |rule: FieldRule,
+                      violation: ModeViolation,
+                      set: &dyn Fn(&mut AuthorisingRemotePartyControl<'_>)| {
+            let built = build_with(row, |c, _| set(c));
+            if rule == FieldRule::Forbidden {
+                assert_eq!(refused(built), violation, "mode {}", row.mode);
+            } else {
+                built.unwrap_or_else(|e| panic!("mode {}: {violation:?} allowed: {e}", row.mode));
+            }
+        };
+        judged(row.floor, ModeViolation::Floor, &|c| {
+            c.new_floor_seq_number = Some(0)
+        });
+        judged(row.specialist_floor, ModeViolation::SpecialistFloor, &|c| {
+            c.new_specialist_floor_seq_numbers = Some(SeqOf::from_slice(&SPECIALISTS))
+        });
+        judged(row.other_floors, ModeViolation::OtherFloors, &|c| {
+            c.other_seq_number_changes = Some(SeqOf::from_slice(&OTHERS))
+        });
         // [1] is allowed everywhere.
         build_with(row, |c, _| {
             c.apply_time_based_cpv_checks = Some(gbcs::payload::TimeBasedCpvChecks::DISAPPLY)

@@ -690,9 +690,7 @@ impl BulkMigration {
                             );
                             r.attempts += 1;
                         }
-                        r.state = CosState::Ecos;
-                        r.status = MigrationStatus::Migrated;
-                        r.next_attempt_at = None;
+                        r.set_migrated();
                     }
                     CosState::Tcos => {
                         r.state = CosState::Tcos;

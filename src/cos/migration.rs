@@ -102,6 +102,13 @@ pub struct DeviceRecord {
 }
 
 impl DeviceRecord {
+    /// Marks the device migrated: ECoS in its role-5 cell, nothing more to do.
+    pub fn set_migrated(&mut self) {
+        self.state = CosState::Ecos;
+        self.status = MigrationStatus::Migrated;
+        self.next_attempt_at = None;
+    }
+
     /// The supplier its reports and notices go to: for a Gas Proxy Function, the gas
     /// supplier (its responsible supplier) where a gas meter is commissioned on the hub, else
     /// the electricity supplier when known (seed ¶27–28; the gas supplier has no GPF

@@ -163,9 +163,7 @@ pub fn apply(record: &mut DeviceRecord, outcome: &Outcome, policy: &MigrationPol
     match outcome {
         Outcome::Migrated => {
             record.attempts += 1;
-            record.state = CosState::Ecos;
-            record.status = MigrationStatus::Migrated;
-            record.next_attempt_at = None;
+            record.set_migrated();
         }
         Outcome::Pending => {
             record.status = MigrationStatus::AwaitingAlert;
