@@ -119,6 +119,22 @@ fn assert_carries(name: &str, msg: &Message<'_>, service: Service, xml: &str) {
         service.variant(),
         "{name}"
     );
+    // The header's date-time, when it has one, as the Timestamp; none otherwise.
+    let stamp = h.date_time.and_then(|d| {
+        gbcs::payload::GeneralizedTime::new(
+            d.year(),
+            d.month(),
+            d.day(),
+            d.hour(),
+            d.minute(),
+            d.second(),
+        )
+    });
+    assert_eq!(
+        text_of(header, "Timestamp").map(str::to_owned),
+        stamp.map(|t| t.to_string()),
+        "{name}"
+    );
 
     let outcome_check = |o: &ExecutionOutcome<'_>, node: roxmltree::Node<'_, '_>| {
         assert_eq!(
@@ -500,6 +516,46 @@ fn rejects_more_replacement_outcomes_than_the_schema_allows() {
             element: "ReplacementOutcome",
             count: 4,
             max: 3
+        })
+    );
+    // One sequence-number change, with one top-up floor, is all the schema has room for.
+    static TOP_UPS: [gbcs::payload::SpecialistSeqNumber; 2] = [
+        gbcs::payload::SpecialistSeqNumber {
+            usage: gbcs::payload::SeqNumberUsage::PREPAYMENT_TOP_UP,
+            seq_number: 1,
+        },
+        gbcs::payload::SpecialistSeqNumber {
+            usage: gbcs::payload::SeqNumberUsage::PREPAYMENT_TOP_UP,
+            seq_number: 2,
+        },
+    ];
+    let change = |top_ups: usize| gbcs::payload::RemotePartySeqNumberChange {
+        role: RemotePartyRole::SUPPLIER,
+        floor_seq_number: 5,
+        specialist_floor_seq_numbers: Some(SeqOf::from_slice(&TOP_UPS[..top_ups])),
+    };
+    let with_changes = |changes: &[gbcs::payload::RemotePartySeqNumberChange<'static>]| {
+        execution_outcome_xml(&ExecutionOutcome {
+            seq_number_changes: SeqOf::from_slice(changes),
+            ..outcome(&three)
+        })
+    };
+    let xml = with_changes(&[change(1)]).expect("one change, one top-up");
+    assert!(xml.contains("<ra:RemotePartyPrepaymentTopUpFloorSeqNumber>1<"));
+    assert_eq!(
+        with_changes(&[change(1), change(1)]),
+        Err(ResponseError::OverSchema {
+            element: "RemotePartySeqNumberChange",
+            count: 2,
+            max: 1
+        })
+    );
+    assert_eq!(
+        with_changes(&[change(2)]),
+        Err(ResponseError::OverSchema {
+            element: "RemotePartyPrepaymentTopUpFloorSeqNumber",
+            count: 2,
+            max: 1
         })
     );
 }
