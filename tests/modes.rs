@@ -94,6 +94,18 @@ fn build_with<'a>(
     row: &modes::ModeRule,
     f: impl FnOnce(&mut AuthorisingRemotePartyControl<'a>, &mut Vec<TrustAnchorReplacement<'a>>),
 ) -> Result<Vec<u8>, GbcsError> {
+    with_row_command(row, f, |payload| {
+        message::build_precommand(&header(row.message_code), payload)
+    })
+}
+
+/// A command that satisfies `row` (its first target, the fields it requires or allows), then
+/// changed by `f`, handed to `then`.
+fn with_row_command<'a, R>(
+    row: &modes::ModeRule,
+    f: impl FnOnce(&mut AuthorisingRemotePartyControl<'a>, &mut Vec<TrustAnchorReplacement<'a>>),
+    then: impl FnOnce(&Payload<'_>) -> R,
+) -> R {
     static KEY: [u8; 16] = [0x5A; 16];
     let target = all_cells()
         .into_iter()
@@ -124,10 +136,7 @@ fn build_with<'a>(
         certification_path: SeqOf::from_slice(&[]),
         execution_date_time: None,
     };
-    message::build_precommand(
-        &header(row.message_code),
-        &Payload::UpdateSecurityCredentialsCommand(cmd),
-    )
+    then(&Payload::UpdateSecurityCredentialsCommand(cmd))
 }
 
 fn refused(r: Result<Vec<u8>, GbcsError>) -> ModeViolation {
@@ -277,54 +286,34 @@ fn the_builder_refuses_a_signature_or_mac_the_protection_does_not_have() {
     let meter = KeyAgreementKey::from_scalar(&[0x33; 32]).expect("key");
     let z = acb.agree(&meter.public_key()).expect("z");
     for row in &MODE_RULES {
-        let target = all_cells()
-            .into_iter()
-            .find(|c| row.targets.contains(c))
-            .expect("target");
-        let key = [0x5Au8; 16];
-        let replacements = [TrustAnchorReplacement {
-            certificate: CertificateDer(CERT),
-            target_cell: target,
-        }];
-        let cmd = UpdateSecurityCredentialsCommand {
-            control: AuthorisingRemotePartyControl {
-                mode: row.mode,
-                plain_text_symmetric_key: (row.plain_text_key == FieldRule::Required)
-                    .then_some(&key[..]),
-                apply_time_based_cpv_checks: None,
-                authorising_cell: row.authorising_cell,
-                authorising_seq_number: COUNTER,
-                new_floor_seq_number: None,
-                new_specialist_floor_seq_numbers: None,
-                other_seq_number_changes: None,
+        with_row_command(
+            row,
+            |_, _| {},
+            |payload| {
+                let h = header(row.message_code);
+                let build = |sign: bool, mac: bool| {
+                    message::build_command(
+                        &h,
+                        payload,
+                        sign.then_some(&signer as &dyn gbcs::crypto::SignatureSigner),
+                        mac.then_some(&z),
+                    )
+                };
+                match row.protection {
+                    Protection::MacOnly => {
+                        assert_eq!(refused(build(true, true)), ModeViolation::Signature);
+                        build(false, true).expect("MAC only");
+                    }
+                    Protection::SignatureOnly => {
+                        assert_eq!(refused(build(true, true)), ModeViolation::Mac);
+                        build(true, false).expect("signature only");
+                    }
+                    Protection::SignatureAndMac => {
+                        build(true, true).expect("both");
+                    }
+                }
             },
-            replacements: SeqOf::from_slice(&replacements),
-            certification_path: SeqOf::from_slice(&[]),
-            execution_date_time: None,
-        };
-        let payload = Payload::UpdateSecurityCredentialsCommand(cmd);
-        let h = header(row.message_code);
-        let build = |sign: bool, mac: bool| {
-            message::build_command(
-                &h,
-                &payload,
-                sign.then_some(&signer as &dyn gbcs::crypto::SignatureSigner),
-                mac.then_some(&z),
-            )
-        };
-        match row.protection {
-            Protection::MacOnly => {
-                assert_eq!(refused(build(true, true)), ModeViolation::Signature);
-                build(false, true).expect("MAC only");
-            }
-            Protection::SignatureOnly => {
-                assert_eq!(refused(build(true, true)), ModeViolation::Mac);
-                build(true, false).expect("signature only");
-            }
-            Protection::SignatureAndMac => {
-                build(true, true).expect("both");
-            }
-        }
+        );
         // And a parsed command is judged by the same rule.
         assert_eq!(
             row.check_protection(!row.protection.signed(), row.protection.macd()),
