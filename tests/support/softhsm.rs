@@ -4,6 +4,10 @@
 //! `GBCS_REQUIRE_SOFTHSM` is set (CI sets it), when they fail.
 #![allow(dead_code)]
 
+#[allow(clippy::duplicate_mod)] // each support module may bring it; one test may use several
+#[path = "skip.rs"]
+mod skip;
+
 use std::path::PathBuf;
 use std::sync::{Mutex, OnceLock};
 
@@ -44,54 +48,63 @@ pub fn softhsm_module_path() -> Option<PathBuf> {
 
 pub fn softhsm() -> Option<&'static SoftHsm> {
     static HSM: OnceLock<Option<SoftHsm>> = OnceLock::new();
-    HSM.get_or_init(|| {
-        let Some(path) = softhsm_module_path() else {
-            assert!(
-                std::env::var_os("GBCS_REQUIRE_SOFTHSM").is_none(),
-                "GBCS_REQUIRE_SOFTHSM is set but SoftHSM2 (libsofthsm2.so) is not installed"
-            );
-            eprintln!("note: SoftHSM2 not installed: skipping the HSM tests");
-            return None;
-        };
-        // Token folders of earlier runs whose process is gone are removed first.
-        if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
-            for e in entries.flatten() {
-                let name = e.file_name().to_string_lossy().into_owned();
-                if let Some(pid) = name.strip_prefix("gbcs-softhsm-") {
-                    if !PathBuf::from("/proc").join(pid).exists() {
-                        let _ = std::fs::remove_dir_all(e.path());
+    let hsm = HSM
+        .get_or_init(|| {
+            let Some(path) = softhsm_module_path() else {
+                assert!(
+                    !skip::required("GBCS_REQUIRE_SOFTHSM"),
+                    "GBCS_REQUIRE_SOFTHSM is set but SoftHSM2 (libsofthsm2.so) is not installed"
+                );
+                return None;
+            };
+            // Token folders of earlier runs whose process is gone are removed first.
+            if let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) {
+                for e in entries.flatten() {
+                    let name = e.file_name().to_string_lossy().into_owned();
+                    if let Some(pid) = name.strip_prefix("gbcs-softhsm-") {
+                        if !PathBuf::from("/proc").join(pid).exists() {
+                            let _ = std::fs::remove_dir_all(e.path());
+                        }
                     }
                 }
             }
-        }
-        let dir = std::env::temp_dir().join(format!("gbcs-softhsm-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(dir.join("tokens")).expect("token directory");
-        let conf = dir.join("softhsm2.conf");
-        std::fs::write(
-            &conf,
-            format!(
-                "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
-                dir.join("tokens").display()
-            ),
-        )
-        .expect("SoftHSM configuration");
-        std::fs::write(dir.join("pin"), format!("{USER_PIN}\n")).expect("PIN file");
-        std::fs::write(dir.join("wrong-pin"), "not-the-pin\n").expect("PIN file");
-        // Before the module is initialised, which reads it.
-        std::env::set_var("SOFTHSM2_CONF", &conf);
-        let module = Pkcs11Module::load(&path).expect("SoftHSM loads");
-        let ctx = Pkcs11::new(&path).expect("SoftHSM loads");
-        let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
-        Some(SoftHsm {
-            path,
-            dir,
-            module,
-            ctx,
-            tokens: Mutex::new(()),
+            let dir = std::env::temp_dir().join(format!("gbcs-softhsm-{}", std::process::id()));
+            let _ = std::fs::remove_dir_all(&dir);
+            std::fs::create_dir_all(dir.join("tokens")).expect("token directory");
+            let conf = dir.join("softhsm2.conf");
+            std::fs::write(
+                &conf,
+                format!(
+                    "directories.tokendir = {}\nobjectstore.backend = file\nlog.level = ERROR\n",
+                    dir.join("tokens").display()
+                ),
+            )
+            .expect("SoftHSM configuration");
+            std::fs::write(dir.join("pin"), format!("{USER_PIN}\n")).expect("PIN file");
+            std::fs::write(dir.join("wrong-pin"), "not-the-pin\n").expect("PIN file");
+            // Before the module is initialised, which reads it.
+            std::env::set_var("SOFTHSM2_CONF", &conf);
+            let module = Pkcs11Module::load(&path).expect("SoftHSM loads");
+            let ctx = Pkcs11::new(&path).expect("SoftHSM loads");
+            let _ = ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK));
+            Some(SoftHsm {
+                path,
+                dir,
+                module,
+                ctx,
+                tokens: Mutex::new(()),
+            })
         })
-    })
-    .as_ref()
+        .as_ref();
+    // Every test that goes without it says so, not only the first.
+    if hsm.is_none() {
+        skip::skipped(
+            "the PKCS#11 checks against SoftHSM2",
+            "libsofthsm2.so is not installed (apt-get install softhsm2; \
+             GBCS_REQUIRE_SOFTHSM=1 makes this a failure)",
+        );
+    }
+    hsm
 }
 
 impl SoftHsm {
