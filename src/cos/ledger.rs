@@ -30,6 +30,8 @@ use crate::payload::StatusCode;
 
 #[cfg(feature = "csv")]
 pub mod csv_file;
+#[cfg(feature = "serde")]
+mod file;
 mod notices;
 
 pub use notices::{Notice, NoticeKind};
@@ -311,57 +313,11 @@ impl IssuedSequence {
 
 /// The ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(try_from = "LedgerFile", into = "LedgerFile"))]
 pub struct Ledger {
     attempts: Vec<AttemptEntry>,
     index: BTreeMap<(EntityId, u64), usize>,
     devices: BTreeMap<EntityId, DeviceHistory>,
     sequences: BTreeMap<SecPartyId, BTreeSet<u32>>,
-}
-
-/// The ledger as stored (the attempt index is rebuilt on reading).
-#[cfg(feature = "serde")]
-#[derive(serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
-struct LedgerFile {
-    attempts: Vec<AttemptEntry>,
-    devices: BTreeMap<EntityId, DeviceHistory>,
-    sequences: BTreeMap<SecPartyId, BTreeSet<u32>>,
-}
-
-#[cfg(feature = "serde")]
-impl From<Ledger> for LedgerFile {
-    fn from(l: Ledger) -> Self {
-        Self {
-            attempts: l.attempts,
-            devices: l.devices,
-            sequences: l.sequences,
-        }
-    }
-}
-
-#[cfg(feature = "serde")]
-impl TryFrom<LedgerFile> for Ledger {
-    type Error = DuplicateAttempt;
-
-    fn try_from(f: LedgerFile) -> Result<Self, DuplicateAttempt> {
-        let mut index = BTreeMap::new();
-        for (i, a) in f.attempts.iter().enumerate() {
-            if index.insert((a.device, a.counter), i).is_some() {
-                return Err(DuplicateAttempt {
-                    device: a.device,
-                    counter: a.counter,
-                });
-            }
-        }
-        Ok(Self {
-            attempts: f.attempts,
-            index,
-            devices: f.devices,
-            sequences: f.sequences,
-        })
-    }
 }
 
 impl Ledger {
