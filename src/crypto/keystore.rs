@@ -42,11 +42,23 @@ impl KeyRole {
     }
 }
 
+/// The largest key or certificate file read from a keystore (a PEM key or certificate is
+/// under 4 KiB; anything past this bound is not one, and is not read to its end).
+pub const MAX_KEY_FILE_BYTES: u64 = 64 * 1024;
+
 /// Why a key could not be had from the keystore.
 #[derive(Debug)]
 pub enum KeystoreError {
+    /// The keystore folder does not exist.
+    NoFolder(PathBuf),
+    /// The keystore path exists but is not a folder.
+    NotAFolder(PathBuf),
     /// No such file.
     NotFound(PathBuf),
+    /// The file is empty.
+    Empty(PathBuf),
+    /// The file is larger than [`MAX_KEY_FILE_BYTES`].
+    TooLarge(PathBuf),
     /// The file could not be read.
     Io(PathBuf, std::io::Error),
     /// The file does not hold a usable P-256 key or certificate.
@@ -56,7 +68,19 @@ pub enum KeystoreError {
 impl fmt::Display for KeystoreError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
+            Self::NoFolder(p) => write!(f, "no keystore folder {}", p.display()),
+            Self::NotAFolder(p) => write!(
+                f,
+                "{} is not a folder: a keystore is a folder of <entity-id>-<ds|ka|pp-ka>.<pem|key> files",
+                p.display()
+            ),
             Self::NotFound(p) => write!(f, "no key file {}", p.display()),
+            Self::Empty(p) => write!(f, "{} is empty", p.display()),
+            Self::TooLarge(p) => write!(
+                f,
+                "{} is larger than the {MAX_KEY_FILE_BYTES}-byte bound of a key or certificate file",
+                p.display()
+            ),
             Self::Io(p, e) => write!(f, "cannot read {}: {e}", p.display()),
             Self::Key(p, e) => write!(f, "{}: {e}", p.display()),
         }
@@ -75,14 +99,23 @@ impl Keystore {
     /// Opens a keystore folder.
     ///
     /// # Errors
-    /// [`KeystoreError::NotFound`] when the folder does not exist.
+    /// [`KeystoreError::NoFolder`] when nothing is there, [`KeystoreError::NotAFolder`] when
+    /// it is a file.
     pub fn open(dir: impl AsRef<Path>) -> Result<Self, KeystoreError> {
         let dir = dir.as_ref().to_path_buf();
         if dir.is_dir() {
             Ok(Self { dir })
+        } else if dir.exists() {
+            Err(KeystoreError::NotAFolder(dir))
         } else {
-            Err(KeystoreError::NotFound(dir))
+            Err(KeystoreError::NoFolder(dir))
         }
+    }
+
+    /// The folder.
+    #[must_use]
+    pub fn dir(&self) -> &Path {
+        &self.dir
     }
 
     /// The path of a party's file: `<id>-<role>.<ext>`.
@@ -102,13 +135,30 @@ impl Keystore {
         role: KeyRole,
         ext: &str,
     ) -> Result<(PathBuf, String), KeystoreError> {
+        use std::io::Read as _;
         let path = self.path(id, role, ext);
         if !path.is_file() {
             return Err(KeystoreError::NotFound(path));
         }
-        match std::fs::read_to_string(&path) {
+        // A private key's text is wiped however this ends.
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        if let Err(e) = std::fs::File::open(&path)
+            .and_then(|f| f.take(MAX_KEY_FILE_BYTES + 1).read_to_end(&mut bytes))
+        {
+            return Err(KeystoreError::Io(path, e));
+        }
+        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_KEY_FILE_BYTES {
+            return Err(KeystoreError::TooLarge(path));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Err(KeystoreError::Empty(path));
+        }
+        match String::from_utf8(core::mem::take(&mut *bytes)) {
             Ok(s) => Ok((path, s)),
-            Err(e) => Err(KeystoreError::Io(path, e)),
+            Err(_) => Err(KeystoreError::Key(
+                path,
+                CryptoError::InvalidKey("not PEM text"),
+            )),
         }
     }
 

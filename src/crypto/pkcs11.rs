@@ -148,7 +148,12 @@ impl Pkcs11Module {
         })?;
         match ctx.initialize(CInitializeArgs::new(CInitializeFlags::OS_LOCKING_OK)) {
             Ok(()) | Err(CkError::Pkcs11(RvError::CryptokiAlreadyInitialized, _)) => {}
-            Err(e) => return Err(Pkcs11Error::ModuleLoad(e.to_string())),
+            Err(e) => {
+                return Err(Pkcs11Error::ModuleLoad(alloc::format!(
+                    "{e}{}",
+                    initialise_hint(path.as_ref())
+                )))
+            }
         }
         Ok(Self { ctx })
     }
@@ -204,13 +209,55 @@ impl Pkcs11Module {
     }
 }
 
-/// The PIN the URI's `pin-source` file holds (first line), else `GBCS_PKCS11_PIN`.
+/// What to try when a module fails to initialise: SoftHSM2 reads its configuration from
+/// `SOFTHSM2_CONF` (else `/etc/softhsm/softhsm2.conf`) and, without a readable one or its token
+/// folder, fails with a general error that says nothing of it.
+fn initialise_hint(path: &std::path::Path) -> String {
+    let softhsm = path
+        .file_name()
+        .is_some_and(|n| n.to_string_lossy().contains("softhsm"));
+    if !softhsm {
+        return String::new();
+    }
+    match std::env::var_os("SOFTHSM2_CONF") {
+        None => String::from(
+            " (SoftHSM2 reads its configuration from SOFTHSM2_CONF, which is not set, else \
+             /etc/softhsm/softhsm2.conf: set SOFTHSM2_CONF to a file naming an existing \
+             directories.tokendir)",
+        ),
+        Some(conf) => alloc::format!(
+            " (SoftHSM2 reads its configuration from SOFTHSM2_CONF={}: check that the file \
+             exists and its directories.tokendir is an existing folder)",
+            std::path::Path::new(&conf).display()
+        ),
+    }
+}
+
+/// The largest PIN file read (a PIN is a line; anything larger is not a PIN file).
+pub const MAX_PIN_FILE_BYTES: u64 = 4096;
+
+/// The PIN the URI's `pin-source` file holds (first line), else `GBCS_PKCS11_PIN`. The file is
+/// read up to [`MAX_PIN_FILE_BYTES`]: a larger one (or a device such as `/dev/zero`) is
+/// refused, not read without end.
 fn pin_for(uri: &Pkcs11Uri) -> Result<AuthPin, Pkcs11Error> {
     if let Some(path) = &uri.pin_source {
-        let text =
-            zeroize::Zeroizing::new(std::fs::read_to_string(path).map_err(|e| {
-                Pkcs11Error::PinUnavailable(alloc::format!("{}: {e}", path.display()))
-            })?);
+        use std::io::Read as _;
+        let unavailable = |why: &dyn fmt::Display| {
+            Pkcs11Error::PinUnavailable(alloc::format!("{}: {why}", path.display()))
+        };
+        let mut bytes = zeroize::Zeroizing::new(Vec::new());
+        std::fs::File::open(path)
+            .and_then(|f| f.take(MAX_PIN_FILE_BYTES + 1).read_to_end(&mut bytes))
+            .map_err(|e| unavailable(&e))?;
+        if u64::try_from(bytes.len()).unwrap_or(u64::MAX) > MAX_PIN_FILE_BYTES {
+            return Err(unavailable(&alloc::format!(
+                "larger than the {MAX_PIN_FILE_BYTES}-byte bound of a PIN file"
+            )));
+        }
+        let text = zeroize::Zeroizing::new(
+            String::from_utf8(core::mem::take(&mut *bytes))
+                .map_err(|_| unavailable(&"not UTF-8 text"))?,
+        );
         let pin = text.lines().next().unwrap_or_default();
         return Ok(AuthPin::from(String::from(pin)));
     }
@@ -366,6 +413,27 @@ fn public_key_of(session: &Session, uri: &Pkcs11Uri) -> Option<PublicKey> {
     })
 }
 
+/// The certificate object beside the private key (same label and id), if the token has one:
+/// its DER (`CKA_VALUE`).
+fn certificate_of(session: &Session, uri: &Pkcs11Uri) -> Option<Vec<u8>> {
+    let mut template = alloc::vec![Attribute::Class(ObjectClass::CERTIFICATE)];
+    if let Some(label) = &uri.object {
+        template.push(Attribute::Label(label.clone().into_bytes()));
+    }
+    if let Some(id) = &uri.id {
+        template.push(Attribute::Id(id.clone()));
+    }
+    let found = session.find_objects(&template).ok()?;
+    let [one] = found.as_slice() else {
+        return None;
+    };
+    let attrs = session.get_attributes(*one, &[AttributeType::Value]).ok()?;
+    attrs.into_iter().find_map(|a| match a {
+        Attribute::Value(der) => Some(der),
+        _ => None,
+    })
+}
+
 /// A P-256 digital-signature key held in an HSM: signs grouping headers with `CKM_ECDSA` over
 /// the SHA-256 digest. Implements [`SignatureSigner`]; shareable between threads.
 #[derive(Clone)]
@@ -373,6 +441,7 @@ pub struct HsmSigningKey {
     token: Arc<Token>,
     key: ObjectHandle,
     public: Option<PublicKey>,
+    certificate: Option<Vec<u8>>,
 }
 
 impl fmt::Debug for HsmSigningKey {
@@ -390,9 +459,16 @@ impl HsmSigningKey {
     /// [`Pkcs11Error`]: no token, no PIN, wrong PIN, no key, no `CKA_SIGN`, not P-256.
     pub fn open(module: &Pkcs11Module, uri: &Pkcs11Uri) -> Result<Self, Pkcs11Error> {
         let token = Arc::new(Token::open(module, uri)?);
-        let (key, public) =
-            token.with_session(|s| find_key(s, uri, AttributeType::Sign, "signing (CKA_SIGN)"))?;
-        Ok(Self { token, key, public })
+        let (key, public, certificate) = token.with_session(|s| {
+            let (key, public) = find_key(s, uri, AttributeType::Sign, "signing (CKA_SIGN)")?;
+            Ok((key, public, certificate_of(s, uri)))
+        })?;
+        Ok(Self {
+            token,
+            key,
+            public,
+            certificate,
+        })
     }
 
     /// The public key, read from the token's public key object (same label and id), when the
@@ -400,6 +476,13 @@ impl HsmSigningKey {
     #[must_use]
     pub const fn public_key(&self) -> Option<&PublicKey> {
         self.public.as_ref()
+    }
+
+    /// The key's certificate (DER), read from the token's certificate object (same label and
+    /// id), when the token has one: it says whose key this is.
+    #[must_use]
+    pub fn certificate(&self) -> Option<&[u8]> {
+        self.certificate.as_deref()
     }
 
     /// Signs `message` (hashed here with SHA-256) in the HSM.
