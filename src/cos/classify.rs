@@ -189,6 +189,69 @@ fn from_credential(registry: &CosRegistry, evidence: Evidence) -> Classification
     }
 }
 
+impl core::fmt::Display for CosState {
+    /// `TCoS`, `ECoS`, or `unknown (why)`.
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::Tcos => f.write_str("TCoS"),
+            Self::Ecos => f.write_str("ECoS"),
+            Self::Unknown(why) => write!(f, "unknown ({why})"),
+        }
+    }
+}
+
+impl core::fmt::Display for UnknownReason {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            Self::NoCell { status: None } => {
+                f.write_str("the evidence does not report the role-5 cell")
+            }
+            Self::NoCell { status: Some(s) } => {
+                write!(f, "the meter reported the role-5 cell with status {s}")
+            }
+            Self::Ambiguous => {
+                f.write_str("the credential matches both the TCoS and the ECoS party")
+            }
+            Self::Unrecognised => {
+                f.write_str("the credential matches neither the TCoS nor the ECoS party")
+            }
+            Self::NoEvidence => f.write_str("nothing is known of the meter"),
+        }
+    }
+}
+
+impl core::fmt::Display for MatchKind {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::Key => "entity ID and key ID (both registered)",
+            Self::EntityOnly => "entity ID only (this key ID is not in the registry)",
+        })
+    }
+}
+
+impl core::fmt::Display for EvidenceSource {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::CredentialDetailsResponse => "a CS02a/CS02f response (a reading of the meter)",
+            Self::UpdateOutcome => "a CS02b response or alert naming the role-5 cell",
+            Self::AcceptedCommand => "a 0x0106/0x0107 command the meter accepted",
+            Self::Inventory => "an inventory record",
+        })
+    }
+}
+
+impl core::fmt::Display for NotEvidence {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(match self {
+            Self::WrongMessage => "not a CS02a/CS02f response, CS02b response or alert",
+            Self::NoOutcome => "a CS02b response without an outcome (a future-dated acceptance)",
+            Self::NotAccepted => {
+                "the command and response do not belong together, or the response reports a failure"
+            }
+        })
+    }
+}
+
 /// Why a message is not evidence at all.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum NotEvidence {
