@@ -63,15 +63,40 @@ mod opt_out;
 mod read;
 pub mod response;
 pub mod schema;
+mod trust;
 
-pub use krp::{KrpRequest, KrpRole, KrpService, DCC_ACB, DCC_TCOS};
+pub use krp::{KrpRequest, KrpRole, KrpService};
 pub use opt_out::OptOutRequest;
 pub use read::ReadRequest;
 pub use response::{gbcs_response_xml, ResponseError, Service, RESPONSE_NAMESPACE};
+pub use trust::CertificateTrust;
 
 use crate::cos::command::{ChangeOfSupplierRequest, Execution};
 use crate::frame::EntityId;
 use crate::payload::{CertificateDer, GeneralizedTime};
+
+/// DCC's own parties in one of its environments: the access control broker, which originates
+/// the 6.21 handovers, the 8.5 opt-out and the 6.24.1 reads and MACs every command, and the TCoS
+/// party, which signs SRV 6.23's 0x0107. They differ between DCC's environments (the RTDS test
+/// parties, integration, production), so the caller names them; the library holds none.
+///
+/// ```
+/// use gbcs::duis::DccParties;
+/// // The RTDS test parties, as a test of DCC's reference data would name them.
+/// let rtds = DccParties {
+///     acb: "90B3D51F30000002".parse()?,
+///     tcos: "90B3D51F30000004".parse()?,
+/// };
+/// assert_ne!(rtds.acb, rtds.tcos);
+/// # Ok::<(), gbcs::hex::HexError>(())
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct DccParties {
+    /// DCC's access control broker.
+    pub acb: EntityId,
+    /// DCC's transitional change-of-supplier party (in the meters' {transCoS, DS} cell).
+    pub tcos: EntityId,
+}
 
 /// The DUIS namespace of service requests.
 pub const NAMESPACE: &str = "http://www.dccinterface.co.uk/ServiceUserGateway";
@@ -95,6 +120,23 @@ pub enum DuisError {
         /// What is wrong.
         reason: String,
     },
+    /// A certificate that cannot be trusted: its signature does not verify under its issuer in
+    /// the request's certification path, the path does not lead to the trust anchor, or a
+    /// certificate is not valid when the command is built or executes ([`CertificateTrust`]).
+    Untrusted {
+        /// The element that carries it.
+        element: &'static str,
+        /// Why.
+        reason: String,
+    },
+    /// A future-dated request whose `ExecutionDateTime` is already past: the command would
+    /// run at once.
+    ExecutionPassed {
+        /// The requested time (Unix seconds, UTC).
+        at: i64,
+        /// The time of building.
+        now: i64,
+    },
     /// The request is larger than [`MAX_REQUEST_BYTES`].
     TooLarge(usize),
     /// The request breaks the DUIS schema ([`schema`]): the element, line and column.
@@ -112,6 +154,16 @@ pub enum DuisError {
 }
 
 impl DuisError {
+    /// Whether the request was read but failed a check of trust or time
+    /// ([`Self::Untrusted`], [`Self::ExecutionPassed`]), rather than being malformed.
+    #[must_use]
+    pub fn is_check_failure(&self) -> bool {
+        matches!(
+            self.cause(),
+            Self::Untrusted { .. } | Self::ExecutionPassed { .. }
+        )
+    }
+
     /// The fault itself, without its position.
     #[must_use]
     pub fn cause(&self) -> &Self {
@@ -136,7 +188,8 @@ impl DuisError {
     pub fn element(&self) -> Option<&str> {
         match self.cause() {
             Self::Missing(e) | Self::Invalid(e) => Some(e),
-            Self::Certificate { element, .. } => Some(element),
+            Self::Certificate { element, .. } | Self::Untrusted { element, .. } => Some(element),
+            Self::ExecutionPassed { .. } => Some("ExecutionDateTime"),
             Self::Schema(e) => Some(&e.element),
             _ => None,
         }
@@ -151,6 +204,21 @@ impl fmt::Display for DuisError {
             Self::Invalid(e) => write!(f, "invalid value in {e}"),
             Self::NotService(s) => write!(f, "not an SRV {s} request"),
             Self::Certificate { element, reason } => write!(f, "{element}: {reason}"),
+            Self::Untrusted { element, reason } => {
+                write!(f, "{element}: certificate not trusted: {reason}")
+            }
+            Self::ExecutionPassed { at, now } => {
+                let show = |t: i64| {
+                    GeneralizedTime::from_unix_seconds(t)
+                        .map_or_else(|| alloc::format!("{t}"), |g| alloc::format!("{g}"))
+                };
+                write!(
+                    f,
+                    "ExecutionDateTime {} is not after the time of building {}: the command would run at once",
+                    show(*at),
+                    show(*now)
+                )
+            }
             Self::TooLarge(n) => write!(
                 f,
                 "request of {n} bytes, over the {MAX_REQUEST_BYTES}-byte limit"
@@ -213,7 +281,7 @@ fn read_request<T>(
             .iter()
             .find(|(v, element)| *v == variant && service.tag_name().name() == *element)
             .ok_or(DuisError::NotService(expected))?;
-        read(request_id(text(header, "RequestID")?)?, variant, service)
+        read(request_id(&text(header, "RequestID")?)?, variant, service)
     })();
     located(&doc, result)
 }
@@ -303,7 +371,7 @@ fn certification_path(req: roxmltree::Node<'_, '_>) -> Result<Vec<Vec<u8>>, Duis
     let certs = path
         .children()
         .filter(|n| n.is_element() && n.tag_name().name() == "Certificate")
-        .map(|n| base64_der(n.text().unwrap_or_default(), "Certificate").and_then(ca_certificate))
+        .map(|n| base64_der(&value(n), "Certificate").and_then(ca_certificate))
         .collect::<Result<Vec<_>, _>>()?;
     if certs.is_empty() {
         return Err(DuisError::Missing("Certificate"));
@@ -313,7 +381,7 @@ fn certification_path(req: roxmltree::Node<'_, '_>) -> Result<Vec<Vec<u8>>, Duis
 
 /// `ApplyTimeBasedCPVChecks` (`xs:boolean`).
 fn apply_cpv(req: roxmltree::Node<'_, '_>) -> Result<bool, DuisError> {
-    match text(req, "ApplyTimeBasedCPVChecks")? {
+    match &*text(req, "ApplyTimeBasedCPVChecks")? {
         "true" | "1" => Ok(true),
         "false" | "0" => Ok(false),
         _ => Err(DuisError::Invalid("ApplyTimeBasedCPVChecks")),
@@ -322,7 +390,7 @@ fn apply_cpv(req: roxmltree::Node<'_, '_>) -> Result<bool, DuisError> {
 
 /// `ExecutionDateTime`, if any, mapped ([`date_time`]).
 fn execution(req: roxmltree::Node<'_, '_>) -> Result<Execution, DuisError> {
-    match child(req, "ExecutionDateTime").and_then(|n| n.text()) {
+    match child(req, "ExecutionDateTime").map(value) {
         None => Ok(Execution::Immediate),
         Some(t) => date_time(t.trim()).ok_or(DuisError::Invalid("ExecutionDateTime")),
     }
@@ -335,10 +403,10 @@ fn optional_number(
 ) -> Result<Option<u64>, DuisError> {
     child(req, name)
         .map(|n| {
-            n.text()
-                .map(str::trim)
-                .and_then(|t| t.parse().ok())
-                .ok_or(DuisError::Invalid(name))
+            value(n)
+                .trim()
+                .parse()
+                .map_err(|_| DuisError::Invalid(name))
         })
         .transpose()
 }
@@ -385,11 +453,24 @@ fn child<'a, 'i>(node: roxmltree::Node<'a, 'i>, name: &str) -> Option<roxmltree:
     })
 }
 
-fn text<'a>(node: roxmltree::Node<'a, '_>, name: &'static str) -> Result<&'a str, DuisError> {
-    child(node, name)
-        .and_then(|n| n.text())
-        .map(str::trim)
-        .ok_or(DuisError::Missing(name))
+/// An element's value: its whole text ([`schema::element_text`], the function the schema
+/// check reads values with, so a comment or a CDATA section inside a value never makes the
+/// reader see another value than the check did).
+fn value<'a>(node: roxmltree::Node<'a, '_>) -> alloc::borrow::Cow<'a, str> {
+    schema::element_text(node)
+}
+
+/// The value of `node`'s child `name`, white space trimmed; [`DuisError::Missing`] without it.
+fn text<'a>(
+    node: roxmltree::Node<'a, '_>,
+    name: &'static str,
+) -> Result<alloc::borrow::Cow<'a, str>, DuisError> {
+    use alloc::borrow::Cow;
+    let v = value(child(node, name).ok_or(DuisError::Missing(name))?);
+    Ok(match v {
+        Cow::Borrowed(b) => Cow::Borrowed(b.trim()),
+        Cow::Owned(o) => Cow::Owned(String::from(o.trim())),
+    })
 }
 
 fn base64_der(s: &str, field: &'static str) -> Result<Vec<u8>, DuisError> {
@@ -451,30 +532,38 @@ pub fn service_variant(xml: &str) -> Result<String, DuisError> {
 }
 
 impl Srv623Request {
-    /// Reads an SRV 6.23 request.
+    /// Reads an SRV 6.23 request, checking its certificates under `trust`
+    /// ([`CertificateTrust`]).
     ///
     /// # Errors
     /// [`DuisError`] naming the element at fault.
-    pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
+    pub fn from_xml(xml: &str, trust: &CertificateTrust<'_>) -> Result<Self, DuisError> {
         read_request(
             xml,
             "6.23",
             &[("6.23", "UpdateSecurityCredentialsCoS")],
-            Self::read,
+            |id, _, req| {
+                let r = Self::read(id, req)?;
+                let mut certs =
+                    alloc::vec![("DigitalSigningCertificate", r.supplier_ds.as_slice())];
+                if let Some(ka) = &r.supplier_ka {
+                    certs.push(("KeyAgreementCertificate", ka));
+                }
+                if let Some(top_up) = &r.supplier_prepayment_ka {
+                    certs.push(("KeyAgreementTopUpCertificate", top_up));
+                }
+                trust::check(&certs, &r.certification_path, trust, r.execution)?;
+                Ok(r)
+            },
         )
     }
 
-    fn read(
-        request_id: RequestId,
-        _: &str,
-        req: roxmltree::Node<'_, '_>,
-    ) -> Result<Self, DuisError> {
+    fn read(request_id: RequestId, req: roxmltree::Node<'_, '_>) -> Result<Self, DuisError> {
         let certs = child(req, "SupplierReplacementCertificates")
             .ok_or(DuisError::Missing("SupplierReplacementCertificates"))?;
         let optional_cert = |name: &'static str| -> Result<Option<Vec<u8>>, DuisError> {
             child(certs, name)
-                .and_then(|n| n.text())
-                .map(|t| base64_der(t, name))
+                .map(|n| base64_der(&value(n), name))
                 .transpose()
         };
         let certification_path = certification_path(req)?;

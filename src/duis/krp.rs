@@ -27,7 +27,7 @@
 
 use alloc::vec::Vec;
 
-use super::{base64_der, child, text, DuisError, RequestId};
+use super::{base64_der, child, text, CertificateTrust, DccParties, DuisError, RequestId};
 use crate::cos::command::Execution;
 use crate::frame::EntityId;
 use crate::message::CommandHeader;
@@ -97,13 +97,6 @@ pub enum KrpService {
     Handover,
 }
 
-/// DCC's ACB in the reference data (originator of CS02a reads, 8.5 and 6.21 handovers).
-pub const DCC_ACB: EntityId = EntityId::from_u64(0x90B3_D51F_3000_0002);
-
-/// DCC's TCoS party in the reference data: the party in a meter's {transCoS, DS} cell, who
-/// originates and signs SRV 6.23's 0x0107.
-pub const DCC_TCOS: EntityId = EntityId::from_u64(0x90B3_D51F_3000_0004);
-
 /// An SRV 6.15.1 or 6.21 request read from DUIS, owning its certificates.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct KrpRequest {
@@ -132,12 +125,13 @@ pub struct KrpRequest {
 }
 
 impl KrpRequest {
-    /// Reads an SRV 6.15.1 request.
+    /// Reads an SRV 6.15.1 or 6.21 request, checking its certificates under `trust`
+    /// ([`CertificateTrust`]).
     ///
     /// # Errors
     /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another
     /// service.
-    pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
+    pub fn from_xml(xml: &str, trust: &CertificateTrust<'_>) -> Result<Self, DuisError> {
         super::read_request(
             xml,
             "6.15.1 or 6.21",
@@ -145,7 +139,18 @@ impl KrpRequest {
                 ("6.15.1", "UpdateSecurityCredentialsKRP"),
                 ("6.21", "RequestHandoverOfDCCControlledDevice"),
             ],
-            Self::read,
+            |id, variant, req| {
+                let r = Self::read(id, variant, req)?;
+                let mut certs = alloc::vec![("DigitalSigningCertificate", r.ds.as_slice())];
+                if let Some(ka) = &r.ka {
+                    certs.push(("KeyAgreementCertificate", ka));
+                }
+                if let Some(top_up) = &r.ka_top_up {
+                    certs.push(("KeyAgreementTopUpCertificate", top_up));
+                }
+                super::trust::check(&certs, &r.certification_path, trust, r.execution)?;
+                Ok(r)
+            },
         )
     }
 
@@ -159,7 +164,7 @@ impl KrpRequest {
         } else {
             KrpService::Update
         };
-        let role = match (text(req, "RemotePartyRole")?, service) {
+        let role = match (&*text(req, "RemotePartyRole")?, service) {
             ("Supplier", _) => KrpRole::Supplier,
             ("NetworkOperator", _) => KrpRole::NetworkOperator,
             ("LoadController", KrpService::Update) => KrpRole::LoadController,
@@ -174,7 +179,7 @@ impl KrpRequest {
         };
         let cert = |name: &'static str| -> Result<Option<Vec<u8>>, DuisError> {
             child(certs, name)
-                .map(|n| base64_der(n.text().unwrap_or_default(), name))
+                .map(|n| base64_der(&super::value(n), name))
                 .transpose()
         };
         let certification_path = super::certification_path(req)?;
@@ -234,9 +239,16 @@ impl KrpRequest {
         })
     }
 
-    /// The command's header: from [`Self::default_originator`] to the target, with `counter`.
+    /// The command's header: from [`Self::default_originator`] to the target, with `counter`
+    /// (`dcc`: DCC's parties in the environment the command is for).
     #[must_use]
-    pub fn header(&self, counter: u64) -> CommandHeader {
+    pub fn header(&self, counter: u64, dcc: &DccParties) -> CommandHeader {
+        self.header_from(self.default_originator(dcc), counter)
+    }
+
+    /// The command's header from `originator` to the target, with `counter`.
+    #[must_use]
+    pub fn header_from(&self, originator: EntityId, counter: u64) -> CommandHeader {
         CommandHeader {
             message_code: self
                 .role
@@ -244,18 +256,18 @@ impl KrpRequest {
                 .message_code()
                 .unwrap_or(crate::frame::MessageCode(0)),
             counter,
-            originator: self.default_originator(),
+            originator,
             recipient: self.request_id.target,
         }
     }
 
     /// Who originates and signs by default: the requesting Service User (6.15.1), DCC's ACB
-    /// in the DCC-controlled device's cell (6.21).
+    /// in the DCC-controlled device's cell (6.21; `dcc.acb`).
     #[must_use]
-    pub const fn default_originator(&self) -> EntityId {
+    pub const fn default_originator(&self, dcc: &DccParties) -> EntityId {
         match self.service {
             KrpService::Update => self.request_id.originator,
-            KrpService::Handover => DCC_ACB,
+            KrpService::Handover => dcc.acb,
         }
     }
 

@@ -12,9 +12,9 @@
 
 use alloc::vec::Vec;
 
-use super::{base64_der, child, DuisError, RequestId, DCC_ACB};
+use super::{base64_der, child, CertificateTrust, DccParties, DuisError, RequestId};
 use crate::cos::command::Execution;
-use crate::frame::MessageCode;
+use crate::frame::{EntityId, MessageCode};
 use crate::message::CommandHeader;
 use crate::payload::{
     AuthorisingRemotePartyControl, CertificateDer, CredentialsReplacementMode, SeqOf,
@@ -40,12 +40,36 @@ pub struct OptOutRequest {
 }
 
 impl OptOutRequest {
-    /// Reads an SRV 8.5 request.
+    /// Reads an SRV 8.5 request, checking its certificate under `trust` at its `now`.
     ///
     /// # Errors
     /// [`DuisError`] naming the element at fault; [`DuisError::NotService`] for another.
-    pub fn from_xml(xml: &str) -> Result<Self, DuisError> {
-        super::read_request(xml, "8.5", &[("8.5", "ServiceOptOut")], Self::read)
+    pub fn from_xml(xml: &str, trust: &CertificateTrust<'_>) -> Result<Self, DuisError> {
+        super::read_request(
+            xml,
+            "8.5",
+            &[("8.5", "ServiceOptOut")],
+            |id, variant, req| {
+                let r = Self::read(id, variant, req)?;
+                // The execution time is not carried into the command (DCC schedules an 8.5), so
+                // the certificate is checked at the time of building only and a past time is
+                // left to the caller to warn about ([`Self::requested_execution_passed`]).
+                super::trust::check(
+                    &[("KeyAgreementCertificate", r.ka.as_slice())],
+                    &r.certification_path,
+                    trust,
+                    Execution::Immediate,
+                )?;
+                Ok(r)
+            },
+        )
+    }
+
+    /// Whether the requested `ExecutionDateTime` is not after `now`: not an error for an
+    /// 8.5, whose command carries no time, but worth a warning.
+    #[must_use]
+    pub fn requested_execution_passed(&self, now: i64) -> bool {
+        super::trust::check_execution(now, self.requested_execution).is_err()
     }
 
     fn read(
@@ -58,7 +82,7 @@ impl OptOutRequest {
             .and_then(|n| child(n, "KeyAgreementCertificate"))
             .ok_or(DuisError::Missing("KeyAgreementCertificate"))?;
         let ka = super::cell_certificate(
-            base64_der(ka.text().unwrap_or_default(), "KeyAgreementCertificate")?,
+            base64_der(&super::value(ka), "KeyAgreementCertificate")?,
             "KeyAgreementCertificate",
             TrustAnchorCellIdentifier::ACB_KA,
         )?;
@@ -75,13 +99,20 @@ impl OptOutRequest {
         })
     }
 
-    /// The command's header: from DCC's ACB to the target, with the ACB's `counter`.
+    /// The command's header: from DCC's ACB (`dcc.acb`) to the target, with the ACB's
+    /// `counter`.
     #[must_use]
-    pub const fn header(&self, counter: u64) -> CommandHeader {
+    pub const fn header(&self, counter: u64, dcc: &DccParties) -> CommandHeader {
+        self.header_from(dcc.acb, counter)
+    }
+
+    /// The command's header from `originator` (an ACB) to the target, with `counter`.
+    #[must_use]
+    pub const fn header_from(&self, originator: EntityId, counter: u64) -> CommandHeader {
         CommandHeader {
             message_code: MessageCode(0x0104),
             counter,
-            originator: DCC_ACB,
+            originator,
             recipient: self.request_id.target,
         }
     }

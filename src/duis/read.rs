@@ -70,10 +70,7 @@ impl ReadRequest {
         let roles = req
             .children()
             .filter(|n| n.is_element())
-            .map(|n| {
-                role(n.text().unwrap_or_default().trim())
-                    .ok_or(DuisError::Invalid("RemotePartyRole"))
-            })
+            .map(|n| role(super::value(n).trim()).ok_or(DuisError::Invalid("RemotePartyRole")))
             .collect::<Result<Vec<_>, _>>()?;
         Ok(Self { request_id, roles })
     }
