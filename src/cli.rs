@@ -159,9 +159,23 @@ pub enum InputFormat {
 /// A message naming the format that did not decode.
 pub fn read_message(input: &[u8], format: InputFormat) -> Result<Vec<u8>, String> {
     let text = || core::str::from_utf8(input).map_err(|_| String::from("input is not text"));
+    // `0x` before hex digits (as a C or Python literal writes them) is hex, not base64.
+    let unprefixed = |t: &'_ str| -> Option<String> {
+        let rest = t
+            .trim_start()
+            .strip_prefix("0x")
+            .or_else(|| t.trim_start().strip_prefix("0X"))?;
+        rest.bytes()
+            .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
+            .then(|| String::from(rest))
+    };
     match format {
         InputFormat::Binary => Ok(input.to_vec()),
-        InputFormat::Hex => crate::hex::decode(text()?).map_err(|e| alloc::format!("not hex: {e}")),
+        InputFormat::Hex => {
+            let t = text()?;
+            let t = unprefixed(t).unwrap_or_else(|| String::from(t));
+            crate::hex::decode(&t).map_err(|e| alloc::format!("not hex: {e}"))
+        }
         InputFormat::Base64 => {
             crate::duis::decode_base64(text()?.trim()).ok_or_else(|| String::from("not base64"))
         }
@@ -170,6 +184,9 @@ pub fn read_message(input: &[u8], format: InputFormat) -> Result<Vec<u8>, String
                 return Ok(input.to_vec());
             }
             let t = text()?;
+            if let Some(hex) = unprefixed(t) {
+                return crate::hex::decode(&hex).map_err(|e| alloc::format!("not hex: {e}"));
+            }
             if t.bytes()
                 .all(|b| b.is_ascii_hexdigit() || b.is_ascii_whitespace())
             {
@@ -179,5 +196,31 @@ pub fn read_message(input: &[u8], format: InputFormat) -> Result<Vec<u8>, String
                     .ok_or_else(|| String::from("neither hex, base64 nor a binary GBCS message"))
             }
         }
+    }
+}
+
+/// An RFC 3339 date-time (`2026-12-07T09:30:00Z`, `2026-12-07T10:30:00+01:00`; a fraction
+/// is dropped) as Unix seconds, UTC: what `--now` and other times on the command line take.
+/// `None` for anything else, including a time without a zone.
+///
+/// ```
+/// assert_eq!(gbcs::cli::parse_time("2026-12-07T10:30:00+01:00"), Some(1_796_635_800));
+/// assert_eq!(gbcs::cli::parse_time("2026-12-07T09:30:00"), None);
+/// ```
+#[must_use]
+pub fn parse_time(s: &str) -> Option<i64> {
+    // RFC 3339 is XML Schema's dateTime with the zone required (and a space allowed for `T`).
+    let s = s.trim();
+    let normal;
+    let s = match s.split_once(' ') {
+        Some((d, t)) => {
+            normal = alloc::format!("{d}T{t}");
+            normal.as_str()
+        }
+        None => s,
+    };
+    match crate::duis::schema::date_time(s)? {
+        (secs, true) => Some(secs),
+        (_, false) => None,
     }
 }

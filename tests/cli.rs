@@ -108,11 +108,18 @@ fn verifies_every_cs02_file_and_fails_on_a_corrupted_copy() {
         let path = rtds_path(&dir, &f);
         if f.is_precommand() {
             // Nothing authenticates a pre-command: exit 1, unless allowed.
-            let out = gbcs(&["verify", "--keystore", &ks, &path]);
+            let out = gbcs(&["verify", "--dcc", "rtds", "--keystore", &ks, &path]);
             assert_eq!(out.status.code(), Some(1), "{}", f.name);
-            assert!(String::from_utf8_lossy(&out.stderr).contains("not authenticated"));
+            // The report on stdout, the one-line verdict on stderr.
+            assert!(String::from_utf8_lossy(&out.stdout).contains("not authenticated"));
+            assert_eq!(
+                String::from_utf8_lossy(&out.stderr).trim(),
+                "error: verification failed: nothing authenticates the message (see the report on stdout)"
+            );
             let out = ok(&gbcs(&[
                 "verify",
+                "--dcc",
+                "rtds",
                 "--keystore",
                 &ks,
                 "--allow-unauthenticated",
@@ -121,7 +128,14 @@ fn verifies_every_cs02_file_and_fails_on_a_corrupted_copy() {
             assert!(!out.contains("FAIL"), "{}: {out}", f.name);
             continue;
         }
-        let out = ok(&gbcs(&["verify", "--keystore", &ks, &path]));
+        let out = ok(&gbcs(&[
+            "verify",
+            "--dcc",
+            "rtds",
+            "--keystore",
+            &ks,
+            &path,
+        ]));
         assert!(
             !out.contains("FAIL") && !out.contains("NO KEY"),
             "{}: {out}",
@@ -163,12 +177,24 @@ fn verifies_every_cs02_file_and_fails_on_a_corrupted_copy() {
     assert!(gbcs::parse(&bad).is_ok());
     let path = tmp("corrupted.hex");
     std::fs::write(&path, gbcs::hex::encode_upper(&bad)).expect("write");
-    let out = gbcs(&["verify", "--keystore", &ks, path.to_str().expect("path")]);
+    let out = gbcs(&[
+        "verify",
+        "--dcc",
+        "rtds",
+        "--keystore",
+        &ks,
+        path.to_str().expect("path"),
+    ]);
     assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let report = String::from_utf8_lossy(&out.stdout);
     assert!(
-        err.contains("signature: FAIL") && err.contains("MAC: FAIL"),
-        "{err}"
+        report.contains("signature: FAIL") && report.contains("MAC: FAIL"),
+        "{report}"
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(
+        err.trim(),
+        "error: verification failed: signature, MAC (see the report on stdout)"
     );
     // Not a message at all: exit 3 with the field and offset.
     let path = tmp("garbage.hex");
@@ -254,6 +280,8 @@ fn the_duis_6_23_template_builds_the_rtds_command_but_for_certificates() {
     let hex = ok(&gbcs(&[
         "build",
         "srv-6.23",
+        "--dcc",
+        "rtds",
         "--duis",
         duis.to_str().expect("path"),
         "--originator",
@@ -369,6 +397,8 @@ fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
     let path = rtds_path(&dir, &f);
     let out = ok(&gbcs(&[
         "classify",
+        "--dcc",
+        "rtds",
         "--registry",
         &reg,
         "--keystore",
@@ -378,7 +408,7 @@ fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
     assert!(
         out.contains("verified: signature of the device 00DB1234567890A0")
             && out.contains("state: TCOS")
-            && out.contains("matched: Key")
+            && out.contains("matched: entity ID and key ID (both registered)")
             && out.contains("4F3F10855696FEF2"),
         "{out}"
     );
@@ -386,6 +416,8 @@ fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
     let cert = dir.join("rtds/keystore/00db1234567890a0-ds.pem");
     let out = ok(&gbcs(&[
         "classify",
+        "--dcc",
+        "rtds",
         "--registry",
         &reg,
         "--device-key",
@@ -394,11 +426,13 @@ fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
     ]));
     assert!(out.contains("verified: signature of the device"), "{out}");
     // Nothing to verify with: a usage error; --no-verify classifies and says so.
-    let out = gbcs(&["classify", "--registry", &reg, &path]);
+    let out = gbcs(&["classify", "--dcc", "rtds", "--registry", &reg, &path]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("--no-verify"));
     let out = ok(&gbcs(&[
         "classify",
+        "--dcc",
+        "rtds",
         "--registry",
         &reg,
         "--no-verify",
@@ -416,6 +450,8 @@ fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
     std::fs::write(&bad_path, gbcs::hex::encode_upper(&bad)).expect("write");
     let out = gbcs(&[
         "classify",
+        "--dcc",
+        "rtds",
         "--registry",
         &reg,
         "--keystore",
@@ -428,6 +464,8 @@ fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
     let f = shared::cs02_file(&dir, "CS02aMAC_6.24.1_SUCCESS_RESPONSE");
     let out = ok(&gbcs(&[
         "classify",
+        "--dcc",
+        "rtds",
         "--registry",
         &reg,
         "--keystore",
@@ -435,7 +473,8 @@ fn classifies_from_a_response_with_a_registry_file_after_verifying_it() {
         &rtds_path(&dir, &f),
     ]));
     assert!(
-        out.contains("verified: ") && out.contains("state: UNKNOWN (NoCell"),
+        out.contains("verified: ")
+            && out.contains("state: UNKNOWN: the evidence does not report the role-5 cell"),
         "{out}"
     );
 }
@@ -449,7 +488,7 @@ fn a_malformed_registry_or_ledger_is_refused_naming_file_line_and_column() {
     )
     .expect("write");
     let reg = reg.to_str().expect("path").to_owned();
-    let out = gbcs(&["classify", "--registry", &reg, "-"]);
+    let out = gbcs(&["classify", "--dcc", "rtds", "--registry", &reg, "-"]);
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -796,6 +835,8 @@ fn keys_in_an_hsm_sign_mac_build_and_migrate_from_the_command_line() {
     let built = ok(&gbcs(&[
         "build",
         "srv-6.23",
+        "--dcc",
+        "rtds",
         "--duis",
         duis.to_str().expect("path"),
         "--counter",
@@ -1219,6 +1260,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
         };
         let hex = ok(&gbcs(&[
             "build",
+            "--dcc",
+            "rtds",
             "--duis",
             path.to_str().expect("path"),
             "--counter",
@@ -1234,6 +1277,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
         std::fs::write(&out_path, &hex).expect("write");
         let verified = ok(&gbcs(&[
             "verify",
+            "--dcc",
+            "rtds",
             "--keystore",
             ks.to_str().expect("path"),
             out_path.to_str().expect("path"),
@@ -1249,6 +1294,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
         let args = |format: &'static str| {
             vec![
                 "build".to_owned(),
+                "--dcc".to_owned(),
+                "rtds".to_owned(),
                 "--duis".to_owned(),
                 path.display().to_string(),
                 "--counter".to_owned(),
@@ -1278,6 +1325,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     let t = dir.join("duis/CS02bNOByNO_6.15.1_SUCCESS_REQUEST_DUIS.XML");
     let pre = ok(&gbcs(&[
         "build",
+        "--dcc",
+        "rtds",
         "--duis",
         t.to_str().expect("path"),
         "--counter",
@@ -1290,6 +1339,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     let other = dir.join("duis/CS02c_6.17_SUCCESS_REQUEST_DUIS.XML");
     let out = gbcs(&[
         "build",
+        "--dcc",
+        "rtds",
         "--duis",
         other.to_str().expect("path"),
         "--counter",
@@ -1297,12 +1348,20 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     ]);
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("SRV 6.17"));
-    let out = gbcs(&["build", "--duis", t.to_str().expect("path")]);
+    let out = gbcs(&[
+        "build",
+        "--dcc",
+        "rtds",
+        "--duis",
+        t.to_str().expect("path"),
+    ]);
     assert_eq!(out.status.code(), Some(2));
     // 6.24.1: DCC's ACB reads the device, MAC'd; byte-identical to DCC's read.
     let t = dir.join("duis/CS02aMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML");
     let read = ok(&gbcs(&[
         "build",
+        "--dcc",
+        "rtds",
         "--duis",
         t.to_str().expect("path"),
         "--counter",
@@ -1318,6 +1377,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     let read_as = |code: &str| {
         gbcs(&[
             "build",
+            "--dcc",
+            "rtds",
             "--duis",
             t.to_str().expect("path"),
             "--counter",
@@ -1344,6 +1405,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     .expect("write");
     let out = gbcs(&[
         "build",
+        "--dcc",
+        "rtds",
         "--duis",
         bad.to_str().expect("path"),
         "--counter",
@@ -1359,6 +1422,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     let t623 = dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
     let a = ok(&gbcs(&[
         "build",
+        "--dcc",
+        "rtds",
         "--duis",
         t623.to_str().expect("path"),
         "--counter",
@@ -1367,6 +1432,8 @@ fn build_duis_chooses_the_service_from_the_request_and_signs_and_macs_as_asked()
     let b = ok(&gbcs(&[
         "build",
         "srv-6.23",
+        "--dcc",
+        "rtds",
         "--duis",
         t623.to_str().expect("path"),
         "--counter",

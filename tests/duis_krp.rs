@@ -97,7 +97,8 @@ fn every_6_15_1_template_builds_dccs_command_but_for_certificates_and_counters()
     let mut compared = Vec::new();
     for (name, path) in shared::duis_templates(&dir, &["_6.15.1_"]) {
         let xml = std::fs::read_to_string(&path).expect("template");
-        let req = KrpRequest::from_xml(&xml).unwrap_or_else(|e| panic!("{name}: {e}"));
+        let req =
+            KrpRequest::from_xml(&xml, &shared::trust()).unwrap_or_else(|e| panic!("{name}: {e}"));
         let rtds_name = name.replace("_REQUEST_DUIS.XML", "_COMMAND_GBCS.HEX");
         let Some(rtds) = files.iter().find(|f| f.name == rtds_name) else {
             continue;
@@ -110,7 +111,7 @@ fn every_6_15_1_template_builds_dccs_command_but_for_certificates_and_counters()
         let pre = req
             .with_command(counter, |cmd| {
                 message::build_precommand(
-                    &req.header(counter),
+                    &req.header(counter, &shared::RTDS_DCC),
                     &Payload::UpdateSecurityCredentialsCommand(*cmd),
                 )
             })
@@ -153,10 +154,11 @@ fn malformed_6_15_1_requests_are_refused_naming_the_element() {
         dir.join("duis/CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"),
     )
     .expect("template");
-    let ok = KrpRequest::from_xml(&xml).expect("the template reads");
+    let ok = KrpRequest::from_xml(&xml, &shared::trust()).expect("the template reads");
     assert_eq!(ok.role, KrpRole::Supplier);
     assert_eq!(ok.execution, Execution::Immediate);
-    let broken = |from: &str, to: &str| KrpRequest::from_xml(&xml.replacen(from, to, 1));
+    let broken =
+        |from: &str, to: &str| KrpRequest::from_xml(&xml.replacen(from, to, 1), &shared::trust());
     let line = |needle: &str| line_of(&xml, needle);
     assert_bad_value(
         broken(
@@ -228,7 +230,7 @@ fn malformed_6_15_1_requests_are_refused_naming_the_element() {
         "<sr:RemotePartyRole>Supplier</sr:RemotePartyRole><sr:ApplyTimeBasedCPVChecks>",
         1,
     );
-    let e = schema_fault(KrpRequest::from_xml(&swapped));
+    let e = schema_fault(KrpRequest::from_xml(&swapped, &shared::trust()));
     assert_eq!(
         (e.element.as_str(), &e.problem),
         (
@@ -242,7 +244,7 @@ fn malformed_6_15_1_requests_are_refused_naming_the_element() {
         "<sr:RemotePartyFloorSeqNumber>1</sr:RemotePartyFloorSeqNumber><sr:RemotePartyFloorSeqNumber>",
         1,
     );
-    let e = schema_fault(KrpRequest::from_xml(&twice));
+    let e = schema_fault(KrpRequest::from_xml(&twice, &shared::trust()));
     assert_eq!(e.element, "RemotePartyFloorSeqNumber", "{e}");
     assert_eq!(e.line, line("<sr:RemotePartyFloorSeqNumber>"), "{e}");
     let no_path = {
@@ -255,7 +257,7 @@ fn malformed_6_15_1_requests_are_refused_naming_the_element() {
             + "</sr:CertificationPathCertificates>".len();
         format!("{}{}", &xml[..start], &xml[end..])
     };
-    let e = schema_fault(KrpRequest::from_xml(&no_path));
+    let e = schema_fault(KrpRequest::from_xml(&no_path, &shared::trust()));
     assert_eq!(
         e.problem,
         SchemaProblem::Missing("CertificationPathCertificates"),
@@ -307,13 +309,13 @@ proptest::proptest! {
         if let Ok(xml) = String::from_utf8(bytes) {
             // Every reader, whatever the service: a value or a typed error.
             let _ = gbcs::duis::service_variant(&xml);
-            let _ = gbcs::duis::Srv623Request::from_xml(&xml);
-            let _ = gbcs::duis::OptOutRequest::from_xml(&xml);
+            let _ = gbcs::duis::Srv623Request::from_xml(&xml, &shared::trust());
+            let _ = gbcs::duis::OptOutRequest::from_xml(&xml, &shared::trust());
             let _ = gbcs::duis::ReadRequest::from_xml(&xml);
-            if let Ok(req) = KrpRequest::from_xml(&xml) {
+            if let Ok(req) = KrpRequest::from_xml(&xml, &shared::trust()) {
                 // Whatever reads also builds or is refused with a typed error.
                 let _ = req.with_command(1, |cmd| {
-                    message::build_precommand(&req.header(1), &Payload::UpdateSecurityCredentialsCommand(*cmd))
+                    message::build_precommand(&req.header(1, &shared::RTDS_DCC), &Payload::UpdateSecurityCredentialsCommand(*cmd))
                 });
             }
         }
@@ -415,7 +417,8 @@ fn malformed_6_24_1_requests_are_refused_naming_the_element() {
 /// decoded command, the mode table accepts it, and each is protected as its mode says.
 #[test]
 fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
-    use gbcs::duis::{KrpService, OptOutRequest, DCC_ACB};
+    use gbcs::duis::{KrpService, OptOutRequest};
+    const DCC_ACB: gbcs::frame::EntityId = shared::RTDS_DCC.acb;
     use gbcs::payload::{KeyUsage, RemotePartyRole, TrustAnchorCellIdentifier};
     let Some(dir) = shared::shared_dir() else {
         return;
@@ -433,18 +436,19 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
             3,
         ),
     ] {
-        let req = KrpRequest::from_xml(&read(file)).unwrap_or_else(|e| panic!("{file}: {e}"));
+        let req = KrpRequest::from_xml(&read(file), &shared::trust())
+            .unwrap_or_else(|e| panic!("{file}: {e}"));
         assert_eq!(
             (req.service, req.role),
             (KrpService::Handover, role),
             "{file}"
         );
         assert_eq!(
-            req.default_originator(),
+            req.default_originator(&shared::RTDS_DCC),
             DCC_ACB,
             "the ACB hands its cell over"
         );
-        let header = req.header(2000);
+        let header = req.header(2000, &shared::RTDS_DCC);
         let pre = req
             .with_command(2000, |cmd| {
                 message::build_precommand(&header, &Payload::UpdateSecurityCredentialsCommand(*cmd))
@@ -473,14 +477,15 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
         "<sr:RemotePartyRole>NetworkOperator",
         "<sr:RemotePartyRole>LoadController",
     );
-    let e = KrpRequest::from_xml(&bad).expect_err("a load controller handover");
+    let e = KrpRequest::from_xml(&bad, &shared::trust()).expect_err("a load controller handover");
     assert_eq!(e.cause(), &DuisError::Invalid("RemotePartyRole"));
     assert_eq!(e.line(), Some(line_of(&bad, "<sr:RemotePartyRole>")));
 
     // 8.5: the template's KeyAgreementCertificate is the ACB's *DS* certificate (OU 04,
     // keyUsage digitalSignature): refused before any command is built, as a meter would.
     let template = read("CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML");
-    let e = OptOutRequest::from_xml(&template).expect_err("a DS certificate for KA");
+    let e =
+        OptOutRequest::from_xml(&template, &shared::trust()).expect_err("a DS certificate for KA");
     assert!(matches!(
         e.cause(),
         DuisError::Certificate {
@@ -505,9 +510,11 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
         .expect("ACB KA certificate");
     let b64: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
     let xml = format!("{}{b64}{}", &template[..start], &template[end..]);
-    let req = OptOutRequest::from_xml(&xml).expect("8.5 reads");
+    // The keystore's ACB KA certificate expired on 2025-10-29: build as of mid-2025.
+    let mid_2025 = gbcs::duis::CertificateTrust::new(None, 1_748_736_000);
+    let req = OptOutRequest::from_xml(&xml, &mid_2025).expect("8.5 reads");
     assert!(matches!(req.requested_execution, Execution::At(_)));
-    let header = req.header(3000);
+    let header = req.header(3000, &shared::RTDS_DCC);
     assert_eq!(header.originator, DCC_ACB);
     let z = gbcs::crypto::SharedSecret::from_bytes([9; 32]);
     let signer = gbcs::crypto::SigningKey::from_scalar(&[0x11; 32]).expect("key");
@@ -545,6 +552,7 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
     assert_bad_value(
         OptOutRequest::from_xml(
             &xml.replace("<sr:ACBFloorSeqNumber>0", "<sr:ACBFloorSeqNumber>-1"),
+            &shared::trust(),
         ),
         "ACBFloorSeqNumber",
         line_of(&xml, "<sr:ACBFloorSeqNumber>"),
@@ -556,7 +564,7 @@ fn handover_and_opt_out_templates_map_to_their_modes_from_dccs_acb() {
             + "</sr:ExecutionDateTime>".len();
         format!("{}{}", &xml[..start], &xml[end..])
     };
-    let e = schema_fault(OptOutRequest::from_xml(&undated));
+    let e = schema_fault(OptOutRequest::from_xml(&undated, &shared::trust()));
     assert_eq!(
         e.problem,
         SchemaProblem::Missing("ExecutionDateTime"),
@@ -578,7 +586,7 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
         dir.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"),
     )
     .expect("template");
-    let ok = Srv623Request::from_xml(&xml).expect("reads");
+    let ok = Srv623Request::from_xml(&xml, &shared::trust()).expect("reads");
     let element = |name: &str| -> (usize, usize) {
         let open = format!("<sr:{name}>");
         let start = xml.find(&open).expect("element") + open.len();
@@ -598,7 +606,7 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
     // A corrupted DER length in the first certificate: refused, not built.
     let mut ds = ok.supplier_ds.clone();
     ds[2] ^= 0x40;
-    let e = Srv623Request::from_xml(&with("DigitalSigningCertificate", &ds))
+    let e = Srv623Request::from_xml(&with("DigitalSigningCertificate", &ds), &shared::trust())
         .expect_err("corrupted DER");
     assert!(matches!(
         e.cause(),
@@ -614,7 +622,7 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
     // The KA certificate where the DS certificate belongs.
     let ka = ok.supplier_ka.clone().expect("KA");
     assert!(matches!(
-        Srv623Request::from_xml(&with("DigitalSigningCertificate", &ka))
+        Srv623Request::from_xml(&with("DigitalSigningCertificate", &ka), &shared::trust())
             .map_err(|e| e.cause().clone()),
         Err(DuisError::Certificate {
             element: "DigitalSigningCertificate",
@@ -623,7 +631,8 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
     ));
     // An end-entity certificate in the certification path.
     assert!(matches!(
-        Srv623Request::from_xml(&with("Certificate", &ka)).map_err(|e| e.cause().clone()),
+        Srv623Request::from_xml(&with("Certificate", &ka), &shared::trust())
+            .map_err(|e| e.cause().clone()),
         Err(DuisError::Certificate {
             element: "Certificate",
             ..
@@ -632,7 +641,7 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
     // Too large, before parsing.
     let big = format!("{xml}<!--{}-->", "x".repeat(MAX_REQUEST_BYTES));
     assert!(matches!(
-        Srv623Request::from_xml(&big),
+        Srv623Request::from_xml(&big, &shared::trust()),
         Err(DuisError::TooLarge(_))
     ));
 
@@ -644,8 +653,10 @@ fn requests_with_bad_certificates_or_too_large_are_refused_and_6_23_dates_map() 
             1,
         )
     };
-    let future = Srv623Request::from_xml(&dated("2030-01-15T00:00:00.00Z")).expect("future");
-    let cancel = Srv623Request::from_xml(&dated("3000-12-31T00:00:00.00Z")).expect("cancel");
+    let future = Srv623Request::from_xml(&dated("2030-01-15T00:00:00.00Z"), &shared::trust())
+        .expect("future");
+    let cancel = Srv623Request::from_xml(&dated("3000-12-31T00:00:00.00Z"), &shared::trust())
+        .expect("cancel");
     for (req, want, six) in [
         (&future, Some("2030-01-15T00:00:00Z"), true),
         (&cancel, Some("9999-12-31T23:59:59Z"), false),
@@ -677,15 +688,20 @@ fn meter_points_and_date_times_beyond_the_schema() {
     )
     .expect("template");
     assert_eq!(
-        Srv623Request::from_xml(&xml).expect("reads").import_mpxn,
+        Srv623Request::from_xml(&xml, &shared::trust())
+            .expect("reads")
+            .import_mpxn,
         "1312345678333",
         "the template's MPAN is read though its check digit does not hold"
     );
     let mpxn = |m: &str| {
-        Srv623Request::from_xml(&xml.replace(
-            "<sr:ImportMPxN>1312345678333<",
-            &format!("<sr:ImportMPxN>{m}<"),
-        ))
+        Srv623Request::from_xml(
+            &xml.replace(
+                "<sr:ImportMPxN>1312345678333<",
+                &format!("<sr:ImportMPxN>{m}<"),
+            ),
+            &shared::trust(),
+        )
     };
     for good in ["123456", "1234567890", "1234567890123"] {
         assert_eq!(mpxn(good).expect(good).import_mpxn, good);
@@ -713,7 +729,7 @@ fn meter_points_and_date_times_beyond_the_schema() {
                 "<sr:UpdateSecurityCredentialsCoS>\n<sr:ExecutionDateTime>{when}</sr:ExecutionDateTime>"
             ),
             1,
-        ))
+        ), &shared::trust())
     };
     let e = dated("2030-01-15T00:00:00").expect_err("no time zone");
     assert_eq!(e.cause(), &DuisError::Invalid("ExecutionDateTime"));
@@ -767,11 +783,11 @@ fn readers_refuse_other_services_and_bodies_that_do_not_match_their_variant() {
     let cos = read("CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
     let not = |e: DuisError| e.cause().clone();
     assert_eq!(
-        not(Srv623Request::from_xml(&krp).expect_err("6.15.1")),
+        not(Srv623Request::from_xml(&krp, &shared::trust()).expect_err("6.15.1")),
         DuisError::NotService("6.23")
     );
     assert_eq!(
-        not(OptOutRequest::from_xml(&cos).expect_err("6.23")),
+        not(OptOutRequest::from_xml(&cos, &shared::trust()).expect_err("6.23")),
         DuisError::NotService("8.5")
     );
     assert_eq!(
@@ -779,7 +795,7 @@ fn readers_refuse_other_services_and_bodies_that_do_not_match_their_variant() {
         DuisError::NotService("6.24.1")
     );
     assert_eq!(
-        not(KrpRequest::from_xml(&cos).expect_err("6.23")),
+        not(KrpRequest::from_xml(&cos, &shared::trust()).expect_err("6.23")),
         DuisError::NotService("6.15.1 or 6.21")
     );
     // A 6.21 header over a 6.15.1 body: both are the KRP reader's, but not together.
@@ -789,7 +805,7 @@ fn readers_refuse_other_services_and_bodies_that_do_not_match_their_variant() {
     );
     assert_ne!(mixed, krp);
     assert_eq!(
-        not(KrpRequest::from_xml(&mixed).expect_err("mismatch")),
+        not(KrpRequest::from_xml(&mixed, &shared::trust()).expect_err("mismatch")),
         DuisError::NotService("6.15.1 or 6.21")
     );
 }

@@ -6,6 +6,8 @@ use std::process::ExitCode;
 
 #[path = "gbcs/args.rs"]
 mod args;
+#[path = "gbcs/build.rs"]
+mod build;
 #[path = "gbcs/cos_cmds.rs"]
 mod cos_cmds;
 #[path = "gbcs/failure.rs"]
@@ -26,7 +28,7 @@ fn main() -> ExitCode {
         Some(("verify", m)) => messages::verify(m),
         Some(("sign", m)) => messages::sign(m),
         Some(("mac", m)) => messages::mac(m),
-        Some(("build", m)) => messages::build(m),
+        Some(("build", m)) => build::build(m),
         Some(("classify", m)) => cos_cmds::classify_cmd(m),
         Some(("migrate", m)) => cos_cmds::migrate(m),
         Some(("report", m)) => cos_cmds::report(m),

@@ -5,6 +5,10 @@
 //! used if present, and tests that need it are skipped with a note otherwise.
 #![allow(dead_code)]
 
+#[allow(clippy::duplicate_mod)] // each support module may bring it; one test may use several
+#[path = "skip.rs"]
+mod skip;
+
 use std::path::PathBuf;
 
 use gbcs::crypto::keystore::Keystore;
@@ -47,7 +51,10 @@ pub fn shared_dir() -> Option<PathBuf> {
             if dir.join("rtds/RTDS-4.5.0").is_dir() {
                 Some(dir)
             } else {
-                eprintln!("note: ../shared not found and GBCS_REFERENCE_DATA not set: skipping RTDS checks");
+                skip::skipped(
+                    "the checks against DCC's reference data",
+                    "../shared is not beside the checkout and GBCS_REFERENCE_DATA is not set",
+                );
                 None
             }
         }
@@ -197,3 +204,23 @@ pub fn duis_templates(shared: &std::path::Path, markers: &[&str]) -> Vec<(String
 
 /// The markers of the certificate services gbcs reads, as they appear in template names.
 pub const DUIS_SERVICES: [&str; 5] = ["_6.15.1_", "_6.21_", "_6.23_", "_8.5_", "_6.24.1_"];
+
+/// DCC's parties as the RTDS names them (a test's choice; the library names no party).
+#[cfg(feature = "duis")]
+pub const RTDS_DCC: gbcs::duis::DccParties = gbcs::duis::DccParties {
+    acb: gbcs::frame::EntityId::from_u64(ACB),
+    tcos: gbcs::frame::EntityId::from_u64(0x90B3_D51F_3000_0004),
+};
+
+/// The time the DUIS tests build at: 2026-12-07T09:30:00Z (the templates' certificates are
+/// valid from 2025 to 2035; the future-dated ones execute in 2030).
+#[cfg(feature = "duis")]
+pub const BUILD_TIME: i64 = 1_796_635_800;
+
+/// How the DUIS tests check a request's certificates: each under the CA the request carries,
+/// at [`BUILD_TIME`] (the RTDS root is no file's; tests that need it recover it with
+/// [`rtds_root_anchor`]).
+#[cfg(feature = "duis")]
+pub fn trust() -> gbcs::duis::CertificateTrust<'static> {
+    gbcs::duis::CertificateTrust::new(None, BUILD_TIME)
+}

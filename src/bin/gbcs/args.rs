@@ -18,6 +18,68 @@ pub fn format_arg() -> Arg {
         .help("How the input is written")
 }
 
+/// DCC's parties in the environment a command is for (the library names none of them).
+fn dcc_args() -> [Arg; 3] {
+    [
+        Arg::new("dcc")
+            .long("dcc")
+            .value_name("PRESET")
+            .value_parser(["rtds"])
+            .help("DCC's ACB and TCoS party by name: rtds = the RTDS test parties (ACB 90B3D51F30000002, TCoS 90B3D51F30000004)"),
+        Arg::new("acb")
+            .long("acb")
+            .value_name("ENTITY")
+            .help("DCC's ACB (overrides the --dcc preset's)"),
+        Arg::new("tcos")
+            .long("tcos")
+            .value_name("ENTITY")
+            .help("DCC's TCoS party (overrides the --dcc preset's)"),
+    ]
+}
+
+/// What a build checks the request's certificates against, and the signing key's certificate.
+fn trust_args() -> [Arg; 3] {
+    [
+        Arg::new("trust-anchor")
+            .long("trust-anchor")
+            .value_name("PEM")
+            .help("The SMKI root (certificate or public key): every certificate's path must end there; without it, each is verified up to the request's own CA, and stderr says so"),
+        Arg::new("now")
+            .long("now")
+            .value_name("TIME")
+            .help("The time of building (RFC 3339, e.g. 2026-12-07T09:30:00Z; default: the clock): certificates must be valid then, and a future-dated request's time after it"),
+        Arg::new("key-cert")
+            .long("key-cert")
+            .value_name("PEM")
+            .help("The --key's certificate: the key is refused unless it is the originator's DS key (found by itself beside a keystore key or in the token)"),
+    ]
+}
+
+fn counter_arg(required: bool) -> Arg {
+    Arg::new("counter")
+        .long("counter")
+        .value_name("N")
+        .required(required)
+        .value_parser(crate::input::counter)
+        .help("The originator counter (also authorisingRemotePartySeqNumber): decimal or 0x hex, 0 to 2^63 - 1")
+}
+
+/// The most meters `migrate --simulate` takes: the scale of the national fleet.
+pub const MAX_SIMULATED: u64 = 100_000_000;
+
+fn simulated(s: &str) -> Result<u64, String> {
+    let n: u64 = s
+        .trim()
+        .parse()
+        .map_err(|_| format!("{s} is not a number of meters"))?;
+    if n > MAX_SIMULATED {
+        return Err(format!(
+            "{n} meters: the most --simulate takes is {MAX_SIMULATED} (100 million, the scale of the national fleet)"
+        ));
+    }
+    Ok(n)
+}
+
 pub fn command() -> Command {
     Command::new("gbcs")
         .version(env!("CARGO_PKG_VERSION"))
@@ -59,9 +121,9 @@ pub fn command() -> Command {
                 .arg(input_arg())
                 .arg(format_arg())
                 .arg(Arg::new("keystore").long("keystore").value_name("DIR").required(true).help("A folder laid out like rtds/keystore: <entity-id>-<ds|ka|pp-ka>.<pem|key>"))
-                .arg(Arg::new("acb").long("acb").value_name("ENTITY").default_value("90B3D51F30000002").help("The ACB whose KA key MACs commands"))
+                .args(dcc_args())
                 .arg(Arg::new("allow-unauthenticated").long("allow-unauthenticated").action(ArgAction::SetTrue).help("Exit 0 for a message with nothing to check (a pre-command, or 00 without a MAC header)"))
-                .after_help("Each check names the key it used and whose it must be: a command's signature the\noriginator's DS certificate (and the cell its mode authorises with), a response's or\nalert's the device's, the MAC the ACB x device pair. A CS02b/CS02g command is also\nchecked against its mode's row (fields, [3], protection).\n\nExit codes: 0 every check passed; 1 a check failed, or nothing authenticates the\nmessage (unless --allow-unauthenticated); 3 not a GBCS message; 4 the keystore could not be read.\n\nExample:\n  gbcs verify --keystore ../shared/rtds/keystore COMMAND.HEX"),
+                .after_help("Each check names the key it used and whose it must be: a command's signature the\noriginator's DS certificate (and the cell its mode authorises with), a response's or\nalert's the device's, the MAC the ACB x device pair (the ACB from --acb or --dcc; the\ndevice is a command's recipient, a response's or alert's originator). A CS02b/CS02g\ncommand is also checked against its mode's row (fields, [3], protection). The report goes\nto stdout, a one-line verdict to stderr when a check fails.\n\nExit codes: 0 every check passed; 1 a check failed, or nothing authenticates the\nmessage (unless --allow-unauthenticated); 3 not a GBCS message; 4 the keystore could not be read.\n\nExample:\n  gbcs verify --keystore ../shared/rtds/keystore --dcc rtds COMMAND.HEX"),
         )
         .subcommand(
             Command::new("sign")
@@ -85,24 +147,28 @@ pub fn command() -> Command {
                 .about("Build a GBCS command from a DUIS service request")
                 .args_conflicts_with_subcommands(true)
                 .arg(Arg::new("duis").long("duis").value_name("FILE").help("The DUIS request XML, checked against the DUIS 5.4 schema; the service comes from its ServiceReferenceVariant (6.23, 6.15.1, 6.21, 8.5, 6.24.1)"))
-                .arg(Arg::new("originator").long("originator").value_name("ENTITY").help("Who originates: by default the requesting Service User (6.15.1), DCC's TCoS party 90B3D51F30000004 (6.23), DCC's ACB 90B3D51F30000002 (6.24.1)"))
-                .arg(Arg::new("counter").long("counter").value_name("N").value_parser(clap::value_parser!(u64)).help("The originator counter (also authorisingRemotePartySeqNumber)"))
+                .arg(Arg::new("originator").long("originator").value_name("ENTITY").help("Who originates: by default the requesting Service User (6.15.1), DCC's TCoS party (6.23), DCC's ACB (6.21, 8.5, 6.24.1), from --dcc, --acb, --tcos"))
+                .args(dcc_args())
+                .arg(counter_arg(false))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("Sign with this DS key (PEM, or a pkcs11: URI)"))
+                .args(trust_args())
                 .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").requires("device-ka").help("MAC with this ACB KA key (PEM, or a pkcs11: URI)"))
                 .arg(Arg::new("device-ka").long("device-ka").value_name("PEM").requires("acb-key").help("The meter's KA certificate, for the MAC"))
                 .arg(Arg::new("format").long("format").value_name("FORMAT").value_parser(["hex", "binary", "base64"]).default_value("hex").help("Output: hex, raw binary, or base64"))
                 .arg(Arg::new("read-as").long("read-as").value_name("CODE").value_parser(["cs02a", "cs02f"]).help("6.24.1: send the read as CS02a (0x0008) or CS02f (0x011B); default CS02f when the load controller is asked for, CS02a otherwise"))
-                .after_help("Examples:\n  gbcs build --duis ../shared/duis/CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 1000\n  gbcs build srv-6.23 --duis ../shared/duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 6001\n\nWithout --key it prints the pre-command; with --key the signed command; with --acb-key and\n--device-ka too, the MAC'd command.")
+                .after_help("Examples:\n  gbcs build --duis ../shared/duis/CS02bSupplierBySupplier_6.15.1_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 1000\n  gbcs build srv-6.23 --dcc rtds --duis ../shared/duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 6001\n\nWithout --key it prints the pre-command; with --key the signed command; with --acb-key and\n--device-ka too, the MAC'd command. The request's certificates are verified first (each under\nits CA in the request, the path to --trust-anchor when given, valid --now and at a\nfuture-dated request's execution time); a failed check exits 1.")
                 .subcommand(
                     Command::new("srv-6.23")
                         .about("UpdateSecurityCredentialsCoS → CS02b supplierByTransCoS (0x0107)")
                         .arg(Arg::new("duis").long("duis").value_name("FILE").required(true).help("The DUIS request XML"))
-                        .arg(Arg::new("originator").long("originator").value_name("ENTITY").default_value("90B3D51F30000004").help("The party in the meter's {5, DS} cell, who signs"))
-                        .arg(Arg::new("counter").long("counter").value_name("N").required(true).value_parser(clap::value_parser!(u64)).help("The originator counter (also authorisingRemotePartySeqNumber)"))
+                        .arg(Arg::new("originator").long("originator").value_name("ENTITY").help("The party in the meter's {5, DS} cell, who signs (default: DCC's TCoS party, from --dcc or --tcos)"))
+                        .args(dcc_args())
+                        .arg(counter_arg(true))
                         .arg(Arg::new("key").long("key").value_name("PEM|URI").help("Sign with this DS key (PEM, or a pkcs11: URI)"))
+                        .args(trust_args())
                         .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").requires("device-ka").help("MAC with this ACB KA key (PEM, or a pkcs11: URI)"))
                         .arg(Arg::new("device-ka").long("device-ka").value_name("PEM").requires("acb-key").help("The meter's KA certificate, for the MAC"))
-                        .after_help("Example:\n  gbcs build srv-6.23 --duis ../shared/duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 6001\n\nWithout --key it prints the pre-command; with --key the signed command; with --acb-key and\n--device-ka too, the MAC'd command."),
+                        .after_help("Example:\n  gbcs build srv-6.23 --dcc rtds --duis ../shared/duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML --counter 6001\n\nWithout --key it prints the pre-command; with --key the signed command; with --acb-key and\n--device-ka too, the MAC'd command."),
                 ),
         )
         .subcommand(
@@ -113,14 +179,14 @@ pub fn command() -> Command {
                 .arg(Arg::new("registry").long("registry").value_name("FILE").required(true).help("Lines `tcos|ecos ENTITY KEYID`"))
                 .arg(Arg::new("keystore").long("keystore").value_name("DIR").help("Verify first with the device's DS certificate, or the ACB x device KA pair for a MAC, from a keystore folder"))
                 .arg(Arg::new("device-key").long("device-key").value_name("PEM").help("Verify first with the device's DS certificate or public key"))
-                .arg(Arg::new("acb").long("acb").value_name("ENTITY").default_value("90B3D51F30000002").help("The ACB whose KA key MACs CS02a reads"))
+                .args(dcc_args())
                 .arg(Arg::new("no-verify").long("no-verify").action(ArgAction::SetTrue).conflicts_with_all(["keystore", "device-key"]).help("Classify without verifying (the output says so)"))
-                .after_help("The evidence is verified before it is classified: the device's signature, or the ACB x\ndevice MAC; give --keystore or --device-key, or --no-verify.\n\nExample:\n  printf 'tcos 90B3D51F30000004 4B38EB47561D93E8\\n' > registry.txt\n  gbcs classify --registry registry.txt --keystore ../shared/rtds/keystore RESPONSE.HEX"),
+                .after_help("The evidence is verified before it is classified: the device's signature, or the ACB x\ndevice MAC; give --keystore or --device-key, or --no-verify.\n\nExample:\n  printf 'tcos 90B3D51F30000004 4B38EB47561D93E8\\n' > registry.txt\n  gbcs classify --registry registry.txt --keystore ../shared/rtds/keystore --dcc rtds RESPONSE.HEX"),
         )
         .subcommand(
             Command::new("migrate")
                 .about("Migrate a simulated fleet from TCoS to ECoS, with a progress bar")
-                .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(clap::value_parser!(u64)).help("Simulated meters"))
+                .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(simulated).help("Simulated meters (at most 100,000,000, the scale of the national fleet)"))
                 .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)))
                 .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger here (JSON: timed attempts, readings, standings, report sequence numbers)"))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))

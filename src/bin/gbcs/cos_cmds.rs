@@ -9,7 +9,7 @@ use gbcs::crypto::KeyAgreement;
 use gbcs::payload::Payload;
 
 use crate::failure::{Failure, Result};
-use crate::input::{parse, read_input, read_text};
+use crate::input::{parse, read_input, read_text, LEDGER, REGISTRY};
 use crate::keys;
 use crate::messages::{module, signing_key};
 
@@ -18,12 +18,13 @@ pub fn classify_cmd(m: &ArgMatches) -> Result<String> {
         .get_one::<String>("registry")
         .map(String::as_str)
         .unwrap_or_default();
-    let registry = CosRegistry::from_text(&read_text(path)?).map_err(|e| Failure::File {
-        path: path.to_owned(),
-        line: e.line as u64,
-        column: Some(e.column),
-        message: format!("expected {}", e.expected),
-    })?;
+    let registry =
+        CosRegistry::from_text(&read_text(path, REGISTRY)?).map_err(|e| Failure::File {
+            path: path.to_owned(),
+            line: e.line as u64,
+            column: Some(e.column),
+            message: format!("expected {}", e.expected),
+        })?;
     let bytes = read_input(m)?;
     let msg = parse(&bytes)?;
     let checked = authenticate_device(m, &msg)?;
@@ -35,21 +36,21 @@ pub fn classify_cmd(m: &ArgMatches) -> Result<String> {
         }
         _ => Err(classify::NotEvidence::WrongMessage),
     }
-    .map_err(|e| Failure::decode(format!("not evidence of the meter's credentials: {e:?}")))?;
+    .map_err(|e| Failure::decode(format!("not evidence of the meter's credentials: {e}")))?;
     let state = match c.state {
         gbcs::cos::CosState::Tcos => "TCOS".to_owned(),
         gbcs::cos::CosState::Ecos => "ECOS".to_owned(),
-        gbcs::cos::CosState::Unknown(r) => format!("UNKNOWN ({r:?})"),
+        gbcs::cos::CosState::Unknown(r) => format!("UNKNOWN: {r}"),
     };
     let e = c.evidence;
     Ok(format!(
-        "{checked}state: {state}\nmatched: {}\nevidence: {:?} from device {} (counter {})\ncell: {}\nstatus: {}\n",
-        c.matched.map_or("-".into(), |k| format!("{k:?}")),
+        "{checked}state: {state}\nmatched: {}\nevidence: {} from device {} (counter {})\ncell: {}\nstatus: {}\n",
+        c.matched.map_or("-".into(), |k| k.to_string()),
         e.source,
         e.device,
         e.counter.map_or("-".into(), |n| n.to_string()),
         e.credential.map_or("(none)".into(), |x| x.to_string()),
-        e.status.map_or("-".into(), |s| format!("{s:?}")),
+        e.status.map_or("-".into(), |s| s.to_string()),
     ))
 }
 
@@ -100,7 +101,9 @@ fn authenticate_device(m: &ArgMatches, msg: &gbcs::Message<'_>) -> Result<String
         ));
     }
     if msg.frame().mac().is_some() {
-        let acb = crate::input::entity(m, "acb")?;
+        let acb = crate::input::dcc(m)?.0.ok_or_else(|| {
+            Failure::usage("the evidence is MAC'd: say which ACB with --acb ENTITY or --dcc rtds")
+        })?;
         let z = ks
             .key_agreement_key(acb, KeyRole::KeyAgreement)
             .and_then(|k| {
@@ -208,7 +211,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         write_ledger(path, &run.ledger)?;
     }
     let mut out = format!(
-        "{} devices, {} migrated, {} attempts in {secs:.1} s ({:.0} devices/s)\n",
+        "{} devices, {} migrated, {} attempts in {secs:.1} s ({:.0} attempts/s)\n",
         n,
         last.migrated,
         last.attempts,
@@ -229,7 +232,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
 
 /// Reads a ledger file (the JSON `gbcs migrate --ledger` writes).
 fn read_ledger(path: &str) -> Result<Ledger> {
-    serde_json::from_str(&read_text(path)?).map_err(|e| Failure::File {
+    serde_json::from_str(&read_text(path, LEDGER)?).map_err(|e| Failure::File {
         path: path.to_owned(),
         line: e.line() as u64,
         column: Some(e.column()),
@@ -237,9 +240,12 @@ fn read_ledger(path: &str) -> Result<Ledger> {
     })
 }
 
+/// Writes the ledger file whole or not at all: to a temporary file beside it, flushed to disk,
+/// then renamed over it, so a kill at any instant leaves the old file or the new, never a
+/// truncated one.
 fn write_ledger(path: &str, ledger: &Ledger) -> Result<()> {
     let text = serde_json::to_string(ledger).map_err(|e| Failure::key(e.to_string()))?;
-    std::fs::write(path, text + "\n").map_err(|e| Failure::io(path, e))
+    crate::input::write_atomically(path, (text + "\n").as_bytes())
 }
 
 fn ledger_arg(m: &ArgMatches) -> &str {

@@ -9,8 +9,8 @@ pub const EXIT_CODES: &str = "Exit codes:
   1  a check failed: a signature or MAC does not verify, or no key was found to check it
   2  usage error (bad arguments)
   3  the input could not be decoded (the message names the field and byte offset)
-  4  a file, key or certificate could not be read, or a file's content is wrong (the message
-     names the file and line)";
+  4  a file, key or certificate could not be read, is larger than the bound for its kind, or
+     its content is wrong (the message names the file and line)";
 
 /// A failure of a subcommand.
 #[derive(Debug)]
@@ -41,6 +41,15 @@ pub enum Failure {
     },
     /// A key, certificate or keystore could not be used (exit 4).
     Key(String),
+    /// A file larger than the bound of its kind (exit 4): not read further.
+    TooLarge {
+        /// The file (`stdin` for standard input).
+        path: String,
+        /// The bound, in bytes.
+        bound: u64,
+        /// What kind of file it was read as.
+        kind: &'static str,
+    },
 }
 
 impl Failure {
@@ -69,7 +78,7 @@ impl Failure {
             Self::Check(_) => 1,
             Self::Usage(_) => 2,
             Self::Decode(_) => 3,
-            Self::Io { .. } | Self::File { .. } | Self::Key(_) => 4,
+            Self::Io { .. } | Self::File { .. } | Self::Key(_) | Self::TooLarge { .. } => 4,
         }
     }
 }
@@ -78,6 +87,10 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Check(m) | Self::Usage(m) | Self::Decode(m) | Self::Key(m) => f.write_str(m),
+            Self::TooLarge { path, bound, kind } => write!(
+                f,
+                "{path}: larger than {bound} bytes, the bound for {kind}; not read further"
+            ),
             Self::Io { path, error } => write!(f, "{path}: {error}"),
             Self::File {
                 path,

@@ -9,20 +9,72 @@ use gbcs::frame::EntityId;
 
 use crate::failure::{Failure, Result};
 
+/// A kind of file the tool reads, and the most bytes it reads of one: past the bound a file
+/// is refused (exit 4) without being read further, so `/dev/zero` or a wrong path cannot make
+/// the tool read without end.
+#[derive(Clone, Copy, Debug)]
+pub struct Bound {
+    /// What the file is read as.
+    pub kind: &'static str,
+    /// The most bytes read.
+    pub bytes: u64,
+}
+
+/// A GBCS message: a few KiB, doubled as hex; 1 MiB is far beyond any CS02 message.
+pub const MESSAGE: Bound = Bound {
+    kind: "a GBCS message (hex, base64 or binary)",
+    bytes: 1 << 20,
+};
+/// A DUIS request: the library's own bound.
+pub const DUIS_REQUEST: Bound = Bound {
+    kind: "a DUIS request",
+    bytes: gbcs::duis::MAX_REQUEST_BYTES as u64,
+};
+/// A PEM key or certificate (under 4 KiB).
+pub const KEY_FILE: Bound = Bound {
+    kind: "a PEM key or certificate",
+    bytes: gbcs::crypto::keystore::MAX_KEY_FILE_BYTES,
+};
+/// A CoS registry (a line per credential).
+pub const REGISTRY: Bound = Bound {
+    kind: "a CoS registry",
+    bytes: 16 << 20,
+};
+/// A ledger file (JSON): about 100 bytes per device and attempt; 4 GiB holds a national fleet.
+pub const LEDGER: Bound = Bound {
+    kind: "a ledger",
+    bytes: 4 << 30,
+};
+
+/// Reads `path` (`-`: standard input) up to `bound`.
+pub fn read_bounded(path: &str, bound: Bound) -> Result<Vec<u8>> {
+    let mut v = Vec::new();
+    let read = if path == "-" {
+        std::io::stdin()
+            .lock()
+            .take(bound.bytes + 1)
+            .read_to_end(&mut v)
+    } else {
+        std::fs::File::open(path).and_then(|f| f.take(bound.bytes + 1).read_to_end(&mut v))
+    };
+    let shown = if path == "-" { "stdin" } else { path };
+    read.map_err(|e| Failure::io(shown, e))?;
+    if u64::try_from(v.len()).unwrap_or(u64::MAX) > bound.bytes {
+        return Err(Failure::TooLarge {
+            path: shown.to_owned(),
+            bound: bound.bytes,
+            kind: bound.kind,
+        });
+    }
+    Ok(v)
+}
+
 pub fn read_input(m: &ArgMatches) -> Result<Vec<u8>> {
     let path = m
         .get_one::<String>("input")
         .map(String::as_str)
         .unwrap_or("-");
-    let raw = if path == "-" {
-        let mut v = Vec::new();
-        std::io::stdin()
-            .read_to_end(&mut v)
-            .map_err(|e| Failure::io("stdin", e))?;
-        v
-    } else {
-        std::fs::read(path).map_err(|e| Failure::io(path, e))?
-    };
+    let raw = read_bounded(path, MESSAGE)?;
     let format = match m.get_one::<String>("format").map(String::as_str) {
         Some("hex") => InputFormat::Hex,
         Some("base64") => InputFormat::Base64,
@@ -32,8 +84,80 @@ pub fn read_input(m: &ArgMatches) -> Result<Vec<u8>> {
     cli::read_message(&raw, format).map_err(Failure::decode)
 }
 
-pub fn read_text(path: &str) -> Result<String> {
-    std::fs::read_to_string(path).map_err(|e| Failure::io(path, e))
+/// Reads `path` as UTF-8 text, up to `bound`.
+pub fn read_text(path: &str, bound: Bound) -> Result<String> {
+    String::from_utf8(read_bounded(path, bound)?).map_err(|e| Failure::File {
+        path: path.to_owned(),
+        line: 0,
+        column: None,
+        message: format!("not UTF-8 text (byte {})", e.utf8_error().valid_up_to()),
+    })
+}
+
+/// `--now TIME` (RFC 3339), else the system clock: the time checks are made at.
+pub fn now(m: &ArgMatches) -> Result<i64> {
+    match m.try_get_one::<String>("now").ok().flatten() {
+        Some(t) => cli::parse_time(t).ok_or_else(|| {
+            Failure::usage(format!(
+                "--now {t}: not an RFC 3339 date-time with a zone, e.g. 2026-12-07T09:30:00Z"
+            ))
+        }),
+        None => std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_err(|_| Failure::usage("the system clock is before 1970: give --now"))
+            .and_then(|d| {
+                i64::try_from(d.as_secs()).map_err(|_| Failure::usage("the system clock is absurd"))
+            }),
+    }
+}
+
+/// An originator counter: decimal, or hex after `0x`, up to the GBCS limit (a SeqNumber is
+/// at most 2^63 - 1). For clap's `value_parser`.
+pub fn counter(s: &str) -> std::result::Result<u64, String> {
+    let max = gbcs::payload::MAX_SEQ_NUMBER;
+    let t = s.trim();
+    let parsed = match t.strip_prefix("0x").or_else(|| t.strip_prefix("0X")) {
+        Some(hex) => u128::from_str_radix(hex, 16),
+        None => t.parse::<u128>(),
+    };
+    match parsed {
+        Ok(n) if n <= u128::from(max) => u64::try_from(n).map_err(|e| e.to_string()),
+        Ok(_) => Err(format!(
+            "{t} is above the largest GBCS counter, 2^63 - 1 = {max}"
+        )),
+        Err(_) => Err(format!(
+            "{t} is not a counter: a decimal number, or hex after 0x, from 0 to {max}"
+        )),
+    }
+}
+
+/// DCC's parties in the environment the command is for: `--dcc rtds` (the RTDS test parties),
+/// each overridden by `--acb` and `--tcos`. The library names none of them.
+pub fn dcc(m: &ArgMatches) -> Result<(Option<EntityId>, Option<EntityId>)> {
+    let preset = match m
+        .try_get_one::<String>("dcc")
+        .ok()
+        .flatten()
+        .map(String::as_str)
+    {
+        Some("rtds") => (
+            Some(EntityId::from_u64(0x90B3_D51F_3000_0002)),
+            Some(EntityId::from_u64(0x90B3_D51F_3000_0004)),
+        ),
+        Some(other) => {
+            return Err(Failure::usage(format!(
+                "--dcc {other}: the presets are: rtds"
+            )))
+        }
+        None => (None, None),
+    };
+    let given = |name: &str| -> Result<Option<EntityId>> {
+        match m.try_get_one::<String>(name).ok().flatten() {
+            Some(_) => entity(m, name).map(Some),
+            None => Ok(None),
+        }
+    };
+    Ok((given("acb")?.or(preset.0), given("tcos")?.or(preset.1)))
 }
 
 pub fn entity(m: &ArgMatches, name: &str) -> Result<EntityId> {
@@ -52,4 +176,39 @@ pub fn parse(bytes: &[u8]) -> Result<gbcs::Message<'_>> {
 pub fn name(p: &Path) -> String {
     p.file_name()
         .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+}
+
+/// Writes `bytes` to `path` whole or not at all: a temporary file in the same folder, written
+/// and flushed to disk, renamed over `path` (atomic on POSIX file systems), then the folder
+/// synced so the rename itself survives a power cut.
+pub fn write_atomically(path: &str, bytes: &[u8]) -> Result<()> {
+    use std::io::Write as _;
+    let target = Path::new(path);
+    let dir = match target.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => std::path::PathBuf::from("."),
+    };
+    let name = target
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
+    let shown = tmp.display().to_string();
+    let written = (|| {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(bytes)?;
+        f.sync_all()
+    })();
+    if let Err(e) = written {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failure::io(&shown, e));
+    }
+    if let Err(e) = std::fs::rename(&tmp, target) {
+        let _ = std::fs::remove_file(&tmp);
+        return Err(Failure::io(path, e));
+    }
+    if let Ok(d) = std::fs::File::open(&dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
 }

@@ -5,10 +5,21 @@
 use gbcs::crypto::pkcs11::{HsmKeyAgreementKey, HsmSigningKey, Pkcs11Module, Pkcs11Uri};
 use gbcs::crypto::{KeyAgreement, KeyAgreementKey, PublicKey, SignatureSigner, SigningKey};
 
-/// A signer and, where known, its public key.
+/// A signer and, where known, its public key and what says whose key it is.
 pub struct Signer {
     pub signer: Box<dyn SignatureSigner + Send + Sync>,
     pub public: Option<PublicKey>,
+    pub provenance: Provenance,
+}
+
+/// What is known of whose key a signing key is.
+pub enum Provenance {
+    /// Its certificate (DER) and where it was found.
+    Certificate(Vec<u8>, String),
+    /// Its keystore file name says it is a key-agreement key, not a signing key.
+    KeyAgreementFile(String),
+    /// Nothing: a bare key.
+    Unknown,
 }
 
 /// A key agreement and, where known, its public key.
@@ -25,7 +36,43 @@ fn hsm(spec: &str, module: Option<&str>) -> Result<(Pkcs11Module, Pkcs11Uri), St
 }
 
 fn pem(path: &str) -> Result<String, String> {
-    std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))
+    crate::input::read_text(path, crate::input::KEY_FILE).map_err(|e| e.to_string())
+}
+
+/// What the key file's name and neighbours say of it, laid out as a keystore
+/// (`<entity-id>-ds.key` beside `<entity-id>-ds.pem`; `-ka`/`-pp-ka` name key-agreement keys).
+fn provenance_of_file(spec: &str) -> Result<Provenance, String> {
+    let path = std::path::Path::new(spec);
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let Some(stem) = name.strip_suffix(".key") else {
+        return Ok(Provenance::Unknown);
+    };
+    let keystore_id = |s: &str| s.len() == 16 && s.bytes().all(|b| b.is_ascii_hexdigit());
+    if let Some(id) = stem
+        .strip_suffix("-ka")
+        .or_else(|| stem.strip_suffix("-pp-ka"))
+    {
+        if keystore_id(id) {
+            return Ok(Provenance::KeyAgreementFile(name));
+        }
+    }
+    match stem.strip_suffix("-ds") {
+        Some(id) if keystore_id(id) => {
+            let cert = path.with_file_name(format!("{stem}.pem"));
+            if !cert.is_file() {
+                return Ok(Provenance::Unknown);
+            }
+            let shown = cert.display().to_string();
+            let text = pem(&shown)?;
+            let (_, der) = pem_rfc7468::decode_vec(text.trim().as_bytes())
+                .map_err(|_| format!("{shown}: not a PEM certificate"))?;
+            Ok(Provenance::Certificate(der, shown))
+        }
+        _ => Ok(Provenance::Unknown),
+    }
 }
 
 /// The DS key `spec` names (a PEM file or a PKCS#11 URI).
@@ -34,9 +81,17 @@ pub fn signer(spec: &str, module: Option<&str>) -> Result<Signer, String> {
         let (module, uri) = hsm(spec, module)?;
         let key = HsmSigningKey::open(&module, &uri).map_err(|e| format!("{spec}: {e}"))?;
         let public = key.public_key().cloned();
+        let provenance = match key.certificate() {
+            Some(der) => Provenance::Certificate(
+                der.to_vec(),
+                format!("the token's certificate object beside {spec}"),
+            ),
+            None => Provenance::Unknown,
+        };
         return Ok(Signer {
             signer: Box::new(key),
             public,
+            provenance,
         });
     }
     let key = SigningKey::from_pem(&zeroize::Zeroizing::new(pem(spec)?))
@@ -44,6 +99,7 @@ pub fn signer(spec: &str, module: Option<&str>) -> Result<Signer, String> {
     Ok(Signer {
         public: Some(key.public_key()),
         signer: Box::new(key),
+        provenance: provenance_of_file(spec)?,
     })
 }
 
@@ -69,4 +125,12 @@ pub fn agreement(spec: &str, module: Option<&str>) -> Result<Agreement, String> 
 /// A peer's public key from a certificate or public-key PEM file.
 pub fn peer(path: &str) -> Result<PublicKey, String> {
     PublicKey::from_pem(&pem(path)?).map_err(|e| format!("{path}: {e}"))
+}
+
+/// A certificate file (PEM) as DER.
+pub fn certificate_der(path: &str) -> Result<Vec<u8>, String> {
+    let text = pem(path)?;
+    pem_rfc7468::decode_vec(text.trim().as_bytes())
+        .map(|(_, der)| der)
+        .map_err(|_| format!("{path}: not a PEM certificate"))
 }
