@@ -280,15 +280,29 @@ fn malformed_6_15_1_requests_are_refused_naming_the_element() {
     );
 }
 
+/// What a reader's result must be for any input: a value, or an error that says what is wrong
+/// and, when it names a line, a line of the document.
+fn assert_told<T>(xml: &str, r: &Result<T, DuisError>) {
+    if let Err(e) = r {
+        assert!(!e.to_string().is_empty());
+        if let Some(line) = e.line() {
+            let lines = u32::try_from(xml.lines().count().max(1)).unwrap_or(u32::MAX);
+            assert!((1..=lines).contains(&line), "line {line} of {lines}: {e}");
+        }
+    }
+}
+
 proptest::proptest! {
     #![proptest_config(proptest::prelude::ProptestConfig { cases: 256, ..Default::default() })]
 
-    /// Any template with bytes changed, cut or repeated reads to a request or a typed error.
+    /// Any template with a character changed, text cut or repeated reads to a request or an
+    /// error that names its place. The mutation works on characters, so every case is text
+    /// (a byte at or above 0x80 used to make it invalid UTF-8, and the case checked nothing).
     #[test]
     fn mutated_templates_never_panic_any_reader(
         at in 0usize..6000,
         cut in 0usize..200,
-        byte in proptest::prelude::any::<u8>(),
+        c in proptest::prelude::any::<char>(),
         which in 0usize..16,
     ) {
         let Some(dir) = shared::shared_dir() else {
@@ -296,28 +310,39 @@ proptest::proptest! {
         };
         let names = shared::duis_templates(&dir, &shared::DUIS_SERVICES);
         let path = &names[which % names.len()].1;
-        let mut bytes = std::fs::read(path).expect("template");
-        let at = at % bytes.len();
-        bytes[at] = byte;
-        let end = (at + cut).min(bytes.len());
+        let original = std::fs::read_to_string(path).expect("template");
+        let mut chars: Vec<char> = original.chars().collect();
+        let at = at % chars.len();
+        chars[at] = c;
+        let end = (at + cut).min(chars.len());
         if cut % 3 == 0 {
-            bytes.drain(at..end);
+            chars.drain(at..end);
         } else if cut % 3 == 1 {
-            let dup = bytes[at..end].to_vec();
-            bytes.splice(at..at, dup);
+            let dup = chars[at..end].to_vec();
+            chars.splice(at..at, dup);
         }
-        if let Ok(xml) = String::from_utf8(bytes) {
-            // Every reader, whatever the service: a value or a typed error.
-            let _ = gbcs::duis::service_variant(&xml);
-            let _ = gbcs::duis::Srv623Request::from_xml(&xml, &shared::trust());
-            let _ = gbcs::duis::OptOutRequest::from_xml(&xml, &shared::trust());
-            let _ = gbcs::duis::ReadRequest::from_xml(&xml);
-            if let Ok(req) = KrpRequest::from_xml(&xml, &shared::trust()) {
-                // Whatever reads also builds or is refused with a typed error.
-                let _ = req.with_command(1, |cmd| {
-                    message::build_precommand(&req.header(1, &shared::RTDS_DCC), &Payload::UpdateSecurityCredentialsCommand(*cmd))
-                });
-            }
+        let xml: String = chars.into_iter().collect();
+        // Every reader, whatever the service: a value or a typed error, located.
+        let _ = gbcs::duis::service_variant(&xml);
+        let cos = gbcs::duis::Srv623Request::from_xml(&xml, &shared::trust());
+        assert_told(&xml, &cos);
+        let opt_out = gbcs::duis::OptOutRequest::from_xml(&xml, &shared::trust());
+        assert_told(&xml, &opt_out);
+        let read = gbcs::duis::ReadRequest::from_xml(&xml);
+        assert_told(&xml, &read);
+        let krp = KrpRequest::from_xml(&xml, &shared::trust());
+        assert_told(&xml, &krp);
+        // At most one reader takes a document: each reads one service.
+        let taken = [cos.is_ok(), opt_out.is_ok(), read.is_ok(), krp.is_ok()]
+            .iter()
+            .filter(|ok| **ok)
+            .count();
+        proptest::prop_assert!(taken <= 1, "{taken} readers took one document");
+        if let Ok(req) = krp {
+            // Whatever reads also builds or is refused with a typed error.
+            let _ = req.with_command(1, |cmd| {
+                message::build_precommand(&req.header(1, &shared::RTDS_DCC), &Payload::UpdateSecurityCredentialsCommand(*cmd))
+            });
         }
     }
 }
