@@ -46,6 +46,20 @@ fn owned_parsing_refuses_what_parse_refuses() {
     }
 }
 
+/// A signer that gives back a recorded signature, after checking it is asked to sign the
+/// bytes that signature was made over.
+struct Recorded {
+    signature: gbcs::crypto::Signature,
+    signed: Vec<u8>,
+}
+
+impl gbcs::crypto::SignatureSigner for Recorded {
+    fn sign(&self, message: &[u8]) -> Result<gbcs::crypto::Signature, gbcs::crypto::CryptoError> {
+        assert_eq!(message, self.signed.as_slice(), "asked to sign other bytes");
+        Ok(self.signature)
+    }
+}
+
 #[test]
 fn builders_write_into_any_buf_mut_and_refuse_a_full_one() {
     let Some(dir) = shared::shared_dir() else {
@@ -62,11 +76,38 @@ fn builders_write_into_any_buf_mut_and_refuse_a_full_one() {
     let mut out = BytesMut::new();
     message::put_precommand(&header, m.payload(), &mut out).expect("writes");
     assert_eq!(out.as_ref(), precommand);
+    // The whole command, signed and MAC'd, written into a Vec: byte for byte DCC's. DCC's
+    // signature is not reproducible (its nonce is DCC's), so the signer hands back the one the
+    // file carries after checking it is asked to sign exactly the bytes DCC signed; the MAC is
+    // computed with the keystore's ACB and device keys.
+    let gbcs::frame::SignatureTail::Signature(dcc_signature) = m.tail() else {
+        panic!("the 6.23 command is signed")
+    };
+    let signer = Recorded {
+        signature: gbcs::crypto::Signature(*dcc_signature),
+        signed: precommand[1..].to_vec(),
+    };
+    let ks = shared::keystore(&dir);
+    let z = {
+        use gbcs::crypto::keystore::KeyRole;
+        use gbcs::crypto::KeyAgreement as _;
+        ks.key_agreement_key(
+            gbcs::frame::EntityId::from_u64(shared::ACB),
+            KeyRole::KeyAgreement,
+        )
+        .expect("ACB KA")
+        .agree(
+            &ks.public_key(h.recipient, KeyRole::KeyAgreement)
+                .expect("device KA"),
+        )
+        .expect("Z")
+    };
     let mut vec = Vec::new();
-    message::put_command(&header, m.payload(), None, None, &mut vec).expect("writes");
+    message::put_command(&header, m.payload(), Some(&signer), Some(&z), &mut vec).expect("writes");
     assert_eq!(
-        vec,
-        message::build_command(&header, m.payload(), None, None).expect("builds")
+        gbcs::hex::encode_upper(&vec),
+        gbcs::hex::encode_upper(&f.bytes),
+        "put_command gives DCC's command"
     );
     let mut small = [0u8; 100];
     let e = message::put_precommand(&header, m.payload(), &mut &mut small[..]).expect_err("full");
