@@ -206,12 +206,12 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     let engine_secs = (elapsed - meter_secs / workers.max(1) as f64).max(1e-9);
     let secrets = sim.secrets.stats();
     println!(
-        "\n{} attempts in {elapsed:.2} s on {backend}: {:.0} devices per second (engine and simulated meters sharing {workers} cores)",
+        "\n{} attempts in {elapsed:.2} s on {backend}: {:.0} attempts per second (engine and simulated meters sharing {workers} cores)",
         last.attempts,
         last.attempts as f64 / elapsed.max(1e-9)
     );
     println!(
-        "engine alone: {engine_secs:.2} s, {:.0} devices per second (the meters took {meter_secs:.2} CPU-seconds); ACB shared secrets: {} ECDH, {} from the cache",
+        "engine alone: {engine_secs:.2} s, {:.0} attempts per second (the meters took {meter_secs:.2} CPU-seconds); ACB shared secrets: {} ECDH, {} from the cache",
         last.attempts as f64 / engine_secs,
         secrets.misses,
         secrets.hits
@@ -248,9 +248,24 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
     for supplier in suppliers {
         let notices = run.ledger.notices(&supplier).len();
         let (report, _) = Ecosmig007::for_month(&mut run.ledger, supplier, 2025, 12, None);
+        let c = report.counts;
         println!(
-            "\nECOSMIG-007 for {} ({notices} devices in its notices):\n{}",
+            "\nECOSMIG-007 for {} (sequence {}, {} to {}; {notices} devices in its notices)\n\
+             \x20 migrations successfully completed  {:>9}\n\
+             \x20 failed migration attempts          {:>9}\n\
+             \x20 devices with ECoS installed        {:>9}\n\
+             \x20 devices remaining with TCoS        {:>9}\n\
+             \x20 devices of a non-migratable model  {:>9}\n\
+             as written (header 00, detail 10, trailer 99):\n{}",
             report.recipient,
+            report.sequence_number,
+            report.period_start,
+            report.period_end,
+            c.migrations_completed,
+            c.failed_attempts,
+            c.ecos_installed,
+            c.remaining_tcos,
+            c.non_migratable,
             report.to_text(&ReportFormat::default())?
         );
     }
