@@ -5,7 +5,12 @@
 //! `RetrieveDeviceSecurityCredentialsKRP` ([`ReadRequest`]); [`service_variant`] says which
 //! reader takes a document. Every reader bounds its input ([`MAX_REQUEST_BYTES`]), names the
 //! element at fault, and checks each certificate (DER, the SMKI profile, the role and key
-//! usage of the cell it is for; CAs in the path) before any command is built.
+//! usage of the cell it is for; CAs in the path) before any command is built — and verifies it
+//! ([`CertificateTrust`]): signed by its CA in the request's certification path, that path
+//! leading to the SMKI root when the caller gives it, every certificate valid at the time of
+//! building and at a future-dated request's execution time; a future-dated request already
+//! past is refused. DCC's own parties (its ACB, its TCoS party) are the caller's to name
+//! ([`DccParties`]): they differ between DCC's environments.
 //!
 //! The other way, [`response`] turns a device's CS02a/CS02b response or alert into the DUIS
 //! body the Service User receives (MMC `ra:GBCSResponse`, schema 5.4).

@@ -540,6 +540,11 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
     );
     let migrated: u64 = words[2].parse().expect("migrated count");
     let attempts: u64 = words[4].parse().expect("attempt count");
+    // A rate of attempts is called one.
+    assert!(
+        first.ends_with("attempts/s)") && !first.contains("devices/s"),
+        "{first}"
+    );
     let text = std::fs::read_to_string(&ledger).expect("ledger");
     let file: gbcs::cos::ledger::Ledger = serde_json::from_str(&text).expect("ledger parses");
     let rows: Vec<_> = file.summary_as_at(i64::MAX).into_iter().collect();
