@@ -8,7 +8,6 @@
 pub mod classify;
 pub mod command;
 pub mod device;
-#[cfg(feature = "std")]
 pub mod engine;
 pub mod ledger;
 pub mod migration;

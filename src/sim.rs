@@ -4,7 +4,13 @@
 pub mod device;
 #[cfg(feature = "std")]
 pub mod fleet;
+#[cfg(feature = "std")]
+pub mod harness;
+#[cfg(feature = "std")]
+pub mod network;
 pub mod pki;
+#[cfg(feature = "tokio")]
+pub mod realtime;
 pub mod vectors;
 
 pub use device::{Cell, DeviceKeyAgreement, Faults, Rejection, Reply, SimDevice, ROOT_CELL};

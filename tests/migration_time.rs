@@ -1,6 +1,10 @@
-//! The migration against time and lost messages (`ecos.md` §4.2, §4.4): replies that are
-//! lost after the command ran, devices whose state is Unknown, alerts that never come, and
-//! reports as at the period end from a run that goes on past it.
+//! The migration against time and lost messages (`ecos.md` §4.2, §4.4), through the engine
+//! core on the virtual-time harness: replies that are lost after the command ran, devices whose
+//! state is Unknown, alerts that never come, and reports as at the period end from a run that
+//! goes on past it.
+
+#[path = "support/run.rs"]
+mod run;
 
 use gbcs::cos::classify::{CosState, UnknownReason};
 use gbcs::cos::engine::EngineConfig;
@@ -14,10 +18,14 @@ use gbcs::sim::pki::ids;
 /// 2026-12-31T22:00:00Z: a run that starts two hours before the year ends.
 const CLOCK: i64 = 1_798_754_400;
 
+/// Fifty commands in flight at most, as a small operator would run it.
 const CONFIG: EngineConfig = EngineConfig {
-    batch_size: 50,
-    workers: 2,
-    batch_interval_secs: 600,
+    max_in_flight: 50,
+    max_in_flight_per_model: None,
+    max_rate: None,
+    deadline_millis: 30_000,
+    max_work: 64,
+    counter_block: 1000,
 };
 
 fn simulation(seed: u64, devices: usize, mix: &FleetMix) -> SimulatedMigration {
@@ -27,7 +35,7 @@ fn simulation(seed: u64, devices: usize, mix: &FleetMix) -> SimulatedMigration {
 
 fn cell_entity(sim: &SimulatedMigration, device: gbcs::frame::EntityId) -> Option<u64> {
     sim.fleet
-        .transport
+        .meters
         .with_device(device, |d| {
             d.cell(TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS)
                 .map(|c| c.entity_id.to_u64())
@@ -42,7 +50,7 @@ fn a_lost_reply_is_read_before_the_retry_and_the_migration_counts_once() {
     // done) and answer later.
     for n in 0..20 {
         sim.fleet
-            .transport
+            .meters
             .with_device(ids::device(n), |d| {
                 if n < 10 {
                     d.faults.lost_replies = 1;
@@ -52,14 +60,13 @@ fn a_lost_reply_is_read_before_the_retry_and_the_migration_counts_once() {
             })
             .expect("device");
     }
-    let mut run = sim.start(1);
-    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
-        .expect("context");
-    for (n, r) in run.records.iter().enumerate() {
+    let mut run = run::Run::new(&mut sim, CONFIG, 1);
+    run.run(&sim);
+    for (n, r) in run.records().iter().enumerate() {
         assert_eq!(r.status, MigrationStatus::Migrated, "device {n}");
         assert_eq!(cell_entity(&sim, r.entity_id), Some(ids::ECOS.to_u64()));
         let history: Vec<_> = run
-            .ledger
+            .ledger()
             .entries()
             .iter()
             .filter(|a| a.device == r.entity_id)
@@ -91,7 +98,7 @@ fn a_lost_reply_is_read_before_the_retry_and_the_migration_counts_once() {
         }
         // The reading is evidence in the ledger.
         if n < 20 {
-            let states = &run.ledger.device(r.entity_id).expect("history").states;
+            let states = &run.ledger().device(r.entity_id).expect("history").states;
             assert!(
                 states
                     .iter()
@@ -102,12 +109,12 @@ fn a_lost_reply_is_read_before_the_retry_and_the_migration_counts_once() {
         }
     }
     // Counted once each: 60 completed, 10 failed (the ignored commands).
-    let total = run.ledger.summary_as_at(i64::MAX);
+    let total = run.ledger().summary_as_at(i64::MAX);
     let completed: u64 = total.values().map(|c| c.migrations_completed).sum();
     let failed: u64 = total.values().map(|c| c.failed_attempts).sum();
     assert_eq!((completed, failed), (60, 10));
-    assert_eq!(run.ledger.total_attempts(), 70);
-    assert_eq!(total, run.ledger.summary(&run.records, &run.policy));
+    assert_eq!(run.ledger().total_attempts(), 70);
+    assert_eq!(total, run.ledger().summary(run.records(), run.policy()));
 }
 
 #[test]
@@ -125,13 +132,12 @@ fn unknown_devices_are_read_in_their_batch_then_migrated_or_excluded() {
     }
     // One silent device: its state can never be read.
     sim.fleet
-        .transport
+        .meters
         .with_device(ids::device(5), |d| d.faults.silent = u32::MAX)
         .expect("device");
-    let mut run = sim.start(1);
-    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
-        .expect("context");
-    for ((n, r), p) in run.records.iter().enumerate().zip(&profiles) {
+    let mut run = run::Run::new(&mut sim, CONFIG, 1);
+    run.run(&sim);
+    for ((n, r), p) in run.records().iter().enumerate().zip(&profiles) {
         if n == 5 {
             assert_eq!(
                 (r.status, r.state, r.attempts, r.unanswered_reads),
@@ -157,8 +163,8 @@ fn unknown_devices_are_read_in_their_batch_then_migrated_or_excluded() {
             }
         }
     }
-    let total = run.ledger.summary_as_at(i64::MAX);
-    assert_eq!(total, run.ledger.summary(&run.records, &run.policy));
+    let total = run.ledger().summary_as_at(i64::MAX);
+    assert_eq!(total, run.ledger().summary(run.records(), run.policy()));
     let ecos: u64 = total.values().map(|c| c.ecos_installed).sum();
     let excluded = profiles
         .iter()
@@ -171,60 +177,70 @@ fn unknown_devices_are_read_in_their_batch_then_migrated_or_excluded() {
 #[test]
 fn an_overdue_alert_is_read_and_the_attempt_counted_once() {
     let mut sim = simulation(3, 20, &FleetMix(Vec::new()));
-    let mut run = sim.start(1);
+    let mut run = run::Run::new(&mut sim, CONFIG, 1);
+    // Half the meters execute at their time and their alerts are lost; the other half's
+    // clocks never move, so their commands are still pending when the engine reads them.
+    for n in 0..10 {
+        run.h.network.lost_alerts.insert(ids::device(n));
+    }
+    for n in 10..20 {
+        run.h.network.frozen.insert(ids::device(n));
+    }
     let at = GeneralizedTime::from_unix_seconds(CLOCK + 3_600).expect("time");
+    let timeout = run.policy().alert_timeout_secs;
+    // Until half the alert time-out: every command accepted, nothing read, nothing counted.
     sim.with_context(|ctx| {
         let scheduled = gbcs::cos::engine::MigrationContext {
             command: ctx.command.scheduled_at(at),
             ..*ctx
         };
-        run.run(&scheduled, &sim.fleet.transport, &CONFIG, |_| {})
+        run.h.run_until(
+            &scheduled,
+            &sim.fleet.meters,
+            gbcs::cos::engine::UnixTime::from_secs(CLOCK + timeout / 2),
+        );
     })
     .expect("context");
-    assert_eq!(run.awaiting_alerts(), 20);
+    assert_eq!(run.h.engine.awaiting_alerts(), 20);
     assert_eq!(
-        run.ledger.total_attempts(),
+        run.ledger().total_attempts(),
         0,
         "acceptances are not attempts yet"
     );
-    // Half the meters execute at their time and their alerts are lost; the other half are
-    // never advanced, so their commands are still pending when the engine reads them.
-    let mut late = Vec::new();
-    for n in 0..10 {
-        sim.fleet
-            .transport
-            .with_device(ids::device(n), |d| late.extend(d.advance_to(CLOCK + 7_200)))
-            .expect("device");
-    }
-    assert_eq!(late.len(), 10);
-    // Before the time-out nothing is read.
-    run.advance_clock(CLOCK + run.policy.alert_timeout_secs / 2);
-    sim.with_context(|ctx| run.run_batch(ctx, &sim.fleet.transport, &CONFIG))
-        .expect("context");
-    assert_eq!(run.awaiting_alerts(), 20);
-    // After it, each is read: ECoS → completed, counted once; TCoS → failed, and the retry
-    // (an immediate command) migrates it.
-    run.advance_clock(CLOCK + run.policy.alert_timeout_secs + 601);
-    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
-        .expect("context");
-    assert_eq!(run.awaiting_alerts(), 0);
-    for (n, r) in run.records.iter().enumerate() {
+    assert_eq!(
+        run.h.network.sent_alerts().len(),
+        10,
+        "ten ran, their alerts lost"
+    );
+    // After the time-out each is read: ECoS → completed, counted once; TCoS → failed, and the
+    // retry (an immediate command) migrates it.
+    run.run(&sim);
+    assert_eq!(run.h.engine.awaiting_alerts(), 0);
+    for (n, r) in run.records().iter().enumerate() {
         assert_eq!(r.status, MigrationStatus::Migrated, "device {n}");
     }
-    let total = run.ledger.summary_as_at(i64::MAX);
+    let total = run.ledger().summary_as_at(i64::MAX);
     let completed: u64 = total.values().map(|c| c.migrations_completed).sum();
     let failed: u64 = total.values().map(|c| c.failed_attempts).sum();
     // The 10 that executed: their one attempt completed. The 10 still pending read TCoS: that
     // attempt failed, and the immediate retry completed.
     assert_eq!((completed, failed), (20, 10));
-    for (n, r) in run.records.iter().enumerate() {
+    for (n, r) in run.records().iter().enumerate() {
         assert_eq!(r.attempts, if n < 10 { 1 } else { 2 }, "device {n}");
     }
     // A late alert is not counted again.
-    for alert in &late {
-        assert_eq!(run.on_alert(alert), None);
+    let late: Vec<Vec<u8>> = run.h.network.sent_alerts()[..10].to_vec();
+    for alert in late {
+        run.input(&sim, gbcs::cos::engine::Input::Alert { bytes: alert });
     }
-    assert_eq!(run.ledger.total_attempts(), completed + failed);
+    assert_eq!(run.ledger().total_attempts(), completed + failed);
+    assert_eq!(
+        run.events()
+            .iter()
+            .filter(|e| matches!(e, gbcs::cos::engine::Event::DuplicateReply { .. }))
+            .count(),
+        10
+    );
 }
 
 #[test]
@@ -240,22 +256,21 @@ fn a_december_report_from_a_run_into_january_equals_one_from_a_run_stopped_at_mi
     let mut counts = Vec::new();
     for until in [midnight, i64::MAX] {
         let mut sim = simulation(4, 800, &mix);
-        let mut run = sim.start(1);
         let config = EngineConfig {
-            batch_size: 100,
+            max_in_flight: 100,
             ..CONFIG
         };
-        sim.with_context(|ctx| run.run_until(ctx, &sim.fleet.transport, &config, until, |_| {}))
-            .expect("context");
+        let mut run = run::Run::new(&mut sim, config, 1);
+        run.run_until(&sim, until);
         assert!(run.stopped().is_none(), "{:?}", run.stopped());
         if until == i64::MAX {
             assert!(run.clock() > midnight, "the full run went on into January");
         }
         let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("id");
-        let (report, _) = Ecosmig007::for_month(&mut run.ledger, supplier.clone(), 2026, 12, None);
+        let (report, _) = Ecosmig007::for_month(run.ledger_mut(), supplier.clone(), 2026, 12, None);
         counts.push((
             report.counts,
-            run.ledger.summary(&run.records, &run.policy)[&supplier],
+            run.ledger().summary(run.records(), run.policy())[&supplier],
         ));
     }
     let (stopped_report, stopped_now) = counts[0];
@@ -305,16 +320,15 @@ fn notices_tell_each_supplier_its_excluded_and_failed_devices_and_nothing_else()
     sim.policy.auto_stop.failure_per_mille = 1000;
     sim.policy.auto_stop.model_fault_per_mille = 1000;
     let profiles = sim.fleet.profiles.clone();
-    let mut run = sim.start(1);
-    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
-        .expect("context");
+    let mut run = run::Run::new(&mut sim, CONFIG, 1);
+    run.run(&sim);
     let mut told = 0;
     for supplier in gbcs::sim::fleet::SUPPLIERS {
         let id = gbcs::cos::SecPartyId::new(supplier).expect("id");
-        for n in run.ledger.notices(&id) {
+        for n in run.ledger().notices(&id) {
             told += 1;
             let i = usize::try_from(n.device.to_u64() & 0xFFFF_FFFF).expect("index");
-            let r = &run.records[i];
+            let r = &run.records()[i];
             assert_eq!(r.reporting_supplier(), &id);
             let (kind, last) = match profiles[i] {
                 Profile::NonMigratableModel => (NoticeKind::NonMigratable, None),
@@ -337,7 +351,7 @@ fn notices_tell_each_supplier_its_excluded_and_failed_devices_and_nothing_else()
         .count();
     assert_eq!(told, expected);
     let nobody = gbcs::cos::SecPartyId::new("NONE99").expect("id");
-    assert!(run.ledger.notices(&nobody).is_empty());
+    assert!(run.ledger().notices(&nobody).is_empty());
     let csv = gbcs::cos::ledger::csv_file::write_notices(&[]).expect("csv");
     assert_eq!(csv, "device,supplier,kind,reason,last_outcome,since\n");
 }
@@ -345,26 +359,52 @@ fn notices_tell_each_supplier_its_excluded_and_failed_devices_and_nothing_else()
 #[test]
 fn a_gas_meter_commissioned_in_january_moves_a_gpf_to_the_gas_supplier_from_then_on() {
     let mut sim = simulation(6, 40, &FleetMix(vec![(Profile::GasProxy, 1000)]));
-    let mut run = sim.start(1);
-    sim.with_context(|ctx| run.run(ctx, &sim.fleet.transport, &CONFIG, |_| {}))
-        .expect("context");
-    let gpf = run.records[0].entity_id;
-    let before = run.records[0].reporting_supplier().clone();
-    let gas = run.records[0].responsible_supplier.clone();
+    let mut run = run::Run::new(&mut sim, CONFIG, 1);
+    run.run(&sim);
+    let gpf = run.records()[0].entity_id;
+    let before = run.records()[0].reporting_supplier().clone();
+    let gas = run.records()[0].responsible_supplier.clone();
     assert_ne!(before, gas, "no gas meter yet: the electricity supplier");
     let (_, december_end) = monthly_period(scheduled_creation(2026, 12));
-    run.advance_clock(december_end.unix_seconds() + 86_400);
-    assert!(run.set_gas_meter_commissioned(gpf, true));
-    assert!(!run.set_gas_meter_commissioned(ids::device(9_999), true));
-    assert!(!run.update_firmware(ids::device(9_999), "2.0".into()));
-    let history = run.ledger.device(gpf).expect("history");
+    run.advance_clock(&sim, december_end.unix_seconds() + 86_400);
+    use gbcs::cos::engine::{Event, Input, InventoryChange};
+    run.input(
+        &sim,
+        Input::Inventory {
+            device: gpf,
+            change: InventoryChange::GasMeterCommissioned(true),
+        },
+    );
+    // An update for a device not in the fleet is not applied, and said so.
+    for change in [
+        InventoryChange::GasMeterCommissioned(true),
+        InventoryChange::Firmware("2.0".into()),
+    ] {
+        run.input(
+            &sim,
+            Input::Inventory {
+                device: ids::device(9_999),
+                change,
+            },
+        );
+    }
+    assert_eq!(
+        run.events()
+            .iter()
+            .filter(
+                |e| matches!(e, Event::UnknownDevice { device } if *device == ids::device(9_999))
+            )
+            .count(),
+        2
+    );
+    let history = run.ledger().device(gpf).expect("history");
     assert_eq!(
         history.supplier_as_at(december_end.unix_seconds()),
         Some(&before)
     );
     assert_eq!(history.supplier_as_at(i64::MAX), Some(&gas));
-    let december = run.ledger.counts_as_at(&gas, december_end.unix_seconds());
-    let now = run.ledger.counts_as_at(&gas, i64::MAX);
+    let december = run.ledger().counts_as_at(&gas, december_end.unix_seconds());
+    let now = run.ledger().counts_as_at(&gas, i64::MAX);
     assert_eq!(now.ecos_installed, december.ecos_installed + 1);
     // Its attempt stays with the supplier it was reported to when it was made.
     assert_eq!(now.migrations_completed, december.migrations_completed);

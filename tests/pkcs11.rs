@@ -19,7 +19,7 @@ mod softhsm;
 use std::path::Path;
 
 use cryptoki::object::{Attribute, ObjectClass};
-use gbcs::cos::engine::{EngineConfig, Event};
+use gbcs::cos::engine::{EngineConfig, Event, StartingCounters};
 use gbcs::cos::migration::{Incident, LocalFault, MigrationStatus};
 use gbcs::cos::{CosParty, CosRegistry, CosSigner, Credential, MigrationCommand};
 use gbcs::crypto::keystore::KeyRole;
@@ -27,9 +27,11 @@ use gbcs::crypto::pkcs11::{
     HsmKeyAgreementKey, HsmSigningKey, Pkcs11Error, Pkcs11Module, Pkcs11Uri,
 };
 use gbcs::crypto::{Backend, CryptoError, KeyAgreement, PublicKey, SignatureVerifier};
+use gbcs::driver::DriverConfig;
 use gbcs::frame::EntityId;
 use gbcs::payload::{CertificateDer, TrustAnchorCellIdentifier};
 use gbcs::sim::fleet::{FleetMix, MigrationParties, Profile, SimulatedMigration};
+use gbcs::sim::network::NetworkProfile;
 use gbcs::sim::pki::ids;
 use gbcs::sim::{Reply, TestPki};
 use softhsm::{softhsm, SoftHsm};
@@ -258,33 +260,36 @@ fn a_thousand_meters_migrate_with_hsm_keys() {
     ]);
     let mut sim =
         SimulatedMigration::from_pki(pki, h.parties.clone(), 11, 1000, &mix, CLOCK).expect("fleet");
-    let mut run = sim.start(1);
+    let mut engine = sim.engine(
+        EngineConfig::default(),
+        StartingCounters { tcos: 1, acb: 1 },
+    );
     let signer = CosSigner {
         credential: h.tcos_credential,
         signer: &h.tcos,
     };
-    let config = EngineConfig {
-        batch_size: 250,
-        workers: 2,
-        batch_interval_secs: 600,
-    };
-    let started = std::time::Instant::now();
-    let last = sim
-        .with_context_using(signer, &h.acb, |ctx| {
-            run.run(ctx, &sim.fleet.transport, &config, |_| {})
-        })
-        .expect("context");
+    // In real time, on the tokio driver, its CPU workers signing and agreeing in the HSM.
+    let report = sim
+        .run_realtime_using(
+            &mut engine,
+            NetworkProfile::default(),
+            &DriverConfig::default(),
+            signer,
+            &h.acb,
+            &mut |_| {},
+            &mut |_| {},
+        )
+        .expect("driver");
     eprintln!(
         "1,000 meters with SoftHSM keys: {} attempts in {:.2} s",
-        last.attempts,
-        started.elapsed().as_secs_f64()
+        report.stats.attempts, report.wall_secs
     );
-    assert!(run.stopped().is_none(), "{:?}", run.stopped());
-    assert!(run
-        .records
+    assert!(engine.stopped().is_none(), "{:?}", engine.stopped());
+    assert!(engine
+        .records()
         .iter()
         .all(|r| r.status == MigrationStatus::Migrated));
-    assert_eq!(run.local_faults(), 0);
+    assert_eq!(report.stats.local_faults, 0);
     // One HSM ECDH per meter; retries took Z from the cache.
     assert_eq!(sim.secrets.stats().misses, 1000);
     assert!(sim.secrets.stats().hits >= 50);
@@ -299,11 +304,15 @@ fn a_thousand_meters_migrate_with_hsm_keys() {
         CLOCK,
     )
     .expect("fleet");
-    let mut refused = again.start(1);
-    again
-        .with_context(|ctx| refused.run_batch(ctx, &again.fleet.transport, &config))
-        .expect("context");
-    assert_eq!(refused.ledger.total_attempts(), 0);
+    let mut refused = again.harness(
+        EngineConfig::default(),
+        StartingCounters { tcos: 1, acb: 1 },
+        NetworkProfile::default(),
+    );
+    again.run(&mut refused).expect("context");
+    assert_eq!(refused.engine.ledger().total_attempts(), 0);
+    assert!(refused.sent.is_empty());
+    assert!(!refused.events.is_empty());
     assert!(refused
         .events
         .iter()
@@ -332,22 +341,31 @@ fn an_hsm_that_fails_mid_run_is_a_local_fault_not_a_device_attempt() {
         session.destroy_object(o).expect("destroy");
     }
     assert!(h.tcos.try_sign(b"anything").is_err());
-    let mut run = sim.start(1);
+    let mut engine = sim.engine(
+        EngineConfig {
+            max_work: 8,
+            ..EngineConfig::default()
+        },
+        StartingCounters { tcos: 1, acb: 1 },
+    );
     let signer = CosSigner {
         credential: h.tcos_credential,
         signer: &h.tcos,
     };
-    let config = EngineConfig {
-        batch_size: 8,
-        workers: 2,
-        batch_interval_secs: 600,
-    };
-    sim.with_context_using(signer, &h.acb, |ctx| {
-        run.run(ctx, &sim.fleet.transport, &config, |_| {})
-    })
-    .expect("context");
-    let limit = run.policy.auto_stop.local_fault_limit;
-    match run.stopped() {
+    let mut events = Vec::new();
+    let report = sim
+        .run_realtime_using(
+            &mut engine,
+            NetworkProfile::default(),
+            &DriverConfig::default(),
+            signer,
+            &h.acb,
+            &mut |e| events.push(e.clone()),
+            &mut |_| {},
+        )
+        .expect("driver");
+    let limit = engine.policy().auto_stop.local_fault_limit;
+    match engine.stopped() {
         Some(Incident::LocalFaults { in_a_row, last }) => {
             assert!(*in_a_row >= limit);
             assert_eq!(*last, LocalFault::Signing(CryptoError::Backend));
@@ -355,16 +373,14 @@ fn an_hsm_that_fails_mid_run_is_a_local_fault_not_a_device_attempt() {
         other => panic!("expected a local-fault stop, got {other:?}"),
     }
     // Nothing reached a meter and no device spent an attempt.
-    assert_eq!(run.ledger.total_attempts(), 0);
-    assert!(run
-        .records
+    assert_eq!(engine.ledger().total_attempts(), 0);
+    assert_eq!(report.stats.sent, 0);
+    assert!(engine
+        .records()
         .iter()
         .all(|r| r.attempts == 0 && r.status == MigrationStatus::NotStarted));
-    assert!(run.local_faults() >= u64::from(limit));
-    assert!(run
-        .events
-        .iter()
-        .any(|e| matches!(e, Event::LocalFault { .. })));
+    assert!(report.stats.local_faults >= u64::from(limit));
+    assert!(events.iter().any(|e| matches!(e, Event::LocalFault { .. })));
 }
 
 #[test]

@@ -32,8 +32,10 @@ use crate::payload::StatusCode;
 pub mod csv_file;
 #[cfg(feature = "serde")]
 mod file;
+pub mod journal;
 mod notices;
 
+pub use journal::LedgerEntry;
 pub use notices::{Notice, NoticeKind};
 
 /// The counts of one responsible supplier: the detail record of ECOSMIG-007.
@@ -426,18 +428,24 @@ impl Ledger {
     }
 
     /// Brings `record`'s history up to date at `at`: its reporting supplier, its standing
-    /// under `policy`, and its cell state (taken from `source`) where they changed.
+    /// under `policy`, and its cell state (taken from `source`) where they changed. Returns
+    /// what changed ([`journal::Tracked`]), so a caller that journals the ledger can write it.
     pub fn track(
         &mut self,
         record: &DeviceRecord,
         policy: &MigrationPolicy,
         at: i64,
         source: EvidenceSource,
-    ) {
-        self.observe(record.entity_id, at, record.state.into(), source);
+    ) -> journal::Tracked {
+        let observed = self.observe(record.entity_id, at, record.state.into(), source);
         let h = self.devices.entry(record.entity_id).or_default();
-        push_changed(&mut h.suppliers, at, record.reporting_supplier().clone());
-        push_changed(&mut h.standings, at, Standing::of(record, policy));
+        let supplier = push_changed(&mut h.suppliers, at, record.reporting_supplier().clone());
+        let standing = push_changed(&mut h.standings, at, Standing::of(record, policy));
+        journal::Tracked {
+            observed,
+            supplier,
+            standing,
+        }
     }
 
     /// The ECOSMIG-007 counts of `supplier` as at `at`: attempts made by then (a lost reply

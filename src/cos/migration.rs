@@ -101,7 +101,68 @@ pub struct DeviceRecord {
     pub faulted_firmware: Option<FirmwareVersion>,
 }
 
+/// What of a [`DeviceRecord`] the migration changes (the rest is the inventory's): what a
+/// store keeps after each change, and what a restart puts back.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DeviceProgress {
+    /// What the role-5 cell holds.
+    pub state: CosState,
+    /// The TCoS credential known to be in the cell.
+    pub cell_credential: Option<Credential>,
+    /// The firmware version (an inventory update changes it).
+    pub firmware: FirmwareVersion,
+    /// Whether a gas meter is commissioned on a GPF's hub (an inventory update changes it).
+    pub gas_meter_commissioned: bool,
+    /// Attempts made.
+    pub attempts: u32,
+    /// Responses that failed verification.
+    pub invalid_responses: u32,
+    /// Not before this time (Unix seconds).
+    pub next_attempt_at: Option<i64>,
+    /// The counter of a migration command that got no reply.
+    pub unconfirmed: Option<u64>,
+    /// Reads of the role-5 cell that got no trusted answer.
+    pub unanswered_reads: u32,
+    /// Where the migration stands.
+    pub status: MigrationStatus,
+    /// The firmware the device ran when it faulted.
+    pub faulted_firmware: Option<FirmwareVersion>,
+}
+
 impl DeviceRecord {
+    /// What the migration has changed of this record.
+    #[must_use]
+    pub fn progress(&self) -> DeviceProgress {
+        DeviceProgress {
+            state: self.state,
+            cell_credential: self.cell_credential,
+            firmware: self.firmware.clone(),
+            gas_meter_commissioned: self.gas_meter_commissioned,
+            attempts: self.attempts,
+            invalid_responses: self.invalid_responses,
+            next_attempt_at: self.next_attempt_at,
+            unconfirmed: self.unconfirmed,
+            unanswered_reads: self.unanswered_reads,
+            status: self.status,
+            faulted_firmware: self.faulted_firmware.clone(),
+        }
+    }
+
+    /// Puts back what the migration had changed (after a restart).
+    pub fn restore(&mut self, p: DeviceProgress) {
+        self.state = p.state;
+        self.cell_credential = p.cell_credential;
+        self.firmware = p.firmware;
+        self.gas_meter_commissioned = p.gas_meter_commissioned;
+        self.attempts = p.attempts;
+        self.invalid_responses = p.invalid_responses;
+        self.next_attempt_at = p.next_attempt_at;
+        self.unconfirmed = p.unconfirmed;
+        self.unanswered_reads = p.unanswered_reads;
+        self.status = p.status;
+        self.faulted_firmware = p.faulted_firmware;
+    }
+
     /// Marks the device migrated: ECoS in its role-5 cell, nothing more to do.
     pub fn set_migrated(&mut self) {
         self.state = CosState::Ecos;

@@ -1,27 +1,31 @@
 //! A simulated fleet for bulk-migration tests: device records and simulated meters drawn from
-//! a seeded mix of behaviours, and a [`Transport`] that delivers commands to them.
+//! a seeded mix of behaviours ([`Meters`], reached through a simulated network).
 
 use alloc::vec::Vec;
-use std::sync::Mutex;
 
 use crate::cos::classify::{CosState, UnknownReason};
 use crate::cos::command::CosSigner;
 use crate::cos::command::{BuildError, MigrationCommand};
 use crate::cos::device::ModelKey;
-use crate::cos::engine::{BulkMigration, MigrationContext, Transport};
+use crate::cos::engine::{
+    Engine, EngineConfig, Input, InventoryChange, MigrationContext, StartingCounters, UnixTime,
+};
 use crate::cos::migration::{DeviceRecord, MigrationPolicy, MigrationStatus, SecPartyId};
 use crate::cos::registry::Credential;
 use crate::cos::registry::{CosParty, CosRegistry};
 use crate::cos::route::DeviceType;
-use crate::crypto::PublicKey;
 use crate::crypto::{Backend, CachedKeyAgreement, KeyAgreement, SharedSecretCache};
 use crate::frame::EntityId;
 use crate::payload::CertificateDer;
-use crate::payload::{KeyId, KeyUsage, RemotePartyRole};
+use crate::payload::KeyId;
 use crate::payload::{StatusCode, TrustAnchorCellIdentifier};
-use crate::sim::device::{Cell, DeviceKeyAgreement, Reply, SimDevice};
+use crate::sim::device::{Cell, DeviceKeyAgreement};
+use crate::sim::harness::Harness;
+use crate::sim::network::{Meters, NetworkProfile};
 use crate::sim::pki::{ids, IssueError, TestPki};
-use crate::smki::SmkiCertificate;
+
+mod parties;
+pub use parties::MigrationParties;
 
 /// How a simulated device behaves.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -128,121 +132,6 @@ impl SplitMix64 {
     }
 }
 
-/// Delivers commands to simulated meters.
-#[derive(Debug)]
-pub struct SimTransport {
-    devices: Vec<Mutex<SimDevice>>,
-}
-
-impl SimTransport {
-    fn index(&self, device: EntityId) -> Option<usize> {
-        // Fleet devices are numbered: ids::device(n) at index n.
-        let n = usize::try_from(device.to_u64() & 0xFFFF_FFFF).ok()?;
-        (n < self.devices.len()).then_some(n)
-    }
-
-    /// Runs `f` on the simulated meter `device`.
-    pub fn with_device<R>(
-        &self,
-        device: EntityId,
-        f: impl FnOnce(&mut SimDevice) -> R,
-    ) -> Option<R> {
-        let i = self.index(device)?;
-        let mut guard = self.devices.get(i)?.lock().ok()?;
-        (guard.entity_id() == device).then(|| f(&mut guard))
-    }
-}
-
-impl Transport for SimTransport {
-    fn exchange(&self, device: EntityId, command: &[u8]) -> Option<Vec<u8>> {
-        match self.with_device(device, |d| d.process(command))? {
-            Reply::Response(r) => Some(r),
-            Reply::Rejected(_) | Reply::Silent => None,
-        }
-    }
-}
-
-/// The certificates a fleet's meters hold in the cells the migration uses: the TCoS party's
-/// DS certificate in {transitionalCoS, DS} and the ACB's KA certificate in
-/// {accessControlBroker, KA}. Usually the test PKI's own ([`MigrationParties::of`]); a test
-/// with HSM-held keys puts certificates of those keys here ([`TestPki::certify`]).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct MigrationParties {
-    /// The TCoS DS certificate (DER).
-    pub tcos_ds_certificate: Vec<u8>,
-    /// The ACB KA certificate (DER).
-    pub acb_ka_certificate: Vec<u8>,
-}
-
-impl MigrationParties {
-    /// The PKI's own TCoS and ACB.
-    #[must_use]
-    pub fn of(pki: &TestPki) -> Self {
-        Self {
-            tcos_ds_certificate: pki.tcos.ds.certificate.clone(),
-            acb_ka_certificate: pki.acb.ka.certificate.clone(),
-        }
-    }
-
-    /// The PKI's own parties, but for the keys given: `tcos_ds` (a TCoS DS public key) and
-    /// `acb_ka` (an ACB KA public key), each certified by `pki` ([`TestPki::certify`]) —
-    /// for keys held elsewhere, an HSM's say, whose public keys were read from the token.
-    ///
-    /// # Errors
-    /// [`IssueError`] only on an internal encoding fault.
-    pub fn certified(
-        pki: &TestPki,
-        tcos_ds: Option<&PublicKey>,
-        acb_ka: Option<&PublicKey>,
-    ) -> Result<Self, IssueError> {
-        let mut parties = Self::of(pki);
-        if let Some(key) = tcos_ds {
-            parties.tcos_ds_certificate = pki
-                .certify(
-                    RemotePartyRole::TRANSITIONAL_COS,
-                    ids::TCOS,
-                    KeyUsage::DIGITAL_SIGNATURE,
-                    key,
-                    b"external TCoS DS",
-                )?
-                .0;
-        }
-        if let Some(key) = acb_ka {
-            parties.acb_ka_certificate = pki
-                .certify(
-                    RemotePartyRole::ACCESS_CONTROL_BROKER,
-                    ids::ACB,
-                    KeyUsage::KEY_AGREEMENT,
-                    key,
-                    b"external ACB KA",
-                )?
-                .0;
-        }
-        Ok(parties)
-    }
-
-    /// The TCoS credential (entity ID and key ID of the DS certificate).
-    ///
-    /// # Errors
-    /// [`IssueError`] when the certificate is not a TCoS DS certificate.
-    pub fn tcos_credential(&self) -> Result<Credential, IssueError> {
-        let cert = SmkiCertificate::from_der(&self.tcos_ds_certificate)
-            .map_err(|_| IssueError::internal("TCoS certificate"))?;
-        crate::cos::registry::cos_credential(&cert)
-            .ok_or(IssueError::internal("not a TCoS DS certificate"))
-    }
-
-    /// The ACB's KA key identifier.
-    ///
-    /// # Errors
-    /// [`IssueError`] when the certificate does not parse.
-    pub fn acb_key_id(&self) -> Result<KeyId, IssueError> {
-        SmkiCertificate::from_der(&self.acb_ka_certificate)
-            .map(|c| c.subject_key_id())
-            .map_err(|_| IssueError::internal("ACB certificate"))
-    }
-}
-
 /// A ready-made migration over a simulated fleet: the test PKI, a registry of its TCoS and
 /// ECoS credentials, the fleet, the policy its models call for, and the ACB's cache of
 /// shared secrets (one ECDH per meter, however many commands it is sent).
@@ -331,31 +220,59 @@ impl SimulatedMigration {
         })
     }
 
-    /// The migration run over the fleet's records (taken out of the fleet), TCoS counters from
-    /// `first_counter`.
-    pub fn start(&mut self, first_counter: u64) -> BulkMigration {
-        BulkMigration::new(
+    /// The engine over the fleet's records (taken out of the fleet), under `config`, each
+    /// party's counters from `counters`, its clock at the simulation's start.
+    pub fn engine(&mut self, config: EngineConfig, counters: StartingCounters) -> Engine {
+        Engine::new(
             core::mem::take(&mut self.fleet.records),
             self.policy.clone(),
-            self.clock,
-            first_counter,
+            config,
+            counters,
+            UnixTime::from_secs(self.clock),
         )
     }
 
-    /// The manufacturer's fix reaches `device`: the simulated meter stops faulting, and the
-    /// inventory update (its new `firmware`) goes to `run`, which makes a device that faulted
-    /// eligible again. Returns whether `run` knows the device.
-    pub fn upgrade_firmware(
-        &self,
-        run: &mut BulkMigration,
-        device: EntityId,
-        firmware: &str,
-    ) -> bool {
+    /// [`Self::engine`] in a [`Harness`] on a virtual clock, over a network with `profile`.
+    pub fn harness(
+        &mut self,
+        config: EngineConfig,
+        counters: StartingCounters,
+        profile: NetworkProfile,
+    ) -> Harness {
+        Harness::new(self.engine(config, counters), profile)
+    }
+
+    /// Runs `harness` to the end with this simulation's keys ([`Self::with_context`]).
+    ///
+    /// # Errors
+    /// [`BuildError`] if the ECoS certificate were refused (it is not, for this PKI).
+    pub fn run(&self, harness: &mut Harness) -> Result<(), BuildError> {
+        self.with_context(|ctx| harness.run(ctx, &self.fleet.meters))
+    }
+
+    /// Runs `harness` until nothing more happens by `until` (Unix seconds).
+    ///
+    /// # Errors
+    /// [`BuildError`] if the ECoS certificate were refused (it is not, for this PKI).
+    pub fn run_until(&self, harness: &mut Harness, until: i64) -> Result<(), BuildError> {
+        self.with_context(|ctx| {
+            harness.run_until(ctx, &self.fleet.meters, UnixTime::from_secs(until));
+        })
+    }
+
+    /// The manufacturer's fix reaches `device`: the simulated meter stops faulting; the
+    /// returned inventory update (its new `firmware`) is for the engine, which makes a device
+    /// that faulted eligible again.
+    #[must_use]
+    pub fn upgrade_firmware(&self, device: EntityId, firmware: &str) -> Input {
         let _ = self
             .fleet
-            .transport
+            .meters
             .with_device(device, |d| d.faults.fault_status = None);
-        run.update_firmware(device, firmware.into())
+        Input::Inventory {
+            device,
+            change: InventoryChange::Firmware(firmware.into()),
+        }
     }
 
     /// Calls `f` with the engine context: the PKI's TCoS party signs, its ACB MACs (through
@@ -410,8 +327,8 @@ pub struct SimulatedFleet {
     pub records: Vec<DeviceRecord>,
     /// Each device's behaviour.
     pub profiles: Vec<Profile>,
-    /// The meters.
-    pub transport: SimTransport,
+    /// The meters (shared with a real-time simulated network's tasks).
+    pub meters: alloc::sync::Arc<Meters>,
 }
 
 /// The policy the fleet's models call for: [`BROKEN_MODEL`] non-migratable, [`FIXABLE_MODEL`]
@@ -594,12 +511,12 @@ impl SimulatedFleet {
                 faulted_firmware: None,
             });
             profiles.push(profile);
-            devices.push(Mutex::new(device));
+            devices.push(device);
         }
         Ok(Self {
             records,
             profiles,
-            transport: SimTransport { devices },
+            meters: alloc::sync::Arc::new(Meters::new(devices)),
         })
     }
 }

@@ -64,6 +64,51 @@ fn counter_arg(required: bool) -> Arg {
         .help("The originator counter (also authorisingRemotePartySeqNumber): decimal or 0x hex, 0 to 2^63 - 1")
 }
 
+/// The engine's caps and the simulated network (`migrate --simulate`, the bulk example).
+fn network_args() -> [Arg; 8] {
+    let duration = |name: &'static str, help: &'static str| {
+        Arg::new(name)
+            .long(name)
+            .value_name("DURATION")
+            .value_parser(crate::input::duration_ms)
+            .help(help)
+    };
+    let rate = |name: &'static str, help: &'static str| {
+        Arg::new(name)
+            .long(name)
+            .value_name("RATE")
+            .value_parser(crate::input::fraction)
+            .help(help)
+    };
+    [
+        duration(
+            "rtt-median",
+            "The median round trip of the simulated network (e.g. 1s; default 0ms: no delay)",
+        ),
+        duration("rtt-p99", "Its 99th percentile (default: the median)"),
+        rate(
+            "loss",
+            "Replies lost, the command having run (a fraction or a percentage; default 0)",
+        ),
+        rate(
+            "late",
+            "Replies that come after their command's deadline (default 0)",
+        ),
+        rate("duplicate", "Replies delivered twice (default 0)"),
+        duration("deadline", "How long a reply is waited for (default 30s)"),
+        Arg::new("max-in-flight")
+            .long("max-in-flight")
+            .value_name("N")
+            .value_parser(clap::value_parser!(usize))
+            .help("Commands in flight at most (default 100000)"),
+        Arg::new("max-rate")
+            .long("max-rate")
+            .value_name("PER_SECOND")
+            .value_parser(clap::value_parser!(u32).range(1..))
+            .help("Commands sent per second at most (default: no cap)"),
+    ]
+}
+
 /// The most meters `migrate --simulate` takes: the scale of the national fleet.
 pub const MAX_SIMULATED: u64 = 100_000_000;
 
@@ -188,10 +233,11 @@ pub fn command() -> Command {
                 .about("Migrate a simulated fleet from TCoS to ECoS, with a progress bar")
                 .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(simulated).help("Simulated meters (at most 100,000,000, the scale of the national fleet)"))
                 .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)))
+                .args(network_args())
                 .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger here (JSON: timed attempts, readings, standings, report sequence numbers)"))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))
                 .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").help("The ACB KA key that MACs (PEM, or a pkcs11: URI); certified likewise"))
-                .after_help("Examples:\n  gbcs migrate --simulate 2000 --ledger ledger.json\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
+                .after_help("The simulated network answers each command after a round trip drawn from a log-normal\ndistribution (--rtt-median, --rtt-p99); replies may be lost, late or duplicated at the rates\ngiven. stdout ends with three lines scripts read: `first commands per second: N`, `first\nattempts resolved per second: N`, `peak in flight: M`. Ctrl-C stops gracefully: commands in\nflight are waited for up to their deadline.\n\nExamples:\n  gbcs migrate --simulate 2000 --ledger ledger.json\n  gbcs migrate --simulate 20000 --rtt-median 1s --rtt-p99 10s --loss 0.01 --late 0.005 --duplicate 0.005\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
         )
         .subcommand(
             Command::new("report")

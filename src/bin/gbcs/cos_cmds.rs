@@ -127,11 +127,11 @@ fn authenticate_device(m: &ArgMatches, msg: &gbcs::Message<'_>) -> Result<String
 }
 
 pub fn migrate(m: &ArgMatches) -> Result<String> {
-    use gbcs::cos::engine::EngineConfig;
     use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
     let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
         .map_err(|_| Failure::usage("--simulate too large"))?;
     let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
+    let (config, profile) = crate::input::network_flags(m, seed)?;
     let pki =
         gbcs::sim::TestPki::generate_with_backend(b"gbcs migrate", gbcs::crypto::Backend::DEFAULT)
             .map_err(|e| Failure::key(e.to_string()))?;
@@ -168,8 +168,10 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     let mut sim =
         SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), 1_764_547_200)
             .map_err(|e| Failure::key(e.to_string()))?;
-    let mut run = sim.start(1);
-    let started = std::time::Instant::now();
+    let mut engine = sim.engine(
+        config,
+        gbcs::cos::engine::StartingCounters { tcos: 1, acb: 1 },
+    );
     // Drawn on stderr only when it is a terminal (indicatif's own check).
     let bar = indicatif::ProgressBar::new(n as u64).with_style(
         indicatif::ProgressStyle::with_template("[{bar:30}] {pos:>6}/{len} migrated, {msg}")
@@ -187,46 +189,56 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         Some(a) => &*a.key,
         None => &sim.pki.acb.ka.key,
     };
-    let last = sim
-        .with_context_using(signer, acb_key, |ctx| {
-            run.run(
-                ctx,
-                &sim.fleet.transport,
-                &EngineConfig {
-                    batch_size: 500,
-                    ..EngineConfig::default()
-                },
-                |p| {
-                    bar.set_length(p.devices as u64);
-                    bar.set_position(p.migrated as u64);
-                    bar.set_message(format!("{} attempts", p.attempts));
-                },
-            )
-        })
-        .map_err(|e| Failure::key(e.to_string()))?;
+    let driver = gbcs::driver::DriverConfig {
+        stop_on_ctrl_c: true,
+        ..gbcs::driver::DriverConfig::default()
+    };
+    let report = sim
+        .run_realtime_using(
+            &mut engine,
+            profile,
+            &driver,
+            signer,
+            acb_key,
+            &mut |_| {},
+            &mut |p| {
+                bar.set_length(p.devices as u64);
+                bar.set_position(p.migrated as u64);
+                bar.set_message(format!(
+                    "{} attempts, {} in flight",
+                    p.attempts, p.in_flight
+                ));
+            },
+        )
+        .map_err(Failure::key)?;
     bar.finish_and_clear();
-    let secs = started.elapsed().as_secs_f64();
-    let summary = run.ledger.summary(&run.records, &run.policy);
+    let summary = engine.ledger().summary(engine.records(), engine.policy());
     if let Some(path) = m.get_one::<String>("ledger") {
-        write_ledger(path, &run.ledger)?;
+        write_ledger(path, engine.ledger())?;
     }
+    let stats = report.stats;
     let mut out = format!(
-        "{} devices, {} migrated, {} attempts in {secs:.1} s ({:.0} attempts/s)\n",
+        "{} devices, {} migrated, {} attempts in {:.1} s ({:.0} attempts/s); {} commands sent, {} late and {} duplicate replies\n",
         n,
-        last.migrated,
-        last.attempts,
-        last.attempts as f64 / secs.max(1e-9)
+        stats.migrated,
+        stats.attempts,
+        report.wall_secs,
+        stats.attempts as f64 / report.wall_secs.max(1e-9),
+        stats.sent,
+        stats.late_replies,
+        stats.duplicate_replies,
     );
-    if run.local_faults() > 0 {
+    if stats.local_faults > 0 {
         out += &format!(
             "LOCAL FAULTS: {} (the engine's keys failed; not device attempts)\n",
-            run.local_faults()
+            stats.local_faults
         );
     }
-    if let Some(i) = run.stopped() {
+    if let Some(i) = engine.stopped() {
         out += &format!("AUTO-STOP: {i}\n");
     }
     out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
+    out += &crate::input::figures(&report);
     Ok(out)
 }
 

@@ -212,3 +212,100 @@ pub fn write_atomically(path: &str, bytes: &[u8]) -> Result<()> {
     }
     Ok(())
 }
+
+/// A duration on the command line: a number and a unit (`250ms`, `1s`, `1.5s`, `2m`, `1h`),
+/// in milliseconds.
+pub fn duration_ms(s: &str) -> std::result::Result<u64, String> {
+    let t = s.trim();
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let value: f64 = number
+        .parse()
+        .map_err(|_| format!("{s}: a duration is a number and a unit, e.g. 250ms or 1s"))?;
+    let scale = match unit {
+        "ms" => 1.0,
+        "s" => 1000.0,
+        "m" | "min" => 60_000.0,
+        "h" => 3_600_000.0,
+        _ => return Err(format!("{s}: the unit is one of ms, s, m, h")),
+    };
+    let ms = value * scale;
+    if !ms.is_finite() || !(0.0..=86_400_000.0 * 365.0).contains(&ms) {
+        return Err(format!("{s}: out of range"));
+    }
+    Ok(ms.round() as u64)
+}
+
+/// A rate: a fraction of commands, 0 to 1 (`0.01`), or a percentage (`1%`).
+pub fn fraction(s: &str) -> std::result::Result<f64, String> {
+    let t = s.trim();
+    let (number, scale) = match t.strip_suffix('%') {
+        Some(p) => (p, 100.0),
+        None => (t, 1.0),
+    };
+    let v: f64 = number
+        .parse()
+        .map_err(|_| format!("{s}: a rate is a fraction (0.01) or a percentage (1%)"))?;
+    let v = v / scale;
+    if !(0.0..=1.0).contains(&v) {
+        return Err(format!("{s}: a rate is between 0 and 1 (0% and 100%)"));
+    }
+    Ok(v)
+}
+
+/// The engine's caps and the simulated network, from `--rtt-median`, `--rtt-p99`, `--loss`,
+/// `--late`, `--duplicate`, `--deadline`, `--max-in-flight`, `--max-rate` (seeded by `seed`).
+pub fn network_flags(
+    m: &ArgMatches,
+    seed: u64,
+) -> Result<(
+    gbcs::cos::engine::EngineConfig,
+    gbcs::sim::network::NetworkProfile,
+)> {
+    let ms =
+        |name: &str, default: u64| -> u64 { m.get_one::<u64>(name).copied().unwrap_or(default) };
+    let rate = |name: &str| -> f64 { m.get_one::<f64>(name).copied().unwrap_or(0.0) };
+    let median = ms("rtt-median", 0);
+    let p99 = ms("rtt-p99", median);
+    if p99 < median {
+        return Err(Failure::usage(format!(
+            "--rtt-p99 {p99}ms is below --rtt-median {median}ms"
+        )));
+    }
+    let (loss, late, duplicate) = (rate("loss"), rate("late"), rate("duplicate"));
+    if loss + late > 1.0 {
+        return Err(Failure::usage(
+            "--loss and --late together are more than every reply",
+        ));
+    }
+    let config = gbcs::cos::engine::EngineConfig {
+        deadline_millis: i64::try_from(ms("deadline", 30_000)).unwrap_or(i64::MAX),
+        max_in_flight: m
+            .get_one::<usize>("max-in-flight")
+            .copied()
+            .unwrap_or(100_000),
+        max_rate: m.get_one::<u32>("max-rate").copied(),
+        ..gbcs::cos::engine::EngineConfig::default()
+    };
+    let profile = gbcs::sim::network::NetworkProfile {
+        rtt_median_ms: median,
+        rtt_p99_ms: p99,
+        loss,
+        late,
+        duplicate,
+        seed,
+    };
+    Ok((config, profile))
+}
+
+/// The lines a run's output ends with, which scripts read.
+pub fn figures(report: &gbcs::driver::RunReport) -> String {
+    format!(
+        "first commands per second: {:.0}\nfirst attempts resolved per second: {:.0}\npeak in flight: {}\n",
+        report.first_commands_per_second,
+        report.first_resolved_per_second,
+        report.stats.peak_in_flight
+    )
+}

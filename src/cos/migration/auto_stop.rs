@@ -101,8 +101,11 @@ struct ModelWindow {
 #[derive(Clone, Debug, Default)]
 pub struct AutoStop {
     policy: AutoStopPolicy,
-    window: VecDeque<bool>,
+    /// The run's window: whether each outcome failed, by the order its command was sent.
+    window: BTreeMap<u64, bool>,
     failures: usize,
+    /// The order the next [`AutoStop::record`] gives its outcome.
+    next_order: u64,
     models: BTreeMap<ModelKey, ModelWindow>,
 }
 
@@ -112,8 +115,9 @@ impl AutoStop {
     pub fn new(policy: AutoStopPolicy) -> Self {
         Self {
             policy,
-            window: VecDeque::new(),
+            window: BTreeMap::new(),
             failures: 0,
+            next_order: 0,
             models: BTreeMap::new(),
         }
     }
@@ -137,8 +141,8 @@ impl AutoStop {
         }
     }
 
-    /// Records an attempt's outcome (`retry`: not the device's first attempt); returns the
-    /// incident when one is raised.
+    /// Records an attempt's outcome (`retry`: not the device's first attempt), in the order
+    /// outcomes are recorded; returns the incident when one is raised.
     pub fn record(
         &mut self,
         device: EntityId,
@@ -146,6 +150,25 @@ impl AutoStop {
         outcome: &Outcome,
         retry: bool,
     ) -> Option<Incident> {
+        let order = self.next_order;
+        self.record_in_order(device, model, outcome, retry, order)
+    }
+
+    /// As [`Self::record`], with the outcome placed in the run's window by `order`: the order
+    /// its command was *sent*. The window holds the latest outcomes by that order, so replies
+    /// that did not come — known only at their deadline, all together after a burst of
+    /// sends — are judged with the commands sent beside them, not as a burst of their own
+    /// (which would stop every unpaced run at its tail, however healthy the fleet). A failure
+    /// of every command still fills the window with failures, and stops the run.
+    pub fn record_in_order(
+        &mut self,
+        device: EntityId,
+        model: &ModelKey,
+        outcome: &Outcome,
+        retry: bool,
+        order: u64,
+    ) -> Option<Incident> {
+        self.next_order = self.next_order.max(order.saturating_add(1));
         if let Outcome::WrongCredential(installed) = outcome {
             return Some(Incident::WrongCredential {
                 device,
@@ -182,10 +205,12 @@ impl AutoStop {
         // A retry that fails transiently again is the known condition continuing: judged,
         // not counted as a failure (see `AutoStopPolicy::first_attempts_only`).
         let failed = outcome.is_failure() && !(retry && matches!(outcome, Outcome::Transient(_)));
-        self.window.push_back(failed);
+        if let Some(was) = self.window.insert(order, failed) {
+            self.failures -= usize::from(was);
+        }
         self.failures += usize::from(failed);
         while self.window.len() > self.policy.window {
-            if self.window.pop_front() == Some(true) {
+            if let Some((_, true)) = self.window.pop_first() {
                 self.failures -= 1;
             }
         }

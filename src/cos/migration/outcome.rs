@@ -38,6 +38,9 @@ pub enum InvalidReason {
     WrongCounter,
     /// The outcome does not name cell {5, DS}.
     NoCosCell,
+    /// It answers no command sent to this device (a counter never sent, or a device not in
+    /// the fleet).
+    Unsolicited,
 }
 
 /// Why an attempt failed transiently.

@@ -1,0 +1,181 @@
+//! Taking devices: where each device stands (ready, waiting for a time, nowhere), starting
+//! commands while the caps allow, and stopping and resuming.
+
+use crate::cos::migration::{select, Decision, Incident, SkipReason};
+
+use super::types::{CommandKind, Event, Record, UnixTime, Work};
+use super::{Busy, Engine, Job, JobId};
+
+impl Engine {
+    /// Puts device `i` where its selection decision says: ready now, waiting for a time, or
+    /// nowhere (nothing to do). A busy device is left where it is.
+    pub(super) fn reschedule(&mut self, i: usize) {
+        if self.busy.contains_key(&i) {
+            return;
+        }
+        let Some(r) = self.records.get(i) else {
+            return;
+        };
+        let now = self.now.secs();
+        match select(r, &self.policy, now) {
+            Decision::Migrate(p) | Decision::Read(p) => {
+                self.flow.ready.insert((p, r.entity_id));
+            }
+            Decision::Skip(SkipReason::BackingOff(t)) => {
+                self.flow.timers.insert((UnixTime::from_secs(t), i));
+            }
+            Decision::Skip(SkipReason::AwaitingAlert) => {
+                if let Some(t) = r.next_attempt_at {
+                    self.flow.timers.insert((UnixTime::from_secs(t), i));
+                }
+            }
+            Decision::Skip(_) => {}
+        }
+    }
+
+    /// Starts commands while the caps allow.
+    pub(super) fn pump(&mut self) {
+        while self.may_start()
+            && self.jobs.len() < self.config.max_work.max(1)
+            && self.in_flight() < self.config.max_in_flight.max(1)
+            && self.flow.paced(&self.config, self.now)
+        {
+            let (i, kind) = if let Some(i) = self.flow.continuations.pop_front() {
+                if self.busy.contains_key(&i) {
+                    continue;
+                }
+                (i, CommandKind::Migration)
+            } else if let Some((p, id)) = self.flow.ready.pop_first() {
+                let Some(&i) = self.index.get(&id) else {
+                    continue;
+                };
+                if self.busy.contains_key(&i) {
+                    continue;
+                }
+                let Some(r) = self.records.get(i) else {
+                    continue;
+                };
+                let kind = match select(r, &self.policy, self.now.secs()) {
+                    Decision::Migrate(_) => CommandKind::Migration,
+                    Decision::Read(_) => CommandKind::Read,
+                    Decision::Skip(_) => {
+                        self.reschedule(i);
+                        continue;
+                    }
+                };
+                if !self.flow.model_has_room(&self.config, &r.model) {
+                    self.flow
+                        .parked
+                        .entry(r.model.clone())
+                        .or_default()
+                        .push_back((p, id));
+                    continue;
+                }
+                (i, kind)
+            } else {
+                break;
+            };
+            self.start(i, kind);
+        }
+    }
+
+    /// Starts device `i`'s `kind` command: a counter (its block reserved first when needed)
+    /// and the job that builds it.
+    fn start(&mut self, i: usize, kind: CommandKind) {
+        let Some(r) = self.records.get(i) else {
+            return;
+        };
+        let (device, device_ka, model) = (r.entity_id, r.ka_public_key.clone(), r.model.clone());
+        let in_cell = r.cell_credential;
+        let counter = match kind {
+            CommandKind::Migration => &mut self.tcos,
+            CommandKind::Read => &mut self.acb,
+        };
+        let party = counter.party;
+        let (value, reserve) = counter.take(self.config.counter_block);
+        if let Some(below) = reserve {
+            self.record(Record::CounterBlock { party, below });
+        }
+        self.flow.started(&self.config, self.now);
+        self.flow.model_busy(&model);
+        self.busy.insert(
+            i,
+            Busy::Building {
+                kind,
+                counter: value,
+            },
+        );
+        let job = self.job(Job::Build {
+            device: i,
+            kind,
+            counter: value,
+        });
+        self.builds.push_back(Work::Build {
+            job,
+            device,
+            kind,
+            counter: value,
+            in_cell,
+            device_ka,
+        });
+    }
+
+    /// The order migration command `counter` to device `i` was sent in.
+    pub(super) fn order_of(&self, i: usize, counter: u64) -> u64 {
+        self.sent
+            .get(&(i, CommandKind::Migration, counter))
+            .map_or(self.stats.sent, |s| s.order)
+    }
+
+    pub(super) fn job(&mut self, job: Job) -> JobId {
+        self.next_job += 1;
+        let id = JobId(self.next_job);
+        self.jobs.insert(id, job);
+        id
+    }
+
+    /// Device `i` is no longer busy.
+    pub(super) fn release(&mut self, i: usize) {
+        if let Some(b) = self.busy.remove(&i) {
+            if let Busy::InFlight { deadline, .. } | Busy::Checking { deadline, .. } = b {
+                self.deadlines.remove(&(deadline, i));
+            }
+            if let Some(model) = self.records.get(i).map(|r| r.model.clone()) {
+                self.flow.model_free(&model);
+            }
+        }
+    }
+
+    /// Stops the run: no command starts until [`Input::Resume`].
+    pub(super) fn stop(&mut self, incident: Incident) {
+        if self.stopped.is_some() {
+            return;
+        }
+        let at = self.now;
+        self.record(Record::Incident {
+            at,
+            incident: incident.clone(),
+        });
+        self.event(Event::Incident(incident.clone()));
+        self.stopped = Some(incident);
+    }
+
+    /// Clears the incident (auto-stop forgets the window that raised it) and the pause.
+    pub(super) fn resume(&mut self) {
+        if let Some(incident) = self.stopped.take() {
+            self.auto_stop.resume(&incident);
+        }
+        self.local_faults_in_a_row = 0;
+        if self.paused {
+            self.paused = false;
+        }
+        let at = self.now;
+        self.record(Record::Paused { at, paused: false });
+        // Devices skipped while stopped are looked at again.
+        for i in 0..self.records.len() {
+            if !self.busy.contains_key(&i) {
+                self.reschedule(i);
+            }
+        }
+    }
+}

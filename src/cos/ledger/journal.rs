@@ -1,0 +1,186 @@
+//! The ledger as a sequence of entries: every change the migration engine makes to it, as a
+//! record a store can keep before anything acts on it, and [`Ledger::apply`] to rebuild the
+//! ledger from them. Applying the entries a ledger was built with gives that ledger back.
+
+use super::{AttemptEntry, AttemptResult, Ledger, Observation, Standing};
+use crate::cos::migration::SecPartyId;
+use crate::frame::EntityId;
+
+/// One change to the ledger.
+#[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum LedgerEntry {
+    /// An attempt counted.
+    Attempt(AttemptEntry),
+    /// A failed attempt (a lost reply) resolved by a later reading.
+    Resolved {
+        /// The device.
+        device: EntityId,
+        /// The attempt's counter.
+        counter: u64,
+        /// When it was learned (Unix seconds).
+        at: i64,
+        /// What stands from then on.
+        result: AttemptResult,
+    },
+    /// A reading of a device's role-5 cell (or an inventory hint).
+    Observed {
+        /// The device.
+        device: EntityId,
+        /// The reading.
+        observation: Observation,
+    },
+    /// The supplier a device's reports go to, from `at`.
+    Supplier {
+        /// The device.
+        device: EntityId,
+        /// From when (Unix seconds).
+        at: i64,
+        /// The supplier.
+        supplier: SecPartyId,
+    },
+    /// A device's standing, from `at`.
+    Standing {
+        /// The device.
+        device: EntityId,
+        /// From when (Unix seconds).
+        at: i64,
+        /// The standing.
+        standing: Standing,
+    },
+    /// A report sequence number issued to a recipient.
+    Sequence {
+        /// The recipient.
+        recipient: SecPartyId,
+        /// The number.
+        number: u32,
+    },
+}
+
+/// What [`Ledger::track`] changed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tracked {
+    /// A reading was taken.
+    pub observed: bool,
+    /// The reporting supplier changed.
+    pub supplier: bool,
+    /// The standing changed.
+    pub standing: bool,
+}
+
+impl Ledger {
+    /// The entries that record what [`Ledger::track`] of `device` at `at` changed (`tracked`):
+    /// the latest reading, supplier and standing, each where it changed.
+    #[must_use]
+    pub fn entries_of(&self, device: EntityId, tracked: Tracked) -> alloc::vec::Vec<LedgerEntry> {
+        let mut out = alloc::vec::Vec::new();
+        let Some(h) = self.devices.get(&device) else {
+            return out;
+        };
+        if tracked.observed {
+            if let Some(o) = h.states.last() {
+                out.push(LedgerEntry::Observed {
+                    device,
+                    observation: *o,
+                });
+            }
+        }
+        if tracked.supplier {
+            if let Some((at, s)) = h.suppliers.last() {
+                out.push(LedgerEntry::Supplier {
+                    device,
+                    at: *at,
+                    supplier: s.clone(),
+                });
+            }
+        }
+        if tracked.standing {
+            if let Some((at, s)) = h.standings.last() {
+                out.push(LedgerEntry::Standing {
+                    device,
+                    at: *at,
+                    standing: s.clone(),
+                });
+            }
+        }
+        out
+    }
+
+    /// The entry of the attempt `counter` on `device`, when the ledger has it.
+    #[must_use]
+    pub fn attempt_entry(&self, device: EntityId, counter: u64) -> Option<&AttemptEntry> {
+        self.index
+            .get(&(device, counter))
+            .and_then(|&i| self.attempts.get(i))
+    }
+
+    /// Applies one entry, as the ledger that wrote it did. Returns whether it changed anything
+    /// (an entry applied twice changes nothing the second time).
+    pub fn apply(&mut self, entry: &LedgerEntry) -> bool {
+        match entry {
+            LedgerEntry::Attempt(a) => {
+                if self.index.contains_key(&(a.device, a.counter)) {
+                    return false;
+                }
+                self.index
+                    .insert((a.device, a.counter), self.attempts.len());
+                self.attempts.push(a.clone());
+                true
+            }
+            LedgerEntry::Resolved {
+                device,
+                counter,
+                at,
+                result,
+            } => {
+                let Some(a) = self
+                    .index
+                    .get(&(*device, *counter))
+                    .and_then(|&i| self.attempts.get_mut(i))
+                else {
+                    return false;
+                };
+                if a.resolved.is_some() {
+                    return false;
+                }
+                a.resolved = Some((*at, *result));
+                true
+            }
+            LedgerEntry::Observed {
+                device,
+                observation,
+            } => {
+                let h = self.devices.entry(*device).or_default();
+                if h.states.last() == Some(observation) {
+                    return false;
+                }
+                h.states.push(*observation);
+                true
+            }
+            LedgerEntry::Supplier {
+                device,
+                at,
+                supplier,
+            } => super::push_changed(
+                &mut self.devices.entry(*device).or_default().suppliers,
+                *at,
+                supplier.clone(),
+            ),
+            LedgerEntry::Standing {
+                device,
+                at,
+                standing,
+            } => super::push_changed(
+                &mut self.devices.entry(*device).or_default().standings,
+                *at,
+                standing.clone(),
+            ),
+            LedgerEntry::Sequence { recipient, number } => self
+                .sequences
+                .entry(recipient.clone())
+                .or_default()
+                .insert(*number),
+        }
+    }
+}

@@ -1,0 +1,456 @@
+//! What runs the migration engine core in real time (feature `tokio`): one task owns the
+//! [`Engine`] and only moves data — like quinn's `ConnectionDriver`, it decides nothing. Per
+//! turn it takes what arrived (replies and alerts from the [`Transport`], results from the CPU
+//! workers, a stop request), hands the engine its inputs, writes the engine's records (and
+//! tells it they are durable), gives CPU work to a pool of worker threads sized to the cores
+//! (they hold the keys: [`MigrationContext`]), sends the commands, passes the events on, and
+//! sleeps until [`Engine::poll_timeout`] or the next arrival. The in-flight window and the CPU
+//! pool are separate: thousands of commands wait on the network while the workers are busy.
+//!
+//! Time: round trips are real time. When nothing is in flight and no work is pending, the
+//! clock may jump over a wait (a back-off of hours, an alert's time-out of days) instead of
+//! sleeping through it; never while replies are outstanding.
+//!
+//! Stopping: [`DriverConfig::stop`] (or Ctrl-C when [`DriverConfig::stop_on_ctrl_c`]) pauses
+//! the engine: no new command starts, the commands in flight are waited for up to their
+//! deadlines and then count as lost replies, and the run returns.
+
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::future::Future;
+use core::sync::atomic::{AtomicBool, Ordering};
+use core::time::Duration;
+use std::sync::{mpsc, Mutex, PoisonError};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tokio::sync::mpsc as tmpsc;
+
+pub use crate::cos::engine::Arrival;
+use crate::cos::engine::{
+    execute, Engine, Event, Input, JobId, MigrationContext, Record, Stats, Transmit, UnixTime,
+    Work, WorkResult,
+};
+use crate::cos::migration::Incident;
+use crate::frame::EntityId;
+
+/// Where a transport puts what arrives. Cheap to clone; usable from any thread.
+#[derive(Clone, Debug)]
+pub struct Inbox(tmpsc::UnboundedSender<Arrival>);
+
+impl Inbox {
+    /// Hands an arrival to the driver (dropped when the run is over).
+    pub fn put(&self, arrival: Arrival) {
+        let _ = self.0.send(arrival);
+    }
+}
+
+/// Why a command could not be sent.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TransportError(pub alloc::string::String);
+
+impl core::fmt::Display for TransportError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl core::error::Error for TransportError {}
+
+/// Carries commands to devices; replies come back through the [`Inbox`], whenever and as
+/// often as the network delivers them.
+pub trait Transport {
+    /// Hands `command` to the network at `now` (the engine's clock), without waiting for a
+    /// reply. An error counts as no reply ([`Input::SendFailed`]).
+    fn send(
+        &mut self,
+        now: UnixTime,
+        command: Transmit,
+        inbox: &Inbox,
+    ) -> impl Future<Output = Result<(), TransportError>>;
+
+    /// Called on every turn with the engine's clock (a simulated network's meters run their
+    /// future-dated commands then).
+    fn tick(&mut self, _now: UnixTime, _inbox: &Inbox) {}
+
+    /// What is still on its way, when the transport can tell (`None`: it cannot — a real
+    /// network).
+    fn in_transit(&self) -> Option<InTransit> {
+        None
+    }
+}
+
+/// What a transport still has on its way.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct InTransit {
+    /// Replies that will come before their command's deadline (or are still being made):
+    /// while any are, the engine is waiting on them. When none are, the commands still in
+    /// flight will get no reply in time, and their deadlines may be jumped to rather than
+    /// waited out.
+    pub awaited: usize,
+    /// Everything still to come, late replies and duplicates included: the driver does not
+    /// finish while any is.
+    pub total: usize,
+}
+
+/// A blocking exchange (send one command, wait for at most one reply) as a [`Transport`]:
+/// each exchange runs on tokio's blocking pool. What a transport written for the engine of
+/// earlier versions becomes.
+pub struct BlockingTransport<F> {
+    exchange: Arc<F>,
+    in_transit: Arc<core::sync::atomic::AtomicUsize>,
+}
+
+impl<F> BlockingTransport<F>
+where
+    F: Fn(EntityId, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+{
+    /// Wraps `exchange` (`None`: no reply came).
+    pub fn new(exchange: F) -> Self {
+        Self {
+            exchange: Arc::new(exchange),
+            in_transit: Arc::default(),
+        }
+    }
+}
+
+impl<F> Transport for BlockingTransport<F>
+where
+    F: Fn(EntityId, &[u8]) -> Option<Vec<u8>> + Send + Sync + 'static,
+{
+    async fn send(
+        &mut self,
+        _now: UnixTime,
+        command: Transmit,
+        inbox: &Inbox,
+    ) -> Result<(), TransportError> {
+        let (exchange, inbox) = (Arc::clone(&self.exchange), inbox.clone());
+        let in_transit = Arc::clone(&self.in_transit);
+        in_transit.fetch_add(1, Ordering::SeqCst);
+        tokio::task::spawn_blocking(move || {
+            if let Some(bytes) = exchange(command.device, &command.bytes) {
+                inbox.put(Arrival::Reply {
+                    device: command.device,
+                    bytes,
+                });
+            }
+            in_transit.fetch_sub(1, Ordering::SeqCst);
+        });
+        Ok(())
+    }
+
+    fn in_transit(&self) -> Option<InTransit> {
+        let n = self.in_transit.load(Ordering::SeqCst);
+        Some(InTransit {
+            awaited: n,
+            total: n,
+        })
+    }
+}
+
+/// Where records go: a store writes them and says when they are durable. The driver commits
+/// after each turn's records, then tells the engine.
+pub trait RecordSink {
+    /// Takes one record.
+    ///
+    /// # Errors
+    /// A message when the store cannot take it: the run stops.
+    fn append(&mut self, lsn: u64, record: &Record) -> Result<(), alloc::string::String>;
+
+    /// Makes everything taken so far durable.
+    ///
+    /// # Errors
+    /// A message when it cannot: the run stops.
+    fn commit(&mut self) -> Result<(), alloc::string::String>;
+}
+
+/// Keeps nothing: for runs whose state lives only in memory.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct NoStore;
+
+impl RecordSink for NoStore {
+    fn append(&mut self, _: u64, _: &Record) -> Result<(), alloc::string::String> {
+        Ok(())
+    }
+    fn commit(&mut self) -> Result<(), alloc::string::String> {
+        Ok(())
+    }
+}
+
+/// How the driver runs.
+#[derive(Clone, Debug)]
+pub struct DriverConfig {
+    /// CPU worker threads (default: the cores).
+    pub workers: usize,
+    /// Whether the clock may jump over waits when nothing is in flight (default true).
+    pub clock_jumps: bool,
+    /// Set to stop gracefully.
+    pub stop: Arc<AtomicBool>,
+    /// Stop gracefully on Ctrl-C.
+    pub stop_on_ctrl_c: bool,
+    /// Inputs taken per turn at most before the engine's outputs are polled.
+    pub inputs_per_turn: usize,
+    /// How often `progress` is called, at most.
+    pub progress_every: Duration,
+}
+
+impl Default for DriverConfig {
+    fn default() -> Self {
+        Self {
+            workers: std::thread::available_parallelism().map_or(1, |n| n.get()),
+            clock_jumps: true,
+            stop: Arc::default(),
+            stop_on_ctrl_c: false,
+            inputs_per_turn: 256,
+            progress_every: Duration::from_millis(200),
+        }
+    }
+}
+
+/// What a run did, with the figures scripts read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RunReport {
+    /// The engine's stats at the end.
+    pub stats: Stats,
+    /// Devices whose first command was sent, per second, from the first command sent until
+    /// 90 % of the devices that got any command had theirs.
+    pub first_commands_per_second: f64,
+    /// The same, counting a device when its first command was resolved.
+    pub first_resolved_per_second: f64,
+    /// Wall-clock seconds of the run.
+    pub wall_secs: f64,
+    /// Seconds the clock jumped over waits.
+    pub jumped_secs: f64,
+    /// The incident that stopped the run, if any.
+    pub stopped: Option<Incident>,
+    /// Whether a stop request (or Ctrl-C) ended it.
+    pub interrupted: bool,
+}
+
+/// The rate of a set of times: `n90` (90 % of them, rounded up) divided by the time from the
+/// first to the `n90`-th.
+fn rate_to_90_percent(mut times: Vec<i64>) -> f64 {
+    if times.is_empty() {
+        return 0.0;
+    }
+    times.sort_unstable();
+    let n90 = (times.len() * 9).div_ceil(10).max(1);
+    let first = times.first().copied().unwrap_or(0);
+    let at90 = times.get(n90 - 1).copied().unwrap_or(first);
+    let secs = ((at90 - first) as f64 / 1000.0).max(0.001);
+    n90 as f64 / secs
+}
+
+/// The figures of `engine`'s first contacts.
+#[must_use]
+pub fn first_contact_rates(engine: &Engine) -> (f64, f64) {
+    let (mut sent, mut resolved) = (Vec::new(), Vec::new());
+    for (s, r) in engine.first_contacts() {
+        if let Some(s) = s {
+            sent.push(s.millis());
+        }
+        if let Some(r) = r {
+            resolved.push(r.millis());
+        }
+    }
+    (rate_to_90_percent(sent), rate_to_90_percent(resolved))
+}
+
+/// The clock: system time plus whatever was jumped over.
+struct Clock {
+    offset_ms: i64,
+}
+
+impl Clock {
+    fn now(&self) -> UnixTime {
+        let ms = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX));
+        UnixTime(ms.saturating_add(self.offset_ms))
+    }
+}
+
+/// Runs `engine` until it is finished (or stopped and quiet): CPU work on
+/// [`DriverConfig::workers`] threads with the keys of `ctx`, commands through `transport`,
+/// records to `store`. `on_event` hears every event; `progress` is called now and then.
+///
+/// # Errors
+/// When the store fails (the run stops at once; nothing unrecorded was sent), or the runtime
+/// cannot start.
+pub fn run<T: Transport>(
+    engine: &mut Engine,
+    ctx: &MigrationContext<'_>,
+    transport: &mut T,
+    store: &mut dyn RecordSink,
+    config: &DriverConfig,
+    on_event: &mut dyn FnMut(&Event),
+    progress: &mut dyn FnMut(&Stats),
+) -> Result<RunReport, alloc::string::String> {
+    let started = std::time::Instant::now();
+    let (work_tx, work_rx) = mpsc::channel::<Work>();
+    let work_rx = Mutex::new(work_rx);
+    let (done_tx, done_rx) = tmpsc::unbounded_channel::<(JobId, WorkResult)>();
+    // The clock starts at the engine's: a simulated run may start in the past or the future.
+    let offset_ms = engine
+        .now()
+        .millis()
+        .saturating_sub(Clock { offset_ms: 0 }.now().millis());
+    let mut clock = Clock { offset_ms };
+    let outcome = std::thread::scope(|s| {
+        for _ in 0..config.workers.max(1) {
+            let (rx, tx) = (&work_rx, done_tx.clone());
+            s.spawn(move || loop {
+                let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
+                let Ok(work) = next else {
+                    break;
+                };
+                let result = execute(ctx, &work);
+                if tx.send((work.job(), result)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(done_tx);
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .map_err(|e| alloc::format!("tokio runtime: {e}"));
+        let result = runtime.and_then(|rt| {
+            rt.block_on(drive(
+                engine, transport, store, config, &mut clock, &work_tx, done_rx, on_event, progress,
+            ))
+        });
+        drop(work_tx);
+        result
+    })?;
+    let (first_commands_per_second, first_resolved_per_second) = first_contact_rates(engine);
+    Ok(RunReport {
+        stats: engine.stats(),
+        first_commands_per_second,
+        first_resolved_per_second,
+        wall_secs: started.elapsed().as_secs_f64(),
+        jumped_secs: (clock.offset_ms - offset_ms) as f64 / 1000.0,
+        stopped: engine.stopped().cloned(),
+        interrupted: outcome,
+    })
+}
+
+/// The event loop. Returns whether a stop request ended the run.
+#[allow(clippy::too_many_arguments)]
+async fn drive<T: Transport>(
+    engine: &mut Engine,
+    transport: &mut T,
+    store: &mut dyn RecordSink,
+    config: &DriverConfig,
+    clock: &mut Clock,
+    work_tx: &mpsc::Sender<Work>,
+    mut done_rx: tmpsc::UnboundedReceiver<(JobId, WorkResult)>,
+    on_event: &mut dyn FnMut(&Event),
+    progress: &mut dyn FnMut(&Stats),
+) -> Result<bool, alloc::string::String> {
+    let (inbox_tx, mut inbox_rx) = tmpsc::unbounded_channel::<Arrival>();
+    let inbox = Inbox(inbox_tx);
+    let mut stopping = false;
+    let mut last_progress = std::time::Instant::now();
+    let ctrl_c = async {
+        if config.stop_on_ctrl_c {
+            let _ = tokio::signal::ctrl_c().await;
+        } else {
+            core::future::pending::<()>().await;
+        }
+    };
+    tokio::pin!(ctrl_c);
+    loop {
+        // The engine's outputs, in order: records (committed, then durable), work,
+        // transmits, events.
+        let mut last = None;
+        while let Some((lsn, record)) = engine.poll_record() {
+            store.append(lsn, &record)?;
+            last = Some(lsn);
+        }
+        if let Some(lsn) = last {
+            store.commit()?;
+            engine.handle_durable(lsn);
+        }
+        while let Some(work) = engine.poll_work() {
+            if work_tx.send(work).is_err() {
+                return Err(alloc::string::String::from("the CPU workers stopped"));
+            }
+        }
+        while let Some(t) = engine.poll_transmit() {
+            let (device, counter) = (t.device, t.counter);
+            if transport.send(clock.now(), t, &inbox).await.is_err() {
+                engine.handle(clock.now(), Input::SendFailed { device, counter });
+            }
+        }
+        while let Some(e) = engine.poll_event() {
+            on_event(&e);
+        }
+        if last_progress.elapsed() >= config.progress_every {
+            progress(&engine.stats());
+            last_progress = std::time::Instant::now();
+        }
+        if !stopping && config.stop.load(Ordering::SeqCst) {
+            stopping = true;
+            engine.handle(clock.now(), Input::Pause);
+            continue;
+        }
+        let nothing_coming = transport.in_transit().is_none_or(|t| t.total == 0);
+        let quiet = engine.is_quiet() && nothing_coming;
+        if quiet && (engine.is_finished() || stopping) {
+            break;
+        }
+        transport.tick(clock.now(), &inbox);
+        let now = clock.now();
+        let mut wake = engine.poll_timeout();
+        // No CPU work pending, and nothing in flight — or nothing in flight that can still be
+        // answered in time: jump to the next thing to happen instead of sleeping until it.
+        // (Late replies still on their way are not waited for: their commands are resolved.)
+        let jumpable = engine.stats().work_pending == 0
+            && (engine.is_quiet() || transport.in_transit().is_some_and(|t| t.awaited == 0));
+        if jumpable && config.clock_jumps && !stopping {
+            if let Some(t) = wake.filter(|t| *t > now) {
+                clock.offset_ms = clock.offset_ms.saturating_add(t.millis() - now.millis());
+                engine.handle_timeout(clock.now());
+                continue;
+            }
+        }
+        if wake.is_some_and(|t| t <= now) {
+            engine.handle_timeout(now);
+            continue;
+        }
+        // Wake at least every 100 ms: stop requests and the simulated meters' clocks.
+        let cap = now.plus_millis(100);
+        wake = Some(wake.map_or(cap, |t| t.min(cap)));
+        let sleep_ms = wake.map_or(100, |t| (t.millis() - now.millis()).max(0));
+        let sleep = tokio::time::sleep(Duration::from_millis(u64::try_from(sleep_ms).unwrap_or(0)));
+        tokio::select! {
+            biased;
+            Some((job, result)) = done_rx.recv() => {
+                engine.handle(clock.now(), Input::WorkDone { job, result });
+                for _ in 1..config.inputs_per_turn {
+                    let Ok((job, result)) = done_rx.try_recv() else { break };
+                    engine.handle(clock.now(), Input::WorkDone { job, result });
+                }
+            }
+            Some(arrival) = inbox_rx.recv() => {
+                take(engine, clock.now(), arrival);
+                for _ in 1..config.inputs_per_turn {
+                    let Ok(arrival) = inbox_rx.try_recv() else { break };
+                    take(engine, clock.now(), arrival);
+                }
+            }
+            () = &mut ctrl_c => {
+                config.stop.store(true, Ordering::SeqCst);
+            }
+            () = sleep => {
+                engine.handle_timeout(clock.now());
+            }
+        }
+    }
+    progress(&engine.stats());
+    Ok(stopping)
+}
+
+fn take(engine: &mut Engine, now: UnixTime, arrival: Arrival) {
+    engine.handle(now, arrival.into());
+}

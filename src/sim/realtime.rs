@@ -1,0 +1,203 @@
+//! The simulated network in real time, as a [`Transport`] for the tokio driver: each command's
+//! fate is drawn as [`VirtualNetwork`](super::network::VirtualNetwork) draws it (the same
+//! [`Sampler`]), then lived out with tokio timers — the meter gets the command half a round
+//! trip after it leaves (its CPU work on tokio's blocking pool), the reply arrives a round trip
+//! after, or late, or twice, or never. Meters run their future-dated commands when the
+//! driver's clock passes their time ([`Transport::tick`]), and their alerts come back too.
+
+use alloc::collections::BTreeMap;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicUsize, Ordering};
+use core::time::Duration;
+use std::sync::{Mutex, PoisonError};
+
+use crate::cos::engine::{Arrival, Transmit, UnixTime};
+use crate::driver::{InTransit, Inbox, Transport, TransportError};
+use crate::frame::EntityId;
+use crate::sim::network::{Meters, NetworkProfile, Sampler};
+
+/// The simulated network in real time.
+#[derive(Debug)]
+pub struct SimTransport {
+    meters: Arc<Meters>,
+    sampler: Sampler,
+    /// Everything still to come.
+    in_transit: Arc<AtomicUsize>,
+    /// Replies still to come before their deadline (or meters still to answer).
+    awaited: Arc<AtomicUsize>,
+    /// The meters run at most this many commands at once (the cores: they share them with
+    /// the engine's workers, as real meters would not).
+    meter_slots: Arc<tokio::sync::Semaphore>,
+    /// Meters with a future-dated command, by when it runs (Unix seconds).
+    due: Arc<Mutex<BTreeMap<(i64, EntityId), ()>>>,
+    alert_delay_ms: u64,
+}
+
+impl SimTransport {
+    /// A network with `profile` to `meters`.
+    #[must_use]
+    pub fn new(meters: Arc<Meters>, profile: NetworkProfile) -> Self {
+        Self {
+            meters,
+            sampler: Sampler::new(profile),
+            in_transit: Arc::default(),
+            awaited: Arc::default(),
+            meter_slots: Arc::new(tokio::sync::Semaphore::new(
+                std::thread::available_parallelism().map_or(1, |n| n.get()),
+            )),
+            due: Arc::default(),
+            alert_delay_ms: profile.rtt_median_ms / 2,
+        }
+    }
+}
+
+fn ms(v: i64) -> Duration {
+    Duration::from_millis(u64::try_from(v).unwrap_or(0))
+}
+
+impl Transport for SimTransport {
+    async fn send(
+        &mut self,
+        now: UnixTime,
+        command: Transmit,
+        inbox: &Inbox,
+    ) -> Result<(), TransportError> {
+        let fate = self
+            .sampler
+            .fate(command.deadline.millis().saturating_sub(now.millis()));
+        let (meters, inbox, due) = (
+            Arc::clone(&self.meters),
+            inbox.clone(),
+            Arc::clone(&self.due),
+        );
+        let in_transit = Arc::clone(&self.in_transit);
+        let awaited = Arc::clone(&self.awaited);
+        let slots = Arc::clone(&self.meter_slots);
+        let deadline_ms = command.deadline.millis().saturating_sub(now.millis());
+        // Whether its reply comes in time: until it has, the engine waits on it.
+        let on_time = fate.reply_ms.is_some_and(|r| r <= deadline_ms);
+        in_transit.fetch_add(1, Ordering::SeqCst);
+        awaited.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            tokio::time::sleep(ms(fate.to_meter_ms)).await;
+            let device = command.device;
+            let at_meter = now.plus_millis(fate.to_meter_ms).secs();
+            let permit = slots.acquire_owned().await;
+            let ran = tokio::task::spawn_blocking(move || {
+                let (reply, alerts) = meters.deliver(device, &command.bytes, at_meter);
+                (reply, alerts, meters.pending_at(device))
+            })
+            .await;
+            drop(permit);
+            let answered = ran.as_ref().is_ok_and(|r| r.0.is_some());
+            if !(on_time && answered) {
+                // No reply will come in time: the engine waits on nothing here.
+                awaited.fetch_sub(1, Ordering::SeqCst);
+            }
+            if let Ok((reply, alerts, pending)) = ran {
+                if let Some(t) = pending {
+                    due.lock()
+                        .unwrap_or_else(PoisonError::into_inner)
+                        .insert((t, device), ());
+                }
+                for bytes in alerts {
+                    inbox.put(Arrival::Alert { bytes });
+                }
+                if let (Some(bytes), Some(reply_ms)) = (reply, fate.reply_ms) {
+                    tokio::time::sleep(ms(reply_ms - fate.to_meter_ms)).await;
+                    inbox.put(Arrival::Reply {
+                        device,
+                        bytes: bytes.clone(),
+                    });
+                    if on_time {
+                        awaited.fetch_sub(1, Ordering::SeqCst);
+                    }
+                    if let Some(dup) = fate.duplicate_ms {
+                        tokio::time::sleep(ms(dup - reply_ms)).await;
+                        inbox.put(Arrival::Reply { device, bytes });
+                    }
+                }
+            }
+            in_transit.fetch_sub(1, Ordering::SeqCst);
+        });
+        Ok(())
+    }
+
+    fn tick(&mut self, now: UnixTime, inbox: &Inbox) {
+        let mut due = self.due.lock().unwrap_or_else(PoisonError::into_inner);
+        let mut ready = Vec::new();
+        while let Some((&(t, device), ())) = due.first_key_value() {
+            if t > now.secs() {
+                break;
+            }
+            due.remove(&(t, device));
+            ready.push(device);
+        }
+        drop(due);
+        if ready.is_empty() {
+            return;
+        }
+        let (meters, inbox) = (Arc::clone(&self.meters), inbox.clone());
+        let in_transit = Arc::clone(&self.in_transit);
+        let delay = self.alert_delay_ms;
+        in_transit.fetch_add(1, Ordering::SeqCst);
+        tokio::spawn(async move {
+            let secs = now.secs();
+            let alerts = tokio::task::spawn_blocking(move || {
+                ready
+                    .into_iter()
+                    .flat_map(|d| meters.advance(d, secs))
+                    .collect::<Vec<_>>()
+            })
+            .await
+            .unwrap_or_default();
+            tokio::time::sleep(Duration::from_millis(delay)).await;
+            for bytes in alerts {
+                inbox.put(Arrival::Alert { bytes });
+            }
+            in_transit.fetch_sub(1, Ordering::SeqCst);
+        });
+    }
+
+    fn in_transit(&self) -> Option<InTransit> {
+        Some(InTransit {
+            awaited: self.awaited.load(Ordering::SeqCst),
+            total: self.in_transit.load(Ordering::SeqCst),
+        })
+    }
+}
+
+impl crate::sim::fleet::SimulatedMigration {
+    /// Runs `engine` over this simulation's meters in real time through a simulated network
+    /// with `profile`, on the tokio driver, signing and MACing with `tcos` and `acb` (this
+    /// simulation's own keys, or an HSM's: [`Self::with_context_using`]).
+    ///
+    /// # Errors
+    /// A message when the ECoS certificate is refused or the driver cannot run.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_realtime_using(
+        &self,
+        engine: &mut crate::cos::engine::Engine,
+        profile: NetworkProfile,
+        config: &crate::driver::DriverConfig,
+        tcos: crate::cos::CosSigner<'_>,
+        acb: &(dyn crate::crypto::KeyAgreement + Sync),
+        on_event: &mut dyn FnMut(&crate::cos::engine::Event),
+        progress: &mut dyn FnMut(&crate::cos::engine::Stats),
+    ) -> Result<crate::driver::RunReport, alloc::string::String> {
+        let mut transport = SimTransport::new(Arc::clone(&self.fleet.meters), profile);
+        self.with_context_using(tcos, acb, |ctx| {
+            crate::driver::run(
+                engine,
+                ctx,
+                &mut transport,
+                &mut crate::driver::NoStore,
+                config,
+                on_event,
+                progress,
+            )
+        })
+        .map_err(|e| alloc::format!("{e}"))?
+    }
+}
