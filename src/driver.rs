@@ -87,8 +87,8 @@ pub struct InTransit {
     /// flight will get no reply in time, and their deadlines may be jumped to rather than
     /// waited out.
     pub awaited: usize,
-    /// Everything still to come, late replies and duplicates included: the driver does not
-    /// finish while any is.
+    /// Everything still to come, late replies and duplicates included (for progress displays:
+    /// the driver finishes without waiting for these).
     pub total: usize,
 }
 
@@ -394,7 +394,10 @@ async fn drive<T: Transport>(
             engine.handle(clock.now(), Input::Pause);
             continue;
         }
-        let nothing_coming = transport.in_transit().is_none_or(|t| t.total == 0);
+        // Finished when nothing is in flight and nothing that could still answer in time is
+        // on its way. A reply still coming late, or a duplicate, is not waited for: its
+        // command is resolved, and what it would tell a read before any retry tells too.
+        let nothing_coming = transport.in_transit().is_none_or(|t| t.awaited == 0);
         let quiet = engine.is_quiet() && nothing_coming;
         if quiet && (engine.is_finished() || stopping) {
             break;
@@ -415,7 +418,15 @@ async fn drive<T: Transport>(
             }
         }
         if wake.is_some_and(|t| t <= now) {
-            engine.handle_timeout(now);
+            // What has already arrived is taken first: a reply that came before its deadline
+            // is not judged by a deadline that passed while it waited in the inbox.
+            while let Ok(arrival) = inbox_rx.try_recv() {
+                take(engine, clock.now(), arrival);
+            }
+            while let Ok((job, result)) = done_rx.try_recv() {
+                engine.handle(clock.now(), Input::WorkDone { job, result });
+            }
+            engine.handle_timeout(clock.now());
             continue;
         }
         // Wake at least every 100 ms: stop requests and the simulated meters' clocks.
@@ -443,6 +454,9 @@ async fn drive<T: Transport>(
                 config.stop.store(true, Ordering::SeqCst);
             }
             () = sleep => {
+                while let Ok(arrival) = inbox_rx.try_recv() {
+                    take(engine, clock.now(), arrival);
+                }
                 engine.handle_timeout(clock.now());
             }
         }

@@ -17,6 +17,14 @@ use crate::driver::{InTransit, Inbox, Transport, TransportError};
 use crate::frame::EntityId;
 use crate::sim::network::{Meters, NetworkProfile, Sampler};
 
+/// How many commands may wait at their meters for CPU before the network holds new ones
+/// back. The simulated meters share the machine's cores with the engine; without this, an
+/// engine that builds faster than the meters can answer would queue seconds of meter work, and
+/// the queue — not the network — would make replies late. Real meters each have their own
+/// processor; the bound keeps the simulation's delays the network's (a real head-end meets
+/// such backpressure from DCC's adapters).
+pub const BACKLOG: usize = 256;
+
 /// The simulated network in real time.
 #[derive(Debug)]
 pub struct SimTransport {
@@ -29,6 +37,9 @@ pub struct SimTransport {
     /// The meters run at most this many commands at once (the cores: they share them with
     /// the engine's workers, as real meters would not).
     meter_slots: Arc<tokio::sync::Semaphore>,
+    /// Commands that reached their meters and wait for a slot: past [`BACKLOG`], `send`
+    /// holds the next command back.
+    backlog: Arc<AtomicUsize>,
     /// Meters with a future-dated command, by when it runs (Unix seconds).
     due: Arc<Mutex<BTreeMap<(i64, EntityId), ()>>>,
     alert_delay_ms: u64,
@@ -46,6 +57,7 @@ impl SimTransport {
             meter_slots: Arc::new(tokio::sync::Semaphore::new(
                 std::thread::available_parallelism().map_or(1, |n| n.get()),
             )),
+            backlog: Arc::default(),
             due: Arc::default(),
             alert_delay_ms: profile.rtt_median_ms / 2,
         }
@@ -63,6 +75,10 @@ impl Transport for SimTransport {
         command: Transmit,
         inbox: &Inbox,
     ) -> Result<(), TransportError> {
+        // Backpressure: while the meters are behind, the next command waits.
+        while self.backlog.load(Ordering::SeqCst) > BACKLOG {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
         let fate = self
             .sampler
             .fate(command.deadline.millis().saturating_sub(now.millis()));
@@ -74,16 +90,22 @@ impl Transport for SimTransport {
         let in_transit = Arc::clone(&self.in_transit);
         let awaited = Arc::clone(&self.awaited);
         let slots = Arc::clone(&self.meter_slots);
+        let backlog = Arc::clone(&self.backlog);
         let deadline_ms = command.deadline.millis().saturating_sub(now.millis());
         // Whether its reply comes in time: until it has, the engine waits on it.
         let on_time = fate.reply_ms.is_some_and(|r| r <= deadline_ms);
         in_transit.fetch_add(1, Ordering::SeqCst);
-        awaited.fetch_add(1, Ordering::SeqCst);
+        // A reply that cannot come in time (lost or late, as drawn) is not waited for.
+        if on_time {
+            awaited.fetch_add(1, Ordering::SeqCst);
+        }
         tokio::spawn(async move {
             tokio::time::sleep(ms(fate.to_meter_ms)).await;
             let device = command.device;
             let at_meter = now.plus_millis(fate.to_meter_ms).secs();
+            backlog.fetch_add(1, Ordering::SeqCst);
             let permit = slots.acquire_owned().await;
+            backlog.fetch_sub(1, Ordering::SeqCst);
             let ran = tokio::task::spawn_blocking(move || {
                 let (reply, alerts) = meters.deliver(device, &command.bytes, at_meter);
                 (reply, alerts, meters.pending_at(device))
@@ -91,8 +113,8 @@ impl Transport for SimTransport {
             .await;
             drop(permit);
             let answered = ran.as_ref().is_ok_and(|r| r.0.is_some());
-            if !(on_time && answered) {
-                // No reply will come in time: the engine waits on nothing here.
+            if on_time && !answered {
+                // The meter did not answer: no reply will come.
                 awaited.fetch_sub(1, Ordering::SeqCst);
             }
             if let Ok((reply, alerts, pending)) = ran {
