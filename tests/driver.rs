@@ -209,3 +209,40 @@ fn a_stop_request_waits_for_the_commands_in_flight_then_returns() {
         "lost replies were counted as such"
     );
 }
+
+#[test]
+fn a_blocking_exchange_still_carries_the_migration_through_the_adapter() {
+    let mut sim = SimulatedMigration::new(
+        b"driver tests",
+        5,
+        60,
+        &FleetMix(vec![(Profile::Healthy, 1000)]),
+        CLOCK,
+    )
+    .expect("fleet");
+    let mut engine = sim.engine(EngineConfig::default(), StartingCounters { tcos: 1, acb: 1 });
+    let meters = Arc::clone(&sim.fleet.meters);
+    // An exchange as the engine of earlier versions took it: one command, at most one reply.
+    let mut transport = gbcs::driver::BlockingTransport::new(move |device, command: &[u8]| {
+        meters.deliver(device, command, CLOCK).0
+    });
+    let report = sim
+        .with_context(|ctx| {
+            gbcs::driver::run(
+                &mut engine,
+                ctx,
+                &mut transport,
+                &mut gbcs::driver::NoStore,
+                &DriverConfig::default(),
+                &mut |_| {},
+                &mut |_| {},
+            )
+        })
+        .expect("context")
+        .expect("driver");
+    assert_eq!(report.stats.migrated, 60);
+    assert!(engine
+        .records()
+        .iter()
+        .all(|r| r.status == MigrationStatus::Migrated && r.attempts == 1));
+}

@@ -363,3 +363,51 @@ impl VirtualNetwork {
         out
     }
 }
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::indexing_slicing, clippy::cast_precision_loss)]
+mod tests {
+    use super::{NetworkProfile, Sampler};
+
+    #[test]
+    fn round_trips_and_rates_follow_the_profile_and_the_seed() {
+        let profile = NetworkProfile {
+            rtt_median_ms: 1000,
+            rtt_p99_ms: 10_000,
+            loss: 0.01,
+            late: 0.005,
+            duplicate: 0.005,
+            seed: 3,
+        };
+        let n = 200_000;
+        let mut s = Sampler::new(profile);
+        let (mut rtts, mut lost, mut late, mut dup) = (Vec::new(), 0, 0, 0);
+        for _ in 0..n {
+            let f = s.fate(30_000);
+            match f.reply_ms {
+                None => lost += 1,
+                Some(ms) if ms > 30_000 && f.to_meter_ms * 2 <= 30_000 => late += 1,
+                Some(ms) => rtts.push(ms),
+            }
+            dup += usize::from(f.duplicate_ms.is_some());
+        }
+        rtts.sort_unstable();
+        let at = |q: f64| rtts[((rtts.len() as f64) * q) as usize] as f64;
+        assert!((at(0.5) - 1000.0).abs() < 30.0, "median {}", at(0.5));
+        assert!((at(0.99) - 10_000.0).abs() < 600.0, "p99 {}", at(0.99));
+        let rate = |k: usize| k as f64 / f64::from(n);
+        assert!((rate(lost) - 0.01).abs() < 0.001, "loss {}", rate(lost));
+        assert!((rate(late) - 0.005).abs() < 0.001, "late {}", rate(late));
+        assert!((rate(dup) - 0.005).abs() < 0.001, "duplicates {}", rate(dup));
+        // The same seed, the same fates; another seed, others.
+        let draw = |seed| {
+            let mut s = Sampler::new(NetworkProfile { seed, ..profile });
+            (0..100).map(|_| s.fate(30_000)).collect::<Vec<_>>()
+        };
+        assert_eq!(draw(3), draw(3));
+        assert_ne!(draw(3), draw(4));
+        // No delay at all when the median is zero.
+        let mut zero = Sampler::new(NetworkProfile::default());
+        assert!((0..1000).all(|_| zero.fate(30_000).reply_ms == Some(0)));
+    }
+}
