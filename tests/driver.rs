@@ -220,7 +220,10 @@ fn a_blocking_exchange_still_carries_the_migration_through_the_adapter() {
         CLOCK,
     )
     .expect("fleet");
-    let mut engine = sim.engine(EngineConfig::default(), StartingCounters { tcos: 1, acb: 1 });
+    let mut engine = sim.engine(
+        EngineConfig::default(),
+        StartingCounters { tcos: 1, acb: 1 },
+    );
     let meters = Arc::clone(&sim.fleet.meters);
     // An exchange as the engine of earlier versions took it: one command, at most one reply.
     let mut transport = gbcs::driver::BlockingTransport::new(move |device, command: &[u8]| {

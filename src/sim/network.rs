@@ -365,7 +365,11 @@ impl VirtualNetwork {
 }
 
 #[cfg(test)]
-#[allow(clippy::expect_used, clippy::indexing_slicing, clippy::cast_precision_loss)]
+#[allow(
+    clippy::expect_used,
+    clippy::indexing_slicing,
+    clippy::cast_precision_loss
+)]
 mod tests {
     use super::{NetworkProfile, Sampler};
 
@@ -398,7 +402,11 @@ mod tests {
         let rate = |k: usize| k as f64 / f64::from(n);
         assert!((rate(lost) - 0.01).abs() < 0.001, "loss {}", rate(lost));
         assert!((rate(late) - 0.005).abs() < 0.001, "late {}", rate(late));
-        assert!((rate(dup) - 0.005).abs() < 0.001, "duplicates {}", rate(dup));
+        assert!(
+            (rate(dup) - 0.005).abs() < 0.001,
+            "duplicates {}",
+            rate(dup)
+        );
         // The same seed, the same fates; another seed, others.
         let draw = |seed| {
             let mut s = Sampler::new(NetworkProfile { seed, ..profile });
