@@ -368,10 +368,13 @@ impl VirtualNetwork {
 #[allow(
     clippy::expect_used,
     clippy::indexing_slicing,
-    clippy::cast_precision_loss
+    clippy::cast_precision_loss,
+    clippy::cast_possible_truncation,
+    clippy::cast_sign_loss
 )]
 mod tests {
     use super::{NetworkProfile, Sampler};
+    use alloc::vec::Vec;
 
     #[test]
     fn round_trips_and_rates_follow_the_profile_and_the_seed() {
