@@ -6,6 +6,7 @@ use crate::cos::ledger::{AttemptResult, LedgerEntry};
 use crate::cos::migration::{
     apply, select, Decision, Incident, MigrationStatus, Outcome, Responsibility, TransientCause,
 };
+use crate::frame::EntityId;
 
 use super::types::{Event, Reading};
 use super::Engine;
@@ -100,16 +101,7 @@ impl Engine {
                 }
             }
         }
-        self.track(i, EvidenceSource::UpdateOutcome);
-        self.event(Event::Outcome {
-            device,
-            counter,
-            outcome,
-        });
-        self.reschedule(i);
-        if let Some(incident) = incident {
-            self.stop(incident);
-        }
+        self.outcome_applied(i, device, counter, outcome, incident);
     }
 
     /// A verified reply to migration command `counter` that came after its deadline, when it
@@ -218,16 +210,7 @@ impl Engine {
                 self.stats.migrated += 1;
             }
         }
-        self.track(i, EvidenceSource::UpdateOutcome);
-        self.event(Event::Outcome {
-            device,
-            counter,
-            outcome,
-        });
-        self.reschedule(i);
-        if let Some(incident) = incident {
-            self.stop(incident);
-        }
+        self.outcome_applied(i, device, counter, outcome, incident);
     }
 
     /// What a read of device `i`'s role-5 cell does (`ecos.md` §4.2), at the engine's clock.
@@ -333,6 +316,28 @@ impl Engine {
             self.flow.continuations.push_back(i);
         } else {
             self.reschedule(i);
+        }
+    }
+
+    /// What follows every applied outcome: the evidence, the event, the device's next turn,
+    /// and the incident's stop.
+    fn outcome_applied(
+        &mut self,
+        i: usize,
+        device: EntityId,
+        counter: u64,
+        outcome: Outcome,
+        incident: Option<Incident>,
+    ) {
+        self.track(i, EvidenceSource::UpdateOutcome);
+        self.event(Event::Outcome {
+            device,
+            counter,
+            outcome,
+        });
+        self.reschedule(i);
+        if let Some(incident) = incident {
+            self.stop(incident);
         }
     }
 }

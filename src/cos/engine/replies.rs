@@ -338,17 +338,23 @@ impl Engine {
         }
     }
 
+    /// A verified reply to `counter` came after its deadline: recorded and counted, no
+    /// attempt counted again.
+    fn late_reply(&mut self, i: usize, kind: CommandKind, counter: u64) {
+        self.resolved(i, kind, counter, Resolution::LateReply);
+        self.stats.late_replies += 1;
+        if let Some(device) = self.records.get(i).map(|r| r.entity_id) {
+            self.event(Event::LateReply { device, counter });
+        }
+    }
+
     fn migration_checked(&mut self, i: usize, counter: u64, outcome: Outcome, late: bool) {
         if let Outcome::Invalid(reason) = outcome {
             self.invalid_reply(i, counter, reason, late);
             return;
         }
         if late {
-            self.resolved(i, CommandKind::Migration, counter, Resolution::LateReply);
-            self.stats.late_replies += 1;
-            if let Some(device) = self.records.get(i).map(|r| r.entity_id) {
-                self.event(Event::LateReply { device, counter });
-            }
+            self.late_reply(i, CommandKind::Migration, counter);
             self.apply_late_migration(i, counter, outcome);
         } else {
             self.resolved(i, CommandKind::Migration, counter, Resolution::Replied);
@@ -362,11 +368,7 @@ impl Engine {
             return;
         }
         if late {
-            self.resolved(i, CommandKind::Read, counter, Resolution::LateReply);
-            self.stats.late_replies += 1;
-            if let Some(device) = self.records.get(i).map(|r| r.entity_id) {
-                self.event(Event::LateReply { device, counter });
-            }
+            self.late_reply(i, CommandKind::Read, counter);
             // Evidence of the cell, taken for what it says; the device has moved on.
             self.apply_reading(i, reading, false);
         } else {
