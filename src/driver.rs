@@ -20,7 +20,6 @@ use alloc::vec::Vec;
 use core::future::Future;
 use core::sync::atomic::{AtomicBool, Ordering};
 use core::time::Duration;
-use std::sync::{mpsc, Mutex, PoisonError};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use tokio::sync::mpsc as tmpsc;
@@ -28,10 +27,13 @@ use tokio::sync::mpsc as tmpsc;
 pub use crate::cos::engine::Arrival;
 use crate::cos::engine::{
     execute, Engine, Event, Input, JobId, MigrationContext, Record, Stats, Transmit, UnixTime,
-    Work, WorkResult,
+    WorkResult,
 };
 use crate::cos::migration::Incident;
 use crate::frame::EntityId;
+
+mod pool;
+use pool::WorkQueue;
 
 /// Where a transport puts what arrives. Cheap to clone; usable from any thread.
 #[derive(Clone, Debug)]
@@ -286,8 +288,7 @@ pub fn run<T: Transport>(
     progress: &mut dyn FnMut(&Stats),
 ) -> Result<RunReport, alloc::string::String> {
     let started = std::time::Instant::now();
-    let (work_tx, work_rx) = mpsc::channel::<Work>();
-    let work_rx = Mutex::new(work_rx);
+    let queue = WorkQueue::default();
     let (done_tx, done_rx) = tmpsc::unbounded_channel::<(JobId, WorkResult)>();
     // The clock starts at the engine's: a simulated run may start in the past or the future.
     let offset_ms = engine
@@ -297,10 +298,9 @@ pub fn run<T: Transport>(
     let mut clock = Clock { offset_ms };
     let outcome = std::thread::scope(|s| {
         for _ in 0..config.workers.max(1) {
-            let (rx, tx) = (&work_rx, done_tx.clone());
+            let (queue, tx) = (&queue, done_tx.clone());
             s.spawn(move || loop {
-                let next = rx.lock().unwrap_or_else(PoisonError::into_inner).recv();
-                let Ok(work) = next else {
+                let Some(work) = queue.pop() else {
                     break;
                 };
                 let result = execute(ctx, &work);
@@ -316,10 +316,10 @@ pub fn run<T: Transport>(
             .map_err(|e| alloc::format!("tokio runtime: {e}"));
         let result = runtime.and_then(|rt| {
             rt.block_on(drive(
-                engine, transport, store, config, &mut clock, &work_tx, done_rx, on_event, progress,
+                engine, transport, store, config, &mut clock, &queue, done_rx, on_event, progress,
             ))
         });
-        drop(work_tx);
+        queue.close();
         result
     })?;
     let (first_commands_per_second, first_resolved_per_second) = first_contact_rates(engine);
@@ -342,7 +342,7 @@ async fn drive<T: Transport>(
     store: &mut dyn RecordSink,
     config: &DriverConfig,
     clock: &mut Clock,
-    work_tx: &mpsc::Sender<Work>,
+    queue: &WorkQueue,
     mut done_rx: tmpsc::UnboundedReceiver<(JobId, WorkResult)>,
     on_event: &mut dyn FnMut(&Event),
     progress: &mut dyn FnMut(&Stats),
@@ -372,7 +372,7 @@ async fn drive<T: Transport>(
             engine.handle_durable(lsn);
         }
         while let Some(work) = engine.poll_work() {
-            if work_tx.send(work).is_err() {
+            if !queue.push(work) {
                 return Err(alloc::string::String::from("the CPU workers stopped"));
             }
         }
