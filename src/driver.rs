@@ -362,23 +362,29 @@ async fn drive<T: Transport>(
     loop {
         // The engine's outputs, in order: records (committed, then durable), work,
         // transmits, events.
-        let mut last = None;
-        while let Some((lsn, record)) = engine.poll_record() {
-            store.append(lsn, &record)?;
-            last = Some(lsn);
-        }
-        if let Some(lsn) = last {
-            store.commit()?;
-            engine.handle_durable(lsn);
-        }
-        while let Some(work) = engine.poll_work() {
-            if !queue.push(work) {
-                return Err(alloc::string::String::from("the CPU workers stopped"));
-            }
-        }
-        while let Some(t) = engine.poll_transmit() {
+        loop {
+            // Each command taken may let another start: its records and work go first.
+            persist_and_dispatch(engine, store, queue)?;
+            let Some(t) = engine.poll_transmit() else {
+                break;
+            };
             let (device, counter) = (t.device, t.counter);
-            if transport.send(clock.now(), t, &inbox).await.is_err() {
+            // A transport may hold a command back (backpressure); meanwhile what arrives is
+            // still taken and checked, so outcomes do not wait on the next send.
+            let send = transport.send(clock.now(), t, &inbox);
+            tokio::pin!(send);
+            let sent = loop {
+                tokio::select! {
+                    biased;
+                    r = &mut send => break r,
+                    Some((job, result)) = done_rx.recv() => {
+                        engine.handle(clock.now(), Input::WorkDone { job, result });
+                    }
+                    Some(arrival) = inbox_rx.recv() => take(engine, clock.now(), arrival),
+                }
+                persist_and_dispatch(engine, store, queue)?;
+            };
+            if sent.is_err() {
                 engine.handle(clock.now(), Input::SendFailed { device, counter });
             }
         }
@@ -463,6 +469,29 @@ async fn drive<T: Transport>(
     }
     progress(&engine.stats());
     Ok(stopping)
+}
+
+/// Writes the engine's records (committed, then durable) and hands its CPU work to the pool.
+fn persist_and_dispatch(
+    engine: &mut Engine,
+    store: &mut dyn RecordSink,
+    queue: &WorkQueue,
+) -> Result<(), alloc::string::String> {
+    let mut last = None;
+    while let Some((lsn, record)) = engine.poll_record() {
+        store.append(lsn, &record)?;
+        last = Some(lsn);
+    }
+    if let Some(lsn) = last {
+        store.commit()?;
+        engine.handle_durable(lsn);
+    }
+    while let Some(work) = engine.poll_work() {
+        if !queue.push(work) {
+            return Err(alloc::string::String::from("the CPU workers stopped"));
+        }
+    }
+    Ok(())
 }
 
 fn take(engine: &mut Engine, now: UnixTime, arrival: Arrival) {

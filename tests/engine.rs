@@ -447,6 +447,54 @@ fn nothing_leaves_before_the_records_it_depends_on_are_durable() {
 }
 
 #[test]
+fn a_transport_that_holds_commands_back_slows_building_instead_of_piling_up_commands() {
+    let mut sim = healthy(20);
+    let config = EngineConfig {
+        max_work: 4,
+        ..EngineConfig::default()
+    };
+    let mut m = Manual::new(&mut sim, config);
+    sim.with_context(|ctx| {
+        // Work runs and records are durable, but no command is taken: the transport holds
+        // them back.
+        let run_work = |m: &mut Manual| loop {
+            while let Some((lsn, _)) = m.engine.poll_record() {
+                m.engine.handle_durable(lsn);
+            }
+            let Some(w) = m.engine.poll_work() else {
+                break;
+            };
+            let result = execute(ctx, &w);
+            m.engine.handle(
+                m.now,
+                Input::WorkDone {
+                    job: w.job(),
+                    result,
+                },
+            );
+        };
+        run_work(&mut m);
+        m.engine.handle_timeout(m.now);
+        run_work(&mut m);
+        assert_eq!(
+            m.engine.stats().in_flight,
+            4,
+            "built ahead of the transport"
+        );
+        // One command taken: the next one starts at once.
+        let first = m.engine.poll_transmit().expect("a command");
+        run_work(&mut m);
+        assert_eq!(m.engine.stats().in_flight, 5);
+        // Taken as they come, every device gets its command, never more than four waiting.
+        m.drain(ctx);
+        assert_eq!(m.out.len() + 1, 20);
+        assert!(!m.out.iter().any(|t| t.device == first.device));
+    })
+    .expect("context");
+    assert_eq!(m.engine.stats().sent, 20);
+}
+
+#[test]
 fn each_party_has_its_own_counters_reserved_in_blocks_before_use() {
     let mut sim = healthy(4);
     for r in &mut sim.fleet.records {

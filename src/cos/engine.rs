@@ -278,12 +278,19 @@ impl Engine {
         self.checks.pop_front().or_else(|| self.builds.pop_front())
     }
 
-    /// The next command to send, once the records it depends on are durable.
+    /// The next command to send, once the records it depends on are durable. Taking one
+    /// from a full queue (see [`EngineConfig::max_work`]) lets the next command start, so
+    /// new records and work may follow: poll them again.
     pub fn poll_transmit(&mut self) -> Option<Transmit> {
-        match self.out_transmits.front() {
+        let full = self.jobs.len() + self.out_transmits.len() >= self.config.max_work.max(1);
+        let t = match self.out_transmits.front() {
             Some((lsn, _)) if *lsn <= self.durable => self.out_transmits.pop_front().map(|t| t.1),
             _ => None,
+        };
+        if full && t.is_some() {
+            self.pump();
         }
+        t
     }
 
     /// The next event, once the records it depends on are durable.

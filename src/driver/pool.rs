@@ -68,6 +68,7 @@ impl WorkQueue {
 }
 
 #[cfg(test)]
+#[allow(clippy::expect_used)]
 mod tests {
     use super::*;
     use alloc::vec::Vec;
@@ -99,10 +100,9 @@ mod tests {
 
     #[test]
     fn checks_are_taken_before_builds_each_in_order() {
-        let key = SigningKey::from_scalar(&[7; 32]).map(|k| k.public_key());
-        let Ok(key) = key else {
-            panic!("a scalar of sevens is a key");
-        };
+        let key = SigningKey::from_scalar(&[7; 32])
+            .expect("a scalar of sevens is a key")
+            .public_key();
         let q = WorkQueue::default();
         for w in [
             build(1, &key),
@@ -121,10 +121,9 @@ mod tests {
     fn a_closed_queue_refuses_work_and_drains() {
         let q = WorkQueue::default();
         q.close();
-        let key = SigningKey::from_scalar(&[7; 32]).map(|k| k.public_key());
-        let Ok(key) = key else {
-            panic!("a scalar of sevens is a key");
-        };
+        let key = SigningKey::from_scalar(&[7; 32])
+            .expect("a scalar of sevens is a key")
+            .public_key();
         assert!(!q.push(build(1, &key)));
         assert!(q.pop().is_none());
     }

@@ -36,7 +36,7 @@ impl Engine {
     /// Starts commands while the caps allow.
     pub(super) fn pump(&mut self) {
         while self.may_start()
-            && self.jobs.len() < self.config.max_work.max(1)
+            && self.jobs.len() + self.out_transmits.len() < self.config.max_work.max(1)
             && self.in_flight() < self.config.max_in_flight.max(1)
             && self.flow.paced(&self.config, self.now)
         {

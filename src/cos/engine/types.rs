@@ -443,8 +443,12 @@ pub struct EngineConfig {
     pub max_rate: Option<u32>,
     /// How long a reply is waited for, milliseconds (default 30 s).
     pub deadline_millis: i64,
-    /// CPU jobs outstanding at most (default 64): enough to keep a pool of workers busy,
-    /// few enough that replies are verified soon after they come.
+    /// CPU jobs outstanding, with commands built and not yet taken by
+    /// [`Engine::poll_transmit`](super::Engine::poll_transmit), at most (default 64): enough
+    /// to keep a pool of workers busy, few enough that replies are verified soon after they
+    /// come. A new command starts only below it, so when the transport holds commands back,
+    /// building slows with it instead of built commands piling up with their deadlines
+    /// running.
     pub max_work: usize,
     /// Counters reserved per [`Record::CounterBlock`] (default 1,000).
     pub counter_block: u64,
