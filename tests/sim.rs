@@ -3,58 +3,22 @@
 //! (replays, foreign signatures, bad MACs, certificates that fail path validation), dates
 //! commands in the future with their alerts, and fails on demand.
 
+#[path = "support/sim_common.rs"]
+mod common;
 #[path = "support/cos.rs"]
 mod cos;
 
+use common::*;
 use cos::{Options, T0};
 use gbcs::crypto::{KeyAgreement, SharedSecret};
-use gbcs::frame::{CraFlag, EntityId, MessageCode};
+use gbcs::frame::{CraFlag, MessageCode};
 use gbcs::payload::{
-    AlertCode, CredentialsReplacementMode, GeneralizedTime, KeyUsage, Payload, RemotePartyRole,
-    StatusCode, TrustAnchorCellIdentifier, UpdateSecurityCredentialsResponse,
+    AlertCode, CredentialsReplacementMode, GeneralizedTime, Payload, RemotePartyRole, StatusCode,
+    TrustAnchorCellIdentifier, UpdateSecurityCredentialsResponse,
 };
 use gbcs::sim::pki::ids;
-use gbcs::sim::{Rejection, Reply, SimDevice, TestPki};
+use gbcs::sim::{Rejection, Reply, TestPki};
 use gbcs::smki::{validate_path, CertificateKind, SmkiCertificate};
-
-fn pki() -> TestPki {
-    TestPki::generate(b"gbcs simulator tests").expect("pki")
-}
-
-const METER: EntityId = ids::device(1);
-const SUPPLIER_DS: TrustAnchorCellIdentifier =
-    TrustAnchorCellIdentifier::new(RemotePartyRole::SUPPLIER, KeyUsage::DIGITAL_SIGNATURE);
-
-fn tcos_meter(pki: &TestPki) -> SimDevice {
-    pki.meter(METER, &pki.supplier_a, &pki.tcos, T0)
-        .expect("meter")
-}
-
-fn response(reply: Reply) -> Vec<u8> {
-    match reply {
-        Reply::Response(r) => r,
-        other => panic!("expected a response, got {other:?}"),
-    }
-}
-
-/// Parses and verifies a device response; returns its statuses.
-fn statuses(device: &SimDevice, bytes: &[u8]) -> Vec<StatusCode> {
-    let m = gbcs::parse(bytes).expect("response parses");
-    m.verify_signature(&device.ds_public_key())
-        .expect("device signature");
-    match m.payload() {
-        Payload::UpdateSecurityCredentialsResponse(UpdateSecurityCredentialsResponse {
-            execution_outcome: Some(o),
-        }) => o.replacement_outcomes.iter().map(|r| r.status).collect(),
-        other => panic!("not an immediate CS02b response: {other:?}"),
-    }
-}
-
-/// Processes `cmd` and returns the verified response's statuses.
-fn run(meter: &mut SimDevice, cmd: &[u8]) -> Vec<StatusCode> {
-    let rsp = response(meter.process(cmd));
-    statuses(meter, &rsp)
-}
 
 #[test]
 fn pki_is_deterministic_and_everything_it_issues_validates() {

@@ -3,53 +3,16 @@
 //! before a command carries them, a signing key refused unless it is the originator's, a
 //! future-dated request already past refused, and every file read up to a bound.
 
+#[path = "support/trust_common.rs"]
+mod common;
 #[path = "support/shared.rs"]
 mod shared;
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-use gbcs::crypto::PublicKey;
+use common::*;
 use gbcs::duis::{CertificateTrust, DuisError, Srv623Request};
 use gbcs::frame::EntityId;
 use gbcs::sim::{Reply, TestPki};
-
-fn gbcs(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_gbcs"))
-        .args(args)
-        .output()
-        .expect("run gbcs")
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn tmp(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("gbcs-trust-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir.join(name)
-}
-
-fn path(p: &Path) -> &str {
-    p.to_str().expect("UTF-8 path")
-}
-
-fn pem(label: &str, der: &[u8]) -> String {
-    pem_rfc7468::encode_string(label, pem_rfc7468::LineEnding::LF, der).expect("PEM")
-}
-
-/// A public key as SPKI PEM (the P-256 SubjectPublicKeyInfo prefix, then the point).
-fn spki_pem(key: &PublicKey) -> String {
-    let mut der =
-        gbcs::hex::decode("3059301306072a8648ce3d020106082a8648ce3d030107034200").expect("hex");
-    der.extend_from_slice(key.as_uncompressed());
-    pem("PUBLIC KEY", &der)
-}
-
-fn keystore_name(id: EntityId, suffix: &str) -> String {
-    format!("{}-{suffix}", id.to_string().to_lowercase())
-}
+use std::path::Path;
 
 #[test]
 fn verify_checks_the_mac_with_the_device_the_cra_flag_names_whatever_its_id() {
@@ -178,46 +141,6 @@ fn verify_names_the_key_file_it_lacks_and_a_keystore_that_is_not_a_folder() {
     ]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stdout).contains("give --acb ENTITY or --dcc rtds"));
-}
-
-/// The 6.23 template, its DigitalSigningCertificate (DER), and the template with `der` in
-/// its place.
-fn template_623(shared: &Path) -> String {
-    std::fs::read_to_string(
-        shared.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML"),
-    )
-    .expect("6.23 template")
-}
-
-fn element_der(xml: &str, element: &str) -> Vec<u8> {
-    let open = format!("<sr:{element}>");
-    let start = xml.find(&open).expect("element") + open.len();
-    let end = start + xml[start..].find('<').expect("end");
-    gbcs::duis::decode_base64(&xml[start..end]).expect("base64")
-}
-
-fn with_element(xml: &str, element: &str, der: &[u8]) -> String {
-    use base64ct::Encoding as _;
-    let open = format!("<sr:{element}>");
-    let start = xml.find(&open).expect("element") + open.len();
-    let end = start + xml[start..].find('<').expect("end");
-    format!(
-        "{}{}{}",
-        &xml[..start],
-        base64ct::Base64::encode_string(der),
-        &xml[end..]
-    )
-}
-
-/// The offset of the second `17 0D` (UTCTime) in a certificate: its notAfter.
-fn not_after_offset(der: &[u8]) -> usize {
-    let times: Vec<usize> = der
-        .windows(2)
-        .enumerate()
-        .filter(|(_, w)| w == &[0x17, 0x0D])
-        .map(|(i, _)| i)
-        .collect();
-    times[1]
 }
 
 #[test]
@@ -654,132 +577,4 @@ fn absurd_numbers_are_usage_errors_that_state_the_limit() {
     std::fs::write(&file, format!("0x{}\n", gbcs::hex::encode_upper(&f.bytes))).expect("write");
     let out = gbcs(&["decode", "--json", path(&file)]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-}
-
-#[test]
-fn a_ledger_file_that_would_shift_the_counts_is_refused_at_its_line() {
-    let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("id");
-    let mut ledger = gbcs::cos::Ledger::new();
-    let record = shared_record();
-    let policy = gbcs::cos::MigrationPolicy::default();
-    ledger.track(&record, &policy, 100, gbcs::cos::EvidenceSource::Inventory);
-    ledger
-        .record(
-            &supplier,
-            record.entity_id,
-            1,
-            &gbcs::cos::Outcome::Migrated,
-            200,
-        )
-        .expect("attempt");
-    let good = serde_json::to_string_pretty(&ledger).expect("json");
-    let file = tmp("ledger-good.json");
-    std::fs::write(&file, &good).expect("write");
-    let notices = |f: &Path| {
-        gbcs(&[
-            "report",
-            "notices",
-            "--ledger",
-            path(f),
-            "--supplier",
-            "SUPA01",
-        ])
-    };
-    assert_eq!(
-        notices(&file).status.code(),
-        Some(0),
-        "{}",
-        stderr(&notices(&file))
-    );
-    let device = record.entity_id.to_string();
-    // The device listed twice.
-    let devices_start = good.find("\"devices\": {").expect("devices") + "\"devices\": {".len();
-    let entry_end = good[devices_start..].find("\n    }").expect("entry") + devices_start + 6;
-    let entry = &good[devices_start..entry_end];
-    let twice = format!(
-        "{}{entry},{}",
-        &good[..devices_start],
-        &good[devices_start..]
-    );
-    // An attempt on a device the file does not hold.
-    let stranger = good.replacen(
-        &format!("\"device\": \"{device}\""),
-        "\"device\": \"00DB000000000099\"",
-        1,
-    );
-    // A device without a reporting supplier.
-    let no_supplier = {
-        let start = good.find("\"suppliers\": [").expect("suppliers");
-        // The list's own closing bracket (its entries are lists too).
-        let mut depth = 0;
-        let end = start
-            + good[start..]
-                .char_indices()
-                .find(|&(_, c)| {
-                    match c {
-                        '[' => depth += 1,
-                        ']' => depth -= 1,
-                        _ => return false,
-                    }
-                    depth == 0
-                })
-                .expect("end")
-                .0
-            + 1;
-        format!("{}\"suppliers\": []{}", &good[..start], &good[end..])
-    };
-    for (name, text, says) in [
-        ("twice", twice, "listed twice"),
-        (
-            "stranger",
-            stranger,
-            "names a device the ledger does not hold",
-        ),
-        ("no-supplier", no_supplier, "has no reporting supplier"),
-    ] {
-        let f = tmp(&format!("ledger-{name}.json"));
-        std::fs::write(&f, &text).expect("write");
-        let out = notices(&f);
-        assert_eq!(out.status.code(), Some(4), "{name}: {}", stderr(&out));
-        let err = stderr(&out);
-        assert!(err.contains(says), "{name}: {err}");
-        // file:line:column: the line is that of the fault, not 0.
-        let shown = format!("{}:", f.display());
-        let line: u64 = err
-            .split(&shown)
-            .nth(1)
-            .and_then(|rest| rest.split(':').next())
-            .and_then(|l| l.parse().ok())
-            .unwrap_or(0);
-        assert!(line > 1, "{name}: {err}");
-    }
-}
-
-/// One ESME holding TCoS, its keys from a test PKI.
-fn shared_record() -> gbcs::cos::DeviceRecord {
-    let pki = TestPki::generate(b"one record").expect("PKI");
-    let id = gbcs::sim::pki::ids::device(7);
-    let (ds, ka) = pki.device_keys(id).expect("keys");
-    gbcs::cos::DeviceRecord {
-        entity_id: id,
-        device_type: gbcs::cos::DeviceType::Esme,
-        model: gbcs::cos::ModelKey::new("ACME", "M-1"),
-        firmware: "1.0.0".into(),
-        responsible_supplier: gbcs::cos::SecPartyId::new("SUPA01").expect("id"),
-        electricity_supplier: None,
-        gas_meter_commissioned: false,
-        state: gbcs::cos::CosState::Tcos,
-        cell_credential: None,
-        last_communication: 0,
-        ineligible: None,
-        ds_public_key: ds.public_key(),
-        ka_public_key: ka.public_key(),
-        attempts: 0,
-        invalid_responses: 0,
-        next_attempt_at: None,
-        unconfirmed: None,
-        unanswered_reads: 0,
-        status: gbcs::cos::MigrationStatus::NotStarted,
-        faulted_firmware: None,
-    }
 }

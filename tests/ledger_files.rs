@@ -1,0 +1,110 @@
+//! Ledger files as the CLI reads them (continued from `trust.rs`): a file that would shift the
+//! counts — a device twice, a device without a supplier, an attempt on an unknown device, an
+//! attempt twice — is refused at its file, line and column.
+
+#[path = "support/trust_common.rs"]
+mod common;
+#[path = "support/shared.rs"]
+mod shared;
+
+use common::*;
+use std::path::Path;
+
+#[test]
+fn a_ledger_file_that_would_shift_the_counts_is_refused_at_its_line() {
+    let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("id");
+    let mut ledger = gbcs::cos::Ledger::new();
+    let record = shared_record();
+    let policy = gbcs::cos::MigrationPolicy::default();
+    ledger.track(&record, &policy, 100, gbcs::cos::EvidenceSource::Inventory);
+    ledger
+        .record(
+            &supplier,
+            record.entity_id,
+            1,
+            &gbcs::cos::Outcome::Migrated,
+            200,
+        )
+        .expect("attempt");
+    let good = serde_json::to_string_pretty(&ledger).expect("json");
+    let file = tmp("ledger-good.json");
+    std::fs::write(&file, &good).expect("write");
+    let notices = |f: &Path| {
+        gbcs(&[
+            "report",
+            "notices",
+            "--ledger",
+            path(f),
+            "--supplier",
+            "SUPA01",
+        ])
+    };
+    assert_eq!(
+        notices(&file).status.code(),
+        Some(0),
+        "{}",
+        stderr(&notices(&file))
+    );
+    let device = record.entity_id.to_string();
+    // The device listed twice.
+    let devices_start = good.find("\"devices\": {").expect("devices") + "\"devices\": {".len();
+    let entry_end = good[devices_start..].find("\n    }").expect("entry") + devices_start + 6;
+    let entry = &good[devices_start..entry_end];
+    let twice = format!(
+        "{}{entry},{}",
+        &good[..devices_start],
+        &good[devices_start..]
+    );
+    // An attempt on a device the file does not hold.
+    let stranger = good.replacen(
+        &format!("\"device\": \"{device}\""),
+        "\"device\": \"00DB000000000099\"",
+        1,
+    );
+    // A device without a reporting supplier.
+    let no_supplier = {
+        let start = good.find("\"suppliers\": [").expect("suppliers");
+        // The list's own closing bracket (its entries are lists too).
+        let mut depth = 0;
+        let end = start
+            + good[start..]
+                .char_indices()
+                .find(|&(_, c)| {
+                    match c {
+                        '[' => depth += 1,
+                        ']' => depth -= 1,
+                        _ => return false,
+                    }
+                    depth == 0
+                })
+                .expect("end")
+                .0
+            + 1;
+        format!("{}\"suppliers\": []{}", &good[..start], &good[end..])
+    };
+    for (name, text, says) in [
+        ("twice", twice, "listed twice"),
+        (
+            "stranger",
+            stranger,
+            "names a device the ledger does not hold",
+        ),
+        ("no-supplier", no_supplier, "has no reporting supplier"),
+    ] {
+        let f = tmp(&format!("ledger-{name}.json"));
+        std::fs::write(&f, &text).expect("write");
+        let out = notices(&f);
+        assert_eq!(out.status.code(), Some(4), "{name}: {}", stderr(&out));
+        let err = stderr(&out);
+        assert!(err.contains(says), "{name}: {err}");
+        // file:line:column: the line is that of the fault, not 0.
+        let shown = format!("{}:", f.display());
+        let line: u64 = err
+            .split(&shown)
+            .nth(1)
+            .and_then(|rest| rest.split(':').next())
+            .and_then(|l| l.parse().ok())
+            .unwrap_or(0);
+        assert!(line > 1, "{name}: {err}");
+    }
+}
