@@ -315,6 +315,9 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
             r.to_text(&ReportFormat::default())?
         );
     }
+    if let Some(bound) = report.network_bound_resolved_per_second {
+        println!("\nfirst attempts resolved per second the network allows: {bound:.0}");
+    }
     println!(
         "\nfirst commands per second: {:.0}\nfirst attempts resolved per second: {:.0}\npeak in flight: {}",
         report.first_commands_per_second,

@@ -44,6 +44,12 @@ impl Inbox {
     pub fn put(&self, arrival: Arrival) {
         let _ = self.0.send(arrival);
     }
+
+    /// An inbox and where its arrivals come out.
+    pub(crate) fn channel() -> (Self, tmpsc::UnboundedReceiver<Arrival>) {
+        let (tx, rx) = tmpsc::unbounded_channel::<Arrival>();
+        (Self(tx), rx)
+    }
 }
 
 /// Why a command could not be sent.
@@ -77,6 +83,15 @@ pub trait Transport {
     /// What is still on its way, when the transport can tell (`None`: it cannot — a real
     /// network).
     fn in_transit(&self) -> Option<InTransit> {
+        None
+    }
+
+    /// When the transport can tell (a simulation): the first attempts resolved per second an
+    /// engine costing no CPU would have reached with the same commands sent at the same
+    /// times — each device's first command resolved the moment the network delivered its
+    /// reply, or at its deadline when the reply was lost or late. What the network alone
+    /// allows, for [`RunReport::first_resolved_per_second`] to be read against.
+    fn network_bound_resolved_per_second(&self) -> Option<f64> {
         None
     }
 }
@@ -218,6 +233,9 @@ pub struct RunReport {
     pub first_commands_per_second: f64,
     /// The same, counting a device when its first command was resolved.
     pub first_resolved_per_second: f64,
+    /// What the network alone allows of [`Self::first_resolved_per_second`], when the
+    /// transport can tell ([`Transport::network_bound_resolved_per_second`]).
+    pub network_bound_resolved_per_second: Option<f64>,
     /// Wall-clock seconds of the run.
     pub wall_secs: f64,
     /// Seconds the clock jumped over waits.
@@ -228,9 +246,9 @@ pub struct RunReport {
     pub interrupted: bool,
 }
 
-/// The rate of a set of times: `n90` (90 % of them, rounded up) divided by the time from the
-/// first to the `n90`-th.
-fn rate_to_90_percent(mut times: Vec<i64>) -> f64 {
+/// The rate of a set of times (milliseconds), as the run's figures are taken: `n90` (90 % of
+/// them, rounded up) divided by the seconds from the first to the `n90`-th.
+pub fn rate_to_90_percent(mut times: Vec<i64>) -> f64 {
     if times.is_empty() {
         return 0.0;
     }
@@ -327,6 +345,7 @@ pub fn run<T: Transport>(
         stats: engine.stats(),
         first_commands_per_second,
         first_resolved_per_second,
+        network_bound_resolved_per_second: transport.network_bound_resolved_per_second(),
         wall_secs: started.elapsed().as_secs_f64(),
         jumped_secs: (clock.offset_ms - offset_ms) as f64 / 1000.0,
         stopped: engine.stopped().cloned(),
@@ -347,8 +366,7 @@ async fn drive<T: Transport>(
     on_event: &mut dyn FnMut(&Event),
     progress: &mut dyn FnMut(&Stats),
 ) -> Result<bool, alloc::string::String> {
-    let (inbox_tx, mut inbox_rx) = tmpsc::unbounded_channel::<Arrival>();
-    let inbox = Inbox(inbox_tx);
+    let (inbox, mut inbox_rx) = Inbox::channel();
     let mut stopping = false;
     let mut last_progress = std::time::Instant::now();
     let ctrl_c = async {

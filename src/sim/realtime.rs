@@ -42,6 +42,10 @@ pub struct SimTransport {
     backlog: Arc<AtomicUsize>,
     /// Meters with a future-dated command, by when it runs (Unix seconds).
     due: Arc<Mutex<BTreeMap<(i64, EntityId), ()>>>,
+    /// Each device's first command: its counter, and when the network resolves it (its reply
+    /// delivered in time, or its deadline when the reply is lost, late or never made),
+    /// engine milliseconds.
+    first_resolution: Arc<Mutex<BTreeMap<EntityId, (u64, i64)>>>,
     alert_delay_ms: u64,
 }
 
@@ -59,6 +63,7 @@ impl SimTransport {
             )),
             backlog: Arc::default(),
             due: Arc::default(),
+            first_resolution: Arc::default(),
             alert_delay_ms: profile.rtt_median_ms / 2,
         }
     }
@@ -94,6 +99,17 @@ impl Transport for SimTransport {
         let deadline_ms = command.deadline.millis().saturating_sub(now.millis());
         // Whether its reply comes in time: until it has, the engine waits on it.
         let on_time = fate.reply_ms.is_some_and(|r| r <= deadline_ms);
+        let resolves_at = now
+            .millis()
+            .saturating_add(fate.reply_ms.filter(|_| on_time).unwrap_or(deadline_ms));
+        let first = Arc::clone(&self.first_resolution);
+        first
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .entry(command.device)
+            .or_insert((command.counter, resolves_at));
+        let at_deadline = now.millis().saturating_add(deadline_ms);
+        let command_counter = command.counter;
         in_transit.fetch_add(1, Ordering::SeqCst);
         // A reply that cannot come in time (lost or late, as drawn) is not waited for.
         if on_time {
@@ -116,6 +132,14 @@ impl Transport for SimTransport {
             if on_time && !answered {
                 // The meter did not answer: no reply will come.
                 awaited.fetch_sub(1, Ordering::SeqCst);
+                if let Some(e) = first
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_mut(&device)
+                    .filter(|e| e.0 == command_counter)
+                {
+                    e.1 = at_deadline;
+                }
             }
             if let Ok((reply, alerts, pending)) = ran {
                 if let Some(t) = pending {
@@ -182,6 +206,16 @@ impl Transport for SimTransport {
         });
     }
 
+    fn network_bound_resolved_per_second(&self) -> Option<f64> {
+        let first = self
+            .first_resolution
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        Some(crate::driver::rate_to_90_percent(
+            first.values().map(|e| e.1).collect(),
+        ))
+    }
+
     fn in_transit(&self) -> Option<InTransit> {
         Some(InTransit {
             awaited: self.awaited.load(Ordering::SeqCst),
@@ -221,5 +255,85 @@ impl crate::sim::fleet::SimulatedMigration {
             )
         })
         .map_err(|e| alloc::format!("{e}"))?
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used)]
+mod tests {
+    use super::*;
+    use crate::cos::engine::CommandKind;
+    use crate::sim::fleet::{FleetMix, SimulatedMigration};
+
+    /// Sends one command (bytes no meter accepts) to each of ten devices, one a second, the
+    /// `k`-th with a deadline `30 + 2k` seconds after it, on `profile`; a second command to the
+    /// first device last. Returns the network's bound once every meter has run.
+    fn bound_after_ten_sends(profile: NetworkProfile) -> Option<f64> {
+        let sim = SimulatedMigration::new(b"bound", 1, 10, &FleetMix::default(), 1_764_547_200)
+            .expect("fleet");
+        let mut t = SimTransport::new(Arc::clone(&sim.fleet.meters), profile);
+        let (inbox, _arrivals) = Inbox::channel();
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        let devices = sim.fleet.records.iter().map(|r| r.entity_id);
+        let mut sends: Vec<(i64, EntityId)> = (0..)
+            .zip(devices)
+            .map(|(k, d)| (1_000_000 + 1000 * k, d))
+            .collect();
+        if let Some(&(_, first)) = sends.first() {
+            sends.push((1_020_000, first));
+        }
+        for (k, (at, device)) in (0..).zip(sends) {
+            let now = UnixTime(at);
+            let command = Transmit {
+                device,
+                kind: CommandKind::Read,
+                counter: 1 + k,
+                bytes: Vec::new(),
+                deadline: now.plus_millis(30_000 + 2000 * i64::try_from(k).unwrap_or(0)),
+            };
+            rt.block_on(t.send(now, command, &inbox)).expect("sent");
+        }
+        rt.block_on(async {
+            while t.in_transit.load(Ordering::SeqCst) > 0 {
+                tokio::time::sleep(Duration::from_millis(1)).await;
+            }
+        });
+        t.network_bound_resolved_per_second()
+    }
+
+    fn profile(loss: f64) -> NetworkProfile {
+        NetworkProfile {
+            rtt_median_ms: 0,
+            rtt_p99_ms: 0,
+            loss,
+            late: 0.0,
+            duplicate: 0.0,
+            seed: 1,
+        }
+    }
+
+    #[test]
+    fn the_network_bound_counts_lost_and_unanswered_commands_at_their_deadlines() {
+        // Lost replies: resolved at the deadlines, 3 s apart (a send a second, deadlines 2 s
+        // further apart each): 9 of the 10 first commands in 24 s. The eleventh command, to
+        // the first device again, is not a first command.
+        assert_eq!(bound_after_ten_sends(profile(1.0)), Some(9.0 / 24.0));
+        // Replies that would come at once, but the meters answer nothing (they refuse the
+        // bytes): also resolved at the deadlines.
+        assert_eq!(bound_after_ten_sends(profile(0.0)), Some(9.0 / 24.0));
+    }
+
+    #[test]
+    fn the_ninety_percent_rate_takes_the_first_to_the_ninetieth_percent() {
+        use crate::driver::rate_to_90_percent;
+        // 20 times a second apart, out of order: 18 of them in 17 s.
+        let times: Vec<i64> = (0..20).rev().map(|k| 5_000 + 1000 * k).collect();
+        assert_eq!(rate_to_90_percent(times), 18.0 / 17.0);
+        assert_eq!(rate_to_90_percent(Vec::new()), 0.0);
+        // All at one instant: counted over a millisecond, not divided by zero.
+        assert_eq!(rate_to_90_percent(alloc::vec![7; 10]), 9000.0);
     }
 }

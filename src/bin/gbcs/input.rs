@@ -300,10 +300,16 @@ pub fn network_flags(
     Ok((config, profile))
 }
 
-/// The lines a run's output ends with, which scripts read.
+/// The lines a run's output ends with, which scripts read; before them, on a simulated
+/// network, what the network alone allows of the resolved figure.
 pub fn figures(report: &gbcs::driver::RunReport) -> String {
+    let bound = report
+        .network_bound_resolved_per_second
+        .map_or_else(String::new, |b| {
+            format!("first attempts resolved per second the network allows: {b:.0}\n")
+        });
     format!(
-        "first commands per second: {:.0}\nfirst attempts resolved per second: {:.0}\npeak in flight: {}\n",
+        "{bound}first commands per second: {:.0}\nfirst attempts resolved per second: {:.0}\npeak in flight: {}\n",
         report.first_commands_per_second,
         report.first_resolved_per_second,
         report.stats.peak_in_flight
