@@ -108,11 +108,13 @@ fn a_lost_reply_is_read_before_the_retry_and_the_migration_counts_once() {
             );
         }
     }
-    // Counted once each: 60 completed, 10 failed (the ignored commands).
+    // 70 attempts. 60 completed: 50 at once, and the 10 read back as having run (counted
+    // from the reading on). 20 failed: the 10 read back stay failed in every later total,
+    // and the 10 ignored commands. Counts never go down, so they exceed the attempts.
     let total = run.ledger().summary_as_at(i64::MAX);
     let completed: u64 = total.values().map(|c| c.migrations_completed).sum();
     let failed: u64 = total.values().map(|c| c.failed_attempts).sum();
-    assert_eq!((completed, failed), (60, 10));
+    assert_eq!((completed, failed), (60, 20));
     assert_eq!(run.ledger().total_attempts(), 70);
     assert_eq!(total, run.ledger().summary(run.records(), run.policy()));
 }
@@ -408,4 +410,36 @@ fn a_gas_meter_commissioned_in_january_moves_a_gpf_to_the_gas_supplier_from_then
     assert_eq!(now.ecos_installed, december.ecos_installed + 1);
     // Its attempt stays with the supplier it was reported to when it was made.
     assert_eq!(now.migrations_completed, december.migrations_completed);
+}
+
+#[test]
+fn a_failed_attempt_stays_failed_and_a_reading_adds_the_completion_from_when_it_was_learned() {
+    use gbcs::cos::ledger::Ledger;
+    use gbcs::cos::migration::{Outcome, TransientCause};
+    let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("party");
+    let device = gbcs::frame::EntityId::from_u64(0x00DB_1234_5678_0001);
+    let mut ledger = Ledger::new();
+    let lost = Outcome::Transient(TransientCause::NoResponse);
+    assert_eq!(ledger.record(&supplier, device, 7, &lost, 1_000), Ok(true));
+    assert!(ledger.resolve_completed(device, 7, 5_000));
+    let totals = |at: i64| {
+        let c = ledger.counts_as_at(&supplier, at);
+        (c.migrations_completed, c.failed_attempts)
+    };
+    assert_eq!(totals(999), (0, 0));
+    // Failed when made; still failed once the reading showed the command ran, which adds
+    // the completion from then on. Neither total ever goes down.
+    assert_eq!(totals(1_000), (0, 1));
+    assert_eq!(totals(4_999), (0, 1));
+    assert_eq!(totals(5_000), (1, 1));
+    assert_eq!(totals(i64::MAX), (1, 1));
+    let mut last = (0, 0);
+    for at in (0..10_000).step_by(250) {
+        let now = totals(at);
+        assert!(now.0 >= last.0 && now.1 >= last.1, "went down at {at}");
+        last = now;
+    }
+    // What the attempt stands as is still the reading's.
+    let a = ledger.entries().first().expect("the attempt");
+    assert_eq!(a.result_as_at(5_000), Some(AttemptResult::Completed));
 }

@@ -189,15 +189,7 @@ fn a_duis_certificate_with_one_byte_flipped_is_refused_before_any_command_is_bui
         let file = tmp(&format!("flipped-{what}.xml"));
         std::fs::write(&file, with_element(&xml, "DigitalSigningCertificate", &bad))
             .expect("write");
-        let out = gbcs(&[
-            "build",
-            "--dcc",
-            "rtds",
-            "--duis",
-            path(&file),
-            "--counter",
-            "7",
-        ]);
+        let out = build_rtds(&file, "7", &[]);
         assert_eq!(out.status.code(), Some(1), "{what}: {}", stderr(&out));
         assert!(
             stderr(&out).contains("DigitalSigningCertificate: certificate not trusted"),
@@ -251,34 +243,23 @@ fn certificates_chain_to_the_trust_anchor_and_are_valid_now_and_at_execution() {
     let template =
         shared.join("duis/CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_REQUEST_DUIS.XML");
     let args = |anchor: &Path| {
-        gbcs(&[
-            "build",
-            "--dcc",
-            "rtds",
-            "--duis",
-            path(&template),
-            "--counter",
+        build_rtds(
+            &template,
             "7",
-            "--trust-anchor",
-            path(anchor),
-            "--now",
-            "2026-12-07T09:30:00Z",
-        ])
+            &[
+                "--trust-anchor",
+                path(anchor),
+                "--now",
+                "2026-12-07T09:30:00Z",
+            ],
+        )
     };
     let out = args(&root_file);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(!stderr(&out).contains("not checked against the SMKI root"));
     assert_eq!(args(&other_file).status.code(), Some(1));
     // Without --trust-anchor: built, and stderr says what was not checked.
-    let out = gbcs(&[
-        "build",
-        "--dcc",
-        "rtds",
-        "--duis",
-        path(&template),
-        "--counter",
-        "7",
-    ]);
+    let out = build_rtds(&template, "7", &[]);
     assert_eq!(out.status.code(), Some(0));
     assert!(
         stderr(&out).contains("not checked against the SMKI root"),
@@ -286,17 +267,7 @@ fn certificates_chain_to_the_trust_anchor_and_are_valid_now_and_at_execution() {
         stderr(&out)
     );
     // --now after the certificates' end: exit 1.
-    let out = gbcs(&[
-        "build",
-        "--dcc",
-        "rtds",
-        "--duis",
-        path(&template),
-        "--counter",
-        "7",
-        "--now",
-        "2036-01-01T00:00:00Z",
-    ]);
+    let out = build_rtds(&template, "7", &["--now", "2036-01-01T00:00:00Z"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
 }
 
@@ -339,17 +310,7 @@ fn a_future_dated_request_already_past_is_refused_but_an_8_5_only_warns() {
     );
     // The 8.5 template's 2015 date is not carried into its command: a warning, and it builds.
     let opt_out = shared.join("duis/CS02bACBByACB_8.5_SUCCESS_REQUEST_DUIS.XML");
-    let out = gbcs(&[
-        "build",
-        "--dcc",
-        "rtds",
-        "--duis",
-        path(&opt_out),
-        "--counter",
-        "9",
-        "--now",
-        "2026-12-07T09:30:00Z",
-    ]);
+    let out = build_rtds(&opt_out, "9", &["--now", "2026-12-07T09:30:00Z"]);
     // (The 8.5 template carries a DS certificate for the KA cell, refused for its key usage.)
     assert_eq!(out.status.code(), Some(3), "{}", stderr(&out));
     // The library says the time is past without refusing it.
@@ -364,17 +325,7 @@ fn a_future_dated_request_already_past_is_refused_but_an_8_5_only_warns() {
     assert!(req.requested_execution_passed(1_748_736_000));
     let file = tmp("opt-out-fixed.xml");
     std::fs::write(&file, &fixed).expect("write");
-    let out = gbcs(&[
-        "build",
-        "--dcc",
-        "rtds",
-        "--duis",
-        path(&file),
-        "--counter",
-        "9",
-        "--now",
-        "2025-06-01T00:00:00Z",
-    ]);
+    let out = build_rtds(&file, "9", &["--now", "2025-06-01T00:00:00Z"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("warning: ExecutionDateTime is already past"),
@@ -450,17 +401,7 @@ fn a_key_that_is_not_the_originators_ds_key_does_not_sign() {
     );
     // 6.24.1 is not signed: a --key given is said to be unused.
     let read = shared.join("duis/CS02aMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML");
-    let out = gbcs(&[
-        "build",
-        "--dcc",
-        "rtds",
-        "--duis",
-        path(&read),
-        "--counter",
-        "7",
-        "--key",
-        &key("90b3d51f30000004-ds.key"),
-    ]);
+    let out = build_rtds(&read, "7", &["--key", &key("90b3d51f30000004-ds.key")]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("note: --key is not used"),
@@ -535,15 +476,7 @@ fn absurd_numbers_are_usage_errors_that_state_the_limit() {
         return;
     };
     let template = shared.join("duis/CS02aMAC_6.24.1_SUCCESS_REQUEST_DUIS.XML");
-    let out = gbcs(&[
-        "build",
-        "--dcc",
-        "rtds",
-        "--duis",
-        path(&template),
-        "--counter",
-        "18446744073709551615",
-    ]);
+    let out = build_rtds(&template, "18446744073709551615", &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("9223372036854775807"),
@@ -560,15 +493,7 @@ fn absurd_numbers_are_usage_errors_that_state_the_limit() {
         "--counter",
         "0x516",
     ]);
-    let dec = gbcs(&[
-        "build",
-        "--dcc",
-        "rtds",
-        "--duis",
-        path(&template),
-        "--counter",
-        "1302",
-    ]);
+    let dec = build_rtds(&template, "1302", &[]);
     assert_eq!(hex.status.code(), Some(0), "{}", stderr(&hex));
     assert_eq!(hex.stdout, dec.stdout);
     // A message written as 0x-prefixed hex is hex, not base64.

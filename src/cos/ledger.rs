@@ -34,9 +34,11 @@ pub mod csv_file;
 mod file;
 pub mod journal;
 mod notices;
+mod sequences;
 
 pub use journal::LedgerEntry;
 pub use notices::{Notice, NoticeKind};
+pub use sequences::IssuedSequence;
 
 /// The counts of one responsible supplier: the detail record of ECOSMIG-007.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -148,7 +150,28 @@ pub struct AttemptEntry {
 }
 
 impl AttemptEntry {
-    /// What the attempt counts as at `at`, if it had happened by then.
+    /// What the attempt adds to the cumulative totals as at `at`: (migrations successfully
+    /// completed, failed migration attempts). Counts never go down: an attempt that failed
+    /// stays failed in every later total, and when a reading later shows that its command ran,
+    /// it also counts as completed from the moment that was learned — so the two totals
+    /// together may exceed the attempts (the seed's Appendix A notes they may exceed the
+    /// devices).
+    #[must_use]
+    pub fn counted_as_at(&self, at: i64) -> (u64, u64) {
+        if self.at > at {
+            return (0, 0);
+        }
+        if self.result.is_completed() {
+            return (1, 0);
+        }
+        let learned = self
+            .resolved
+            .is_some_and(|(t, r)| t <= at && r.is_completed());
+        (u64::from(learned), 1)
+    }
+
+    /// What the attempt stands as at `at`, if it had happened by then: its result, or what
+    /// a later reading showed from when it did.
     #[must_use]
     pub fn result_as_at(&self, at: i64) -> Option<AttemptResult> {
         if self.at > at {
@@ -293,23 +316,6 @@ fn push_changed<T: PartialEq>(list: &mut Vec<(i64, T)>, at: i64, value: T) -> bo
             list.push((at, value));
             true
         }
-    }
-}
-
-/// A report sequence number given explicitly that the ledger did not expect.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct IssuedSequence {
-    /// The number issued.
-    pub number: u32,
-    /// The number the ledger would have issued.
-    pub expected: u32,
-}
-
-impl IssuedSequence {
-    /// Whether an explicit number overrode the ledger's.
-    #[must_use]
-    pub const fn overridden(&self) -> bool {
-        self.number != self.expected
     }
 }
 
@@ -467,20 +473,10 @@ impl Ledger {
             }
         }
         for a in &self.attempts {
-            out.entry(a.supplier.clone()).or_default();
-            match a.result_as_at(at) {
-                Some(r) if r.is_completed() => {
-                    if let Some(c) = out.get_mut(&a.supplier) {
-                        c.migrations_completed += 1;
-                    }
-                }
-                Some(_) => {
-                    if let Some(c) = out.get_mut(&a.supplier) {
-                        c.failed_attempts += 1;
-                    }
-                }
-                None => {}
-            }
+            let c = out.entry(a.supplier.clone()).or_default();
+            let (completed, failed) = a.counted_as_at(at);
+            c.migrations_completed += completed;
+            c.failed_attempts += failed;
         }
         for h in self.devices.values() {
             let Some(s) = h.supplier_as_at(at) else {
@@ -515,10 +511,9 @@ impl Ledger {
         let mut out: BTreeMap<SecPartyId, SupplierCounts> = BTreeMap::new();
         for a in &self.attempts {
             let c = out.entry(a.supplier.clone()).or_default();
-            match a.result_as_at(i64::MAX) {
-                Some(r) if r.is_completed() => c.migrations_completed += 1,
-                _ => c.failed_attempts += 1,
-            }
+            let (completed, failed) = a.counted_as_at(i64::MAX);
+            c.migrations_completed += completed;
+            c.failed_attempts += failed;
         }
         for r in fleet {
             let c = out.entry(r.reporting_supplier().clone()).or_default();
@@ -532,52 +527,6 @@ impl Ledger {
             }
         }
         out
-    }
-
-    /// The sequence number the next report to `recipient` gets: one more than the highest
-    /// issued (1 for the first).
-    #[must_use]
-    pub fn next_sequence(&self, recipient: &SecPartyId) -> u32 {
-        self.sequences
-            .get(recipient)
-            .and_then(|s| s.last())
-            .map_or(1, |n| n.saturating_add(1))
-    }
-
-    /// Records that a report to `recipient` is issued, with `explicit` as its number when
-    /// given (an override, reported as such in the result), else [`Ledger::next_sequence`].
-    pub fn issue_sequence(
-        &mut self,
-        recipient: &SecPartyId,
-        explicit: Option<u32>,
-    ) -> IssuedSequence {
-        let expected = self.next_sequence(recipient);
-        let number = explicit.unwrap_or(expected);
-        self.sequences
-            .entry(recipient.clone())
-            .or_default()
-            .insert(number);
-        IssuedSequence { number, expected }
-    }
-
-    /// The sequence numbers issued to `recipient`, lowest first.
-    #[must_use]
-    pub fn issued_sequences(&self, recipient: &SecPartyId) -> Vec<u32> {
-        self.sequences
-            .get(recipient)
-            .map(|s| s.iter().copied().collect())
-            .unwrap_or_default()
-    }
-
-    /// The numbers below the highest issued to `recipient` that were never issued: reports
-    /// that went missing.
-    #[must_use]
-    pub fn missing_sequences(&self, recipient: &SecPartyId) -> Vec<u32> {
-        let Some(s) = self.sequences.get(recipient) else {
-            return Vec::new();
-        };
-        let top = s.last().copied().unwrap_or(0);
-        (1..top).filter(|n| !s.contains(n)).collect()
     }
 
     /// The devices whose reports go to `supplier` (now) that are excluded or failed, with

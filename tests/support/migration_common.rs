@@ -24,8 +24,9 @@ pub fn expected(p: Profile) -> (bool, u32, u64, MigrationStatus) {
         | Profile::GasProxyWithGasMeter
         | Profile::Stale
         | Profile::UnknownState => (true, 1, 0, MigrationStatus::Migrated),
-        // One attempt, its reply lost: failed when made, completed once the read showed ECoS.
-        Profile::LostReply => (true, 1, 0, MigrationStatus::Migrated),
+        // One attempt, its reply lost: failed when made, and it stays failed; completed too,
+        // from when the read showed ECoS (counts never go down).
+        Profile::LostReply => (true, 1, 1, MigrationStatus::Migrated),
         // A fault, then the fix: a second attempt migrates it.
         Profile::FaultUntilUpgraded => (true, 2, 1, MigrationStatus::Migrated),
         Profile::BusyThenHealthy(k) if k < 5 => {

@@ -112,3 +112,18 @@ pub fn shared_record() -> gbcs::cos::DeviceRecord {
         faulted_firmware: None,
     }
 }
+
+/// `gbcs build --dcc rtds --duis DUIS --counter COUNTER`, then `extra`.
+pub fn build_rtds(duis: &Path, counter: &str, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "build",
+        "--dcc",
+        "rtds",
+        "--duis",
+        path(duis),
+        "--counter",
+        counter,
+    ];
+    args.extend_from_slice(extra);
+    gbcs(&args)
+}
