@@ -293,7 +293,14 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         .collect();
     for supplier in suppliers {
         let notices = engine.ledger().notices(&supplier).len();
-        let (r, _) = Ecosmig007::for_month(engine.ledger_mut(), supplier, 2025, 12, None);
+        let (r, _) = Ecosmig007::for_month(
+            engine.ledger_mut(),
+            supplier,
+            2025,
+            12,
+            None,
+            gbcs::cos::report::scheduled_creation(2025, 12).unix_seconds(),
+        )?;
         let c = r.counts;
         println!(
             "\nECOSMIG-007 for {} (sequence {}, {} to {}; {notices} devices in its notices)\n\

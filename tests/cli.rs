@@ -1,7 +1,7 @@
 //! The `gbcs` binary: decode every RTDS CS02 file (tree and JSON that re-parses), verify them
 //! all with the RTDS keystore and fail on a corrupted copy, sign and MAC the 6.23 pre-command
 //! back into DCC's command, build the 6.23 command from the DUIS template, map responses,
-//! classify, and migrate and report from the ledger. (`cli_io.rs` has the rest.)
+//! and classify. (`cli_reports.rs` migrates and reports; `cli_io.rs` has the rest.)
 
 #[path = "support/cli_common.rs"]
 mod common;
@@ -468,7 +468,7 @@ fn a_malformed_registry_or_ledger_is_refused_naming_file_line_and_column() {
     let ledger = tmp("bad-ledger.json");
     std::fs::write(
         &ledger,
-        "{\"attempts\": [],\n \"devices\": {},\n \"sequences\": {\"SUPA\": [1, \"x\"]}}\n",
+        "{\"attempts\": [],\n \"devices\": {},\n \"report_sequences\": {\"ECOSMIG-007\": {\"SUPA\": [1, \"x\"]}}}\n",
     )
     .expect("write");
     let ledger = ledger.to_str().expect("path").to_owned();
@@ -485,110 +485,4 @@ fn a_malformed_registry_or_ledger_is_refused_naming_file_line_and_column() {
     assert_eq!(out.status.code(), Some(4));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains(&format!("{ledger}:3:")), "{err}");
-}
-
-#[test]
-fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
-    let ledger = tmp("ledger.json");
-    let out = ok(&gbcs(&[
-        "migrate",
-        "--simulate",
-        "300",
-        "--seed",
-        "5",
-        "--ledger",
-        ledger.to_str().expect("path"),
-    ]));
-    // "300 devices, M migrated, A attempts in …": the printed totals are the ledger's.
-    let first = out.lines().next().unwrap_or_default();
-    let words: Vec<&str> = first.split_whitespace().collect();
-    assert_eq!(
-        (words.first(), words.get(1)),
-        (Some(&"300"), Some(&"devices,")),
-        "{out}"
-    );
-    let migrated: u64 = words[2].parse().expect("migrated count");
-    let attempts: u64 = words[4].parse().expect("attempt count");
-    // A rate of attempts is called one.
-    assert!(
-        first.contains("attempts/s)") && !first.contains("devices/s"),
-        "{first}"
-    );
-    // The run's figures close the output, for scripts.
-    let last: Vec<&str> = out.lines().rev().take(3).collect();
-    assert!(last[2].starts_with("first commands per second: "), "{out}");
-    assert!(
-        last[1].starts_with("first attempts resolved per second: "),
-        "{out}"
-    );
-    assert!(last[0].starts_with("peak in flight: "), "{out}");
-    let text = std::fs::read_to_string(&ledger).expect("ledger");
-    let file: gbcs::cos::ledger::Ledger = serde_json::from_str(&text).expect("ledger parses");
-    let rows: Vec<_> = file.summary_as_at(i64::MAX).into_iter().collect();
-    assert!(!rows.is_empty());
-    let sum =
-        |f: fn(&gbcs::cos::SupplierCounts) -> u64| rows.iter().map(|(_, c)| f(c)).sum::<u64>();
-    assert_eq!(
-        sum(|c| c.ecos_installed + c.remaining_tcos),
-        300,
-        "every device counted once"
-    );
-    assert_eq!(sum(|c| c.migrations_completed), migrated);
-    // Each attempt once, and once more the failed ones a reading later showed had run
-    // (counts never go down: they stay failed and count as completed from the reading on).
-    let read_back = file
-        .entries()
-        .iter()
-        .filter(|a| a.resolved.is_some() && !a.result.is_completed())
-        .count();
-    assert_eq!(
-        sum(|c| c.migrations_completed + c.failed_attempts),
-        attempts + read_back as u64
-    );
-    assert!(migrated > 200, "most of a default mix migrates: {migrated}");
-    let supplier = rows[0].0.as_str().to_owned();
-    // `report ecosmig-007` for the supplier and `month`, with `extra` arguments.
-    let report_for = |month: &str, extra: &[&str]| {
-        let mut args = vec![
-            "report",
-            "ecosmig-007",
-            "--ledger",
-            ledger.to_str().expect("path"),
-            "--supplier",
-            &supplier,
-            "--month",
-            month,
-        ];
-        args.extend_from_slice(extra);
-        gbcs(&args)
-    };
-    let report = ok(&report_for("2026-11", &[]));
-    let parsed = gbcs::cos::Ecosmig007::parse(&report, &gbcs::cos::report::ReportFormat::default())
-        .expect("report parses");
-    assert_eq!(parsed.counts, rows[0].1);
-    assert!(report.starts_with(&format!("00,ECOSMIG-007,{supplier},1,")));
-    assert!(report.contains(",20261201T060000,20261101T000000,20261130T235959,"));
-
-    // The issued number is in the ledger now: the next report gets 2; an explicit number
-    // overrides and says so.
-    let again = |extra: &[&str]| report_for("2026-12", extra);
-    let second = again(&[]);
-    assert!(ok(&second).starts_with(&format!("00,ECOSMIG-007,{supplier},2,")));
-    assert!(second.stderr.is_empty());
-    let forced = again(&["--sequence", "9"]);
-    assert!(ok(&forced).starts_with(&format!("00,ECOSMIG-007,{supplier},9,")));
-    let note = String::from_utf8_lossy(&forced.stderr);
-    assert!(
-        note.contains("sequence number 9 given with --sequence; the ledger's next was 3"),
-        "{note}"
-    );
-    let text = std::fs::read_to_string(&ledger).expect("ledger");
-    let file: gbcs::cos::ledger::Ledger = serde_json::from_str(&text).expect("ledger parses");
-    let id = gbcs::cos::SecPartyId::new(&supplier).expect("id");
-    assert_eq!(file.issued_sequences(&id), vec![1, 2, 9]);
-    assert_eq!(file.missing_sequences(&id), vec![3, 4, 5, 6, 7, 8]);
-
-    // A month before the run: zeros, not an error.
-    let before = ok(&report_for("2025-10", &[]));
-    assert!(before.contains("\n10,0,0,0,0,0\n"), "{before}");
 }

@@ -86,6 +86,7 @@ fn every_subcommand_has_help_with_an_example() {
         vec!["build", "--help"],
         vec!["classify", "--help"],
         vec!["migrate", "--help"],
+        vec!["report", "ecosmig-005", "--help"],
         vec!["report", "ecosmig-007", "--help"],
         vec!["report", "notices", "--help"],
     ] {

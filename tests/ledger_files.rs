@@ -1,6 +1,7 @@
 //! Ledger files as the CLI reads them (continued from `trust.rs`): a file that would shift the
 //! counts — a device twice, a device without a supplier, an attempt on an unknown device, an
-//! attempt twice — is refused at its file, line and column.
+//! attempt twice — is refused at its file, line and column; report sequence numbers are kept
+//! per report and recipient, and a file of the earlier form reads as ECOSMIG-007's.
 
 #[path = "support/trust_common.rs"]
 mod common;
@@ -107,4 +108,52 @@ fn a_ledger_file_that_would_shift_the_counts_is_refused_at_its_line() {
             .unwrap_or(0);
         assert!(line > 1, "{name}: {err}");
     }
+}
+
+#[test]
+fn sequence_numbers_are_kept_per_report_and_an_earlier_file_reads_as_ecosmig_007s() {
+    let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("id");
+    let mut ledger = gbcs::cos::Ledger::new();
+    let record = shared_record();
+    let policy = gbcs::cos::MigrationPolicy::default();
+    ledger.track(&record, &policy, 100, gbcs::cos::EvidenceSource::Inventory);
+    // Each report numbers its own: 007's numbers do not move 005's.
+    for _ in 0..3 {
+        ledger
+            .issue_sequence("ECOSMIG-007", &supplier, None)
+            .expect("issued");
+    }
+    assert_eq!(ledger.next_sequence("ECOSMIG-005", &supplier), 1);
+    assert_eq!(ledger.next_sequence("ECOSMIG-007", &supplier), 4);
+    // Reusing or going back is refused and records nothing; skipping ahead is an override.
+    for stale in [1, 3] {
+        let e = ledger
+            .issue_sequence("ECOSMIG-007", &supplier, Some(stale))
+            .expect_err("stale");
+        assert_eq!((e.given, e.next), (stale, 4));
+    }
+    let skip = ledger
+        .issue_sequence("ECOSMIG-007", &supplier, Some(6))
+        .expect("ahead");
+    assert!(skip.overridden());
+    assert_eq!(ledger.missing_sequences("ECOSMIG-007", &supplier), [4, 5]);
+    // Written per report; read back the same.
+    let json = serde_json::to_string(&ledger).expect("json");
+    assert!(json.contains("\"report_sequences\":{\"ECOSMIG-007\":{\"SUPA01\":[1,2,3,6]}}"));
+    let back: gbcs::cos::Ledger = serde_json::from_str(&json).expect("read");
+    assert_eq!(back, ledger);
+    // A file of the earlier form: its numbers were ECOSMIG-007's.
+    let earlier = json.replace(
+        "\"report_sequences\":{\"ECOSMIG-007\":{\"SUPA01\":[1,2,3,6]}}",
+        "\"sequences\":{\"SUPA01\":[1,2,3,6]}",
+    );
+    let read: gbcs::cos::Ledger = serde_json::from_str(&earlier).expect("earlier form");
+    assert_eq!(read, ledger);
+    // Both forms in one file: refused, not merged.
+    let both = json.replace(
+        "\"report_sequences\"",
+        "\"sequences\":{},\"report_sequences\"",
+    );
+    let e = serde_json::from_str::<gbcs::cos::Ledger>(&both).expect_err("both");
+    assert!(e.to_string().contains("given twice"), "{e}");
 }

@@ -431,6 +431,8 @@ fn local_faults_stop_the_run_only_when_in_a_row() {
 fn the_fleets_december_report_made_after_a_run_into_january_is_the_one_at_midnight() {
     let (_, december_end) = monthly_period(scheduled_creation(2026, 12));
     let midnight = december_end.unix_seconds();
+    // Both made when their time comes: January 1st, 06:00.
+    let jan_1 = scheduled_creation(2026, 12).unix_seconds();
     let (mut full, ..) = ten_thousand(i64::MAX);
     let (mut stopped, ..) = ten_thousand(midnight);
     assert!(
@@ -439,8 +441,10 @@ fn the_fleets_december_report_made_after_a_run_into_january_is_the_one_at_midnig
     );
     for supplier in ["SUPA01", "SUPB02", "SUPC03", "GASS04"] {
         let id = SecPartyId::new(supplier).expect("id");
-        let (a, _) = Ecosmig007::for_month(full.ledger_mut(), id.clone(), 2026, 12, None);
-        let (b, _) = Ecosmig007::for_month(stopped.ledger_mut(), id.clone(), 2026, 12, None);
+        let (a, _) = Ecosmig007::for_month(full.ledger_mut(), id.clone(), 2026, 12, None, jan_1)
+            .expect("report");
+        let (b, _) = Ecosmig007::for_month(stopped.ledger_mut(), id.clone(), 2026, 12, None, jan_1)
+            .expect("report");
         assert_eq!(a, b, "{supplier}");
         // The stopped run's counts now are December's.
         assert_eq!(

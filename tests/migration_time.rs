@@ -269,7 +269,15 @@ fn a_december_report_from_a_run_into_january_equals_one_from_a_run_stopped_at_mi
             assert!(run.clock() > midnight, "the full run went on into January");
         }
         let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("id");
-        let (report, _) = Ecosmig007::for_month(run.ledger_mut(), supplier.clone(), 2026, 12, None);
+        let (report, _) = Ecosmig007::for_month(
+            run.ledger_mut(),
+            supplier.clone(),
+            2026,
+            12,
+            None,
+            scheduled_creation(2026, 12).unix_seconds(),
+        )
+        .expect("December's report");
         counts.push((
             report.counts,
             run.ledger().summary(run.records(), run.policy())[&supplier],

@@ -38,7 +38,7 @@ mod sequences;
 
 pub use journal::LedgerEntry;
 pub use notices::{Notice, NoticeKind};
-pub use sequences::IssuedSequence;
+pub use sequences::{IssuedSequence, StaleSequence};
 
 /// The counts of one responsible supplier: the detail record of ECOSMIG-007.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -325,7 +325,8 @@ pub struct Ledger {
     attempts: Vec<AttemptEntry>,
     index: BTreeMap<(EntityId, u64), usize>,
     devices: BTreeMap<EntityId, DeviceHistory>,
-    sequences: BTreeMap<SecPartyId, BTreeSet<u32>>,
+    /// Report sequence numbers: report identifier → recipient → numbers issued.
+    sequences: BTreeMap<alloc::string::String, BTreeMap<SecPartyId, BTreeSet<u32>>>,
 }
 
 impl Ledger {
@@ -535,6 +536,16 @@ impl Ledger {
     #[must_use]
     pub fn notices(&self, supplier: &SecPartyId) -> Vec<Notice> {
         notices::of(self, supplier)
+    }
+
+    /// Whether `party` is, or was at any time, the reporting supplier of a device in the
+    /// ledger, or of an attempt: a recipient its reports can be made for.
+    #[must_use]
+    pub fn knows_recipient(&self, party: &SecPartyId) -> bool {
+        self.devices
+            .values()
+            .any(|h| h.suppliers.iter().any(|(_, s)| s == party))
+            || self.attempts.iter().any(|a| &a.supplier == party)
     }
 
     pub(crate) fn histories(&self) -> impl Iterator<Item = (&EntityId, &DeviceHistory)> {

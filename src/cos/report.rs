@@ -22,8 +22,8 @@
 //! are cumulative). A month with nothing in it — before the run began, or a supplier with no
 //! devices — gives a report of zeros.
 //!
-//! **Sequence numbers** are per recipient and live in the ledger ([`Ledger::issue_sequence`]):
-//! monotonic, so a missing report can be noticed.
+//! **Sequence numbers** are per report and recipient and live in the ledger
+//! ([`Ledger::issue_sequence`]): monotonic, so a missing report can be noticed.
 //!
 //! **Rows count.** The trailer's rows count is a policy value ([`RowsCount`]): the number of
 //! detail records (1, our default) or of all records (3). The parser checks it against the
@@ -33,7 +33,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt::{self, Write as _};
 
-use crate::cos::ledger::{IssuedSequence, Ledger, SupplierCounts};
+use crate::cos::ledger::{IssuedSequence, Ledger, StaleSequence, SupplierCounts};
 use crate::cos::migration::SecPartyId;
 use crate::payload::GeneralizedTime;
 
@@ -100,6 +100,50 @@ impl fmt::Display for ReportError {
 }
 
 impl core::error::Error for ReportError {}
+
+/// Why a report is not made (nothing is recorded: no sequence number is used).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ReportRefused {
+    /// A year outside 2000–9999.
+    Year(u16),
+    /// A month outside 1–12.
+    Month(u8),
+    /// The period has not ended by the time given.
+    PeriodNotEnded {
+        /// The period's end.
+        end: GeneralizedTime,
+    },
+    /// A recipient the ledger has never reported to.
+    UnknownRecipient(SecPartyId),
+    /// A sequence number outside 1–999,999.
+    SequenceDoesNotFit(u32),
+    /// A sequence number that would reuse one already issued, or go back.
+    Sequence(StaleSequence),
+    /// A period that ends before it starts.
+    EmptyPeriod,
+}
+
+impl fmt::Display for ReportRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Year(y) => write!(f, "year {y} is outside 2000-9999"),
+            Self::Month(m) => write!(f, "month {m} is outside 1-12"),
+            Self::PeriodNotEnded { end } => {
+                write!(f, "the period has not ended (it ends {})", time_text(end))
+            }
+            Self::UnknownRecipient(p) => {
+                write!(f, "{p} is not a recipient the ledger knows")
+            }
+            Self::SequenceDoesNotFit(n) => {
+                write!(f, "sequence number {n} is outside 1-999999")
+            }
+            Self::Sequence(e) => e.fmt(f),
+            Self::EmptyPeriod => f.write_str("the period ends before it starts"),
+        }
+    }
+}
+
+impl core::error::Error for ReportRefused {}
 
 /// What the trailer's rows count counts (a policy value; the seed does not say).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -209,7 +253,7 @@ pub fn scheduled_creation(year: u16, month: u8) -> GeneralizedTime {
     }
 }
 
-fn time_text(t: &GeneralizedTime) -> String {
+pub(crate) fn time_text(t: &GeneralizedTime) -> String {
     let mut s = String::with_capacity(15);
     let _ = write!(
         s,
@@ -217,6 +261,121 @@ fn time_text(t: &GeneralizedTime) -> String {
         t.year, t.month, t.day, t.hour, t.minute, t.second
     );
     s
+}
+
+/// Issues the sequence number of report `id` to `recipient` for a period ending at `end`,
+/// after the checks every report makes (nothing is recorded when one fails): the period's
+/// year within 2000–9999 and ended at `now`, a recipient the ledger knows, a number that
+/// fits and does not reuse or go back.
+pub(crate) fn issue(
+    ledger: &mut Ledger,
+    id: &str,
+    recipient: &SecPartyId,
+    end: GeneralizedTime,
+    sequence: Option<u32>,
+    now: i64,
+) -> Result<IssuedSequence, ReportRefused> {
+    if !(2000..=9999).contains(&end.year) {
+        return Err(ReportRefused::Year(end.year));
+    }
+    if end.unix_seconds() >= now {
+        return Err(ReportRefused::PeriodNotEnded { end });
+    }
+    if !ledger.knows_recipient(recipient) {
+        return Err(ReportRefused::UnknownRecipient(recipient.clone()));
+    }
+    let number = sequence.unwrap_or_else(|| ledger.next_sequence(id, recipient));
+    if !(1..=MAX_SEQUENCE).contains(&number) {
+        return Err(ReportRefused::SequenceDoesNotFit(number));
+    }
+    ledger
+        .issue_sequence(id, recipient, sequence)
+        .map_err(ReportRefused::Sequence)
+}
+
+/// The header record every report shares:
+/// `00 SEP id SEP recipient SEP sequence SEP title SEP created SEP start SEP end SEP
+/// "DCC Controlled"`.
+pub(crate) struct Header<'a> {
+    pub(crate) id: &'static str,
+    pub(crate) recipient: &'a SecPartyId,
+    pub(crate) sequence_number: u32,
+    pub(crate) title: &'a str,
+    pub(crate) created: GeneralizedTime,
+    pub(crate) period_start: GeneralizedTime,
+    pub(crate) period_end: GeneralizedTime,
+}
+
+impl Header<'_> {
+    /// The header record and its line end, after checking the format, the sequence number
+    /// (1–999,999) and the title (1–100 characters, no separator, no line end).
+    pub(crate) fn to_text(&self, format: &ReportFormat) -> Result<String, ReportError> {
+        format.check()?;
+        let sep = format.separator;
+        if self.title.is_empty() {
+            return Err(ReportError::Empty { field: "title" });
+        }
+        if self.sequence_number > MAX_SEQUENCE {
+            return Err(ReportError::DoesNotFit {
+                field: "sequence number",
+            });
+        }
+        if self.title.chars().count() > 100 {
+            return Err(ReportError::DoesNotFit { field: "title" });
+        }
+        if self.title.contains(sep) || self.title.contains(['\n', '\r']) {
+            return Err(ReportError::InvalidCharacter { field: "title" });
+        }
+        let mut s = String::new();
+        let _ = write!(
+            s,
+            "00{sep}{}{sep}{}{sep}{}{sep}{}{sep}{}{sep}{}{sep}{}{sep}{CLASSIFICATION}{}",
+            self.id,
+            self.recipient,
+            self.sequence_number,
+            self.title,
+            time_text(&self.created),
+            time_text(&self.period_start),
+            time_text(&self.period_end),
+            format.line_end,
+        );
+        Ok(s)
+    }
+}
+
+/// A detail record of counts, `10 SEP count …`, each at most nine digits.
+pub(crate) fn write_counts(
+    s: &mut String,
+    format: &ReportFormat,
+    counts: &[(u64, &'static str)],
+) -> Result<(), ReportError> {
+    if let Some((_, field)) = counts.iter().find(|(v, _)| *v > MAX_COUNT) {
+        return Err(ReportError::DoesNotFit { field });
+    }
+    s.push_str("10");
+    for (v, _) in counts {
+        let _ = write!(s, "{}{v}", format.separator);
+    }
+    s.push_str(format.line_end);
+    Ok(())
+}
+
+/// The trailer record of a report with one detail record.
+pub(crate) fn write_trailer(s: &mut String, format: &ReportFormat) {
+    let sep = format.separator;
+    let _ = write!(
+        s,
+        "99{sep}{}{sep}{CLASSIFICATION}{}",
+        format.rows_count.value(),
+        format.line_end
+    );
+}
+
+/// The lines of a report, none empty.
+pub(crate) fn lines<'a>(text: &'a str, format: &ReportFormat) -> Vec<&'a str> {
+    text.split(format.line_end)
+        .filter(|l| !l.is_empty())
+        .collect()
 }
 
 /// One ECOSMIG-007 report.
@@ -266,32 +425,57 @@ impl Ecosmig007 {
     ///
     /// ```
     /// use gbcs::cos::ledger::Ledger;
+    /// use gbcs::cos::migration::{Outcome, TransientCause};
     /// use gbcs::cos::report::Ecosmig007;
     /// use gbcs::cos::SecPartyId;
     ///
     /// let mut ledger = Ledger::new();
     /// let supplier = SecPartyId::new("SUPA01")?;
-    /// let (report, seq) = Ecosmig007::for_month(&mut ledger, supplier.clone(), 2026, 12, None);
+    /// // 2027-01-01T06:00:00Z: December 2026 has ended.
+    /// let now = 1_798_783_200;
+    /// // A supplier the ledger has never reported to is refused.
+    /// assert!(Ecosmig007::for_month(&mut ledger, supplier.clone(), 2026, 12, None, now).is_err());
+    /// // One attempt on 2026-12-10 whose reply was lost: one failed attempt.
+    /// let device = gbcs::frame::EntityId::from_u64(0x00DB_1234_5678_0001);
+    /// let lost = Outcome::Transient(TransientCause::NoResponse);
+    /// ledger.record(&supplier, device, 1, &lost, 1_796_860_800)?;
+    /// let (report, seq) = Ecosmig007::for_month(&mut ledger, supplier.clone(), 2026, 12, None, now)?;
     /// assert_eq!((report.sequence_number, seq.overridden()), (1, false));
-    /// assert_eq!(report.counts.migrations_completed, 0);
-    /// assert_eq!(ledger.next_sequence(&supplier), 2);
-    /// # Ok::<(), gbcs::cos::migration::InvalidPartyId>(())
+    /// assert_eq!((report.counts.migrations_completed, report.counts.failed_attempts), (0, 1));
+    /// assert_eq!(ledger.next_sequence("ECOSMIG-007", &supplier), 2);
+    /// // Sequence 1 again is refused, and uses nothing up.
+    /// assert!(Ecosmig007::for_month(&mut ledger, supplier.clone(), 2026, 12, Some(1), now).is_err());
+    /// assert_eq!(ledger.next_sequence("ECOSMIG-007", &supplier), 2);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
+    ///
+    /// # Errors
+    /// [`ReportRefused`], before any sequence number is used: a year outside 2000–9999 or a
+    /// month outside 1–12, a month that has not ended at `now` (Unix seconds), a recipient
+    /// the ledger has never reported to, or a `sequence` that would reuse a number or go
+    /// back, or does not fit its six digits.
     pub fn for_month(
         ledger: &mut Ledger,
         recipient: SecPartyId,
         year: u16,
         month: u8,
         sequence: Option<u32>,
-    ) -> (Self, IssuedSequence) {
+        now: i64,
+    ) -> Result<(Self, IssuedSequence), ReportRefused> {
+        if !(2000..=9999).contains(&year) {
+            return Err(ReportRefused::Year(year));
+        }
+        if !(1..=12).contains(&month) {
+            return Err(ReportRefused::Month(month));
+        }
         let created = scheduled_creation(year, month);
         let (_, end) = monthly_period(created);
+        let issued = issue(ledger, REPORT_ID, &recipient, end, sequence, now)?;
         let counts = ledger.counts_as_at(&recipient, end.unix_seconds());
-        let issued = ledger.issue_sequence(&recipient, sequence);
-        (
+        Ok((
             Self::monthly(recipient, issued.number, created, counts),
             issued,
-        )
+        ))
     }
 
     /// The report as text.
@@ -302,61 +486,30 @@ impl Ecosmig007 {
     /// [`ReportError::InvalidFormat`] for a separator or line end [`ReportFormat::check`]
     /// refuses.
     pub fn to_text(&self, format: &ReportFormat) -> Result<String, ReportError> {
-        format.check()?;
-        let sep = format.separator;
-        if self.title.is_empty() {
-            return Err(ReportError::Empty { field: "title" });
-        }
-        if self.sequence_number > MAX_SEQUENCE {
-            return Err(ReportError::DoesNotFit {
-                field: "sequence number",
-            });
-        }
-        if self.title.chars().count() > 100 {
-            return Err(ReportError::DoesNotFit { field: "title" });
-        }
-        if self.title.contains(sep) || self.title.contains(['\n', '\r']) {
-            return Err(ReportError::InvalidCharacter { field: "title" });
-        }
         let c = &self.counts;
-        for (v, field) in [
+        let mut s = self.header().to_text(format)?;
+        let details = [
             (c.migrations_completed, "migrations successfully completed"),
             (c.failed_attempts, "failed migration attempts"),
             (c.ecos_installed, "ECoS installed devices"),
             (c.remaining_tcos, "remaining TCoS devices"),
             (c.non_migratable, "non-migratable devices"),
-        ] {
-            if v > MAX_COUNT {
-                return Err(ReportError::DoesNotFit { field });
-            }
-        }
-        let mut s = String::new();
-        let end = format.line_end;
-        let _ = write!(
-            s,
-            "00{sep}{REPORT_ID}{sep}{}{sep}{}{sep}{}{sep}{}{sep}{}{sep}{}{sep}{CLASSIFICATION}{end}",
-            self.recipient,
-            self.sequence_number,
-            self.title,
-            time_text(&self.created),
-            time_text(&self.period_start),
-            time_text(&self.period_end),
-        );
-        let _ = write!(
-            s,
-            "10{sep}{}{sep}{}{sep}{}{sep}{}{sep}{}{end}",
-            c.migrations_completed,
-            c.failed_attempts,
-            c.ecos_installed,
-            c.remaining_tcos,
-            c.non_migratable
-        );
-        let _ = write!(
-            s,
-            "99{sep}{}{sep}{CLASSIFICATION}{end}",
-            format.rows_count.value()
-        );
+        ];
+        write_counts(&mut s, format, &details)?;
+        write_trailer(&mut s, format);
         Ok(s)
+    }
+
+    fn header(&self) -> Header<'_> {
+        Header {
+            id: REPORT_ID,
+            recipient: &self.recipient,
+            sequence_number: self.sequence_number,
+            title: &self.title,
+            created: self.created,
+            period_start: self.period_start,
+            period_end: self.period_end,
+        }
     }
 
     /// Parses a report: three records (header `00`, detail `10`, trailer `99`), each a
@@ -376,10 +529,7 @@ impl Ecosmig007 {
     /// [`ReportError::InvalidFormat`] for a format [`ReportFormat::check`] refuses.
     pub fn parse(text: &str, format: &ReportFormat) -> Result<Self, ReportError> {
         format.check()?;
-        let lines: Vec<&str> = text
-            .split(format.line_end)
-            .filter(|l| !l.is_empty())
-            .collect();
+        let lines = lines(text, format);
         let [header, detail, trailer] = lines.as_slice() else {
             return Err(ReportError::Malformed {
                 line: lines.len().min(3) + 1,
@@ -389,7 +539,7 @@ impl Ecosmig007 {
         };
         let sep = format.separator;
         let (recipient, sequence_number, title, created, period_start, period_end) =
-            grammar::header(header, sep).map_err(|e| e.at(1, header))?;
+            grammar::header(header, sep, REPORT_ID).map_err(|e| e.at(1, header))?;
         let counts = grammar::detail(detail, sep).map_err(|e| e.at(2, detail))?;
         grammar::trailer(trailer, sep, format.rows_count.value()).map_err(|e| e.at(3, trailer))?;
         Ok(Self {
@@ -404,176 +554,7 @@ impl Ecosmig007 {
     }
 }
 
-/// The nom grammar of the three records.
-mod grammar {
-    use nom::bytes::complete::{tag, take_while, take_while_m_n};
-    use nom::character::complete::char;
-    use nom::combinator::{eof, map_opt, map_res, verify};
-    use nom::Parser;
+mod grammar;
+pub mod reconciliation;
 
-    use super::{ReportError, SupplierCounts, CLASSIFICATION, MAX_SEQUENCE, REPORT_ID};
-    use crate::cos::party::SecPartyId;
-    use crate::payload::GeneralizedTime;
-
-    /// Where a record left the grammar: the rest of the line there, and the field.
-    pub(super) struct Stop<'a> {
-        rest: &'a str,
-        field: &'static str,
-    }
-
-    impl Stop<'_> {
-        pub(super) fn at(&self, line: usize, whole: &str) -> ReportError {
-            ReportError::Malformed {
-                line,
-                column: whole.chars().count() - self.rest.chars().count() + 1,
-                field: self.field,
-            }
-        }
-    }
-
-    type NomError<'a> = nom::error::Error<&'a str>;
-
-    /// Runs `parser` on `input` for `field`: the value and the rest, or where it stopped.
-    fn field<'a, T>(
-        input: &'a str,
-        name: &'static str,
-        mut parser: impl Parser<&'a str, Output = T, Error = NomError<'a>>,
-    ) -> Result<(&'a str, T), Stop<'a>> {
-        parser.parse(input).map_err(|_| Stop {
-            rest: input,
-            field: name,
-        })
-    }
-
-    /// `SEP value`, the value read by `parser`.
-    fn next<'a, T>(
-        input: &'a str,
-        sep: char,
-        name: &'static str,
-        parser: impl Parser<&'a str, Output = T, Error = NomError<'a>>,
-    ) -> Result<(&'a str, T), Stop<'a>> {
-        let (rest, _) = field(input, "separator", char(sep))?;
-        field(rest, name, parser)
-    }
-
-    fn digits<'a>(
-        min: usize,
-        max: usize,
-    ) -> impl Parser<&'a str, Output = &'a str, Error = NomError<'a>> {
-        take_while_m_n(min, max, |c: char| c.is_ascii_digit())
-    }
-
-    /// A whole field: everything up to the separator or the end of the line, which `parser`
-    /// must consume entirely.
-    fn whole<'a, T>(
-        sep: char,
-        mut parser: impl Parser<&'a str, Output = T, Error = NomError<'a>>,
-    ) -> impl Parser<&'a str, Output = T, Error = NomError<'a>> {
-        map_opt(take_while(move |c: char| c != sep), move |text: &'a str| {
-            let (rest, value) = parser.parse(text).ok()?;
-            rest.is_empty().then_some(value)
-        })
-    }
-
-    /// 1 to `max` digits.
-    fn number<'a>(
-        sep: char,
-        max: usize,
-    ) -> impl Parser<&'a str, Output = u64, Error = NomError<'a>> {
-        whole(sep, map_res(digits(1, max), str::parse::<u64>))
-    }
-
-    /// `YYYYMMDDThhmmss`, exactly 15 characters, a real date and time.
-    fn time<'a>(sep: char) -> impl Parser<&'a str, Output = GeneralizedTime, Error = NomError<'a>> {
-        whole(
-            sep,
-            map_opt(
-                (digits(8, 8), char('T'), digits(6, 6)),
-                |(date, _, clock): (&str, char, &str)| {
-                    let n = |s: &str, a: usize, b: usize| s.get(a..b)?.parse::<u16>().ok();
-                    let n8 =
-                        |s: &str, a: usize, b: usize| n(s, a, b).and_then(|v| u8::try_from(v).ok());
-                    GeneralizedTime::new(
-                        n(date, 0, 4)?,
-                        n8(date, 4, 6)?,
-                        n8(date, 6, 8)?,
-                        n8(clock, 0, 2)?,
-                        n8(clock, 2, 4)?,
-                        n8(clock, 4, 6)?,
-                    )
-                },
-            ),
-        )
-    }
-
-    type Header<'a> = (
-        SecPartyId,
-        u32,
-        &'a str,
-        GeneralizedTime,
-        GeneralizedTime,
-        GeneralizedTime,
-    );
-
-    pub(super) fn header(line: &str, sep: char) -> Result<Header<'_>, Stop<'_>> {
-        let (r, _) = field(line, "record type", tag("00"))?;
-        let (r, _) = next(r, sep, "report identifier", tag(REPORT_ID))?;
-        let (r, recipient) = next(
-            r,
-            sep,
-            "recipient",
-            map_res(take_while(|c: char| c != sep), SecPartyId::new),
-        )?;
-        let (r, seq) = next(
-            r,
-            sep,
-            "sequence number",
-            map_res(number(sep, 6), |n| {
-                u32::try_from(n)
-                    .ok()
-                    .filter(|n| *n <= MAX_SEQUENCE)
-                    .ok_or(())
-            }),
-        )?;
-        let (r, title) = next(
-            r,
-            sep,
-            "title",
-            verify(take_while(|c: char| c != sep), |t: &str| {
-                (1..=100).contains(&t.chars().count())
-            }),
-        )?;
-        let (r, created) = next(r, sep, "creation date-time", time(sep))?;
-        let (r, start) = next(r, sep, "start date-time", time(sep))?;
-        let (r, end) = next(r, sep, "end date-time", time(sep))?;
-        let (r, _) = next(r, sep, "classification", tag(CLASSIFICATION))?;
-        field(r, "end of the header record", eof)?;
-        Ok((recipient, seq, title, created, start, end))
-    }
-
-    pub(super) fn detail(line: &str, sep: char) -> Result<SupplierCounts, Stop<'_>> {
-        let (r, _) = field(line, "detail record", tag("10"))?;
-        let (r, migrations_completed) =
-            next(r, sep, "migrations successfully completed", number(sep, 9))?;
-        let (r, failed_attempts) = next(r, sep, "failed migration attempts", number(sep, 9))?;
-        let (r, ecos_installed) = next(r, sep, "ECoS installed devices", number(sep, 9))?;
-        let (r, remaining_tcos) = next(r, sep, "remaining TCoS devices", number(sep, 9))?;
-        let (r, non_migratable) = next(r, sep, "non-migratable devices", number(sep, 9))?;
-        field(r, "end of the detail record", eof)?;
-        Ok(SupplierCounts {
-            migrations_completed,
-            failed_attempts,
-            ecos_installed,
-            remaining_tcos,
-            non_migratable,
-        })
-    }
-
-    pub(super) fn trailer(line: &str, sep: char, rows: u64) -> Result<(), Stop<'_>> {
-        let (r, _) = field(line, "trailer record", tag("99"))?;
-        let (r, _) = next(r, sep, "rows count", verify(number(sep, 6), |n| *n == rows))?;
-        let (r, _) = next(r, sep, "classification", tag(CLASSIFICATION))?;
-        field(r, "end of the trailer record", eof)?;
-        Ok(())
-    }
-}
+pub use reconciliation::{weekly_period, Ecosmig005};

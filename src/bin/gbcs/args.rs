@@ -249,8 +249,19 @@ pub fn command() -> Command {
                         .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
                         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
                         .arg(Arg::new("month").long("month").value_name("YYYY-MM").required(true).help("The month reported on (created on the 1st of the next at 06:00)"))
-                        .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next for this recipient); says so on stderr"))
-                        .after_help("Counts are cumulative as at 23:59:59 of the month's last day, whenever the report is made.\nThe sequence number issued is recorded in the ledger file.\n\nExample:\n  gbcs report ecosmig-007 --ledger ledger.json --supplier SUPA01 --month 2026-11"),
+                        .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next for this recipient); says so on stderr; one that reuses a number or goes back is refused"))
+                        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making (RFC 3339, e.g. 2026-12-01T06:00:00Z; default: the clock): a month that has not ended by then is refused"))
+                        .after_help("Counts are cumulative as at 23:59:59 of the month's last day, whenever the report is made.\nThe sequence number issued is recorded in the ledger file. Refused, before any number is used: a month\nnot yet ended, a year outside 2000-9999, a supplier the ledger has never reported to, a --sequence\nthat reuses a number or goes back.\n\nExample:\n  gbcs report ecosmig-007 --ledger ledger.json --supplier SUPA01 --month 2026-11"),
+                )
+                .subcommand(
+                    Command::new("ecosmig-005")
+                        .about("ECOSMIG-005 reconciliation report: migrations completed and failed attempts in a week, from a ledger file")
+                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
+                        .arg(Arg::new("week").long("week").value_name("YYYY-MM-DD").required(true).help("Any day of the week reported on (Monday to Sunday, UTC; made the Monday after at 06:00)"))
+                        .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next ECOSMIG-005 for this recipient); one that reuses a number or goes back is refused"))
+                        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making (RFC 3339; default: the clock): a week that has not ended by then is refused"))
+                        .after_help("Made every week, even when nothing happened. Counts are the week's own: the cumulative totals at its end\nless those before its start, so the weeks add up to ECOSMIG-007's first two totals.\n\nExample:\n  gbcs report ecosmig-005 --ledger ledger.json --supplier SUPA01 --week 2026-11-30"),
                 )
                 .subcommand(
                     Command::new("notices")

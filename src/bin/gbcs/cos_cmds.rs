@@ -276,6 +276,7 @@ fn supplier_arg(m: &ArgMatches) -> Result<gbcs::cos::SecPartyId> {
 
 pub fn report(m: &ArgMatches) -> Result<String> {
     match m.subcommand() {
+        Some(("ecosmig-005", m)) => ecosmig_005(m),
         Some(("ecosmig-007", m)) => ecosmig_007(m),
         Some(("notices", m)) => notices(m),
         _ => Err(Failure::usage("unknown report")),
@@ -300,8 +301,10 @@ fn ecosmig_007(m: &ArgMatches) -> Result<String> {
         })
         .ok_or_else(|| Failure::usage(format!("--month {month}: expected YYYY-MM")))?;
     let explicit = m.get_one::<u32>("sequence").copied();
+    let now = crate::input::now(m)?;
     let (report, issued) =
-        gbcs::cos::report::Ecosmig007::for_month(&mut ledger, id, y, mo, explicit);
+        gbcs::cos::report::Ecosmig007::for_month(&mut ledger, id, y, mo, explicit, now)
+            .map_err(|e| Failure::usage(format!("report refused: {e}")))?;
     let text = report
         .to_text(&gbcs::cos::report::ReportFormat::default())
         .map_err(|e| Failure::decode(e.to_string()))?;
@@ -312,6 +315,50 @@ fn ecosmig_007(m: &ArgMatches) -> Result<String> {
         );
     }
     // The issued number is kept in the ledger: the next report to this recipient follows it.
+    write_ledger(path, &ledger)?;
+    Ok(text)
+}
+
+fn ecosmig_005(m: &ArgMatches) -> Result<String> {
+    use gbcs::cos::report::{weekly_period, Ecosmig005};
+    use gbcs::payload::GeneralizedTime;
+    let path = ledger_arg(m);
+    let mut ledger = read_ledger(path)?;
+    let id = supplier_arg(m)?;
+    let week = m
+        .get_one::<String>("week")
+        .map(String::as_str)
+        .unwrap_or_default();
+    let day = {
+        let mut parts = week.splitn(3, '-').map(str::parse::<u16>);
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some(Ok(y)), Some(Ok(mo)), Some(Ok(d))) => u8::try_from(mo)
+                .ok()
+                .zip(u8::try_from(d).ok())
+                .and_then(|(mo, d)| GeneralizedTime::new(y, mo, d, 0, 0, 0)),
+            _ => None,
+        }
+    }
+    .ok_or_else(|| Failure::usage(format!("--week {week}: expected a date, YYYY-MM-DD")))?;
+    // The week holding `day`, Monday to Sunday; made the Monday after, at 06:00.
+    let (monday, _) = GeneralizedTime::from_unix_seconds(day.unix_seconds() + 7 * 86_400)
+        .map(weekly_period)
+        .ok_or_else(|| Failure::usage(format!("--week {week}: out of range")))?;
+    let created = GeneralizedTime::from_unix_seconds(monday.unix_seconds() + 7 * 86_400 + 6 * 3600)
+        .ok_or_else(|| Failure::usage(format!("--week {week}: out of range")))?;
+    let explicit = m.get_one::<u32>("sequence").copied();
+    let now = crate::input::now(m)?;
+    let (report, issued) = Ecosmig005::weekly(&mut ledger, id, created, explicit, now)
+        .map_err(|e| Failure::usage(format!("report refused: {e}")))?;
+    let text = report
+        .to_text(&gbcs::cos::report::ReportFormat::default())
+        .map_err(|e| Failure::decode(e.to_string()))?;
+    if issued.overridden() {
+        eprintln!(
+            "note: sequence number {} given with --sequence; the ledger's next was {}",
+            issued.number, issued.expected
+        );
+    }
     write_ledger(path, &ledger)?;
     Ok(text)
 }

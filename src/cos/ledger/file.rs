@@ -1,6 +1,8 @@
 //! The ledger as a file (serde): `{"devices": {ID: history, …}, "attempts": [entry, …],
-//! "sequences": {recipient: [n, …]}}`, devices first so that each attempt is checked, where
-//! it stands, against the devices read before it.
+//! "report_sequences": {report: {recipient: [n, …]}}}`, devices first so that each attempt
+//! is checked, where it stands, against the devices read before it. A file of the earlier
+//! form, `"sequences": {recipient: [n, …]}`, numbered ECOSMIG-007 only: it is read as that
+//! report's numbers (and written in the new form).
 //!
 //! Reading refuses what would shift the counts silently: a device listed twice (a JSON map
 //! with a repeated key would otherwise keep the last), a device without a reporting supplier,
@@ -27,7 +29,7 @@ impl serde::Serialize for Ledger {
         let mut st = s.serialize_struct("Ledger", 3)?;
         st.serialize_field("devices", &self.devices)?;
         st.serialize_field("attempts", &self.attempts)?;
-        st.serialize_field("sequences", &self.sequences)?;
+        st.serialize_field("report_sequences", &self.sequences)?;
         st.end()
     }
 }
@@ -126,12 +128,19 @@ fn unknown_device<E: de::Error>(i: usize, a: &AttemptEntry) -> E {
 }
 
 #[derive(serde::Deserialize)]
-#[serde(field_identifier, rename_all = "lowercase")]
+#[serde(field_identifier, rename_all = "snake_case")]
 enum Field {
     Devices,
     Attempts,
     Sequences,
+    ReportSequences,
 }
+
+/// Report identifier → recipient → numbers issued.
+type Sequences = BTreeMap<alloc::string::String, BTreeMap<SecPartyId, BTreeSet<u32>>>;
+
+/// The report a file of the earlier form numbered (its `sequences` were ECOSMIG-007's).
+const EARLIER_REPORT: &str = "ECOSMIG-007";
 
 struct LedgerVisitor;
 
@@ -145,7 +154,7 @@ impl<'de> Visitor<'de> for LedgerVisitor {
     fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Ledger, A::Error> {
         let mut devices: Option<BTreeMap<EntityId, DeviceHistory>> = None;
         let mut attempts: Option<Indexed> = None;
-        let mut sequences: Option<BTreeMap<SecPartyId, BTreeSet<u32>>> = None;
+        let mut sequences: Option<Sequences> = None;
         // Whether the attempts were read before the devices (and so not yet checked).
         let mut unchecked = false;
         while let Some(key) = map.next_key::<Field>()? {
@@ -156,8 +165,10 @@ impl<'de> Visitor<'de> for LedgerVisitor {
                 Field::Attempts if attempts.is_some() => {
                     return Err(de::Error::duplicate_field("attempts"))
                 }
-                Field::Sequences if sequences.is_some() => {
-                    return Err(de::Error::duplicate_field("sequences"))
+                Field::Sequences | Field::ReportSequences if sequences.is_some() => {
+                    return Err(de::Error::custom(
+                        "the report sequence numbers are given twice",
+                    ))
                 }
                 Field::Devices => devices = Some(map.next_value_seed(Devices)?),
                 Field::Attempts => {
@@ -166,12 +177,20 @@ impl<'de> Visitor<'de> for LedgerVisitor {
                         devices: devices.as_ref(),
                     })?);
                 }
-                Field::Sequences => sequences = Some(map.next_value()?),
+                Field::Sequences => {
+                    let earlier: BTreeMap<SecPartyId, BTreeSet<u32>> = map.next_value()?;
+                    let mut per_report = Sequences::new();
+                    if !earlier.is_empty() {
+                        per_report.insert(alloc::string::String::from(EARLIER_REPORT), earlier);
+                    }
+                    sequences = Some(per_report);
+                }
+                Field::ReportSequences => sequences = Some(map.next_value()?),
             }
         }
         let devices = devices.ok_or_else(|| de::Error::missing_field("devices"))?;
         let (attempts, index) = attempts.ok_or_else(|| de::Error::missing_field("attempts"))?;
-        let sequences = sequences.ok_or_else(|| de::Error::missing_field("sequences"))?;
+        let sequences = sequences.ok_or_else(|| de::Error::missing_field("report_sequences"))?;
         if unchecked {
             if let Some((i, a)) = attempts
                 .iter()
@@ -194,7 +213,7 @@ impl<'de> serde::Deserialize<'de> for Ledger {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_struct(
             "Ledger",
-            &["devices", "attempts", "sequences"],
+            &["devices", "attempts", "report_sequences", "sequences"],
             LedgerVisitor,
         )
     }

@@ -51,6 +51,8 @@ pub enum LedgerEntry {
     },
     /// A report sequence number issued to a recipient.
     Sequence {
+        /// The report identifier (`ECOSMIG-007`, …).
+        report: alloc::string::String,
         /// The recipient.
         recipient: SecPartyId,
         /// The number.
@@ -176,8 +178,14 @@ impl Ledger {
                 *at,
                 standing.clone(),
             ),
-            LedgerEntry::Sequence { recipient, number } => self
+            LedgerEntry::Sequence {
+                report,
+                recipient,
+                number,
+            } => self
                 .sequences
+                .entry(report.clone())
+                .or_default()
                 .entry(recipient.clone())
                 .or_default()
                 .insert(*number),

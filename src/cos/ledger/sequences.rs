@@ -1,5 +1,9 @@
-//! Report sequence numbers, per recipient: monotonic, so a missing report can be noticed.
+//! Report sequence numbers, per report and recipient (each report identifier, such as
+//! `ECOSMIG-007`, numbers its own reports to each recipient): monotonic, so a missing report
+//! can be noticed.
 
+use alloc::collections::BTreeSet;
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use super::Ledger;
@@ -22,47 +26,84 @@ impl IssuedSequence {
     }
 }
 
+/// A sequence number given explicitly that would reuse one already issued, or go back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct StaleSequence {
+    /// The number given.
+    pub given: u32,
+    /// The lowest number that may be issued (one above the highest issued).
+    pub next: u32,
+}
+
+impl core::fmt::Display for StaleSequence {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        write!(
+            f,
+            "sequence number {} is not above those already issued (the next is {})",
+            self.given, self.next
+        )
+    }
+}
+
+impl core::error::Error for StaleSequence {}
+
 impl Ledger {
-    /// The sequence number the next report to `recipient` gets: one more than the highest
+    fn numbers(&self, report: &str, recipient: &SecPartyId) -> Option<&BTreeSet<u32>> {
+        self.sequences.get(report).and_then(|r| r.get(recipient))
+    }
+
+    /// The sequence number the next `report` to `recipient` gets: one more than the highest
     /// issued (1 for the first).
     #[must_use]
-    pub fn next_sequence(&self, recipient: &SecPartyId) -> u32 {
-        self.sequences
-            .get(recipient)
+    pub fn next_sequence(&self, report: &str, recipient: &SecPartyId) -> u32 {
+        self.numbers(report, recipient)
             .and_then(|s| s.last())
             .map_or(1, |n| n.saturating_add(1))
     }
 
-    /// Records that a report to `recipient` is issued, with `explicit` as its number when
-    /// given (an override, reported as such in the result), else [`Ledger::next_sequence`].
+    /// Records that a `report` to `recipient` is issued, with `explicit` as its number when
+    /// given (an override, reported as such in the result; it may skip numbers ahead), else
+    /// [`Ledger::next_sequence`].
+    ///
+    /// # Errors
+    /// [`StaleSequence`] when `explicit` is not above every number of that report already
+    /// issued to `recipient` (it would reuse one or go back); nothing is recorded then.
     pub fn issue_sequence(
         &mut self,
+        report: &str,
         recipient: &SecPartyId,
         explicit: Option<u32>,
-    ) -> IssuedSequence {
-        let expected = self.next_sequence(recipient);
+    ) -> Result<IssuedSequence, StaleSequence> {
+        let expected = self.next_sequence(report, recipient);
         let number = explicit.unwrap_or(expected);
+        if number < expected {
+            return Err(StaleSequence {
+                given: number,
+                next: expected,
+            });
+        }
         self.sequences
+            .entry(String::from(report))
+            .or_default()
             .entry(recipient.clone())
             .or_default()
             .insert(number);
-        IssuedSequence { number, expected }
+        Ok(IssuedSequence { number, expected })
     }
 
-    /// The sequence numbers issued to `recipient`, lowest first.
+    /// The numbers of `report` issued to `recipient`, lowest first.
     #[must_use]
-    pub fn issued_sequences(&self, recipient: &SecPartyId) -> Vec<u32> {
-        self.sequences
-            .get(recipient)
+    pub fn issued_sequences(&self, report: &str, recipient: &SecPartyId) -> Vec<u32> {
+        self.numbers(report, recipient)
             .map(|s| s.iter().copied().collect())
             .unwrap_or_default()
     }
 
-    /// The numbers below the highest issued to `recipient` that were never issued: reports
-    /// that went missing.
+    /// The numbers of `report` below the highest issued to `recipient` that were never
+    /// issued: reports that went missing.
     #[must_use]
-    pub fn missing_sequences(&self, recipient: &SecPartyId) -> Vec<u32> {
-        let Some(s) = self.sequences.get(recipient) else {
+    pub fn missing_sequences(&self, report: &str, recipient: &SecPartyId) -> Vec<u32> {
+        let Some(s) = self.numbers(report, recipient) else {
             return Vec::new();
         };
         let top = s.last().copied().unwrap_or(0);
