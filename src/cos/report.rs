@@ -371,11 +371,32 @@ pub(crate) fn write_trailer(s: &mut String, format: &ReportFormat) {
     );
 }
 
-/// The lines of a report, none empty.
-pub(crate) fn lines<'a>(text: &'a str, format: &ReportFormat) -> Vec<&'a str> {
-    text.split(format.line_end)
+/// Parses a report of one header, one detail and one trailer record: checks the
+/// format, splits the lines (none empty) and reads each record with its grammar,
+/// naming the line of the first failure.
+fn parse_one_detail<'a, T>(
+    text: &'a str,
+    format: &ReportFormat,
+    id: &str,
+    detail: impl FnOnce(&'a str, char) -> Result<T, grammar::Stop<'a>>,
+) -> Result<(grammar::Header<'a>, T), ReportError> {
+    format.check()?;
+    let lines: Vec<&'a str> = text
+        .split(format.line_end)
         .filter(|l| !l.is_empty())
-        .collect()
+        .collect();
+    let [header, body, trailer] = lines.as_slice() else {
+        return Err(ReportError::Malformed {
+            line: lines.len().min(3) + 1,
+            column: 1,
+            field: "record count",
+        });
+    };
+    let sep = format.separator;
+    let header = grammar::header(header, sep, id).map_err(|e| e.at(1, header))?;
+    let body = detail(body, sep).map_err(|e| e.at(2, body))?;
+    grammar::trailer(trailer, sep, format.rows_count.value()).map_err(|e| e.at(3, trailer))?;
+    Ok((header, body))
 }
 
 /// One ECOSMIG-007 report.
@@ -528,20 +549,8 @@ impl Ecosmig007 {
     /// [`ReportError::Malformed`] naming the line, column and field;
     /// [`ReportError::InvalidFormat`] for a format [`ReportFormat::check`] refuses.
     pub fn parse(text: &str, format: &ReportFormat) -> Result<Self, ReportError> {
-        format.check()?;
-        let lines = lines(text, format);
-        let [header, detail, trailer] = lines.as_slice() else {
-            return Err(ReportError::Malformed {
-                line: lines.len().min(3) + 1,
-                column: 1,
-                field: "record count",
-            });
-        };
-        let sep = format.separator;
-        let (recipient, sequence_number, title, created, period_start, period_end) =
-            grammar::header(header, sep, REPORT_ID).map_err(|e| e.at(1, header))?;
-        let counts = grammar::detail(detail, sep).map_err(|e| e.at(2, detail))?;
-        grammar::trailer(trailer, sep, format.rows_count.value()).map_err(|e| e.at(3, trailer))?;
+        let ((recipient, sequence_number, title, created, period_start, period_end), counts) =
+            parse_one_detail(text, format, REPORT_ID, grammar::detail)?;
         Ok(Self {
             recipient,
             sequence_number,

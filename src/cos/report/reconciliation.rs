@@ -21,8 +21,8 @@
 use alloc::string::String;
 
 use super::{
-    grammar, issue, lines, write_counts, write_trailer, Header, ReportError, ReportFormat,
-    ReportRefused,
+    grammar, issue, parse_one_detail, write_counts, write_trailer, Header, ReportError,
+    ReportFormat, ReportRefused,
 };
 use crate::cos::ledger::{IssuedSequence, Ledger};
 use crate::cos::migration::SecPartyId;
@@ -190,21 +190,10 @@ impl Ecosmig005 {
     /// [`ReportError::Malformed`] naming the line, column and field;
     /// [`ReportError::InvalidFormat`] for a format [`ReportFormat::check`] refuses.
     pub fn parse(text: &str, format: &ReportFormat) -> Result<Self, ReportError> {
-        format.check()?;
-        let lines = lines(text, format);
-        let [header, detail, trailer] = lines.as_slice() else {
-            return Err(ReportError::Malformed {
-                line: lines.len().min(3) + 1,
-                column: 1,
-                field: "record count",
-            });
-        };
-        let sep = format.separator;
-        let (recipient, sequence_number, title, created, period_start, period_end) =
-            grammar::header(header, sep, REPORT_ID).map_err(|e| e.at(1, header))?;
-        let (migrations_completed, failed_attempts) =
-            grammar::reconciliation_detail(detail, sep).map_err(|e| e.at(2, detail))?;
-        grammar::trailer(trailer, sep, format.rows_count.value()).map_err(|e| e.at(3, trailer))?;
+        let (
+            (recipient, sequence_number, title, created, period_start, period_end),
+            (migrations_completed, failed_attempts),
+        ) = parse_one_detail(text, format, REPORT_ID, grammar::reconciliation_detail)?;
         Ok(Self {
             recipient,
             sequence_number,
