@@ -39,12 +39,12 @@ fn report_notices_prints_csv_with_a_header_row_for_each_supplier() {
         let mut lines = out.lines();
         assert_eq!(
             lines.next(),
-            Some("device,supplier,kind,reason,last_outcome,since")
+            Some("device,supplier,kind,category,gbcs_status,reason,last_outcome,since")
         );
         for line in lines {
             rows += 1;
             let fields: Vec<&str> = line.split(',').collect();
-            assert_eq!(fields.len(), 6, "{line}");
+            assert_eq!(fields.len(), 8, "{line}");
             assert_eq!(fields[1], supplier);
             assert!(
                 [
@@ -56,6 +56,22 @@ fn report_notices_prints_csv_with_a_header_row_for_each_supplier() {
                 .contains(&fields[2]),
                 "{line}"
             );
+            // The category agrees with the kind; a GBCS status only beside a device refusal
+            // or a fault DCC resolves.
+            let category = gbcs::cos::ledger::NoticeCategory::from_name(fields[3]);
+            assert!(category.is_some(), "{line}");
+            assert_eq!(
+                fields[2] == "non-migratable" || fields[2] == "ineligible",
+                category == Some(gbcs::cos::ledger::NoticeCategory::Excluded),
+                "{line}"
+            );
+            if !fields[4].is_empty() {
+                assert!(fields[4].parse::<u8>().is_ok(), "{line}");
+                assert!(
+                    matches!(fields[3], "device refused" | "DCC to resolve"),
+                    "{line}"
+                );
+            }
         }
     }
     assert!(
@@ -71,7 +87,10 @@ fn report_notices_prints_csv_with_a_header_row_for_each_supplier() {
         "--supplier",
         "NONE99",
     ]));
-    assert_eq!(none, "device,supplier,kind,reason,last_outcome,since\n");
+    assert_eq!(
+        none,
+        "device,supplier,kind,category,gbcs_status,reason,last_outcome,since\n"
+    );
 }
 
 #[test]

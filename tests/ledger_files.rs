@@ -157,3 +157,31 @@ fn sequence_numbers_are_kept_per_report_and_an_earlier_file_reads_as_ecosmig_007
     let e = serde_json::from_str::<gbcs::cos::Ledger>(&both).expect_err("both");
     assert!(e.to_string().contains("given twice"), "{e}");
 }
+
+#[test]
+fn a_ledger_file_whose_device_history_runs_backwards_is_refused() {
+    let supplier = gbcs::cos::SecPartyId::new("SUPA01").expect("id");
+    let other = gbcs::cos::SecPartyId::new("SUPB02").expect("id");
+    let policy = gbcs::cos::MigrationPolicy::default();
+    let mut record = shared_record();
+    record.responsible_supplier = supplier;
+    let mut ledger = gbcs::cos::Ledger::new();
+    ledger.track(&record, &policy, 100, gbcs::cos::EvidenceSource::Inventory);
+    record.responsible_supplier = other;
+    record.firmware = gbcs::cos::FirmwareVersion::from("9.9");
+    ledger.track(&record, &policy, 200, gbcs::cos::EvidenceSource::Inventory);
+    let good = serde_json::to_string(&ledger).expect("json");
+    assert_eq!(
+        serde_json::from_str::<gbcs::cos::Ledger>(&good).expect("reads back"),
+        ledger
+    );
+    // Swap the two times of each two-entry list: every list now runs newest first.
+    let swapped = good
+        .replace("[100,", "[TMP,")
+        .replace("[200,", "[100,")
+        .replace("[TMP,", "[200,");
+    assert_ne!(swapped, good, "the file names both times");
+    let err = serde_json::from_str::<gbcs::cos::Ledger>(&swapped)
+        .expect_err("a history out of time order");
+    assert!(err.to_string().contains("out of time order"), "{err}");
+}

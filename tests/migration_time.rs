@@ -363,7 +363,10 @@ fn notices_tell_each_supplier_its_excluded_and_failed_devices_and_nothing_else()
     let nobody = gbcs::cos::SecPartyId::new("NONE99").expect("id");
     assert!(run.ledger().notices(&nobody).is_empty());
     let csv = gbcs::cos::ledger::csv_file::write_notices(&[]).expect("csv");
-    assert_eq!(csv, "device,supplier,kind,reason,last_outcome,since\n");
+    assert_eq!(
+        csv,
+        "device,supplier,kind,category,gbcs_status,reason,last_outcome,since\n"
+    );
 }
 
 #[test]

@@ -20,11 +20,7 @@ use alloc::vec::Vec;
 use core::fmt;
 
 use crate::cos::classify::{CosState, EvidenceSource};
-use crate::cos::device::IneligibleReason;
-use crate::cos::migration::{
-    DeviceRecord, MigrationPolicy, MigrationStatus, Outcome, Responsibility, SecPartyId,
-    TransientCause,
-};
+use crate::cos::migration::{DeviceRecord, MigrationPolicy, Outcome, SecPartyId, TransientCause};
 use crate::frame::EntityId;
 use crate::payload::StatusCode;
 
@@ -32,12 +28,16 @@ use crate::payload::StatusCode;
 pub mod csv_file;
 #[cfg(feature = "serde")]
 mod file;
+mod history;
 pub mod journal;
 mod notices;
 mod sequences;
 
+use history::push_changed;
+pub use history::{Descriptor, DeviceHistory, Standing};
+
 pub use journal::LedgerEntry;
-pub use notices::{Notice, NoticeKind};
+pub use notices::{Notice, NoticeCategory, NoticeKind};
 pub use sequences::{IssuedSequence, StaleSequence};
 
 /// The counts of one responsible supplier: the detail record of ECOSMIG-007.
@@ -220,105 +220,6 @@ pub struct Observation {
     pub source: EvidenceSource,
 }
 
-/// Whether a device is open to migration or excluded or failed, and why (what a notice to
-/// its Responsible Supplier says).
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
-pub enum Standing {
-    /// Migrated, in progress, waiting, or not yet tried: nothing to tell.
-    Open,
-    /// Excluded: a model on the Non-Migratable list without its fixing firmware.
-    NonMigratable,
-    /// Excluded: flagged ineligible, for this reason.
-    Ineligible(IneligibleReason),
-    /// Failed: a device fault; no more tries.
-    Faulted(Responsibility),
-    /// Failed: attempts exhausted, a wrong credential, or repeated invalid replies.
-    NeedsInvestigation,
-}
-
-impl Standing {
-    /// The standing of `record` under `policy` (independent of the clock: back-off is open).
-    #[must_use]
-    pub fn of(record: &DeviceRecord, policy: &MigrationPolicy) -> Self {
-        match record.status {
-            MigrationStatus::Faulted(r) if !record.firmware_changed_since_fault() => {
-                Self::Faulted(r)
-            }
-            MigrationStatus::NeedsInvestigation => Self::NeedsInvestigation,
-            MigrationStatus::Migrated | MigrationStatus::AwaitingAlert => Self::Open,
-            MigrationStatus::NotStarted
-            | MigrationStatus::Retrying
-            | MigrationStatus::Faulted(_) => {
-                if record.state == CosState::Ecos {
-                    Self::Open
-                } else if policy.is_non_migratable(record) {
-                    Self::NonMigratable
-                } else if let Some(reason) = policy.ineligibility(record) {
-                    Self::Ineligible(reason.clone())
-                } else if record.attempts >= policy.max_attempts {
-                    Self::NeedsInvestigation
-                } else {
-                    Self::Open
-                }
-            }
-        }
-    }
-}
-
-/// One device's history: each list in time order, each entry from its time until the next.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
-#[cfg_attr(feature = "serde", serde(deny_unknown_fields))]
-pub struct DeviceHistory {
-    /// The supplier its reports go to.
-    pub suppliers: Vec<(i64, SecPartyId)>,
-    /// What its role-5 cell holds.
-    pub states: Vec<Observation>,
-    /// Its standing.
-    pub standings: Vec<(i64, Standing)>,
-}
-
-/// The latest entry at or before `at` of a time-ordered list.
-fn as_at<T>(list: &[T], at: i64, time: impl Fn(&T) -> i64) -> Option<&T> {
-    let n = list.partition_point(|e| time(e) <= at);
-    n.checked_sub(1).and_then(|i| list.get(i))
-}
-
-impl DeviceHistory {
-    /// The supplier at `at`.
-    #[must_use]
-    pub fn supplier_as_at(&self, at: i64) -> Option<&SecPartyId> {
-        as_at(&self.suppliers, at, |e| e.0).map(|e| &e.1)
-    }
-
-    /// The cell state at `at`.
-    #[must_use]
-    pub fn state_as_at(&self, at: i64) -> Option<CellState> {
-        as_at(&self.states, at, |e| e.at).map(|e| e.state)
-    }
-
-    /// The standing at `at`, and since when.
-    #[must_use]
-    pub fn standing_as_at(&self, at: i64) -> Option<&(i64, Standing)> {
-        as_at(&self.standings, at, |e| e.0)
-    }
-}
-
-/// Appends `value` at `at` when it differs from the last entry; entries older than the last
-/// are refused (the list stays in time order).
-fn push_changed<T: PartialEq>(list: &mut Vec<(i64, T)>, at: i64, value: T) -> bool {
-    match list.last() {
-        Some((t, _)) if *t > at => false,
-        Some((_, v)) if *v == value => false,
-        _ => {
-            list.push((at, value));
-            true
-        }
-    }
-}
-
 /// The ledger.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Ledger {
@@ -448,10 +349,12 @@ impl Ledger {
         let h = self.devices.entry(record.entity_id).or_default();
         let supplier = push_changed(&mut h.suppliers, at, record.reporting_supplier().clone());
         let standing = push_changed(&mut h.standings, at, Standing::of(record, policy));
+        let descriptor = push_changed(&mut h.descriptors, at, Descriptor::of(record));
         journal::Tracked {
             observed,
             supplier,
             standing,
+            descriptor,
         }
     }
 

@@ -133,7 +133,8 @@ pub fn read_csv(text: &str) -> Result<BTreeMap<SecPartyId, SupplierCounts>, Ledg
 }
 
 /// The header row of a notices file.
-pub const NOTICES_HEADER: &str = "device,supplier,kind,reason,last_outcome,since";
+pub const NOTICES_HEADER: &str =
+    "device,supplier,kind,category,gbcs_status,reason,last_outcome,since";
 
 /// Writes notices to a Responsible Supplier as CSV: [`NOTICES_HEADER`], then one row per
 /// device (`since` as `YYYYMMDDThhmmss` UTC, `last_outcome` empty for a device never tried).
@@ -164,10 +165,15 @@ pub fn write_notices(notices: &[super::Notice]) -> Result<String, LedgerFileErro
         let last = n
             .last_outcome
             .map_or_else(String::new, |o| alloc::format!("{o}"));
+        let status = n
+            .status
+            .map_or_else(String::new, |s| alloc::format!("{}", s.0));
         w.write_record([
             alloc::format!("{}", n.device).as_str(),
             n.supplier.as_str(),
             n.kind.name(),
+            n.category.name(),
+            status.as_str(),
             n.reason.as_str(),
             last.as_str(),
             since.as_str(),

@@ -66,6 +66,17 @@ impl<'de> Visitor<'de> for Devices {
                     "device {id} has no reporting supplier: its counts would belong to nobody"
                 )));
             }
+            let ordered = |times: Vec<i64>| times.windows(2).all(|w| w[..1] <= w[1..]);
+            let h = &history;
+            if !(ordered(h.suppliers.iter().map(|e| e.0).collect())
+                && ordered(h.states.iter().map(|e| e.at).collect())
+                && ordered(h.standings.iter().map(|e| e.0).collect())
+                && ordered(h.descriptors.iter().map(|e| e.0).collect()))
+            {
+                return Err(de::Error::custom(format!(
+                    "device {id} has a history out of time order: each list must run oldest first"
+                )));
+            }
             out.insert(id, history);
         }
         Ok(out)

@@ -2,7 +2,7 @@
 //! record a store can keep before anything acts on it, and [`Ledger::apply`] to rebuild the
 //! ledger from them. Applying the entries a ledger was built with gives that ledger back.
 
-use super::{AttemptEntry, AttemptResult, Ledger, Observation, Standing};
+use super::{AttemptEntry, AttemptResult, Descriptor, Ledger, Observation, Standing};
 use crate::cos::migration::SecPartyId;
 use crate::frame::EntityId;
 
@@ -49,6 +49,15 @@ pub enum LedgerEntry {
         /// The standing.
         standing: Standing,
     },
+    /// What the inventory says a device is, from `at`.
+    Descriptor {
+        /// The device.
+        device: EntityId,
+        /// From when (Unix seconds).
+        at: i64,
+        /// Its type, model and firmware.
+        descriptor: Descriptor,
+    },
     /// A report sequence number issued to a recipient.
     Sequence {
         /// The report identifier (`ECOSMIG-007`, …).
@@ -69,11 +78,13 @@ pub struct Tracked {
     pub supplier: bool,
     /// The standing changed.
     pub standing: bool,
+    /// What the device is (its type, model or firmware) changed.
+    pub descriptor: bool,
 }
 
 impl Ledger {
     /// The entries that record what [`Ledger::track`] of `device` at `at` changed (`tracked`):
-    /// the latest reading, supplier and standing, each where it changed.
+    /// the latest reading, supplier, standing and descriptor, each where it changed.
     #[must_use]
     pub fn entries_of(&self, device: EntityId, tracked: Tracked) -> alloc::vec::Vec<LedgerEntry> {
         let mut out = alloc::vec::Vec::new();
@@ -103,6 +114,15 @@ impl Ledger {
                     device,
                     at: *at,
                     standing: s.clone(),
+                });
+            }
+        }
+        if tracked.descriptor {
+            if let Some((at, d)) = h.descriptors.last() {
+                out.push(LedgerEntry::Descriptor {
+                    device,
+                    at: *at,
+                    descriptor: d.clone(),
                 });
             }
         }
@@ -177,6 +197,15 @@ impl Ledger {
                 &mut self.devices.entry(*device).or_default().standings,
                 *at,
                 standing.clone(),
+            ),
+            LedgerEntry::Descriptor {
+                device,
+                at,
+                descriptor,
+            } => super::push_changed(
+                &mut self.devices.entry(*device).or_default().descriptors,
+                *at,
+                descriptor.clone(),
             ),
             LedgerEntry::Sequence {
                 report,

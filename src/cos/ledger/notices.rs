@@ -9,6 +9,7 @@ use core::fmt;
 use super::{AttemptEntry, AttemptResult, Ledger, Standing};
 use crate::cos::migration::{Responsibility, SecPartyId};
 use crate::frame::EntityId;
+use crate::payload::StatusCode;
 
 /// What a notice is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -44,6 +45,81 @@ impl fmt::Display for NoticeKind {
     }
 }
 
+/// The category of a notice, beside its GBCS status: what kind of failure or exclusion it
+/// is, and so who acts on it (our decision; DCC's response asks for reasons, not these
+/// words).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
+pub enum NoticeCategory {
+    /// The device did not answer, or stayed busy, until the attempts ran out.
+    CommunicationsFailure,
+    /// The device refused the command with a fault the Responsible Supplier resolves.
+    DeviceRefused,
+    /// The device answered with what could not be trusted: a wrong credential in the cell,
+    /// or replies that failed verification.
+    InvalidResponse,
+    /// Not tried: a Non-Migratable model or an ineligible device.
+    Excluded,
+    /// A communications hub fault: DCC resolves it (EMEHRA 6.1.2, 6.2).
+    DccToResolve,
+}
+
+impl NoticeCategory {
+    /// The category of a device standing at `standing` whose last attempt came to `last`;
+    /// `None` for an open device (nothing to tell).
+    #[must_use]
+    pub fn of(standing: &Standing, last: Option<AttemptResult>) -> Option<Self> {
+        Some(match standing {
+            Standing::Open => return None,
+            Standing::NonMigratable | Standing::Ineligible(_) => Self::Excluded,
+            Standing::Faulted(Responsibility::Dcc) => Self::DccToResolve,
+            Standing::Faulted(Responsibility::Supplier) => Self::DeviceRefused,
+            Standing::NeedsInvestigation => match last {
+                Some(AttemptResult::Busy | AttemptResult::NoResponse) => {
+                    Self::CommunicationsFailure
+                }
+                Some(AttemptResult::DeviceFault(_)) => Self::DeviceRefused,
+                Some(AttemptResult::WrongCredential | AttemptResult::Completed) | None => {
+                    Self::InvalidResponse
+                }
+            },
+        })
+    }
+
+    /// Its name in notices and reports (at most 22 characters).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::CommunicationsFailure => "communications failure",
+            Self::DeviceRefused => "device refused",
+            Self::InvalidResponse => "invalid response",
+            Self::Excluded => "excluded",
+            Self::DccToResolve => "DCC to resolve",
+        }
+    }
+
+    /// The category named `name` ([`Self::name`]).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        [
+            Self::CommunicationsFailure,
+            Self::DeviceRefused,
+            Self::InvalidResponse,
+            Self::Excluded,
+            Self::DccToResolve,
+        ]
+        .into_iter()
+        .find(|c| c.name() == name)
+    }
+}
+
+impl fmt::Display for NoticeCategory {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// One device a Responsible Supplier is told about.
 #[derive(Clone, Debug, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -58,6 +134,10 @@ pub struct Notice {
     pub reason: String,
     /// Its last attempt's result (as it stands now), if it was ever tried.
     pub last_outcome: Option<AttemptResult>,
+    /// What kind of failure or exclusion it is.
+    pub category: NoticeCategory,
+    /// The GBCS status code the device answered with, when its last attempt was a fault.
+    pub status: Option<StatusCode>,
     /// Since when (Unix seconds, UTC).
     pub since: i64,
 }
@@ -100,12 +180,21 @@ pub(super) fn of(ledger: &Ledger, supplier: &SecPartyId) -> Vec<Notice> {
             ),
         };
         let last_outcome = last.get(device).and_then(|a| a.result_as_at(i64::MAX));
+        let Some(category) = NoticeCategory::of(standing, last_outcome) else {
+            continue;
+        };
+        let status = match last_outcome {
+            Some(AttemptResult::DeviceFault(s)) => Some(StatusCode(s)),
+            _ => None,
+        };
         out.push(Notice {
             supplier: supplier.clone(),
             device: *device,
             kind,
             reason,
             last_outcome,
+            category,
+            status,
             since: *since,
         });
     }
