@@ -66,7 +66,7 @@ impl<'de> Visitor<'de> for Devices {
                     "device {id} has no reporting supplier: its counts would belong to nobody"
                 )));
             }
-            let ordered = |times: Vec<i64>| times.windows(2).all(|w| w[..1] <= w[1..]);
+            let ordered = |times: Vec<i64>| times.is_sorted();
             let h = &history;
             if !(ordered(h.suppliers.iter().map(|e| e.0).collect())
                 && ordered(h.states.iter().map(|e| e.at).collect())
