@@ -64,6 +64,11 @@ pub enum ReportError {
         /// The field.
         field: &'static str,
     },
+    /// A value for a field this report does not carry.
+    NotCarried {
+        /// The field.
+        field: &'static str,
+    },
     /// A separator that could occur inside a field (a letter, a digit, white space, `-`), or a
     /// line end that is not LF or CR LF.
     InvalidFormat,
@@ -87,6 +92,7 @@ impl fmt::Display for ReportError {
                 write!(f, "{field} contains a separator or line end")
             }
             Self::Empty { field } => write!(f, "{field} is empty"),
+            Self::NotCarried { field } => write!(f, "this report does not carry {field}"),
             Self::InvalidFormat => f.write_str(
                 "the separator must not be a letter, a digit, white space or `-`, and the line end must be LF or CR LF",
             ),
@@ -121,6 +127,10 @@ pub enum ReportRefused {
     Sequence(StaleSequence),
     /// A period that ends before it starts.
     EmptyPeriod,
+    /// A device the report must list whose type, model and firmware the ledger does not
+    /// hold (a ledger written before they were kept): it cannot be named as the report
+    /// requires.
+    NoDescriptor(crate::frame::EntityId),
 }
 
 impl fmt::Display for ReportRefused {
@@ -139,6 +149,10 @@ impl fmt::Display for ReportRefused {
             }
             Self::Sequence(e) => e.fmt(f),
             Self::EmptyPeriod => f.write_str("the period ends before it starts"),
+            Self::NoDescriptor(d) => write!(
+                f,
+                "the ledger does not hold device {d}'s type, model and firmware: run the migration again to record them"
+            ),
         }
     }
 }
@@ -159,9 +173,15 @@ impl RowsCount {
     /// The value written for a report with its one detail record.
     #[must_use]
     pub const fn value(self) -> u64 {
+        self.for_details(1)
+    }
+
+    /// The value written for a report with `details` detail records.
+    #[must_use]
+    pub const fn for_details(self, details: u64) -> u64 {
         match self {
-            Self::DetailRecords => 1,
-            Self::AllRecords => 3,
+            Self::DetailRecords => details,
+            Self::AllRecords => details.saturating_add(2),
         }
     }
 }
@@ -202,54 +222,6 @@ impl ReportFormat {
             return Err(ReportError::InvalidFormat);
         }
         Ok(())
-    }
-}
-
-/// The reporting period a report created at `created` covers: the previous calendar month,
-/// from 00:00:00 on its first day to 23:59:59 on its last.
-#[must_use]
-pub fn monthly_period(created: GeneralizedTime) -> (GeneralizedTime, GeneralizedTime) {
-    let (y, m) = if created.month == 1 {
-        (created.year.saturating_sub(1), 12)
-    } else {
-        (created.year, created.month - 1)
-    };
-    let start = GeneralizedTime {
-        year: y,
-        month: m,
-        day: 1,
-        hour: 0,
-        minute: 0,
-        second: 0,
-    };
-    let first_of_this = GeneralizedTime {
-        year: created.year,
-        month: created.month,
-        day: 1,
-        hour: 0,
-        minute: 0,
-        second: 0,
-    };
-    let end = GeneralizedTime::from_unix_seconds(first_of_this.unix_seconds() - 1)
-        .unwrap_or(first_of_this);
-    (start, end)
-}
-
-/// When the report for the month `year`-`month` is created: the 1st of the next month, 06:00.
-#[must_use]
-pub fn scheduled_creation(year: u16, month: u8) -> GeneralizedTime {
-    let (y, m) = if month >= 12 {
-        (year.saturating_add(1), 1)
-    } else {
-        (year, month + 1)
-    };
-    GeneralizedTime {
-        year: y,
-        month: m,
-        day: 1,
-        hour: 6,
-        minute: 0,
-        second: 0,
     }
 }
 
@@ -360,15 +332,26 @@ pub(crate) fn write_counts(
     Ok(())
 }
 
-/// The trailer record of a report with one detail record.
-pub(crate) fn write_trailer(s: &mut String, format: &ReportFormat) {
+/// The trailer record of a report with `details` detail records.
+///
+/// # Errors
+/// [`ReportError::DoesNotFit`] when the rows count has more than six digits.
+pub(crate) fn write_trailer(
+    s: &mut String,
+    format: &ReportFormat,
+    details: usize,
+) -> Result<(), ReportError> {
     let sep = format.separator;
-    let _ = write!(
-        s,
-        "99{sep}{}{sep}{CLASSIFICATION}{}",
-        format.rows_count.value(),
-        format.line_end
-    );
+    let rows = format
+        .rows_count
+        .for_details(u64::try_from(details).unwrap_or(u64::MAX));
+    if rows > u64::from(MAX_SEQUENCE) {
+        return Err(ReportError::DoesNotFit {
+            field: "rows count",
+        });
+    }
+    let _ = write!(s, "99{sep}{rows}{sep}{CLASSIFICATION}{}", format.line_end);
+    Ok(())
 }
 
 /// Parses a report of one header, one detail and one trailer record: checks the
@@ -517,7 +500,7 @@ impl Ecosmig007 {
             (c.non_migratable, "non-migratable devices"),
         ];
         write_counts(&mut s, format, &details)?;
-        write_trailer(&mut s, format);
+        write_trailer(&mut s, format, 1)?;
         Ok(s)
     }
 
@@ -563,7 +546,11 @@ impl Ecosmig007 {
     }
 }
 
+pub mod devices;
 mod grammar;
+mod period;
 pub mod reconciliation;
 
+pub use devices::{daily_period, DeviceReport, DeviceReportKind, DeviceRow, Failure};
+pub use period::{monthly_period, scheduled_creation};
 pub use reconciliation::{weekly_period, Ecosmig005};

@@ -41,6 +41,40 @@ pub enum DeviceType {
 }
 
 impl DeviceType {
+    /// Every device type.
+    pub const ALL: [Self; 8] = [
+        Self::Esme,
+        Self::Gsme,
+        Self::Chf,
+        Self::Gpf,
+        Self::Ppmid,
+        Self::Ihd,
+        Self::Cad,
+        Self::Hcalcs,
+    ];
+
+    /// Its name as DUIS 5.4's `DeviceType` enumerates it (`ESME`, `GSME`, `CHF`, `GPF`,
+    /// `PPMID`, `IHD`, `CAD`, `HCALCS`).
+    #[must_use]
+    pub const fn name(self) -> &'static str {
+        match self {
+            Self::Esme => "ESME",
+            Self::Gsme => "GSME",
+            Self::Chf => "CHF",
+            Self::Gpf => "GPF",
+            Self::Ppmid => "PPMID",
+            Self::Ihd => "IHD",
+            Self::Cad => "CAD",
+            Self::Hcalcs => "HCALCS",
+        }
+    }
+
+    /// The type named `name` ([`Self::name`], exactly).
+    #[must_use]
+    pub fn from_name(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.name() == name)
+    }
+
     /// Whether the device has a {transitionalCoS, DS} trust anchor cell.
     #[must_use]
     pub const fn has_cos_cell(self) -> bool {

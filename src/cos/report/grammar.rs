@@ -6,9 +6,15 @@ use nom::character::complete::char;
 use nom::combinator::{eof, map_opt, map_res, verify};
 use nom::Parser;
 
+use super::devices::{DeviceReportKind, DeviceRow, Failure, ECOS_STATUS_INSTALLED};
 use super::{ReportError, SupplierCounts, CLASSIFICATION, MAX_SEQUENCE};
+use crate::cos::ledger::{Descriptor, NoticeCategory};
 use crate::cos::party::SecPartyId;
+use crate::cos::route::DeviceType;
+use crate::cos::ModelKey;
+use crate::frame::EntityId;
 use crate::payload::GeneralizedTime;
+use crate::payload::StatusCode;
 
 /// Where a record left the grammar: the rest of the line there, and the field.
 pub(super) struct Stop<'a> {
@@ -177,4 +183,91 @@ pub(super) fn trailer(line: &str, sep: char, rows: u64) -> Result<(), Stop<'_>> 
     let (r, _) = next(r, sep, "classification", tag(CLASSIFICATION))?;
     field(r, "end of the trailer record", eof)?;
     Ok(())
+}
+
+/// 1 to `max` characters of text (anything but the separator).
+fn text<'a>(sep: char, max: usize) -> impl Parser<&'a str, Output = &'a str, Error = NomError<'a>> {
+    verify(take_while(move |c: char| c != sep), move |t: &str| {
+        (1..=max).contains(&t.chars().count())
+    })
+}
+
+/// A DUIS `EUI`: eight pairs of hex digits joined by `-`.
+fn eui<'a>(sep: char) -> impl Parser<&'a str, Output = EntityId, Error = NomError<'a>> {
+    whole(
+        sep,
+        map_opt(take_while(move |c: char| c != sep), |t: &str| {
+            let mut bytes = [0u8; 8];
+            let mut parts = t.split('-');
+            for b in &mut bytes {
+                let p = parts.next()?;
+                if p.len() != 2 || !p.bytes().all(|c| c.is_ascii_hexdigit()) {
+                    return None;
+                }
+                *b = u8::from_str_radix(p, 16).ok()?;
+            }
+            parts.next().is_none().then_some(EntityId(bytes))
+        }),
+    )
+}
+
+/// One detail record of the per-device report `kind`.
+pub(super) fn device_row(
+    line: &str,
+    sep: char,
+    kind: DeviceReportKind,
+) -> Result<DeviceRow, Stop<'_>> {
+    let (r, _) = field(line, "detail record", tag("10"))?;
+    let (r, device) = next(r, sep, "device ID", eui(sep))?;
+    let (r, device_type) = next(
+        r,
+        sep,
+        "device type",
+        map_opt(take_while(|c: char| c != sep), DeviceType::from_name),
+    )?;
+    let (r, manufacturer) = next(r, sep, "manufacturer", text(sep, 30))?;
+    let (r, model) = next(r, sep, "device model", text(sep, 30))?;
+    let (r, firmware) = next(r, sep, "firmware version", text(sep, 8))?;
+    let (r, at) = next(r, sep, kind.time_field(), time(sep))?;
+    let (r, failure) = match kind {
+        DeviceReportKind::Failed => {
+            let (r, category) = next(
+                r,
+                sep,
+                "failure category",
+                map_opt(take_while(|c: char| c != sep), NoticeCategory::from_name),
+            )?;
+            let (r, status) = next(
+                r,
+                sep,
+                "GBCS status",
+                whole(
+                    sep,
+                    map_opt(digits(0, 3), |d: &str| {
+                        if d.is_empty() {
+                            return Some(None);
+                        }
+                        d.parse::<u8>().ok().map(|v| Some(StatusCode(v)))
+                    }),
+                ),
+            )?;
+            (r, Some(Failure { category, status }))
+        }
+        DeviceReportKind::EcosInstalled => {
+            let (r, _) = next(r, sep, "ECoS status", tag(ECOS_STATUS_INSTALLED))?;
+            (r, None)
+        }
+        DeviceReportKind::Migrated | DeviceReportKind::NonMigratable => (r, None),
+    };
+    field(r, "end of the detail record", eof)?;
+    Ok(DeviceRow {
+        device,
+        descriptor: Descriptor {
+            device_type,
+            model: ModelKey::new(manufacturer, model),
+            firmware: firmware.into(),
+        },
+        at,
+        failure,
+    })
 }

@@ -179,7 +179,7 @@ impl Ecosmig005 {
                 (self.failed_attempts, "failed migration attempts"),
             ],
         )?;
-        write_trailer(&mut s, format);
+        write_trailer(&mut s, format, 1)?;
         Ok(s)
     }
 
