@@ -94,7 +94,8 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
         .expect("report parses");
     assert_eq!(parsed.counts, rows[0].1);
     assert!(report.starts_with(&format!("00,ECOSMIG-007,{supplier},1,")));
-    assert!(report.contains(",20261201T060000,20261101T000000,20261130T235959,"));
+    // Created when made (`--now`), not stamped with the schedule's date.
+    assert!(report.contains(",20270101T060000,20261101T000000,20261130T235959,"));
 
     // The issued number is in the ledger now: the next report gets 2; an explicit number
     // overrides and says so.

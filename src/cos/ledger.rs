@@ -228,7 +228,12 @@ pub struct Ledger {
     devices: BTreeMap<EntityId, DeviceHistory>,
     /// Report sequence numbers: report identifier → recipient → numbers issued.
     sequences: BTreeMap<alloc::string::String, BTreeMap<SecPartyId, BTreeSet<u32>>>,
+    /// The periods of the reports made: report identifier → recipient → (start, end).
+    made: Made,
 }
+
+/// Report identifier → recipient → the periods (start, end; Unix seconds) of reports made.
+type Made = BTreeMap<alloc::string::String, BTreeMap<SecPartyId, BTreeSet<(i64, i64)>>>;
 
 impl Ledger {
     /// An empty ledger.

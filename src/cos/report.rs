@@ -127,6 +127,8 @@ pub enum ReportRefused {
     Sequence(StaleSequence),
     /// A period that ends before it starts.
     EmptyPeriod,
+    /// A time of making (Unix seconds) that is not a date-time a report can carry.
+    Clock(i64),
     /// A device the report must list whose type, model and firmware the ledger does not
     /// hold (a ledger written before they were kept): it cannot be named as the report
     /// requires.
@@ -149,6 +151,7 @@ impl fmt::Display for ReportRefused {
             }
             Self::Sequence(e) => e.fmt(f),
             Self::EmptyPeriod => f.write_str("the period ends before it starts"),
+            Self::Clock(t) => write!(f, "the time of making ({t}) is not a date-time a report can carry"),
             Self::NoDescriptor(d) => write!(
                 f,
                 "the ledger does not hold device {d}'s type, model and firmware: run the migration again to record them"
@@ -235,7 +238,8 @@ pub(crate) fn time_text(t: &GeneralizedTime) -> String {
     s
 }
 
-/// Issues the sequence number of report `id` to `recipient` for a period ending at `end`,
+/// Issues the sequence number of report `id` to `recipient` for the period `start..=end`
+/// (and records the period as made),
 /// after the checks every report makes (nothing is recorded when one fails): the period's
 /// year within 2000–9999 and ended at `now`, a recipient the ledger knows, a number that
 /// fits and does not reuse or go back.
@@ -243,7 +247,7 @@ pub(crate) fn issue(
     ledger: &mut Ledger,
     id: &str,
     recipient: &SecPartyId,
-    end: GeneralizedTime,
+    (start, end): (GeneralizedTime, GeneralizedTime),
     sequence: Option<u32>,
     now: i64,
 ) -> Result<IssuedSequence, ReportRefused> {
@@ -260,9 +264,18 @@ pub(crate) fn issue(
     if !(1..=MAX_SEQUENCE).contains(&number) {
         return Err(ReportRefused::SequenceDoesNotFit(number));
     }
-    ledger
+    let issued = ledger
         .issue_sequence(id, recipient, sequence)
-        .map_err(ReportRefused::Sequence)
+        .map_err(ReportRefused::Sequence)?;
+    ledger.record_made(id, recipient, start.unix_seconds(), end.unix_seconds());
+    Ok(issued)
+}
+
+/// The creation date-time of a report made at `now` (Unix seconds).
+pub(crate) fn made_at(now: i64) -> Result<GeneralizedTime, ReportRefused> {
+    GeneralizedTime::from_unix_seconds(now)
+        .filter(|t| (2000..=9999).contains(&t.year))
+        .ok_or(ReportRefused::Clock(now))
 }
 
 /// The header record every report shares:
@@ -423,7 +436,8 @@ impl Ecosmig007 {
     }
 
     /// The report for the month `year`-`month` to `recipient`, from `ledger`: counts as at
-    /// the period's end, created at [`scheduled_creation`], with the next sequence number of
+    /// the period's end, created at `now` (the time of making: on schedule, the
+    /// [`scheduled_creation`]), with the next sequence number of
     /// that recipient — or `sequence` when given, an override the result says it is — which
     /// is recorded in the ledger as issued. A month with no activity gives zeros.
     ///
@@ -472,12 +486,20 @@ impl Ecosmig007 {
         if !(1..=12).contains(&month) {
             return Err(ReportRefused::Month(month));
         }
-        let created = scheduled_creation(year, month);
-        let (_, end) = monthly_period(created);
-        let issued = issue(ledger, REPORT_ID, &recipient, end, sequence, now)?;
+        let (start, end) = monthly_period(scheduled_creation(year, month));
+        let created = made_at(now)?;
+        let issued = issue(ledger, REPORT_ID, &recipient, (start, end), sequence, now)?;
         let counts = ledger.counts_as_at(&recipient, end.unix_seconds());
         Ok((
-            Self::monthly(recipient, issued.number, created, counts),
+            Self {
+                recipient,
+                sequence_number: issued.number,
+                title: String::from(TITLE),
+                created,
+                period_start: start,
+                period_end: end,
+                counts,
+            },
             issued,
         ))
     }
@@ -550,7 +572,9 @@ pub mod devices;
 mod grammar;
 mod period;
 pub mod reconciliation;
+pub mod schedule;
 
 pub use devices::{daily_period, DeviceReport, DeviceReportKind, DeviceRow, Failure};
 pub use period::{monthly_period, scheduled_creation};
 pub use reconciliation::{weekly_period, Ecosmig005};
+pub use schedule::{due, Due, Made, Report};

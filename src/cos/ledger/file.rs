@@ -1,5 +1,6 @@
 //! The ledger as a file (serde): `{"devices": {ID: history, …}, "attempts": [entry, …],
-//! "report_sequences": {report: {recipient: [n, …]}}}`, devices first so that each attempt
+//! "report_sequences": {report: {recipient: [n, …]}}, "reports_made": {report: {recipient:
+//! [[start, end], …]}}}` (the periods, in Unix seconds, of the reports made), devices first so that each attempt
 //! is checked, where it stands, against the devices read before it. A file of the earlier
 //! form, `"sequences": {recipient: [n, …]}`, numbered ECOSMIG-007 only: it is read as that
 //! report's numbers (and written in the new form).
@@ -26,10 +27,11 @@ use crate::frame::EntityId;
 
 impl serde::Serialize for Ledger {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let mut st = s.serialize_struct("Ledger", 3)?;
+        let mut st = s.serialize_struct("Ledger", 4)?;
         st.serialize_field("devices", &self.devices)?;
         st.serialize_field("attempts", &self.attempts)?;
         st.serialize_field("report_sequences", &self.sequences)?;
+        st.serialize_field("reports_made", &self.made)?;
         st.end()
     }
 }
@@ -145,6 +147,7 @@ enum Field {
     Attempts,
     Sequences,
     ReportSequences,
+    ReportsMade,
 }
 
 /// Report identifier → recipient → numbers issued.
@@ -166,6 +169,7 @@ impl<'de> Visitor<'de> for LedgerVisitor {
         let mut devices: Option<BTreeMap<EntityId, DeviceHistory>> = None;
         let mut attempts: Option<Indexed> = None;
         let mut sequences: Option<Sequences> = None;
+        let mut made: Option<super::Made> = None;
         // Whether the attempts were read before the devices (and so not yet checked).
         let mut unchecked = false;
         while let Some(key) = map.next_key::<Field>()? {
@@ -181,6 +185,10 @@ impl<'de> Visitor<'de> for LedgerVisitor {
                         "the report sequence numbers are given twice",
                     ))
                 }
+                Field::ReportsMade if made.is_some() => {
+                    return Err(de::Error::duplicate_field("reports_made"))
+                }
+                Field::ReportsMade => made = Some(map.next_value()?),
                 Field::Devices => devices = Some(map.next_value_seed(Devices)?),
                 Field::Attempts => {
                     unchecked = devices.is_none();
@@ -216,6 +224,8 @@ impl<'de> Visitor<'de> for LedgerVisitor {
             index,
             devices,
             sequences,
+            // Absent from files written before reports' periods were kept.
+            made: made.unwrap_or_default(),
         })
     }
 }
@@ -224,7 +234,13 @@ impl<'de> serde::Deserialize<'de> for Ledger {
     fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_struct(
             "Ledger",
-            &["devices", "attempts", "report_sequences", "sequences"],
+            &[
+                "devices",
+                "attempts",
+                "report_sequences",
+                "reports_made",
+                "sequences",
+            ],
             LedgerVisitor,
         )
     }

@@ -58,6 +58,17 @@ pub enum LedgerEntry {
         /// Its type, model and firmware.
         descriptor: Descriptor,
     },
+    /// A report made for a period.
+    Made {
+        /// The report identifier.
+        report: alloc::string::String,
+        /// The recipient.
+        recipient: SecPartyId,
+        /// The period's first second (Unix seconds).
+        start: i64,
+        /// Its last second.
+        end: i64,
+    },
     /// A report sequence number issued to a recipient.
     Sequence {
         /// The report identifier (`ECOSMIG-007`, …).
@@ -207,6 +218,12 @@ impl Ledger {
                 *at,
                 descriptor.clone(),
             ),
+            LedgerEntry::Made {
+                report,
+                recipient,
+                start,
+                end,
+            } => self.record_made(report, recipient, *start, *end),
             LedgerEntry::Sequence {
                 report,
                 recipient,

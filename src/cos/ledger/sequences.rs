@@ -109,4 +109,57 @@ impl Ledger {
         let top = s.last().copied().unwrap_or(0);
         (1..top).filter(|n| !s.contains(n)).collect()
     }
+
+    /// Records that `report` to `recipient` was made for the period `start..=end` (Unix
+    /// seconds). Returns whether it is new.
+    pub fn record_made(
+        &mut self,
+        report: &str,
+        recipient: &SecPartyId,
+        start: i64,
+        end: i64,
+    ) -> bool {
+        self.made
+            .entry(String::from(report))
+            .or_default()
+            .entry(recipient.clone())
+            .or_default()
+            .insert((start, end))
+    }
+
+    /// Whether `report` to `recipient` was made for the period `start..=end`.
+    #[must_use]
+    pub fn was_made(&self, report: &str, recipient: &SecPartyId, start: i64, end: i64) -> bool {
+        self.made
+            .get(report)
+            .and_then(|r| r.get(recipient))
+            .is_some_and(|p| p.contains(&(start, end)))
+    }
+
+    /// Every recipient the ledger knows: each device's reporting suppliers over time and
+    /// each attempt's supplier.
+    #[must_use]
+    pub fn recipients(&self) -> BTreeSet<SecPartyId> {
+        let mut out: BTreeSet<SecPartyId> = self
+            .devices
+            .values()
+            .flat_map(|h| h.suppliers.iter().map(|(_, s)| s.clone()))
+            .collect();
+        out.extend(self.attempts.iter().map(|a| a.supplier.clone()));
+        out
+    }
+
+    /// The earliest instant the ledger records (an attempt, a reading, a supplier, a standing
+    /// or a descriptor): where the migration started. `None` for an empty ledger.
+    #[must_use]
+    pub fn first_instant(&self) -> Option<i64> {
+        let devices = self.devices.values().flat_map(|h| {
+            let first = |t: Option<i64>| t.into_iter();
+            first(h.suppliers.first().map(|e| e.0))
+                .chain(first(h.states.first().map(|o| o.at)))
+                .chain(first(h.standings.first().map(|e| e.0)))
+                .chain(first(h.descriptors.first().map(|e| e.0)))
+        });
+        devices.chain(self.attempts.iter().map(|a| a.at)).min()
+    }
 }

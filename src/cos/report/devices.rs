@@ -237,7 +237,7 @@ impl DeviceReport {
             start.unix_seconds(),
             end.unix_seconds(),
         )?;
-        let issued = issue(ledger, kind.id(), &recipient, end, sequence, now)?;
+        let issued = issue(ledger, kind.id(), &recipient, (start, end), sequence, now)?;
         Ok((
             Self {
                 kind,
