@@ -179,7 +179,7 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
         .expect("ECOSMIG-005 parses");
     assert_eq!(parsed.sequence_number, 1);
     assert!(
-        week.contains(",20251208T060000,20251201T000000,20251207T235959,"),
+        week.contains(",20270101T060000,20251201T000000,20251207T235959,"),
         "{week}"
     );
     assert!(parsed.migrations_completed <= rows[0].1.migrations_completed);

@@ -1,6 +1,6 @@
 //! `gbcs`: look inside GBCS CS02 messages, check and make their signatures and MACs, turn a
 //! DUIS SRV 6.23 request into its CS02b command, classify meters, run a simulated migration
-//! and write the ECOSMIG-007 report. `gbcs --help` lists the exit codes.
+//! and write the EMRR reports (ECOSMIG-001 to 007) and what is due. `gbcs --help` lists the exit codes.
 
 use std::process::ExitCode;
 
@@ -18,6 +18,10 @@ mod input;
 mod keys;
 #[path = "gbcs/messages.rs"]
 mod messages;
+#[path = "gbcs/report_cmds.rs"]
+mod report_cmds;
+#[path = "gbcs/report_due.rs"]
+mod report_due;
 
 use failure::Failure;
 
@@ -31,7 +35,7 @@ fn main() -> ExitCode {
         Some(("build", m)) => build::build(m),
         Some(("classify", m)) => cos_cmds::classify_cmd(m),
         Some(("migrate", m)) => cos_cmds::migrate(m),
-        Some(("report", m)) => cos_cmds::report(m),
+        Some(("report", m)) => report_cmds::report(m),
         _ => Err(Failure::usage("unknown command")),
     };
     match result {

@@ -250,7 +250,7 @@ pub fn command() -> Command {
                         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
                         .arg(Arg::new("month").long("month").value_name("YYYY-MM").required(true).help("The month reported on (created on the 1st of the next at 06:00)"))
                         .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next for this recipient); says so on stderr; one that reuses a number or goes back is refused"))
-                        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making (RFC 3339, e.g. 2026-12-01T06:00:00Z; default: the clock): a month that has not ended by then is refused"))
+                        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making, the report's creation date-time (RFC 3339, e.g. 2026-12-01T06:00:00Z; default: the clock): a month that has not ended by then is refused"))
                         .after_help("Counts are cumulative as at 23:59:59 of the month's last day, whenever the report is made.\nThe sequence number issued is recorded in the ledger file. Refused, before any number is used: a month\nnot yet ended, a year outside 2000-9999, a supplier the ledger has never reported to, a --sequence\nthat reuses a number or goes back.\n\nExample:\n  gbcs report ecosmig-007 --ledger ledger.json --supplier SUPA01 --month 2026-11"),
                 )
                 .subcommand(
@@ -263,6 +263,39 @@ pub fn command() -> Command {
                         .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making (RFC 3339; default: the clock): a week that has not ended by then is refused"))
                         .after_help("Made every week, even when nothing happened. Counts are the week's own: the cumulative totals at its end\nless those before its start, so the weeks add up to ECOSMIG-007's first two totals.\n\nExample:\n  gbcs report ecosmig-005 --ledger ledger.json --supplier SUPA01 --week 2026-11-30"),
                 )
+                .subcommand(device_report(
+                    "ecosmig-001",
+                    "ECOSMIG-001: devices successfully migrated in a day, one record per device, from a ledger file",
+                    Period::Day,
+                    "Each device once, in the day its migration was first known to have completed (a reply, or a reading\nthat showed a lost reply's command ran), to the supplier of that attempt. Refused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-001 --ledger ledger.json --supplier SUPA01 --day 2026-12-08",
+                ))
+                .subcommand(device_report(
+                    "ecosmig-002",
+                    "ECOSMIG-002: devices whose migration failed in a day, with the category and GBCS status, from a ledger file",
+                    Period::Day,
+                    "Each device once, in the day its migration failed for good (faulted, or needing investigation: no more\nautomatic tries), with the notice category and the GBCS status of its last attempt. Refused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-002 --ledger ledger.json --supplier SUPA01 --day 2026-12-08",
+                ))
+                .subcommand(device_report(
+                    "ecosmig-004",
+                    "ECOSMIG-004: devices that became non-migratable in a day and still are at its end, from a ledger file",
+                    Period::Day,
+                    "With --from-start, every device of a Non-Migratable model as at the day's end: ECOSMIG-007's last total.\nRefused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-004 --ledger ledger.json --supplier SUPA01 --day 2026-12-08 --from-start",
+                ))
+                .subcommand(device_report(
+                    "ecosmig-006",
+                    "ECOSMIG-006: devices with ECoS installed in a month and still at its end, 'ECoS Status' Installed, from a ledger file",
+                    Period::Month,
+                    "With --from-start, every ECoS installed device as at the month's end: ECOSMIG-007's third total.\nRefused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-006 --ledger ledger.json --supplier SUPA01 --month 2026-12",
+                ))
+                .subcommand(
+                    Command::new("due")
+                        .about("Reports due and not yet made: lists them, or makes and writes each to its own file")
+                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(Arg::new("at").long("at").value_name("TIME").help("List what is due by this time (RFC 3339; default: --now)"))
+                        .arg(Arg::new("write").long("write").value_name("DIR").help("Make every report due and write each to DIR/REPORT_RECIPIENT_SEQUENCE.txt; then write the ledger"))
+                        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making (RFC 3339; default: the clock)"))
+                        .after_help("Cadences: ECOSMIG-001, 002 and 004 daily (due 06:00 the next day); ECOSMIG-005 weekly, Monday to\nSunday (due Monday 06:00); ECOSMIG-006 and 007 monthly (due the 1st at 06:00). Every recipient the\nledger knows gets every report of every period from the one holding the migration's first instant,\nempty or not. Files are written before the ledger: a run killed before it saved the ledger is run\nagain and keeps the files it finds that are the same reports; a file of that name holding anything\nelse is never overwritten.\n\nExamples:\n  gbcs report due --ledger ledger.json --at 2026-12-08T06:00:00Z\n  gbcs report due --ledger ledger.json --write reports/   # from cron, daily after 06:00"),
+                )
                 .subcommand(
                     Command::new("notices")
                         .about("Notices to a Responsible Supplier: its devices excluded or failed, why, and their last outcome (CSV)")
@@ -271,4 +304,52 @@ pub fn command() -> Command {
                         .after_help("Prints only the header row when there is nothing to tell.\n\nExample:\n  gbcs report notices --ledger ledger.json --supplier SUPA01"),
                 ),
         )
+}
+
+/// The period a per-device report is asked for by.
+#[derive(Clone, Copy)]
+enum Period {
+    /// `--day YYYY-MM-DD`.
+    Day,
+    /// `--month YYYY-MM`.
+    Month,
+}
+
+/// A per-device report's subcommand (ECOSMIG-001, 002, 004, 006): the ledger, the supplier,
+/// its period, `--from-start`, `--sequence` and `--now`.
+fn device_report(
+    name: &'static str,
+    about: &'static str,
+    period: Period,
+    after: &'static str,
+) -> Command {
+    let (period, unit) = match period {
+        Period::Day => (
+            Arg::new("day")
+                .long("day")
+                .value_name("YYYY-MM-DD")
+                .required(true)
+                .help("The day reported on (00:00:00 to 23:59:59 UTC; due the next day at 06:00)"),
+            "day",
+        ),
+        Period::Month => (
+            Arg::new("month")
+                .long("month")
+                .value_name("YYYY-MM")
+                .required(true)
+                .help("The month reported on (due on the 1st of the next at 06:00)"),
+            "month",
+        ),
+    };
+    Command::new(name)
+        .about(about)
+        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
+        .arg(period)
+        .arg(Arg::new("from-start").long("from-start").action(ArgAction::SetTrue).help(format!(
+            "Cover the period from the migration's first instant in the ledger to the end of the {unit} (lists what ECOSMIG-007 counts as at that end)"
+        )))
+        .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next of this report for this recipient); one that reuses a number or goes back is refused"))
+        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making, the report's creation date-time (RFC 3339; default: the clock): a period not ended by then is refused"))
+        .after_help(after)
 }

@@ -1,17 +1,17 @@
-//! The change-of-supplier subcommands: classify, migrate, report.
+//! The change-of-supplier subcommands: classify, migrate.
 
 use clap::ArgMatches;
 use gbcs::cos::classify;
-use gbcs::cos::ledger::csv_file::{write_csv, write_notices};
-use gbcs::cos::ledger::Ledger;
+use gbcs::cos::ledger::csv_file::write_csv;
 use gbcs::cos::CosRegistry;
 use gbcs::crypto::KeyAgreement;
 use gbcs::payload::Payload;
 
 use crate::failure::{Failure, Result};
-use crate::input::{parse, read_input, read_text, LEDGER, REGISTRY};
+use crate::input::{parse, read_input, read_text, REGISTRY};
 use crate::keys;
 use crate::messages::{module, signing_key};
+use crate::report_cmds::write_ledger;
 
 pub fn classify_cmd(m: &ArgMatches) -> Result<String> {
     let path = m
@@ -240,132 +240,4 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
     out += &crate::input::figures(&report);
     Ok(out)
-}
-
-/// Reads a ledger file (the JSON `gbcs migrate --ledger` writes).
-fn read_ledger(path: &str) -> Result<Ledger> {
-    serde_json::from_str(&read_text(path, LEDGER)?).map_err(|e| Failure::File {
-        path: path.to_owned(),
-        line: e.line() as u64,
-        column: Some(e.column()),
-        message: e.to_string(),
-    })
-}
-
-/// Writes the ledger file whole or not at all: to a temporary file beside it, flushed to disk,
-/// then renamed over it, so a kill at any instant leaves the old file or the new, never a
-/// truncated one.
-fn write_ledger(path: &str, ledger: &Ledger) -> Result<()> {
-    let text = serde_json::to_string(ledger).map_err(|e| Failure::key(e.to_string()))?;
-    crate::input::write_atomically(path, (text + "\n").as_bytes())
-}
-
-fn ledger_arg(m: &ArgMatches) -> &str {
-    m.get_one::<String>("ledger")
-        .map(String::as_str)
-        .unwrap_or_default()
-}
-
-fn supplier_arg(m: &ArgMatches) -> Result<gbcs::cos::SecPartyId> {
-    let supplier = m
-        .get_one::<String>("supplier")
-        .map(String::as_str)
-        .unwrap_or_default();
-    gbcs::cos::SecPartyId::new(supplier).map_err(|e| Failure::usage(format!("--supplier: {e}")))
-}
-
-pub fn report(m: &ArgMatches) -> Result<String> {
-    match m.subcommand() {
-        Some(("ecosmig-005", m)) => ecosmig_005(m),
-        Some(("ecosmig-007", m)) => ecosmig_007(m),
-        Some(("notices", m)) => notices(m),
-        _ => Err(Failure::usage("unknown report")),
-    }
-}
-
-fn ecosmig_007(m: &ArgMatches) -> Result<String> {
-    let path = ledger_arg(m);
-    let mut ledger = read_ledger(path)?;
-    let id = supplier_arg(m)?;
-    let month = m
-        .get_one::<String>("month")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let (y, mo) = month
-        .split_once('-')
-        .and_then(|(y, m)| {
-            Some((
-                y.parse::<u16>().ok()?,
-                m.parse::<u8>().ok().filter(|m| (1..=12).contains(m))?,
-            ))
-        })
-        .ok_or_else(|| Failure::usage(format!("--month {month}: expected YYYY-MM")))?;
-    let explicit = m.get_one::<u32>("sequence").copied();
-    let now = crate::input::now(m)?;
-    let (report, issued) =
-        gbcs::cos::report::Ecosmig007::for_month(&mut ledger, id, y, mo, explicit, now)
-            .map_err(|e| Failure::usage(format!("report refused: {e}")))?;
-    let text = report
-        .to_text(&gbcs::cos::report::ReportFormat::default())
-        .map_err(|e| Failure::decode(e.to_string()))?;
-    if issued.overridden() {
-        eprintln!(
-            "note: sequence number {} given with --sequence; the ledger's next was {}",
-            issued.number, issued.expected
-        );
-    }
-    // The issued number is kept in the ledger: the next report to this recipient follows it.
-    write_ledger(path, &ledger)?;
-    Ok(text)
-}
-
-fn ecosmig_005(m: &ArgMatches) -> Result<String> {
-    use gbcs::cos::report::{weekly_period, Ecosmig005};
-    use gbcs::payload::GeneralizedTime;
-    let path = ledger_arg(m);
-    let mut ledger = read_ledger(path)?;
-    let id = supplier_arg(m)?;
-    let week = m
-        .get_one::<String>("week")
-        .map(String::as_str)
-        .unwrap_or_default();
-    let day = {
-        let mut parts = week.splitn(3, '-').map(str::parse::<u16>);
-        match (parts.next(), parts.next(), parts.next()) {
-            (Some(Ok(y)), Some(Ok(mo)), Some(Ok(d))) => u8::try_from(mo)
-                .ok()
-                .zip(u8::try_from(d).ok())
-                .and_then(|(mo, d)| GeneralizedTime::new(y, mo, d, 0, 0, 0)),
-            _ => None,
-        }
-    }
-    .ok_or_else(|| Failure::usage(format!("--week {week}: expected a date, YYYY-MM-DD")))?;
-    // The week holding `day`, Monday to Sunday; made the Monday after, at 06:00.
-    let (monday, _) = GeneralizedTime::from_unix_seconds(day.unix_seconds() + 7 * 86_400)
-        .map(weekly_period)
-        .ok_or_else(|| Failure::usage(format!("--week {week}: out of range")))?;
-    let created = GeneralizedTime::from_unix_seconds(monday.unix_seconds() + 7 * 86_400 + 6 * 3600)
-        .ok_or_else(|| Failure::usage(format!("--week {week}: out of range")))?;
-    let explicit = m.get_one::<u32>("sequence").copied();
-    let now = crate::input::now(m)?;
-    let (report, issued) = Ecosmig005::weekly(&mut ledger, id, created, explicit, now)
-        .map_err(|e| Failure::usage(format!("report refused: {e}")))?;
-    let text = report
-        .to_text(&gbcs::cos::report::ReportFormat::default())
-        .map_err(|e| Failure::decode(e.to_string()))?;
-    if issued.overridden() {
-        eprintln!(
-            "note: sequence number {} given with --sequence; the ledger's next was {}",
-            issued.number, issued.expected
-        );
-    }
-    write_ledger(path, &ledger)?;
-    Ok(text)
-}
-
-fn notices(m: &ArgMatches) -> Result<String> {
-    let path = ledger_arg(m);
-    let ledger = read_ledger(path)?;
-    let id = supplier_arg(m)?;
-    write_notices(&ledger.notices(&id)).map_err(|e| Failure::key(e.to_string()))
 }

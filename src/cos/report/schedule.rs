@@ -88,7 +88,8 @@ impl Report {
         }
     }
 
-    /// Makes this report to `recipient` for the period `start..=end`, created at `now`.
+    /// Makes this report to `recipient` for the period `start..=end`, created at `now`, with
+    /// the ledger's next sequence number or `sequence` (which must not reuse or go back).
     ///
     /// # Errors
     /// As each report's maker ([`DeviceReport::for_period`], [`Ecosmig005::for_period`],
@@ -99,16 +100,17 @@ impl Report {
         ledger: &mut Ledger,
         recipient: SecPartyId,
         (start, end): (GeneralizedTime, GeneralizedTime),
+        sequence: Option<u32>,
         now: i64,
     ) -> Result<(Made, IssuedSequence), ReportRefused> {
         let created = made_at(now)?;
         match self {
-            Self::Devices(kind) => {
-                DeviceReport::for_period(ledger, kind, recipient, start, end, created, None, now)
-                    .map(|(r, i)| (Made::Devices(r), i))
-            }
+            Self::Devices(kind) => DeviceReport::for_period(
+                ledger, kind, recipient, start, end, created, sequence, now,
+            )
+            .map(|(r, i)| (Made::Devices(r), i)),
             Self::Reconciliation => {
-                Ecosmig005::for_period(ledger, recipient, start, end, created, None, now)
+                Ecosmig005::for_period(ledger, recipient, start, end, created, sequence, now)
                     .map(|(r, i)| (Made::Reconciliation(r), i))
             }
             Self::Summary => {
@@ -117,7 +119,7 @@ impl Report {
                 {
                     return Err(ReportRefused::EmptyPeriod);
                 }
-                Ecosmig007::for_month(ledger, recipient, start.year, start.month, None, now)
+                Ecosmig007::for_month(ledger, recipient, start.year, start.month, sequence, now)
                     .map(|(r, i)| (Made::Summary(r), i))
             }
         }
