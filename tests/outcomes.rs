@@ -21,7 +21,7 @@ use gbcs::sim::pki::ids;
 use gbcs::sim::{Reply, TestPki};
 
 #[test]
-fn exclusions_are_keyed_by_manufacturer_and_model_and_spare_gas_proxy_functions() {
+fn exclusions_are_keyed_by_manufacturer_and_model_and_a_listed_gpf_is_not_sent_commands() {
     let pki = TestPki::generate(b"outcomes").expect("pki");
     let mut policy = MigrationPolicy::default();
     policy.non_migratable.insert(mk("BROKEN"), None);
@@ -40,14 +40,16 @@ fn exclusions_are_keyed_by_manufacturer_and_model_and_spare_gas_proxy_functions(
         with(&|r| r.model = gbcs::cos::ModelKey::new("OTHER", "BROKEN")),
         Decision::Migrate(Priority::Normal)
     );
-    // A Gas Proxy Function is not excluded by ETMAD 3.10, listed or flagged.
+    // A Gas Proxy Function of a listed model is not sent commands either: revised ETMAD
+    // 3.10 keeps DCC's obligation to resolve it, not its migratability (`ecos.md` §4.1).
     assert_eq!(
         with(&|r| {
             r.model = mk("BROKEN");
             r.device_type = DeviceType::Gpf;
         }),
-        Decision::Migrate(Priority::Normal)
+        Decision::Skip(SkipReason::NonMigratable)
     );
+    // Flagged ineligible, a GPF is still DCC's to migrate.
     assert_eq!(
         with(&|r| {
             r.ineligible = Some("site access".into());

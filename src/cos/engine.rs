@@ -231,6 +231,8 @@ impl Engine {
             Input::WorkDone { job, result } => self.on_work_done(job, result),
             Input::SendFailed { device, counter } => self.on_send_failed(device, counter),
             Input::Inventory { device, change } => self.on_inventory(device, change),
+            Input::ListModel { model, fixed_from } => self.on_list_model(model, fixed_from),
+            Input::Clear { device, by } => self.on_clear(device, by),
             Input::Pause => {
                 if !self.paused {
                     self.paused = true;

@@ -363,6 +363,20 @@ impl Ledger {
         }
     }
 
+    /// Records that `device`'s failure or ineligibility was resolved at `at` by `by`.
+    /// Returns whether it was taken (a time before the device's latest clearance is not).
+    pub fn clear(&mut self, device: EntityId, at: i64, by: alloc::string::String) -> bool {
+        let h = self.devices.entry(device).or_default();
+        if h.clearances
+            .last()
+            .is_some_and(|(t, b)| *t > at || (*t == at && *b == by))
+        {
+            return false;
+        }
+        h.clearances.push((at, by));
+        true
+    }
+
     /// The ECOSMIG-007 counts of `supplier` as at `at`: attempts made by then (a lost reply
     /// resolved later still counts as failed), and its devices by what was known of them by
     /// then. A supplier the ledger does not know, or a time before anything happened, gives
@@ -440,10 +454,19 @@ impl Ledger {
 
     /// The devices whose reports go to `supplier` (now) that are excluded or failed, with
     /// why and their last attempt's result: what the notice to that Responsible Supplier
-    /// says. Empty when there is nothing to tell.
+    /// says (not what DCC resolves: [`Ledger::dcc_notices`]). Empty when there is nothing
+    /// to tell.
     #[must_use]
     pub fn notices(&self, supplier: &SecPartyId) -> Vec<Notice> {
-        notices::of(self, supplier)
+        notices::of(self, Some(supplier))
+    }
+
+    /// DCC's list: the devices DCC is to resolve — communications hub faults (EMEHRA
+    /// 6.1.2, 6.2) and Gas Proxy Functions of a Non-Migratable model (revised ETMAD 3.10) —
+    /// each with the supplier its reports go to. These are not on any supplier's list.
+    #[must_use]
+    pub fn dcc_notices(&self) -> Vec<Notice> {
+        notices::of(self, None)
     }
 
     /// Whether `party` is, or was at any time, the reporting supplier of a device in the

@@ -127,6 +127,8 @@ pub struct DeviceProgress {
     pub status: MigrationStatus,
     /// The firmware the device ran when it faulted.
     pub faulted_firmware: Option<FirmwareVersion>,
+    /// Why the device is ineligible (an inventory update sets or clears it).
+    pub ineligible: Option<IneligibleReason>,
 }
 
 impl DeviceRecord {
@@ -145,6 +147,7 @@ impl DeviceRecord {
             unanswered_reads: self.unanswered_reads,
             status: self.status,
             faulted_firmware: self.faulted_firmware.clone(),
+            ineligible: self.ineligible.clone(),
         }
     }
 
@@ -161,6 +164,30 @@ impl DeviceRecord {
         self.unanswered_reads = p.unanswered_reads;
         self.status = p.status;
         self.faulted_firmware = p.faulted_firmware;
+        self.ineligible = p.ineligible;
+    }
+
+    /// Puts a device that failed (faulted or needing investigation) back into selection,
+    /// with its attempt budget renewed: its cause was resolved or its firmware changed (seed
+    /// ¶31a). The attempts already made stay in the ledger. Returns whether anything was
+    /// renewed (`false` for a device that had not failed and had no attempts to forget).
+    pub fn reopen(&mut self) -> bool {
+        if !matches!(
+            self.status,
+            MigrationStatus::Faulted(_) | MigrationStatus::NeedsInvestigation
+        ) && self.attempts == 0
+            && self.invalid_responses == 0
+            && self.unanswered_reads == 0
+        {
+            return false;
+        }
+        self.status = MigrationStatus::NotStarted;
+        self.attempts = 0;
+        self.invalid_responses = 0;
+        self.unanswered_reads = 0;
+        self.faulted_firmware = None;
+        self.next_attempt_at = None;
+        true
     }
 
     /// Marks the device migrated: ECoS in its role-5 cell, nothing more to do.

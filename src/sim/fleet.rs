@@ -59,7 +59,8 @@ pub enum Profile {
     /// Holds TCoS, but the inventory does not know its state: read first, then migrated.
     UnknownState,
     /// A Gas Proxy Function with a gas meter commissioned on its hub (reported to the gas
-    /// supplier); of a model on the Non-Migratable list, which does not exclude a GPF.
+    /// supplier), of a model on the Non-Migratable list: not sent commands, counted as
+    /// non-migratable, DCC's to resolve (revised ETMAD 3.10).
     GasProxyWithGasMeter,
 }
 

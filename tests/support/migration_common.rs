@@ -21,7 +21,6 @@ pub fn expected(p: Profile) -> (bool, u32, u64, MigrationStatus) {
         Profile::Healthy
         | Profile::FixedFirmware
         | Profile::GasProxy
-        | Profile::GasProxyWithGasMeter
         | Profile::Stale
         | Profile::UnknownState => (true, 1, 0, MigrationStatus::Migrated),
         // One attempt, its reply lost: failed when made, and it stays failed; completed too,
@@ -41,9 +40,12 @@ pub fn expected(p: Profile) -> (bool, u32, u64, MigrationStatus) {
             1,
             MigrationStatus::Faulted(Responsibility::Supplier),
         ),
-        Profile::NonMigratableModel | Profile::Ineligible | Profile::AlreadyEcos => {
-            (false, 0, 0, MigrationStatus::NotStarted)
-        }
+        // A GPF of a listed model is non-migratable too: no commands while listed (revised
+        // ETMAD 3.10 keeps DCC's obligation to resolve it, not its migratability).
+        Profile::NonMigratableModel
+        | Profile::GasProxyWithGasMeter
+        | Profile::Ineligible
+        | Profile::AlreadyEcos => (false, 0, 0, MigrationStatus::NotStarted),
     }
 }
 

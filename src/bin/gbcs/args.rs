@@ -298,10 +298,11 @@ pub fn command() -> Command {
                 )
                 .subcommand(
                     Command::new("notices")
-                        .about("Notices to a Responsible Supplier: its devices excluded or failed, why, and their last outcome (CSV)")
+                        .about("Notices: a Responsible Supplier's devices excluded or failed, or DCC's list (--dcc), with category, GBCS status, reason and last outcome (CSV)")
                         .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
-                        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
-                        .after_help("Prints only the header row when there is nothing to tell.\n\nExample:\n  gbcs report notices --ledger ledger.json --supplier SUPA01"),
+                        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required_unless_present("dcc").conflicts_with("dcc"))
+                        .arg(Arg::new("dcc").long("dcc").action(ArgAction::SetTrue).help("DCC's list instead: communications hub faults and Gas Proxy Functions of a Non-Migratable model"))
+                        .after_help("Categories: communications failure, device refused, invalid response, excluded (non-migratable or\nineligible), DCC to resolve. What DCC resolves is on DCC's list only. Prints only the header row when\nthere is nothing to tell.\n\nExamples:\n  gbcs report notices --ledger ledger.json --supplier SUPA01\n  gbcs report notices --ledger ledger.json --dcc"),
                 ),
         )
 }

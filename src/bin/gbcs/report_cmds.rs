@@ -171,6 +171,10 @@ fn devices(m: &ArgMatches, kind: DeviceReportKind) -> Result<String> {
 
 fn notices(m: &ArgMatches) -> Result<String> {
     let ledger = read_ledger(ledger_arg(m))?;
-    let id = supplier_arg(m)?;
-    write_notices(&ledger.notices(&id)).map_err(|e| Failure::key(e.to_string()))
+    let notices = if m.get_flag("dcc") {
+        ledger.dcc_notices()
+    } else {
+        ledger.notices(&supplier_arg(m)?)
+    };
+    write_notices(&notices).map_err(|e| Failure::key(e.to_string()))
 }

@@ -1,9 +1,12 @@
 //! What arrives: replies (in any order, late, twice, forged), alerts, CPU results, a send that
 //! failed, inventory updates; and what a deadline does.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::cos::classify::EvidenceSource;
+use crate::cos::device::{FirmwareVersion, ModelKey};
+use crate::cos::ledger::{LedgerEntry, Standing};
 use crate::cos::migration::{Incident, InvalidReason, MigrationStatus, Outcome, TransientCause};
 use crate::frame::{CraFlag, EntityId, MessageCode};
 use crate::payload::Payload;
@@ -435,10 +438,75 @@ impl Engine {
             return;
         };
         match change {
-            InventoryChange::Firmware(f) => r.firmware = f,
+            InventoryChange::Firmware(f) => {
+                // A new firmware brings back a device that needed investigation as well as
+                // one that faulted (seed ¶31a: captured through subsequent attempts).
+                if f != r.firmware && Standing::of(r, &self.policy) == Standing::NeedsInvestigation
+                {
+                    r.reopen();
+                }
+                r.firmware = f;
+            }
             InventoryChange::GasMeterCommissioned(c) => r.gas_meter_commissioned = c,
+            InventoryChange::Ineligible(reason) => r.ineligible = reason,
         }
         self.track(i, EvidenceSource::Inventory);
         self.reschedule(i);
+    }
+
+    /// A model is listed as Non-Migratable: every device of it that this excludes gets its
+    /// standing recorded now.
+    pub(super) fn on_list_model(&mut self, model: ModelKey, fixed_from: Option<FirmwareVersion>) {
+        self.policy
+            .non_migratable
+            .insert(model.clone(), fixed_from.clone());
+        let at = self.now;
+        self.record(Record::Listed {
+            at,
+            model: model.clone(),
+            fixed_from,
+        });
+        let affected: Vec<usize> = self
+            .records
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| r.model == model)
+            .map(|(i, _)| i)
+            .collect();
+        for i in affected {
+            self.track(i, EvidenceSource::Inventory);
+            self.reschedule(i);
+        }
+    }
+
+    /// A failed or ineligible device's cause is resolved by `by`.
+    pub(super) fn on_clear(&mut self, device: EntityId, by: String) {
+        let Some(&i) = self.index.get(&device) else {
+            self.event(Event::UnknownDevice { device });
+            return;
+        };
+        let Some(r) = self.records.get_mut(i) else {
+            return;
+        };
+        match Standing::of(r, &self.policy) {
+            Standing::Faulted(_) | Standing::NeedsInvestigation | Standing::Ineligible(_) => {}
+            Standing::Open | Standing::NonMigratable => {
+                self.event(Event::NothingToClear { device });
+                return;
+            }
+        }
+        r.ineligible = None;
+        r.reopen();
+        let at = self.now.secs();
+        if self.ledger.clear(device, at, by.clone()) {
+            self.record(Record::Ledger(LedgerEntry::Cleared {
+                device,
+                at,
+                by: by.clone(),
+            }));
+        }
+        self.track(i, EvidenceSource::Inventory);
+        self.reschedule(i);
+        self.event(Event::Cleared { device, by });
     }
 }

@@ -1,12 +1,13 @@
 //! What goes into the engine core and what comes out: time, inputs, CPU work and its results,
 //! commands to transmit, events, and the records a store keeps.
 
+use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
 use crate::cos::classify::Classification;
 use crate::cos::command::BuildError;
-use crate::cos::device::FirmwareVersion;
+use crate::cos::device::{FirmwareVersion, IneligibleReason, ModelKey};
 use crate::cos::ledger::LedgerEntry;
 use crate::cos::migration::{DeviceProgress, Incident, InvalidReason, LocalFault, Outcome};
 use crate::cos::registry::Credential;
@@ -111,6 +112,9 @@ pub enum InventoryChange {
     Firmware(FirmwareVersion),
     /// A gas meter is (or is no longer) commissioned on a Gas Proxy Function's hub.
     GasMeterCommissioned(bool),
+    /// The Responsible Supplier flags the device ineligible for this reason (ETMAD
+    /// 3.10(b)), or clears the flag (`None`): the ledger records the standing it gives.
+    Ineligible(Option<IneligibleReason>),
 }
 
 /// What happens to the engine.
@@ -148,6 +152,23 @@ pub enum Input {
         device: EntityId,
         /// The change.
         change: InventoryChange,
+    },
+    /// A model is categorised as Non-Migratable (ETMAD 3.10(a)), unless it runs
+    /// `fixed_from` or later: the ledger records, at this instant, every device of the model
+    /// that this excludes (one entry each, counted in ECOSMIG-004 and 007 from then on).
+    ListModel {
+        /// The manufacturer and model.
+        model: ModelKey,
+        /// The manufacturer's fixing firmware, if there is one.
+        fixed_from: Option<FirmwareVersion>,
+    },
+    /// A failed or ineligible device's cause is resolved: it returns to selection with its
+    /// attempts renewed, and the ledger records who resolved it and when.
+    Clear {
+        /// The device.
+        device: EntityId,
+        /// Who resolved it (a party or an operator, as the caller names them).
+        by: String,
     },
     /// Stop sending new commands (those in flight are still waited for).
     Pause,
@@ -345,6 +366,19 @@ pub enum Event {
         /// The device.
         device: EntityId,
     },
+    /// A device's cause was resolved: it is back in selection.
+    Cleared {
+        /// The device.
+        device: EntityId,
+        /// Who resolved it.
+        by: String,
+    },
+    /// A clearance for a device that had neither failed nor been flagged ineligible: nothing
+    /// was changed.
+    NothingToClear {
+        /// The device.
+        device: EntityId,
+    },
     /// The ledger refused an attempt as already counted: a broken invariant of the engine
     /// (counters are never reused), reported rather than dropped.
     DuplicateAttempt {
@@ -420,6 +454,15 @@ pub enum Record {
         at: UnixTime,
         /// Why.
         incident: Incident,
+    },
+    /// A model was categorised as Non-Migratable.
+    Listed {
+        /// When.
+        at: UnixTime,
+        /// The manufacturer and model.
+        model: ModelKey,
+        /// Its fixing firmware, if any.
+        fixed_from: Option<FirmwareVersion>,
     },
     /// The run was paused (`true`) or resumed (`false`).
     Paused {

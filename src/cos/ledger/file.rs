@@ -73,7 +73,8 @@ impl<'de> Visitor<'de> for Devices {
             if !(ordered(h.suppliers.iter().map(|e| e.0).collect())
                 && ordered(h.states.iter().map(|e| e.at).collect())
                 && ordered(h.standings.iter().map(|e| e.0).collect())
-                && ordered(h.descriptors.iter().map(|e| e.0).collect()))
+                && ordered(h.descriptors.iter().map(|e| e.0).collect())
+                && ordered(h.clearances.iter().map(|e| e.0).collect()))
             {
                 return Err(de::Error::custom(format!(
                     "device {id} has a history out of time order: each list must run oldest first"

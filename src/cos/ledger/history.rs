@@ -34,6 +34,14 @@ impl Standing {
     /// The standing of `record` under `policy` (independent of the clock: back-off is open).
     #[must_use]
     pub fn of(record: &DeviceRecord, policy: &MigrationPolicy) -> Self {
+        // A model listed after the device failed makes it non-migratable: the listing
+        // is the reason it will not be tried again (DCC's response ¶21a).
+        if record.state != CosState::Ecos
+            && record.status != MigrationStatus::Migrated
+            && policy.is_non_migratable(record)
+        {
+            return Self::NonMigratable;
+        }
         match record.status {
             MigrationStatus::Faulted(r) if !record.firmware_changed_since_fault() => {
                 Self::Faulted(r)
@@ -99,6 +107,12 @@ pub struct DeviceHistory {
     /// What the inventory says it is (absent from ledgers written before it was kept).
     #[cfg_attr(feature = "serde", serde(default))]
     pub descriptors: Vec<(i64, Descriptor)>,
+    /// When its failure or ineligibility was resolved, and by whom.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Vec::is_empty")
+    )]
+    pub clearances: Vec<(i64, alloc::string::String)>,
 }
 
 /// The latest entry at or before `at` of a time-ordered list.

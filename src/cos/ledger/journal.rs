@@ -58,6 +58,15 @@ pub enum LedgerEntry {
         /// Its type, model and firmware.
         descriptor: Descriptor,
     },
+    /// A device's failure or ineligibility resolved, by whom.
+    Cleared {
+        /// The device.
+        device: EntityId,
+        /// When (Unix seconds).
+        at: i64,
+        /// Who resolved it.
+        by: alloc::string::String,
+    },
     /// A report made for a period.
     Made {
         /// The report identifier.
@@ -218,6 +227,7 @@ impl Ledger {
                 *at,
                 descriptor.clone(),
             ),
+            LedgerEntry::Cleared { device, at, by } => self.clear(*device, *at, by.clone()),
             LedgerEntry::Made {
                 report,
                 recipient,

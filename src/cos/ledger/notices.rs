@@ -8,6 +8,7 @@ use core::fmt;
 
 use super::{AttemptEntry, AttemptResult, Ledger, Standing};
 use crate::cos::migration::{Responsibility, SecPartyId};
+use crate::cos::route::DeviceType;
 use crate::frame::EntityId;
 use crate::payload::StatusCode;
 
@@ -66,12 +67,18 @@ pub enum NoticeCategory {
 }
 
 impl NoticeCategory {
-    /// The category of a device standing at `standing` whose last attempt came to `last`;
-    /// `None` for an open device (nothing to tell).
+    /// The category of a device of `device_type` (when known) standing at `standing` whose
+    /// last attempt came to `last`; `None` for an open device (nothing to tell).
     #[must_use]
-    pub fn of(standing: &Standing, last: Option<AttemptResult>) -> Option<Self> {
+    pub fn of(
+        standing: &Standing,
+        last: Option<AttemptResult>,
+        device_type: Option<DeviceType>,
+    ) -> Option<Self> {
         Some(match standing {
             Standing::Open => return None,
+            // Revised ETMAD 3.10: DCC keeps the obligation for the GPF model.
+            Standing::NonMigratable if device_type == Some(DeviceType::Gpf) => Self::DccToResolve,
             Standing::NonMigratable | Standing::Ineligible(_) => Self::Excluded,
             Standing::Faulted(Responsibility::Dcc) => Self::DccToResolve,
             Standing::Faulted(Responsibility::Supplier) => Self::DeviceRefused,
@@ -142,7 +149,9 @@ pub struct Notice {
     pub since: i64,
 }
 
-pub(super) fn of(ledger: &Ledger, supplier: &SecPartyId) -> Vec<Notice> {
+/// The notices of `ledger` to `to`: a supplier's (every category but DCC to resolve, for the
+/// devices reporting to it now), or DCC's list (`None`: every device DCC resolves).
+pub(super) fn of(ledger: &Ledger, to: Option<&SecPartyId>) -> Vec<Notice> {
     // Each device's last attempt, found in one pass.
     let mut last: BTreeMap<EntityId, &AttemptEntry> = BTreeMap::new();
     for a in ledger.entries() {
@@ -153,7 +162,10 @@ pub(super) fn of(ledger: &Ledger, supplier: &SecPartyId) -> Vec<Notice> {
     }
     let mut out = Vec::new();
     for (device, h) in ledger.histories() {
-        if h.suppliers.last().map(|s| &s.1) != Some(supplier) {
+        let Some((_, supplier)) = h.suppliers.last() else {
+            continue;
+        };
+        if to.is_some_and(|t| t != supplier) {
             continue;
         }
         let Some((since, standing)) = h.standings.last() else {
@@ -180,8 +192,19 @@ pub(super) fn of(ledger: &Ledger, supplier: &SecPartyId) -> Vec<Notice> {
             ),
         };
         let last_outcome = last.get(device).and_then(|a| a.result_as_at(i64::MAX));
-        let Some(category) = NoticeCategory::of(standing, last_outcome) else {
+        let device_type = h.descriptors.last().map(|(_, d)| d.device_type);
+        let Some(category) = NoticeCategory::of(standing, last_outcome, device_type) else {
             continue;
+        };
+        if (category == NoticeCategory::DccToResolve) != to.is_none() {
+            continue;
+        }
+        let reason = if category == NoticeCategory::DccToResolve
+            && matches!(standing, Standing::NonMigratable)
+        {
+            String::from("gas proxy function of a Non-Migratable model: DCC to resolve")
+        } else {
+            reason
         };
         let status = match last_outcome {
             Some(AttemptResult::DeviceFault(s)) => Some(StatusCode(s)),

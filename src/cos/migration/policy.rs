@@ -156,13 +156,11 @@ impl Default for MigrationPolicy {
 impl MigrationPolicy {
     /// Whether `record` is excluded as non-migratable (ETMAD 3.10(a)): its manufacturer and
     /// model on the list, that model's fixing firmware (or a later one) not installed. A Gas
-    /// Proxy Function never is: the seed's exception to 3.10 (¶27–28), DCC keeps its
-    /// obligations.
+    /// Proxy Function of a listed model is too — no commands while listed — though DCC keeps
+    /// the obligation to resolve it (revised ETMAD 3.10 "save for … the Gas Proxy Function
+    /// Device Model", `ecos.md` §4.1): its notices go to DCC's list.
     #[must_use]
     pub fn is_non_migratable(&self, record: &DeviceRecord) -> bool {
-        if record.device_type == DeviceType::Gpf {
-            return false;
-        }
         match self.non_migratable.get(&record.model) {
             None => false,
             Some(Some(fix)) => !record.firmware.is_at_least(fix),

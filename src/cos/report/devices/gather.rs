@@ -45,7 +45,11 @@ pub(super) fn rows(
             let last = last_attempts(ledger, &failed);
             for (device, (at, standing)) in failed {
                 let last = last.get(&device).and_then(|a| a.result_as_at(at));
-                let Some(category) = NoticeCategory::of(standing, last) else {
+                let device_type = ledger
+                    .device(device)
+                    .and_then(|h| h.descriptor_as_at(at))
+                    .map(|(_, d)| d.device_type);
+                let Some(category) = NoticeCategory::of(standing, last, device_type) else {
                     continue;
                 };
                 let status = match last {
