@@ -4,6 +4,8 @@
 //! 006 from the start to any instant listing exactly what ECOSMIG-007 counts, and every
 //! report made again repeating its rows.
 
+#[path = "support/report_rules.rs"]
+mod report_rules;
 #[path = "support/run.rs"]
 mod run;
 
@@ -489,4 +491,29 @@ fn a_device_observed_back_on_tcos_leaves_006_and_a_later_install_starts_again() 
     );
     let counts = ledger.counts_as_at(&supplier(), t(2026, 12, 21, 0, 0, 0).unix_seconds());
     assert_eq!(counts.ecos_installed, 2);
+}
+
+#[test]
+fn the_field_rules_validator_passes_each_golden_and_catches_each_broken_rule() {
+    for kind in DeviceReportKind::ALL {
+        report_rules::validate(&golden(kind)).unwrap_or_else(|e| panic!("{kind:?}: {e}"));
+    }
+    let migrated = golden(DeviceReportKind::Migrated);
+    let failed = golden(DeviceReportKind::Failed);
+    let broken = [
+        migrated.replace(",ACME,E-1,", &format!(",{},E-1,", "A".repeat(31))),
+        migrated.replace("00-DB-12-34-56-78-00-01", "00-db-12-34-56-78-00-01"),
+        migrated.replace("99,2,", "99,3,"),
+        migrated.replace(",1.0,", ",1.0.0.0.0,"),
+        migrated.replace("T100000\n", "T240000\n"),
+        migrated.replace(",ESME,", ",METER,"),
+        migrated.replace("DCC Controlled\n10", "DCC Restricted\n10"),
+        failed.replace(",device refused,", ",refused,"),
+        failed.replace(",127\n", ",300\n"),
+        golden(DeviceReportKind::EcosInstalled).replace(",Installed\n99", ",Installed!\n99"),
+        migrated.replace('\n', "\r\n"),
+    ];
+    for text in &broken {
+        assert!(report_rules::validate(text).is_err(), "{text}");
+    }
 }

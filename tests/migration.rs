@@ -4,10 +4,13 @@
 //! through the engine core on the virtual-time harness: the final states, the ledger and the
 //! ECOSMIG-007 counts equal the numbers computed from each device's profile; every
 //! NP005-stale device got an attempt; no device is migrated twice; a failure wave triggers
-//! auto-stop; the same inputs give the same commands, byte for byte.
+//! auto-stop; the same inputs give the same commands, byte for byte; every EMRR report the
+//! run is due passes the field rules' validator.
 
 #[path = "support/migration_common.rs"]
 mod common;
+#[path = "support/report_rules.rs"]
+mod report_rules;
 #[path = "support/run.rs"]
 mod run;
 
@@ -139,6 +142,29 @@ fn ten_thousand_meters_migrate_as_their_profiles_say() {
         assert_eq!(back.counts, want[supplier]);
         assert_eq!(back, report);
     }
+
+    // Every report due a month after the run, for every recipient and period since its
+    // start, made and checked against the field rules by a validator apart from the parser.
+    let mut ledger = run.ledger().clone();
+    let after = run.clock() + 40 * 86_400;
+    let due = gbcs::cos::report::due(&ledger, after);
+    let mut per_report: BTreeMap<&str, (usize, usize)> = BTreeMap::new();
+    for d in &due {
+        let (made, _) = d
+            .report
+            .make(&mut ledger, d.recipient.clone(), d.period, None, after)
+            .expect("made");
+        let text = made.to_text(&ReportFormat::default()).expect("text");
+        if let Err(e) = report_rules::validate(&text) {
+            panic!("{} to {}: {e}\n{text}", d.report, d.recipient);
+        }
+        let e = per_report.entry(d.report.id()).or_default();
+        e.0 += 1;
+        e.1 += text.lines().count() - 2;
+    }
+    eprintln!("reports validated (report: files, detail records): {per_report:?}");
+    assert_eq!(per_report.len(), 6, "{per_report:?}");
+    assert!(gbcs::cos::report::due(&ledger, after).is_empty());
 }
 
 #[test]
