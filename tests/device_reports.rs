@@ -64,6 +64,7 @@ fn scripted() -> Ledger {
                 device_type: ty,
                 model: ModelKey::new("ACME", model),
                 firmware: "1.0".into(),
+                meter_asset_provider: None,
             },
         });
         let state = if n == 5 {
@@ -516,4 +517,79 @@ fn the_field_rules_validator_passes_each_golden_and_catches_each_broken_rule() {
     for text in &broken {
         assert!(report_rules::validate(text).is_err(), "{text}");
     }
+}
+
+#[test]
+fn meter_asset_providers_get_the_per_device_reports_of_their_devices_only() {
+    let mut sim =
+        SimulatedMigration::new(b"asset providers", 5, 1_000, &FleetMix::default(), CLOCK)
+            .expect("fleet");
+    let owners: BTreeMap<EntityId, Option<SecPartyId>> = sim
+        .fleet
+        .records
+        .iter()
+        .map(|r| (r.entity_id, r.meter_asset_provider.clone()))
+        .collect();
+    let mut run = run::Run::new(&mut sim, EngineConfig::default(), 1);
+    run.run(&sim);
+    let mut ledger = run.ledger().clone();
+    let providers = ledger.asset_providers();
+    assert_eq!(providers.len(), 2, "{providers:?}");
+    let start = GeneralizedTime::from_unix_seconds(CLOCK - 3600).expect("start");
+    let end = GeneralizedTime::from_unix_seconds(CLOCK + 120 * 86_400).expect("end");
+    let now = end.unix_seconds() + 1;
+    for map in &providers {
+        let (installed, _) = DeviceReport::for_period(
+            &mut ledger,
+            DeviceReportKind::EcosInstalled,
+            map.clone(),
+            start,
+            end,
+            end,
+            None,
+            now,
+        )
+        .expect("006 to a MAP");
+        let want = owners
+            .iter()
+            .filter(|(d, m)| {
+                m.as_ref() == Some(map)
+                    && ledger
+                        .device(**d)
+                        .and_then(|h| h.state_as_at(end.unix_seconds()))
+                        == Some(CellState::Ecos)
+            })
+            .count();
+        assert!(want > 0);
+        assert_eq!(installed.rows.len(), want, "{map}");
+        assert!(installed
+            .rows
+            .iter()
+            .all(|r| owners[&r.device].as_ref() == Some(map)));
+        // Not a supplier: the supplier-level reports are refused, and use no number.
+        assert_eq!(
+            gbcs::cos::report::Ecosmig005::for_period(
+                &mut ledger,
+                map.clone(),
+                start,
+                end,
+                end,
+                None,
+                now
+            ),
+            Err(ReportRefused::UnknownRecipient(map.clone()))
+        );
+        assert_eq!(ledger.next_sequence("ECOSMIG-005", map), 1);
+    }
+    // The schedule gives them 001, 002, 004 and 006 only.
+    let due = gbcs::cos::report::due(&ledger, now);
+    let to_maps: std::collections::BTreeSet<&str> = due
+        .iter()
+        .filter(|d| providers.contains(&d.recipient))
+        .map(|d| d.report.id())
+        .collect();
+    assert_eq!(
+        to_maps.into_iter().collect::<Vec<_>>(),
+        ["ECOSMIG-001", "ECOSMIG-002", "ECOSMIG-004", "ECOSMIG-006"]
+    );
 }

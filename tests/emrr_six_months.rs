@@ -7,7 +7,7 @@
 //!   to T has ECOSMIG-007's first two totals as at T, 006 from the start lists as many devices
 //!   as its ECoS installed, 004 from the start as many as its Non-Migratable; 007 made on time
 //!   carries those totals; the cumulative completed and failed totals never go down;
-//! - "provided once": no device is in two ECOSMIG-001s, nor in two 002s;
+//! - "provided once": no device is in two ECOSMIG-001s to one recipient, nor in two 002s;
 //! - reproducible: every report, made again from the final state, repeats the one made on
 //!   time, creation time and sequence number aside.
 
@@ -225,8 +225,10 @@ fn six_months_of_reports_agree_never_go_down_and_repeat_when_made_again() {
         for (_, m) in &made {
             if let Made::Devices(r) = m {
                 if r.kind == kind {
+                    // Once per recipient: a device's supplier and its asset provider each
+                    // hear of it once.
                     for row in &r.rows {
-                        *seen.entry(row.device).or_default() += 1;
+                        *seen.entry((r.recipient.clone(), row.device)).or_default() += 1;
                     }
                 }
             }

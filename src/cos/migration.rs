@@ -65,6 +65,9 @@ pub struct DeviceRecord {
     pub firmware: FirmwareVersion,
     /// The responsible supplier.
     pub responsible_supplier: SecPartyId,
+    /// The Meter Asset Provider, when the inventory names one: it receives the per-device
+    /// reports of its devices (DCC's response ¶16, ¶23).
+    pub meter_asset_provider: Option<SecPartyId>,
     /// For a Gas Proxy Function: the electricity supplier, who gets its reports and notices
     /// until a gas meter is commissioned on the hub.
     pub electricity_supplier: Option<SecPartyId>,

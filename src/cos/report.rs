@@ -246,6 +246,7 @@ pub(crate) fn time_text(t: &GeneralizedTime) -> String {
 pub(crate) fn issue(
     ledger: &mut Ledger,
     id: &str,
+    asset_providers_too: bool,
     recipient: &SecPartyId,
     (start, end): (GeneralizedTime, GeneralizedTime),
     sequence: Option<u32>,
@@ -257,7 +258,9 @@ pub(crate) fn issue(
     if end.unix_seconds() >= now {
         return Err(ReportRefused::PeriodNotEnded { end });
     }
-    if !ledger.knows_recipient(recipient) {
+    let known = ledger.knows_recipient(recipient)
+        || (asset_providers_too && ledger.knows_asset_provider(recipient));
+    if !known {
         return Err(ReportRefused::UnknownRecipient(recipient.clone()));
     }
     let number = sequence.unwrap_or_else(|| ledger.next_sequence(id, recipient));
@@ -488,7 +491,15 @@ impl Ecosmig007 {
         }
         let (start, end) = monthly_period(scheduled_creation(year, month));
         let created = made_at(now)?;
-        let issued = issue(ledger, REPORT_ID, &recipient, (start, end), sequence, now)?;
+        let issued = issue(
+            ledger,
+            REPORT_ID,
+            false,
+            &recipient,
+            (start, end),
+            sequence,
+            now,
+        )?;
         let counts = ledger.counts_as_at(&recipient, end.unix_seconds());
         Ok((
             Self {

@@ -106,6 +106,9 @@ pub const MODELS: usize = 16;
 pub const SUPPLIERS: [&str; 3] = ["SUPA01", "SUPB02", "SUPC03"];
 /// The gas supplier of the gas proxy functions.
 pub const GAS_SUPPLIER: &str = "GASS04";
+/// The Meter Asset Providers: one per manufacturer (the listed models are the first's); a
+/// tenth of the devices has none.
+pub const ASSET_PROVIDERS: [&str; 2] = ["MAPA01", "MAPB02"];
 
 /// SplitMix64: a small deterministic generator for the mix.
 #[derive(Clone, Debug)]
@@ -484,6 +487,12 @@ impl SimulatedFleet {
                     supplier.clone()
                 },
                 electricity_supplier: gpf.then_some(supplier),
+                // Two asset providers, by manufacturer; a tenth of the meters owned outright.
+                meter_asset_provider: match (model_no % 2 == 0, i % 10 == 9) {
+                    (_, true) => None,
+                    (true, false) => Some(party(ASSET_PROVIDERS[0])?),
+                    (false, false) => Some(party(ASSET_PROVIDERS[1])?),
+                },
                 gas_meter_commissioned: profile == Profile::GasProxyWithGasMeter,
                 state: match profile {
                     Profile::AlreadyEcos => CosState::Ecos,

@@ -18,6 +18,7 @@ pub fn record(pki: &TestPki) -> DeviceRecord {
         firmware: "1.0".into(),
         responsible_supplier: SecPartyId::new("SUPA01").expect("id"),
         electricity_supplier: None,
+        meter_asset_provider: None,
         state: CosState::Tcos,
         cell_credential: Some(pki.tcos.credential()),
         last_communication: CLOCK - 60,

@@ -96,6 +96,7 @@ pub fn shared_record() -> gbcs::cos::DeviceRecord {
         firmware: "1.0.0".into(),
         responsible_supplier: gbcs::cos::SecPartyId::new("SUPA01").expect("id"),
         electricity_supplier: None,
+        meter_asset_provider: None,
         gas_meter_commissioned: false,
         state: gbcs::cos::CosState::Tcos,
         cell_credential: None,

@@ -79,6 +79,12 @@ pub struct Descriptor {
     pub model: ModelKey,
     /// Its firmware version.
     pub firmware: FirmwareVersion,
+    /// Its Meter Asset Provider, if the inventory names one.
+    #[cfg_attr(
+        feature = "serde",
+        serde(default, skip_serializing_if = "Option::is_none")
+    )]
+    pub meter_asset_provider: Option<SecPartyId>,
 }
 
 impl Descriptor {
@@ -89,6 +95,7 @@ impl Descriptor {
             device_type: record.device_type,
             model: record.model.clone(),
             firmware: record.firmware.clone(),
+            meter_asset_provider: record.meter_asset_provider.clone(),
         }
     }
 }

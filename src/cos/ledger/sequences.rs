@@ -149,6 +149,30 @@ impl Ledger {
         out
     }
 
+    /// Every Meter Asset Provider a device's descriptor has named: recipients of the
+    /// per-device reports of their devices.
+    #[must_use]
+    pub fn asset_providers(&self) -> BTreeSet<SecPartyId> {
+        self.devices
+            .values()
+            .flat_map(|h| {
+                h.descriptors
+                    .iter()
+                    .filter_map(|(_, d)| d.meter_asset_provider.clone())
+            })
+            .collect()
+    }
+
+    /// Whether a device's descriptor has ever named `party` its Meter Asset Provider.
+    #[must_use]
+    pub fn knows_asset_provider(&self, party: &SecPartyId) -> bool {
+        self.devices.values().any(|h| {
+            h.descriptors
+                .iter()
+                .any(|(_, d)| d.meter_asset_provider.as_ref() == Some(party))
+        })
+    }
+
     /// The earliest instant the ledger records (an attempt, a reading, a supplier, a standing
     /// or a descriptor): where the migration started. `None` for an empty ledger.
     #[must_use]

@@ -32,6 +32,11 @@
 //!   the migration to T, they list exactly the devices ECOSMIG-007 counts as at T; made for a
 //!   day or a month, they list that period's additions, so they stay within the rows count's
 //!   six digits.
+//! - **Recipients**: the device's reporting supplier, and its Meter Asset Provider (DCC's
+//!   response ¶16, ¶23 add MAPs to the reporting without saying which reports): a MAP gets
+//!   these four reports for its devices, being the party that acts on an asset's outcome
+//!   (its firmware, its model's listing, its replacement), not 005 or 007, whose attempt
+//!   counts are the supplier's operation.
 //! - Cadences: 001, 002 and 004 daily (the previous day, made at 06:00); 006 monthly, with
 //!   ECOSMIG-007 whose third total it details.
 
@@ -141,7 +146,8 @@ pub struct DeviceRow {
     /// The device.
     pub device: EntityId,
     /// Its type, manufacturer, model and firmware (as at `at` for 001 and 002, as at the
-    /// period's end for 004 and 006).
+    /// period's end for 004 and 006); the report does not carry its Meter Asset Provider,
+    /// so that is `None` here.
     pub descriptor: Descriptor,
     /// When it migrated, failed, became non-migratable or had ECoS installed.
     pub at: GeneralizedTime,
@@ -195,6 +201,7 @@ impl DeviceReport {
     ///     device_type: DeviceType::Esme,
     ///     model: ModelKey::new("ACME", "E-1"),
     ///     firmware: "1.0".into(),
+    ///     meter_asset_provider: None,
     /// };
     /// ledger.apply(&LedgerEntry::Descriptor { device, at, descriptor });
     /// ledger.record(&supplier, device, 1, &Outcome::Migrated, at)?;
@@ -237,7 +244,15 @@ impl DeviceReport {
             start.unix_seconds(),
             end.unix_seconds(),
         )?;
-        let issued = issue(ledger, kind.id(), &recipient, (start, end), sequence, now)?;
+        let issued = issue(
+            ledger,
+            kind.id(),
+            true,
+            &recipient,
+            (start, end),
+            sequence,
+            now,
+        )?;
         Ok((
             Self {
                 kind,

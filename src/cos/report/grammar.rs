@@ -266,6 +266,7 @@ pub(super) fn device_row(
             device_type,
             model: ModelKey::new(manufacturer, model),
             firmware: firmware.into(),
+            meter_asset_provider: None,
         },
         at,
         failure,

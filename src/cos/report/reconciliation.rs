@@ -115,7 +115,15 @@ impl Ecosmig005 {
         if end.unix_seconds() < start.unix_seconds() {
             return Err(ReportRefused::EmptyPeriod);
         }
-        let issued = issue(ledger, REPORT_ID, &recipient, (start, end), sequence, now)?;
+        let issued = issue(
+            ledger,
+            REPORT_ID,
+            false,
+            &recipient,
+            (start, end),
+            sequence,
+            now,
+        )?;
         let at_end = ledger.counts_as_at(&recipient, end.unix_seconds());
         let before = ledger.counts_as_at(&recipient, start.unix_seconds().saturating_sub(1));
         Ok((

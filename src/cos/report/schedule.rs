@@ -1,5 +1,6 @@
 //! The schedule of the reports: which are due by an instant and not yet made, so that a cron
-//! job can make them. Every report is due to every recipient the ledger knows for every
+//! job can make them. Every report is due to every supplier the ledger knows (the per-device
+//! reports also to every Meter Asset Provider its devices name) for every
 //! period of its cadence from the one holding the migration's first instant, empty or not
 //! (¶25a: a recipient can then see when one is missing); a report counts as made when one
 //! was issued for exactly that period ([`Ledger::was_made`]).
@@ -210,14 +211,21 @@ pub fn due(ledger: &Ledger, at: i64) -> Vec<Due> {
     let Some(first) = ledger.first_instant() else {
         return Vec::new();
     };
-    let recipients = ledger.recipients();
+    let suppliers = ledger.recipients();
+    let mut everyone = suppliers.clone();
+    everyone.extend(ledger.asset_providers());
     let mut out = Vec::new();
     for report in Report::ALL {
+        // Meter Asset Providers get the per-device reports of their devices only.
+        let recipients = match report {
+            Report::Devices(_) => &everyone,
+            Report::Reconciliation | Report::Summary => &suppliers,
+        };
         let mut next = report.creation_after(first);
         while let Some(created) = next.filter(|c| c.unix_seconds() <= at) {
             let period = report.period(created);
             let (s, e) = (period.0.unix_seconds(), period.1.unix_seconds());
-            for r in &recipients {
+            for r in recipients {
                 if !ledger.was_made(report.id(), r, s, e) {
                     out.push(Due {
                         report,

@@ -6,14 +6,28 @@ use alloc::vec::Vec;
 
 use super::{DeviceReportKind, DeviceRow, Failure};
 use crate::cos::ledger::{
-    AttemptEntry, AttemptResult, CellState, DeviceHistory, Ledger, NoticeCategory, Standing,
+    AttemptEntry, AttemptResult, CellState, Descriptor, DeviceHistory, Ledger, NoticeCategory,
+    Standing,
 };
 use crate::cos::migration::SecPartyId;
 use crate::cos::report::ReportRefused;
 use crate::frame::EntityId;
 use crate::payload::{GeneralizedTime, StatusCode};
 
-/// The rows of report `kind` to `recipient` for the period `start..=end` (Unix seconds).
+/// Whether `recipient` is the device's Meter Asset Provider as at `at`.
+fn provides(h: &DeviceHistory, at: i64, recipient: &SecPartyId) -> bool {
+    h.descriptor_as_at(at)
+        .is_some_and(|(_, d)| d.meter_asset_provider.as_ref() == Some(recipient))
+}
+
+/// Whether a report to `recipient` carries the device as at `at`: it is the device's
+/// reporting supplier or its Meter Asset Provider then.
+fn addressed(h: &DeviceHistory, at: i64, recipient: &SecPartyId) -> bool {
+    h.supplier_as_at(at) == Some(recipient) || provides(h, at, recipient)
+}
+
+/// The rows of report `kind` to `recipient` for the period `start..=end` (Unix seconds): the
+/// devices it reports for as their supplier or as their Meter Asset Provider.
 pub(super) fn rows(
     ledger: &Ledger,
     kind: DeviceReportKind,
@@ -27,7 +41,10 @@ pub(super) fn rows(
     match kind {
         DeviceReportKind::Migrated => {
             for (device, (at, supplier)) in first_completed(ledger) {
-                if in_period(at) && supplier == recipient {
+                let provided = ledger
+                    .device(device)
+                    .is_some_and(|h| provides(h, at, recipient));
+                if in_period(at) && (supplier == recipient || provided) {
                     found.push((at, device, at, None));
                 }
             }
@@ -38,7 +55,7 @@ pub(super) fn rows(
                 let Some((at, standing)) = h.standings.iter().find(|(_, s)| is_failure(s)) else {
                     continue;
                 };
-                if in_period(*at) && h.supplier_as_at(*at) == Some(recipient) {
+                if in_period(*at) && addressed(h, *at, recipient) {
                     failed.insert(*device, (*at, standing));
                 }
             }
@@ -61,7 +78,7 @@ pub(super) fn rows(
         }
         DeviceReportKind::NonMigratable => {
             for (device, h) in ledger.histories() {
-                if h.supplier_as_at(end) != Some(recipient) {
+                if !addressed(h, end, recipient) {
                     continue;
                 }
                 if let Some((since, Standing::NonMigratable)) = h.standing_as_at(end) {
@@ -73,7 +90,7 @@ pub(super) fn rows(
         }
         DeviceReportKind::EcosInstalled => {
             for (device, h) in ledger.histories() {
-                if h.supplier_as_at(end) != Some(recipient) {
+                if !addressed(h, end, recipient) {
                     continue;
                 }
                 if let Some(since) = installed_since(h, end) {
@@ -90,7 +107,10 @@ pub(super) fn rows(
         let descriptor = ledger
             .device(device)
             .and_then(|h| h.descriptor_as_at(described_at))
-            .map(|(_, d)| d.clone())
+            .map(|(_, d)| Descriptor {
+                meter_asset_provider: None,
+                ..d.clone()
+            })
             .ok_or(ReportRefused::NoDescriptor(device))?;
         let at = GeneralizedTime::from_unix_seconds(at).ok_or(ReportRefused::EmptyPeriod)?;
         rows.push(DeviceRow {
