@@ -213,13 +213,7 @@ fn a_failure_wave_triggers_auto_stop_and_no_more_commands_go_out() {
 
 #[test]
 fn device_faults_of_one_model_trigger_auto_stop() {
-    let mut sim = simulation(11, 400, &FleetMix(Vec::new()));
-    sim.policy.auto_stop.model_min_samples = 20;
-    make_bad_model(&mut sim, 2);
-    let config = EngineConfig {
-        max_in_flight: 10,
-        ..EngineConfig::default()
-    };
+    let (mut sim, config) = bad_model_run();
     let mut run = Run::new(&mut sim, config, 1);
     run.run(&sim);
     assert!(

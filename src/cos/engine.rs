@@ -151,6 +151,8 @@ pub struct Engine {
     out_transmits: VecDeque<(Lsn, Transmit)>,
     out_events: VecDeque<(Lsn, Event)>,
     stopped: Option<Incident>,
+    /// The devices in the window that raised the stopping incident.
+    stopped_window: Vec<EntityId>,
     paused: bool,
     local_faults_in_a_row: u32,
     stats: Stats,
@@ -201,6 +203,7 @@ impl Engine {
             out_transmits: VecDeque::new(),
             out_events: VecDeque::new(),
             stopped: None,
+            stopped_window: Vec::new(),
             paused: false,
             local_faults_in_a_row: 0,
             stats: Stats {
@@ -241,6 +244,7 @@ impl Engine {
                 }
             }
             Input::Resume => self.resume(),
+            Input::MarkHighPriority => self.mark_high_priority(),
         }
         self.pump();
     }

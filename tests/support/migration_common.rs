@@ -49,6 +49,19 @@ pub fn expected(p: Profile) -> (bool, u32, u64, MigrationStatus) {
     }
 }
 
+/// 400 meters, every other one of model BAD-MODEL whose meters fault, judged from 20
+/// attempts of a model, 10 commands in flight: a run its model's faults stop.
+pub fn bad_model_run() -> (SimulatedMigration, EngineConfig) {
+    let mut sim = simulation(11, 400, &FleetMix(Vec::new()));
+    sim.policy.auto_stop.model_min_samples = 20;
+    make_bad_model(&mut sim, 2);
+    let config = EngineConfig {
+        max_in_flight: 10,
+        ..EngineConfig::default()
+    };
+    (sim, config)
+}
+
 /// Every `every`-th device becomes model BAD-MODEL, whose meters answer with a device fault.
 pub fn make_bad_model(sim: &mut SimulatedMigration, every: usize) {
     for (n, r) in sim.fleet.records.iter_mut().enumerate() {

@@ -1,7 +1,12 @@
 //! Taking devices: where each device stands (ready, waiting for a time, nowhere), starting
-//! commands while the caps allow, and stopping and resuming.
+//! commands while the caps allow, and stopping, resuming and telling suppliers of a
+//! high-priority incident.
 
-use crate::cos::migration::{select, Decision, Incident, SkipReason};
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+
+use crate::cos::migration::{select, Decision, Incident, SecPartyId, SkipReason};
+use crate::frame::EntityId;
 
 use super::types::{CommandKind, Event, Record, UnixTime, Work};
 use super::{Busy, Engine, Job, JobId};
@@ -157,7 +162,41 @@ impl Engine {
             incident: incident.clone(),
         });
         self.event(Event::Incident(incident.clone()));
+        self.stopped_window = self.auto_stop.devices_in(&incident);
         self.stopped = Some(incident);
+    }
+
+    /// Marks the stopping incident high priority: each supplier whose devices were in the
+    /// window that raised it is told which (by their reporting supplier now).
+    pub(super) fn mark_high_priority(&mut self) {
+        let Some(incident) = self.stopped.clone() else {
+            self.event(Event::NoIncident);
+            return;
+        };
+        let mut by_supplier: BTreeMap<SecPartyId, Vec<EntityId>> = BTreeMap::new();
+        for d in &self.stopped_window {
+            let Some(r) = self.index.get(d).and_then(|&i| self.records.get(i)) else {
+                continue;
+            };
+            by_supplier
+                .entry(r.reporting_supplier().clone())
+                .or_default()
+                .push(*d);
+        }
+        let at = self.now;
+        let notified: Vec<(SecPartyId, Vec<EntityId>)> = by_supplier.into_iter().collect();
+        self.record(Record::HighPriority {
+            at,
+            incident: incident.clone(),
+            notified: notified.clone(),
+        });
+        for (supplier, devices) in notified {
+            self.event(Event::HighPriorityIncident {
+                supplier,
+                devices,
+                incident: incident.clone(),
+            });
+        }
     }
 
     /// Clears the incident (auto-stop forgets the window that raised it) and the pause.
@@ -165,6 +204,7 @@ impl Engine {
         if let Some(incident) = self.stopped.take() {
             self.auto_stop.resume(&incident);
         }
+        self.stopped_window.clear();
         self.local_faults_in_a_row = 0;
         if self.paused {
             self.paused = false;

@@ -9,7 +9,9 @@ use crate::cos::classify::Classification;
 use crate::cos::command::BuildError;
 use crate::cos::device::{FirmwareVersion, IneligibleReason, ModelKey};
 use crate::cos::ledger::LedgerEntry;
-use crate::cos::migration::{DeviceProgress, Incident, InvalidReason, LocalFault, Outcome};
+use crate::cos::migration::{
+    DeviceProgress, Incident, InvalidReason, LocalFault, Outcome, SecPartyId,
+};
 use crate::cos::registry::Credential;
 use crate::crypto::PublicKey;
 use crate::frame::EntityId;
@@ -170,6 +172,10 @@ pub enum Input {
         /// Who resolved it (a party or an operator, as the caller names them).
         by: String,
     },
+    /// The incident that stopped the run is marked high priority: the suppliers whose
+    /// devices were in the window that raised it are notified (DCC's response ¶31c), each
+    /// with its devices ([`Event::HighPriorityIncident`]).
+    MarkHighPriority,
     /// Stop sending new commands (those in flight are still waited for).
     Pause,
     /// Go on: clears a pause and the incident that stopped the run.
@@ -373,6 +379,18 @@ pub enum Event {
         /// Who resolved it.
         by: String,
     },
+    /// A high-priority incident: `supplier` is told that these of its devices were in the
+    /// window that stopped the run (the embedding service delivers it).
+    HighPriorityIncident {
+        /// The supplier told (each device's reporting supplier).
+        supplier: SecPartyId,
+        /// Its devices in the window.
+        devices: Vec<EntityId>,
+        /// The incident.
+        incident: Incident,
+    },
+    /// [`Input::MarkHighPriority`] while the run is not stopped: nothing to mark.
+    NoIncident,
     /// A clearance for a device that had neither failed nor been flagged ineligible: nothing
     /// was changed.
     NothingToClear {
@@ -463,6 +481,16 @@ pub enum Record {
         model: ModelKey,
         /// Its fixing firmware, if any.
         fixed_from: Option<FirmwareVersion>,
+    },
+    /// The stopping incident was marked high priority and these suppliers notified, each
+    /// of its devices in the window that raised it.
+    HighPriority {
+        /// When.
+        at: UnixTime,
+        /// The incident.
+        incident: Incident,
+        /// Each supplier notified, with its devices.
+        notified: Vec<(SecPartyId, Vec<EntityId>)>,
     },
     /// The run was paused (`true`) or resumed (`false`).
     Paused {

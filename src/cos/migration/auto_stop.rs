@@ -1,6 +1,7 @@
 //! Auto-stop: the incidents that stop a batch (EMEHRA 2.5.2).
 
 use alloc::collections::{BTreeMap, VecDeque};
+use alloc::vec::Vec;
 use core::fmt;
 
 use crate::cos::device::ModelKey;
@@ -85,10 +86,10 @@ impl fmt::Display for Incident {
     }
 }
 
-/// The attempts of one model in its window: fault or not, newest last.
+/// The attempts of one model in its window: fault or not, and on which device, newest last.
 #[derive(Clone, Debug, Default)]
 struct ModelWindow {
-    attempts: VecDeque<bool>,
+    attempts: VecDeque<(bool, EntityId)>,
     faults: u32,
 }
 
@@ -101,8 +102,9 @@ struct ModelWindow {
 #[derive(Clone, Debug, Default)]
 pub struct AutoStop {
     policy: AutoStopPolicy,
-    /// The run's window: whether each outcome failed, by the order its command was sent.
-    window: BTreeMap<u64, bool>,
+    /// The run's window: whether each outcome failed, and its device, by the order its
+    /// command was sent.
+    window: BTreeMap<u64, (bool, EntityId)>,
     failures: usize,
     /// The order the next [`AutoStop::record`] gives its outcome.
     next_order: u64,
@@ -125,6 +127,25 @@ impl AutoStop {
     /// Device faults in each model's window.
     pub fn model_faults(&self) -> impl Iterator<Item = (&ModelKey, u32)> {
         self.models.iter().map(|(m, w)| (m, w.faults))
+    }
+
+    /// The devices in the window that raised `incident`, each once, in the window's order:
+    /// the run's window for a failure ratio, the model's for its faults, the device for a
+    /// wrong credential; none for local faults (no command left).
+    #[must_use]
+    pub fn devices_in(&self, incident: &Incident) -> Vec<EntityId> {
+        let all: Vec<EntityId> = match incident {
+            Incident::FailureRatio { .. } => self.window.values().map(|(_, d)| *d).collect(),
+            Incident::ModelFaults { model, .. } => self
+                .models
+                .get(model)
+                .map(|w| w.attempts.iter().map(|(_, d)| *d).collect())
+                .unwrap_or_default(),
+            Incident::WrongCredential { device, .. } => alloc::vec![*device],
+            Incident::LocalFaults { .. } => Vec::new(),
+        };
+        let mut seen = alloc::collections::BTreeSet::new();
+        all.into_iter().filter(|d| seen.insert(*d)).collect()
     }
 
     /// Forgets the window that raised `incident` (the failure window, or that model's).
@@ -180,10 +201,10 @@ impl AutoStop {
         }
         let fault = matches!(outcome, Outcome::DeviceFault(_));
         let w = self.models.entry(model.clone()).or_default();
-        w.attempts.push_back(fault);
+        w.attempts.push_back((fault, device));
         w.faults += u32::from(fault);
         while w.attempts.len() > self.policy.model_window.max(1) {
-            if w.attempts.pop_front() == Some(true) {
+            if w.attempts.pop_front().is_some_and(|(f, _)| f) {
                 w.faults = w.faults.saturating_sub(1);
             }
         }
@@ -205,12 +226,12 @@ impl AutoStop {
         // A retry that fails transiently again is the known condition continuing: judged,
         // not counted as a failure (see `AutoStopPolicy::first_attempts_only`).
         let failed = outcome.is_failure() && !(retry && matches!(outcome, Outcome::Transient(_)));
-        if let Some(was) = self.window.insert(order, failed) {
+        if let Some((was, _)) = self.window.insert(order, (failed, device)) {
             self.failures -= usize::from(was);
         }
         self.failures += usize::from(failed);
         while self.window.len() > self.policy.window {
-            if let Some((_, true)) = self.window.pop_first() {
+            if let Some((_, (true, _))) = self.window.pop_first() {
                 self.failures -= 1;
             }
         }
