@@ -78,6 +78,7 @@ fn run_case(case: &str) {
             &DriverConfig::default(),
             sim.pki.tcos.signer(),
             &sim.pki.acb.ka.key,
+            &mut gbcs::driver::NoStore,
             &mut |_| {},
             &mut |_| {},
         )

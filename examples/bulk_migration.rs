@@ -200,6 +200,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         &driver,
         cos_signer,
         acb,
+        &mut gbcs::driver::NoStore,
         &mut |_| {},
         &mut |p| {
             bar.set_position(p.migrated as u64);
@@ -274,6 +275,7 @@ fn run() -> Result<(), Box<dyn std::error::Error>> {
         &driver,
         cos_signer,
         acb,
+        &mut gbcs::driver::NoStore,
         &mut |_| {},
         &mut |_| {},
     )?;

@@ -44,6 +44,8 @@ mod serde_util;
 pub mod sim;
 #[cfg(feature = "alloc")]
 pub mod smki;
+#[cfg(feature = "sqlite")]
+pub mod store;
 pub mod vectors;
 pub mod wire_enum;
 

@@ -17,15 +17,7 @@ const NOW: &str = "2026-03-01T07:00:00Z";
 
 fn simulated_ledger(name: &str) -> PathBuf {
     let ledger = tmp(name);
-    ok(&gbcs(&[
-        "migrate",
-        "--simulate",
-        "300",
-        "--seed",
-        "11",
-        "--ledger",
-        ledger.to_str().expect("path"),
-    ]));
+    migrate_simulated(&["--ledger", ledger.to_str().expect("path")]);
     ledger
 }
 

@@ -276,6 +276,7 @@ fn a_thousand_meters_migrate_with_hsm_keys() {
             &DriverConfig::default(),
             signer,
             &h.acb,
+            &mut gbcs::driver::NoStore,
             &mut |_| {},
             &mut |_| {},
         )
@@ -360,6 +361,7 @@ fn an_hsm_that_fails_mid_run_is_a_local_fault_not_a_device_attempt() {
             &DriverConfig::default(),
             signer,
             &h.acb,
+            &mut gbcs::driver::NoStore,
             &mut |e| events.push(e.clone()),
             &mut |_| {},
         )

@@ -227,10 +227,13 @@ impl Transport for SimTransport {
 impl crate::sim::fleet::SimulatedMigration {
     /// Runs `engine` over this simulation's meters in real time through a simulated network
     /// with `profile`, on the tokio driver, signing and MACing with `tcos` and `acb` (this
-    /// simulation's own keys, or an HSM's: [`Self::with_context_using`]).
+    /// simulation's own keys, or an HSM's: [`Self::with_context_using`]), writing the
+    /// engine's records to `store` (committed before the engine acts on them;
+    /// [`crate::driver::NoStore`] keeps nothing).
     ///
     /// # Errors
-    /// A message when the ECoS certificate is refused or the driver cannot run.
+    /// A message when the ECoS certificate is refused or the driver cannot run; a store that
+    /// cannot take a record stops the run.
     #[allow(clippy::too_many_arguments)]
     pub fn run_realtime_using(
         &self,
@@ -239,6 +242,7 @@ impl crate::sim::fleet::SimulatedMigration {
         config: &crate::driver::DriverConfig,
         tcos: crate::cos::CosSigner<'_>,
         acb: &(dyn crate::crypto::KeyAgreement + Sync),
+        store: &mut dyn crate::driver::RecordSink,
         on_event: &mut dyn FnMut(&crate::cos::engine::Event),
         progress: &mut dyn FnMut(&crate::cos::engine::Stats),
     ) -> Result<crate::driver::RunReport, alloc::string::String> {
@@ -248,7 +252,7 @@ impl crate::sim::fleet::SimulatedMigration {
                 engine,
                 ctx,
                 &mut transport,
-                &mut crate::driver::NoStore,
+                store,
                 config,
                 on_event,
                 progress,

@@ -22,6 +22,14 @@ pub fn ok(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).expect("utf-8")
 }
 
+/// `gbcs migrate --simulate 300 --seed 11` with `extra` arguments (where its ledger or store
+/// goes): the run the report tests read.
+pub fn migrate_simulated(extra: &[&str]) -> String {
+    let mut args = vec!["migrate", "--simulate", "300", "--seed", "11"];
+    args.extend_from_slice(extra);
+    ok(&gbcs(&args))
+}
+
 pub fn tmp(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("gbcs-cli-{}", std::process::id()));
     std::fs::create_dir_all(&dir).expect("temp dir");

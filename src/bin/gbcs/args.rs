@@ -4,6 +4,24 @@ use clap::{Arg, ArgAction, Command};
 
 use crate::failure::EXIT_CODES;
 
+/// `--ledger FILE`, the JSON ledger a report reads (or `--state`).
+fn ledger_arg() -> Arg {
+    Arg::new("ledger")
+        .long("ledger")
+        .value_name("FILE")
+        .required_unless_present("state")
+        .conflicts_with("state")
+        .help("The ledger file (JSON, as `migrate --ledger` writes it)")
+}
+
+/// `--state URL`, the store a report reads (or `--ledger`).
+fn state_arg() -> Arg {
+    Arg::new("state")
+        .long("state")
+        .value_name("URL")
+        .help("The migration's store instead of a ledger file (sqlite:PATH, as `migrate --state` writes it)")
+}
+
 pub fn input_arg() -> Arg {
     Arg::new("input")
         .value_name("FILE")
@@ -235,6 +253,7 @@ pub fn command() -> Command {
                 .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)))
                 .args(network_args())
                 .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger here (JSON: timed attempts, readings, standings, report sequence numbers)"))
+                .arg(Arg::new("state").long("state").value_name("URL").help("Write the ledger into this store as the run goes (sqlite:PATH; created if absent, refused if it already holds a run)"))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))
                 .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").help("The ACB KA key that MACs (PEM, or a pkcs11: URI); certified likewise"))
                 .after_help("The simulated network answers each command after a round trip drawn from a log-normal\ndistribution (--rtt-median, --rtt-p99); replies may be lost, late or duplicated at the rates\ngiven. stdout ends with three lines scripts read: `first commands per second: N`, `first\nattempts resolved per second: N`, `peak in flight: M`. Ctrl-C stops gracefully: commands in\nflight are waited for up to their deadline.\n\nExamples:\n  gbcs migrate --simulate 2000 --ledger ledger.json\n  gbcs migrate --simulate 20000 --rtt-median 1s --rtt-p99 10s --loss 0.01 --late 0.005 --duplicate 0.005\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
@@ -246,7 +265,7 @@ pub fn command() -> Command {
                 .subcommand(
                     Command::new("ecosmig-007")
                         .about("ECOSMIG-007 Summary Report: ECoS Total Counts, from a ledger file, as at the month's end")
-                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(ledger_arg()).arg(state_arg())
                         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
                         .arg(Arg::new("month").long("month").value_name("YYYY-MM").required(true).help("The month reported on (created on the 1st of the next at 06:00)"))
                         .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next for this recipient); says so on stderr; one that reuses a number or goes back is refused"))
@@ -256,7 +275,7 @@ pub fn command() -> Command {
                 .subcommand(
                     Command::new("ecosmig-005")
                         .about("ECOSMIG-005 reconciliation report: migrations completed and failed attempts in a week, from a ledger file")
-                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(ledger_arg()).arg(state_arg())
                         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
                         .arg(Arg::new("week").long("week").value_name("YYYY-MM-DD").required(true).help("Any day of the week reported on (Monday to Sunday, UTC; made the Monday after at 06:00)"))
                         .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next ECOSMIG-005 for this recipient); one that reuses a number or goes back is refused"))
@@ -290,7 +309,7 @@ pub fn command() -> Command {
                 .subcommand(
                     Command::new("due")
                         .about("Reports due and not yet made: lists them, or makes and writes each to its own file")
-                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(ledger_arg()).arg(state_arg())
                         .arg(Arg::new("at").long("at").value_name("TIME").help("List what is due by this time (RFC 3339; default: --now)"))
                         .arg(Arg::new("write").long("write").value_name("DIR").help("Make every report due and write each to DIR/REPORT_RECIPIENT_SEQUENCE.txt; then write the ledger"))
                         .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making (RFC 3339; default: the clock)"))
@@ -299,7 +318,7 @@ pub fn command() -> Command {
                 .subcommand(
                     Command::new("notices")
                         .about("Notices: a Responsible Supplier's devices excluded or failed, or DCC's list (--dcc), with category, GBCS status, reason and last outcome (CSV)")
-                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+                        .arg(ledger_arg()).arg(state_arg())
                         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required_unless_present("dcc").conflicts_with("dcc"))
                         .arg(Arg::new("dcc").long("dcc").action(ArgAction::SetTrue).help("DCC's list instead: communications hub faults and Gas Proxy Functions of a Non-Migratable model"))
                         .after_help("Categories: communications failure, device refused, invalid response, excluded (non-migratable or\nineligible), DCC to resolve. What DCC resolves is on DCC's list only. Prints only the header row when\nthere is nothing to tell.\n\nExamples:\n  gbcs report notices --ledger ledger.json --supplier SUPA01\n  gbcs report notices --ledger ledger.json --dcc"),
@@ -344,7 +363,7 @@ fn device_report(
     };
     Command::new(name)
         .about(about)
-        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true))
+        .arg(ledger_arg()).arg(state_arg())
         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
         .arg(period)
         .arg(Arg::new("from-start").long("from-start").action(ArgAction::SetTrue).help(format!(

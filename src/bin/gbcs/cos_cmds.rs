@@ -193,6 +193,29 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         stop_on_ctrl_c: true,
         ..gbcs::driver::DriverConfig::default()
     };
+    // The store, when given: empty (a run is never resumed or overwritten from here), then
+    // written as the run goes, each batch before the engine acts on it.
+    let mut store = match m.get_one::<String>("state") {
+        Some(url) => {
+            let store = gbcs::store::SqliteLedger::open_url(url)
+                .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
+            if !store
+                .is_empty()
+                .map_err(|e| crate::report_cmds::store_failure(url, &e))?
+            {
+                return Err(Failure::usage(format!(
+                    "--state {url} already holds a run: nothing is overwritten (resuming a run from a store is not supported yet)"
+                )));
+            }
+            Some(store)
+        }
+        None => None,
+    };
+    let mut no_store = gbcs::driver::NoStore;
+    let sink: &mut dyn gbcs::driver::RecordSink = match store.as_mut() {
+        Some(s) => s,
+        None => &mut no_store,
+    };
     let report = sim
         .run_realtime_using(
             &mut engine,
@@ -200,6 +223,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             &driver,
             signer,
             acb_key,
+            sink,
             &mut |_| {},
             &mut |p| {
                 bar.set_length(p.devices as u64);

@@ -4,7 +4,7 @@
 
 use clap::ArgMatches;
 use gbcs::cos::ledger::csv_file::write_notices;
-use gbcs::cos::ledger::Ledger;
+use gbcs::cos::ledger::{Ledger, LedgerEntry};
 use gbcs::cos::report::{
     monthly_period, scheduled_creation, weekly_period, DeviceReportKind, Report, ReportFormat,
 };
@@ -32,10 +32,84 @@ pub fn write_ledger(path: &str, ledger: &Ledger) -> Result<()> {
     crate::input::write_atomically(path, (text + "\n").as_bytes())
 }
 
-pub fn ledger_arg(m: &ArgMatches) -> &str {
-    m.get_one::<String>("ledger")
-        .map(String::as_str)
-        .unwrap_or_default()
+/// Where a report command's ledger lives: a JSON ledger file (`--ledger`), rewritten whole
+/// and atomically, or a store (`--state`), appended to in one transaction.
+pub enum State {
+    /// A ledger file.
+    File(String),
+    /// A store, with its URL.
+    Store(gbcs::store::SqliteLedger, String),
+}
+
+impl State {
+    /// The state `--ledger` or `--state` names.
+    pub fn from_args(m: &ArgMatches) -> Result<Self> {
+        if let Some(url) = m.try_get_one::<String>("state").ok().flatten() {
+            let store =
+                gbcs::store::SqliteLedger::open_url(url).map_err(|e| store_failure(url, &e))?;
+            return Ok(Self::Store(store, url.clone()));
+        }
+        Ok(Self::File(
+            m.get_one::<String>("ledger")
+                .map(String::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        ))
+    }
+
+    /// The ledger it holds.
+    pub fn ledger(&self) -> Result<Ledger> {
+        match self {
+            Self::File(path) => read_ledger(path),
+            Self::Store(store, url) => store.ledger().map_err(|e| store_failure(url, &e)),
+        }
+    }
+
+    /// Keeps the reports issued (`issued`: report, recipient, sequence number, period):
+    /// the file rewritten from `ledger`, or their entries appended to the store.
+    pub fn keep(
+        &mut self,
+        ledger: &Ledger,
+        issued: &[(String, SecPartyId, u32, (GeneralizedTime, GeneralizedTime))],
+    ) -> Result<()> {
+        match self {
+            Self::File(path) => write_ledger(path, ledger),
+            Self::Store(store, url) => {
+                let entries: Vec<LedgerEntry> = issued
+                    .iter()
+                    .flat_map(|(report, recipient, number, (start, end))| {
+                        [
+                            LedgerEntry::Sequence {
+                                report: report.clone(),
+                                recipient: recipient.clone(),
+                                number: *number,
+                            },
+                            LedgerEntry::Made {
+                                report: report.clone(),
+                                recipient: recipient.clone(),
+                                start: start.unix_seconds(),
+                                end: end.unix_seconds(),
+                            },
+                        ]
+                    })
+                    .collect();
+                store.append(&entries).map_err(|e| store_failure(url, &e))
+            }
+        }
+    }
+}
+
+/// A store that could not be used: exit 4 (a file that could not be read), naming it.
+pub fn store_failure(url: &str, e: &gbcs::store::StoreError) -> Failure {
+    match e {
+        gbcs::store::StoreError::Url(_) => Failure::usage(format!("--state {e}")),
+        _ => Failure::File {
+            path: url.to_owned(),
+            line: 0,
+            column: None,
+            message: e.to_string(),
+        },
+    }
 }
 
 fn supplier_arg(m: &ArgMatches) -> Result<SecPartyId> {
@@ -117,13 +191,13 @@ fn make(
     report: Report,
     period: (GeneralizedTime, GeneralizedTime),
 ) -> Result<String> {
-    let path = ledger_arg(m);
-    let mut ledger = read_ledger(path)?;
+    let mut state = State::from_args(m)?;
+    let mut ledger = state.ledger()?;
     let id = supplier_arg(m)?;
     let explicit = m.get_one::<u32>("sequence").copied();
     let now = crate::input::now(m)?;
     let (made, issued) = report
-        .make(&mut ledger, id, period, explicit, now)
+        .make(&mut ledger, id.clone(), period, explicit, now)
         .map_err(|e| Failure::usage(format!("report refused: {e}")))?;
     let text = made
         .to_text(&ReportFormat::default())
@@ -134,8 +208,11 @@ fn make(
             issued.number, issued.expected
         );
     }
-    // The issued number is kept in the ledger: the next report to this recipient follows it.
-    write_ledger(path, &ledger)?;
+    // The issued number is kept: the next report to this recipient follows it.
+    state.keep(
+        &ledger,
+        &[(report.id().to_owned(), id, issued.number, period)],
+    )?;
     Ok(text)
 }
 
@@ -158,7 +235,7 @@ fn devices(m: &ArgMatches, kind: DeviceReportKind) -> Result<String> {
         (day, at(day.unix_seconds() + 86_399, "--day")?)
     };
     let start = if m.get_flag("from-start") {
-        let ledger = read_ledger(ledger_arg(m))?;
+        let ledger = State::from_args(m)?.ledger()?;
         match ledger.first_instant() {
             Some(first) if first < start.unix_seconds() => at(first, "the ledger's first instant")?,
             _ => start,
@@ -170,7 +247,7 @@ fn devices(m: &ArgMatches, kind: DeviceReportKind) -> Result<String> {
 }
 
 fn notices(m: &ArgMatches) -> Result<String> {
-    let ledger = read_ledger(ledger_arg(m))?;
+    let ledger = State::from_args(m)?.ledger()?;
     let notices = if m.get_flag("dcc") {
         ledger.dcc_notices()
     } else {

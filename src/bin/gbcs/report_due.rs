@@ -13,7 +13,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use crate::failure::{Failure, Result};
-use crate::report_cmds::{at, ledger_arg, read_ledger, write_ledger};
+use crate::report_cmds::{at, State};
 
 fn time(t: gbcs::payload::GeneralizedTime) -> String {
     format!(
@@ -23,8 +23,8 @@ fn time(t: gbcs::payload::GeneralizedTime) -> String {
 }
 
 pub fn due(m: &ArgMatches) -> Result<String> {
-    let path = ledger_arg(m);
-    let mut ledger = read_ledger(path)?;
+    let mut state = State::from_args(m)?;
+    let mut ledger = state.ledger()?;
     let now = crate::input::now(m)?;
     let until = match m.get_one::<String>("at") {
         Some(t) => gbcs::cli::parse_time(t).ok_or_else(|| {
@@ -60,6 +60,7 @@ pub fn due(m: &ArgMatches) -> Result<String> {
     remove_stale_temporaries(dir)?;
     let format = ReportFormat::default();
     let (mut wrote, mut kept) = (0usize, 0usize);
+    let mut issued_all = Vec::with_capacity(list.len());
     for d in &list {
         let (made, issued) = d
             .report
@@ -73,6 +74,12 @@ pub fn due(m: &ArgMatches) -> Result<String> {
         let text = made
             .to_text(&format)
             .map_err(|e| Failure::decode(e.to_string()))?;
+        issued_all.push((
+            d.report.id().to_owned(),
+            d.recipient.clone(),
+            issued.number,
+            d.period,
+        ));
         let name = format!("{}_{}_{:06}.txt", d.report, d.recipient, issued.number);
         let file = Path::new(dir).join(&name);
         let shown = file.display().to_string();
@@ -98,7 +105,7 @@ pub fn due(m: &ArgMatches) -> Result<String> {
             Err(e) => return Err(Failure::io(&shown, e)),
         }
     }
-    write_ledger(path, &ledger)?;
+    state.keep(&ledger, &issued_all)?;
     let _ = writeln!(
         out,
         "{wrote} reports written, {kept} kept, the ledger updated"

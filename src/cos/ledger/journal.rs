@@ -149,6 +149,61 @@ impl Ledger {
         out
     }
 
+    /// Entries that rebuild this ledger when applied in order to an empty one: each device's
+    /// history, every attempt, every sequence number issued and every report made.
+    #[must_use]
+    pub fn to_entries(&self) -> alloc::vec::Vec<LedgerEntry> {
+        let mut out = alloc::vec::Vec::new();
+        for (device, h) in &self.devices {
+            let device = *device;
+            out.extend(h.suppliers.iter().map(|(at, s)| LedgerEntry::Supplier {
+                device,
+                at: *at,
+                supplier: s.clone(),
+            }));
+            out.extend(h.states.iter().map(|o| LedgerEntry::Observed {
+                device,
+                observation: *o,
+            }));
+            out.extend(h.standings.iter().map(|(at, s)| LedgerEntry::Standing {
+                device,
+                at: *at,
+                standing: s.clone(),
+            }));
+            out.extend(h.descriptors.iter().map(|(at, d)| LedgerEntry::Descriptor {
+                device,
+                at: *at,
+                descriptor: d.clone(),
+            }));
+            out.extend(h.clearances.iter().map(|(at, by)| LedgerEntry::Cleared {
+                device,
+                at: *at,
+                by: by.clone(),
+            }));
+        }
+        out.extend(self.attempts.iter().cloned().map(LedgerEntry::Attempt));
+        for (report, by) in &self.sequences {
+            for (recipient, numbers) in by {
+                out.extend(numbers.iter().map(|n| LedgerEntry::Sequence {
+                    report: report.clone(),
+                    recipient: recipient.clone(),
+                    number: *n,
+                }));
+            }
+        }
+        for (report, by) in &self.made {
+            for (recipient, periods) in by {
+                out.extend(periods.iter().map(|(start, end)| LedgerEntry::Made {
+                    report: report.clone(),
+                    recipient: recipient.clone(),
+                    start: *start,
+                    end: *end,
+                }));
+            }
+        }
+        out
+    }
+
     /// The entry of the attempt `counter` on `device`, when the ledger has it.
     #[must_use]
     pub fn attempt_entry(&self, device: EntityId, counter: u64) -> Option<&AttemptEntry> {

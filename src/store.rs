@@ -1,0 +1,366 @@
+//! Migration state in a store: today, the ledger's history in an SQLite file (`sqlite:PATH`),
+//! one row per [`LedgerEntry`] in the order the engine made them, so the ledger as at any
+//! instant — and every report — is rebuilt by replaying them ([`Ledger::apply`]).
+//!
+//! - **Durable as it goes**: the file is in WAL mode with `synchronous=FULL` (WAL's `NORMAL`
+//!   can lose the last commits on power loss); [`SqliteLedger::append`] writes its entries in
+//!   one transaction, so a kill at any instant leaves every committed batch and none of a
+//!   batch half-written.
+//! - **Versioned**: the schema version is kept in the file; a file written by a newer version
+//!   is refused, never read as if it were ours.
+//! - **Refused, not guessed**: a row that does not read as a ledger entry is an error naming
+//!   its row.
+//!
+//! Through [`RecordSink`](crate::driver::RecordSink) (with `tokio`) the driver writes the
+//! engine's ledger records here before it acts on them. Devices' progress, commands and
+//! counters are not kept yet: a run cannot resume from the store.
+//!
+//! ```
+//! # fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! use gbcs::cos::ledger::LedgerEntry;
+//! use gbcs::cos::SecPartyId;
+//! use gbcs::store::SqliteLedger;
+//!
+//! let dir = std::env::temp_dir().join(format!("gbcs-store-doc-{}", std::process::id()));
+//! std::fs::create_dir_all(&dir)?;
+//! let path = dir.join("state.sqlite");
+//! # let _ = std::fs::remove_file(&path);
+//! let mut store = SqliteLedger::open(&path)?;
+//! let supplier = SecPartyId::new("SUPA01")?;
+//! let device = gbcs::frame::EntityId::from_u64(0x00DB_1234_5678_0001);
+//! store.append(&[LedgerEntry::Supplier { device, at: 1_796_860_800, supplier }])?;
+//! drop(store);
+//! let ledger = SqliteLedger::open(&path)?.ledger()?;
+//! assert!(ledger.device(device).is_some());
+//! # Ok(()) }
+//! ```
+
+use alloc::borrow::ToOwned;
+use alloc::string::{String, ToString};
+use alloc::vec::Vec;
+use core::fmt;
+use std::path::Path;
+
+use rusqlite::{params, Connection, OptionalExtension};
+
+use crate::cos::ledger::{Ledger, LedgerEntry};
+
+/// The schema version this build writes and reads.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Why the store could not be used.
+#[derive(Debug)]
+pub enum StoreError {
+    /// SQLite refused (the file is not a database, is locked, the disk is full, …).
+    Sqlite(rusqlite::Error),
+    /// The file was written by a newer version of the schema.
+    NewerSchema {
+        /// The version in the file.
+        found: i64,
+        /// The newest this build reads.
+        supported: i64,
+    },
+    /// A row that does not read as a ledger entry.
+    BadRow {
+        /// Its sequence number.
+        seq: i64,
+        /// Why.
+        message: String,
+    },
+    /// A URL that is not `sqlite:PATH`.
+    Url(String),
+}
+
+impl fmt::Display for StoreError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::Sqlite(e) => write!(f, "sqlite: {e}"),
+            Self::NewerSchema { found, supported } => write!(
+                f,
+                "the store was written by a newer version (schema {found}; this build reads up to {supported})"
+            ),
+            Self::BadRow { seq, message } => write!(f, "ledger entry {seq}: {message}"),
+            Self::Url(u) => write!(
+                f,
+                "{u}: not a store this build opens (give sqlite:PATH; PostgreSQL is not supported yet)"
+            ),
+        }
+    }
+}
+
+impl core::error::Error for StoreError {}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        Self::Sqlite(e)
+    }
+}
+
+/// The path of a `sqlite:PATH` store URL.
+///
+/// # Errors
+/// [`StoreError::Url`] for anything else (a `postgres://` URL among them).
+pub fn sqlite_path(url: &str) -> Result<&str, StoreError> {
+    match url.strip_prefix("sqlite:") {
+        Some(p) if !p.is_empty() => Ok(p.strip_prefix("//").unwrap_or(p)),
+        _ => Err(StoreError::Url(url.to_owned())),
+    }
+}
+
+/// The ledger's history in an SQLite file.
+#[derive(Debug)]
+pub struct SqliteLedger {
+    conn: Connection,
+    pending: Vec<LedgerEntry>,
+}
+
+impl SqliteLedger {
+    /// Opens (or creates) the store at `path`, applying the schema.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`] when SQLite cannot open or set it up;
+    /// [`StoreError::NewerSchema`] for a file of a newer version.
+    pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let conn = Connection::open(path)?;
+        conn.busy_timeout(core::time::Duration::from_secs(10))?;
+        let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
+        if !mode.eq_ignore_ascii_case("wal") {
+            return Err(StoreError::Sqlite(rusqlite::Error::InvalidQuery));
+        }
+        conn.execute_batch(
+            "PRAGMA synchronous=FULL;
+             CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+             CREATE TABLE IF NOT EXISTS ledger_entries (
+                 seq INTEGER PRIMARY KEY AUTOINCREMENT,
+                 entry TEXT NOT NULL
+             );",
+        )?;
+        let found: Option<i64> = conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .optional()?;
+        match found {
+            Some(v) if v > SCHEMA_VERSION => {
+                return Err(StoreError::NewerSchema {
+                    found: v,
+                    supported: SCHEMA_VERSION,
+                })
+            }
+            Some(_) => {}
+            None => {
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    params![SCHEMA_VERSION],
+                )?;
+            }
+        }
+        Ok(Self {
+            conn,
+            pending: Vec::new(),
+        })
+    }
+
+    /// Opens the store a `sqlite:PATH` URL names.
+    ///
+    /// # Errors
+    /// As [`sqlite_path`] and [`Self::open`].
+    pub fn open_url(url: &str) -> Result<Self, StoreError> {
+        Self::open(sqlite_path(url)?)
+    }
+
+    /// Appends `entries` in one transaction: all of them are durable when this returns, or
+    /// none.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`]; nothing is written then.
+    pub fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        {
+            let mut insert = tx.prepare_cached("INSERT INTO ledger_entries (entry) VALUES (?1)")?;
+            for e in entries {
+                let text = serde_json::to_string(e).map_err(|err| StoreError::BadRow {
+                    seq: 0,
+                    message: err.to_string(),
+                })?;
+                insert.execute(params![text])?;
+            }
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// How many entries the store holds.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn len(&self) -> Result<u64, StoreError> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COUNT(*) FROM ledger_entries", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Whether the store holds no entry.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn is_empty(&self) -> Result<bool, StoreError> {
+        Ok(self.len()? == 0)
+    }
+
+    /// The ledger the entries build, replayed in order.
+    ///
+    /// # Errors
+    /// [`StoreError::BadRow`] naming the first row that is not a ledger entry.
+    pub fn ledger(&self) -> Result<Ledger, StoreError> {
+        let mut ledger = Ledger::new();
+        let mut stmt = self
+            .conn
+            .prepare("SELECT seq, entry FROM ledger_entries ORDER BY seq")?;
+        let mut rows = stmt.query([])?;
+        while let Some(row) = rows.next()? {
+            let seq: i64 = row.get(0)?;
+            let text: String = row.get(1)?;
+            let entry: LedgerEntry =
+                serde_json::from_str(&text).map_err(|e| StoreError::BadRow {
+                    seq,
+                    message: e.to_string(),
+                })?;
+            ledger.apply(&entry);
+        }
+        Ok(ledger)
+    }
+
+    /// Every entry a ledger holds, in an order that rebuilds it: for writing a ledger read
+    /// from elsewhere (a JSON ledger file) into a store.
+    #[must_use]
+    pub fn entries_of(ledger: &Ledger) -> Vec<LedgerEntry> {
+        ledger.to_entries()
+    }
+}
+
+#[cfg(feature = "tokio")]
+impl crate::driver::RecordSink for SqliteLedger {
+    /// Takes the ledger's records (the rest of the engine's records are not kept yet).
+    fn append(&mut self, _lsn: u64, record: &crate::cos::engine::Record) -> Result<(), String> {
+        if let crate::cos::engine::Record::Ledger(e) = record {
+            self.pending.push(e.clone());
+        }
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<(), String> {
+        if self.pending.is_empty() {
+            return Ok(());
+        }
+        let batch = core::mem::take(&mut self.pending);
+        SqliteLedger::append(self, &batch).map_err(|e| e.to_string())
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::expect_used, clippy::unwrap_used, clippy::panic)]
+mod tests {
+    use super::*;
+    use crate::cos::ledger::{CellState, Descriptor};
+    use crate::cos::migration::{Outcome, SecPartyId, TransientCause};
+    use crate::cos::{DeviceType, EvidenceSource, ModelKey};
+    use crate::frame::EntityId;
+    use std::format;
+
+    fn path(name: &str) -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("gbcs-store-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let p = dir.join(name);
+        let _ = std::fs::remove_file(&p);
+        p
+    }
+
+    fn sample() -> Ledger {
+        let mut l = Ledger::new();
+        let s = SecPartyId::new("SUPA01").expect("id");
+        let d = EntityId::from_u64(0x00DB_0000_0000_0001);
+        l.apply(&LedgerEntry::Supplier {
+            device: d,
+            at: 10,
+            supplier: s.clone(),
+        });
+        l.apply(&LedgerEntry::Descriptor {
+            device: d,
+            at: 10,
+            descriptor: Descriptor {
+                device_type: DeviceType::Esme,
+                model: ModelKey::new("ACME", "E-1"),
+                firmware: "1.0".into(),
+                meter_asset_provider: Some(SecPartyId::new("MAPA01").expect("id")),
+            },
+        });
+        l.observe(d, 10, CellState::Tcos, EvidenceSource::Inventory);
+        let lost = Outcome::Transient(TransientCause::NoResponse);
+        l.record(&s, d, 1, &lost, 20).expect("attempt");
+        assert!(l.resolve_completed(d, 1, 30));
+        l.clear(d, 40, "operator".into());
+        l.issue_sequence("ECOSMIG-007", &s, None).expect("seq");
+        l.record_made("ECOSMIG-007", &s, 0, 99);
+        l
+    }
+
+    #[test]
+    fn a_ledger_written_as_entries_reads_back_the_same() {
+        let p = path("roundtrip.sqlite");
+        let ledger = sample();
+        let mut store = SqliteLedger::open(&p).expect("open");
+        assert!(store.is_empty().expect("len"));
+        store.append(&ledger.to_entries()).expect("append");
+        drop(store);
+        let back = SqliteLedger::open(&p)
+            .expect("reopen")
+            .ledger()
+            .expect("ledger");
+        assert_eq!(back, ledger);
+    }
+
+    #[test]
+    fn a_store_of_a_newer_schema_or_with_a_bad_row_is_refused() {
+        let p = path("newer.sqlite");
+        drop(SqliteLedger::open(&p).expect("open"));
+        let raw = Connection::open(&p).expect("raw");
+        raw.execute(
+            "UPDATE meta SET value = 99 WHERE key = 'schema_version'",
+            [],
+        )
+        .expect("bump");
+        drop(raw);
+        match SqliteLedger::open(&p) {
+            Err(StoreError::NewerSchema { found: 99, .. }) => {}
+            other => panic!("{other:?}"),
+        }
+        let p = path("bad.sqlite");
+        let mut store = SqliteLedger::open(&p).expect("open");
+        store.append(&sample().to_entries()).expect("append");
+        let n = i64::try_from(store.len().expect("len")).expect("n");
+        store
+            .conn
+            .execute(
+                "INSERT INTO ledger_entries (entry) VALUES ('{\"attempt\": 7}')",
+                [],
+            )
+            .expect("insert");
+        match store.ledger() {
+            Err(StoreError::BadRow { seq, .. }) => assert_eq!(seq, n + 1),
+            other => panic!("{other:?}"),
+        }
+        assert!(matches!(
+            sqlite_path("postgres://db/gbcs"),
+            Err(StoreError::Url(_))
+        ));
+        assert_eq!(
+            sqlite_path("sqlite:///tmp/a.db").expect("path"),
+            "/tmp/a.db"
+        );
+        assert_eq!(sqlite_path("sqlite:a.db").expect("path"), "a.db");
+    }
+}

@@ -1,0 +1,155 @@
+//! `--state sqlite:PATH`: `migrate` writes the ledger into the store as the run goes, every
+//! report command reads it and keeps the sequence numbers it issues there, and it gives the
+//! same reports as the JSON ledger file of the same run. A store that holds a run is never
+//! overwritten; one killed mid-run reads back whole; a URL that is not `sqlite:` is refused.
+
+#[path = "support/cli_common.rs"]
+mod common;
+#[path = "support/shared.rs"]
+mod shared;
+use common::*;
+use std::path::PathBuf;
+
+const NOW: &str = "2026-03-01T07:00:00Z";
+
+fn fresh(name: &str) -> PathBuf {
+    let p = tmp(name);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    }
+    p
+}
+
+fn url(p: &std::path::Path) -> String {
+    format!("sqlite:{}", p.display())
+}
+
+#[test]
+fn reports_from_the_store_are_the_reports_from_the_ledger_file() {
+    let ledger = fresh("state-ledger.json");
+    let store = fresh("state.sqlite");
+    let store_url = url(&store);
+    // The same run as the report tests', written to both.
+    migrate_simulated(&[
+        "--ledger",
+        ledger.to_str().expect("path"),
+        "--state",
+        &store_url,
+    ]);
+    let from = |source: &[&str], args: &[&str]| {
+        let mut all = vec!["report"];
+        all.extend_from_slice(args);
+        all.extend_from_slice(source);
+        if args[0] != "notices" {
+            all.extend_from_slice(&["--now", NOW]);
+        }
+        gbcs(&all)
+    };
+    let file = ["--ledger", ledger.to_str().expect("path")];
+    let state = ["--state", store_url.as_str()];
+    for args in [
+        &["ecosmig-007", "--supplier", "SUPA01", "--month", "2025-12"][..],
+        &[
+            "ecosmig-005",
+            "--supplier",
+            "SUPB02",
+            "--week",
+            "2025-12-03",
+        ],
+        &["ecosmig-001", "--supplier", "SUPA01", "--day", "2025-12-01"],
+        &["ecosmig-002", "--supplier", "SUPC03", "--day", "2025-12-01"],
+        &[
+            "ecosmig-004",
+            "--supplier",
+            "SUPA01",
+            "--day",
+            "2025-12-31",
+            "--from-start",
+        ],
+        &["ecosmig-006", "--supplier", "MAPA01", "--month", "2025-12"],
+        &["notices", "--supplier", "SUPA01"],
+        &["notices", "--dcc"],
+    ] {
+        assert_eq!(ok(&from(&state, args)), ok(&from(&file, args)), "{args:?}");
+    }
+    // The store kept the number it issued: the next ECOSMIG-007 to SUPA01 is 2.
+    let again = ok(&from(
+        &state,
+        &["ecosmig-007", "--supplier", "SUPA01", "--month", "2026-01"],
+    ));
+    assert!(again.starts_with("00,ECOSMIG-007,SUPA01,2,"), "{again}");
+    // The schedule from the store: written, then nothing more due.
+    let dir = tmp("state-reports");
+    let _ = std::fs::remove_dir_all(&dir);
+    let wrote = ok(&from(
+        &state,
+        &["due", "--write", dir.to_str().expect("path")],
+    ));
+    assert!(wrote.contains(" reports written, 0 kept"), "{wrote}");
+    assert_eq!(ok(&from(&state, &["due"])), "");
+    // A store that holds a run is never overwritten.
+    let before = std::fs::metadata(&store).expect("store").len();
+    let refused = gbcs(&["migrate", "--simulate", "10", "--state", &store_url]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("already holds a run"));
+    assert_eq!(ok(&from(&state, &["due"])), "", "unchanged");
+    assert!(std::fs::metadata(&store).expect("store").len() >= before);
+    // Not a store this build opens; one it cannot create.
+    let pg = from(
+        &["--state", "postgres://localhost/gbcs"],
+        &["notices", "--dcc"],
+    );
+    assert_eq!(pg.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&pg.stderr).contains("sqlite:PATH"));
+    let nowhere = from(
+        &["--state", "sqlite:/nonexistent-dir/x/state.sqlite"],
+        &["notices", "--dcc"],
+    );
+    assert_eq!(nowhere.status.code(), Some(4));
+    // --ledger and --state together are a usage error.
+    let both = from(
+        &[
+            "--state",
+            store_url.as_str(),
+            "--ledger",
+            ledger.to_str().expect("path"),
+        ],
+        &["notices", "--dcc"],
+    );
+    assert_eq!(both.status.code(), Some(2));
+}
+
+#[test]
+fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole() {
+    let mut batches = 0;
+    // A 2,000-meter run takes some seconds (debug build): killed early, midway and late.
+    for (n, delay_ms) in [(2_000, 1_500u64), (2_000, 3_000), (2_000, 5_000)] {
+        let store = fresh(&format!("killed-{delay_ms}.sqlite"));
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gbcs"))
+            .args([
+                "migrate",
+                "--simulate",
+                &n.to_string(),
+                "--rtt-median",
+                "50ms",
+                "--rtt-p99",
+                "500ms",
+                "--state",
+                &url(&store),
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("spawn");
+        std::thread::sleep(std::time::Duration::from_millis(delay_ms));
+        let _ = child.kill();
+        let _ = child.wait();
+        // Whatever was committed reads back as a ledger; nothing half-written.
+        let s = gbcs::store::SqliteLedger::open(&store).expect("opens after a kill");
+        let ledger = s.ledger().expect("reads back whole");
+        let entries = s.len().expect("len");
+        assert_eq!(ledger.to_entries().is_empty(), entries == 0);
+        batches += usize::from(entries > 0);
+    }
+    assert!(batches > 0, "at least one kill came after a commit");
+}
