@@ -139,7 +139,7 @@ pub(super) fn header<'a>(line: &'a str, sep: char, id: &str) -> Result<Header<'a
         sep,
         "title",
         verify(take_while(|c: char| c != sep), |t: &str| {
-            (1..=100).contains(&t.chars().count())
+            (1..=100).contains(&t.chars().count()) && !t.contains(['\r', '\n'])
         }),
     )?;
     let (r, created) = next(r, sep, "creation date-time", time(sep))?;
@@ -185,10 +185,11 @@ pub(super) fn trailer(line: &str, sep: char, rows: u64) -> Result<(), Stop<'_>> 
     Ok(())
 }
 
-/// 1 to `max` characters of text (anything but the separator).
+/// 1 to `max` characters of text (anything but the separator and a line end's characters,
+/// as the writer refuses them).
 fn text<'a>(sep: char, max: usize) -> impl Parser<&'a str, Output = &'a str, Error = NomError<'a>> {
     verify(take_while(move |c: char| c != sep), move |t: &str| {
-        (1..=max).contains(&t.chars().count())
+        (1..=max).contains(&t.chars().count()) && !t.contains(['\r', '\n'])
     })
 }
 
