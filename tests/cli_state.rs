@@ -153,3 +153,47 @@ fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole() {
     }
     assert!(batches > 0, "at least one kill came after a commit");
 }
+
+#[test]
+fn a_stopped_migration_exits_5_and_an_existing_ledger_file_is_never_overwritten() {
+    // Most replies lost: auto-stop stops the run.
+    let out = gbcs(&[
+        "migrate",
+        "--simulate",
+        "400",
+        "--loss",
+        "0.6",
+        "--deadline",
+        "2s",
+    ]);
+    assert_eq!(out.status.code(), Some(5));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.lines().any(|l| l.starts_with("stopped: ")),
+        "{stderr}"
+    );
+    // Its output is there as a finished run's, the figures last.
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .starts_with("peak in flight: "));
+    // A ledger file already there is another run's: refused before anything runs.
+    let ledger = fresh("existing-ledger.json");
+    std::fs::write(&ledger, "{\"kept\": true}\n").expect("write");
+    let refused = gbcs(&[
+        "migrate",
+        "--simulate",
+        "10",
+        "--ledger",
+        ledger.to_str().expect("path"),
+    ]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing is overwritten"));
+    assert_eq!(
+        std::fs::read_to_string(&ledger).expect("read"),
+        "{\"kept\": true}\n"
+    );
+}

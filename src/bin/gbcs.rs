@@ -43,6 +43,13 @@ fn main() -> ExitCode {
             print!("{out}");
             ExitCode::SUCCESS
         }
+        Err(stopped @ Failure::Stopped { .. }) => {
+            if let Failure::Stopped { out, .. } = &stopped {
+                print!("{out}");
+            }
+            eprintln!("{stopped}");
+            ExitCode::from(stopped.exit_code())
+        }
         Err(failure) => {
             eprintln!("error: {failure}");
             ExitCode::from(failure.exit_code())

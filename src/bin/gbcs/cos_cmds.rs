@@ -132,6 +132,14 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         .map_err(|_| Failure::usage("--simulate too large"))?;
     let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
     let (config, profile) = crate::input::network_flags(m, seed)?;
+    // Nothing is overwritten silently: a ledger file already there is another run's.
+    if let Some(path) = m.get_one::<String>("ledger") {
+        if std::path::Path::new(path).exists() {
+            return Err(Failure::usage(format!(
+                "--ledger {path} exists (another run's ledger and the report numbers issued from it): nothing is overwritten; give a new path"
+            )));
+        }
+    }
     let pki =
         gbcs::sim::TestPki::generate_with_backend(b"gbcs migrate", gbcs::crypto::Backend::DEFAULT)
             .map_err(|e| Failure::key(e.to_string()))?;
@@ -263,5 +271,11 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     }
     out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
     out += &crate::input::figures(&report);
-    Ok(out)
+    match engine.stopped() {
+        Some(i) => Err(Failure::Stopped {
+            out,
+            reason: i.to_string(),
+        }),
+        None => Ok(out),
+    }
 }

@@ -10,7 +10,9 @@ pub const EXIT_CODES: &str = "Exit codes:
   2  usage error (bad arguments)
   3  the input could not be decoded (the message names the field and byte offset)
   4  a file, key or certificate could not be read, is larger than the bound for its kind, or
-     its content is wrong (the message names the file and line)";
+     its content is wrong (the message names the file and line)
+  5  the migration stopped (auto-stop or an incident): its output as usual on stdout, and a
+     line `stopped: REASON` on stderr";
 
 /// A failure of a subcommand.
 #[derive(Debug)]
@@ -41,6 +43,13 @@ pub enum Failure {
     },
     /// A key, certificate or keystore could not be used (exit 4).
     Key(String),
+    /// The migration stopped on an incident (exit 5): what it printed, and why it stopped.
+    Stopped {
+        /// Its standard output, as a finished run's.
+        out: String,
+        /// The incident.
+        reason: String,
+    },
     /// A file larger than the bound of its kind (exit 4): not read further.
     TooLarge {
         /// The file (`stdin` for standard input).
@@ -79,6 +88,7 @@ impl Failure {
             Self::Usage(_) => 2,
             Self::Decode(_) => 3,
             Self::Io { .. } | Self::File { .. } | Self::Key(_) | Self::TooLarge { .. } => 4,
+            Self::Stopped { .. } => 5,
         }
     }
 }
@@ -87,6 +97,7 @@ impl fmt::Display for Failure {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             Self::Check(m) | Self::Usage(m) | Self::Decode(m) | Self::Key(m) => f.write_str(m),
+            Self::Stopped { reason, .. } => write!(f, "stopped: {reason}"),
             Self::TooLarge { path, bound, kind } => write!(
                 f,
                 "{path}: larger than {bound} bytes, the bound for {kind}; not read further"
