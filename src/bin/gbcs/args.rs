@@ -262,19 +262,27 @@ pub fn command() -> Command {
             Command::new("report")
                 .about("Write a report")
                 .subcommand_required(true)
-                .subcommand(
-                    Command::new("ecosmig-007")
-                        .about("ECOSMIG-007 Summary Report: ECoS Total Counts, from a ledger file, as at the month's end")
-                        .arg(ledger_arg()).arg(state_arg())
-                        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
-                        .arg(Arg::new("month").long("month").value_name("YYYY-MM").required(true).help("The month reported on (created on the 1st of the next at 06:00)"))
-                        .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next for this recipient); says so on stderr; one that reuses a number or goes back is refused"))
-                        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making, the report's creation date-time (RFC 3339, e.g. 2026-12-01T06:00:00Z; default: the clock): a month that has not ended by then is refused"))
-                        .after_help("Counts are cumulative as at 23:59:59 of the month's last day, whenever the report is made.\nThe sequence number issued is recorded in the ledger file. Refused, before any number is used: a month\nnot yet ended, a year outside 2000-9999, a supplier the ledger has never reported to, a --sequence\nthat reuses a number or goes back.\n\nExample:\n  gbcs report ecosmig-007 --ledger ledger.json --supplier SUPA01 --month 2026-11"),
-                )
+                .subcommand(device_report(
+                    "ecosmig-001",
+                    "ECOSMIG-001: devices successfully migrated in a day, one record per device, from the ledger",
+                    Period::Day,
+                    "Each device once, in the day its migration was first known to have completed (a reply, or a reading\nthat showed a lost reply's command ran), to the supplier of that attempt. Refused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-001 --ledger ledger.json --supplier SUPA01 --day 2026-12-08",
+                ))
+                .subcommand(device_report(
+                    "ecosmig-002",
+                    "ECOSMIG-002: devices whose migration failed in a day, with the category and GBCS status, from the ledger",
+                    Period::Day,
+                    "Each device once, in the day its migration failed for good (faulted, or needing investigation: no more\nautomatic tries), with the notice category and the GBCS status of its last attempt. Refused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-002 --ledger ledger.json --supplier SUPA01 --day 2026-12-08",
+                ))
+                .subcommand(device_report(
+                    "ecosmig-004",
+                    "ECOSMIG-004: devices that became non-migratable in a day and still are at its end, from the ledger",
+                    Period::Day,
+                    "With --from-start, every device of a Non-Migratable model as at the day's end: ECOSMIG-007's last total.\nRefused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-004 --ledger ledger.json --supplier SUPA01 --day 2026-12-08 --from-start",
+                ))
                 .subcommand(
                     Command::new("ecosmig-005")
-                        .about("ECOSMIG-005 reconciliation report: migrations completed and failed attempts in a week, from a ledger file")
+                        .about("ECOSMIG-005 reconciliation report: migrations completed and failed attempts in a week, from the ledger")
                         .arg(ledger_arg()).arg(state_arg())
                         .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
                         .arg(Arg::new("week").long("week").value_name("YYYY-MM-DD").required(true).help("Any day of the week reported on (Monday to Sunday, UTC; made the Monday after at 06:00)"))
@@ -283,29 +291,21 @@ pub fn command() -> Command {
                         .after_help("Made every week, even when nothing happened. Counts are the week's own: the cumulative totals at its end\nless those before its start, so the weeks add up to ECOSMIG-007's first two totals.\n\nExample:\n  gbcs report ecosmig-005 --ledger ledger.json --supplier SUPA01 --week 2026-11-30"),
                 )
                 .subcommand(device_report(
-                    "ecosmig-001",
-                    "ECOSMIG-001: devices successfully migrated in a day, one record per device, from a ledger file",
-                    Period::Day,
-                    "Each device once, in the day its migration was first known to have completed (a reply, or a reading\nthat showed a lost reply's command ran), to the supplier of that attempt. Refused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-001 --ledger ledger.json --supplier SUPA01 --day 2026-12-08",
-                ))
-                .subcommand(device_report(
-                    "ecosmig-002",
-                    "ECOSMIG-002: devices whose migration failed in a day, with the category and GBCS status, from a ledger file",
-                    Period::Day,
-                    "Each device once, in the day its migration failed for good (faulted, or needing investigation: no more\nautomatic tries), with the notice category and the GBCS status of its last attempt. Refused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-002 --ledger ledger.json --supplier SUPA01 --day 2026-12-08",
-                ))
-                .subcommand(device_report(
-                    "ecosmig-004",
-                    "ECOSMIG-004: devices that became non-migratable in a day and still are at its end, from a ledger file",
-                    Period::Day,
-                    "With --from-start, every device of a Non-Migratable model as at the day's end: ECOSMIG-007's last total.\nRefused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-004 --ledger ledger.json --supplier SUPA01 --day 2026-12-08 --from-start",
-                ))
-                .subcommand(device_report(
                     "ecosmig-006",
-                    "ECOSMIG-006: devices with ECoS installed in a month and still at its end, 'ECoS Status' Installed, from a ledger file",
+                    "ECOSMIG-006: devices with ECoS installed in a month and still at its end, 'ECoS Status' Installed, from the ledger",
                     Period::Month,
                     "With --from-start, every ECoS installed device as at the month's end: ECOSMIG-007's third total.\nRefused, before any number is used: a period not yet ended, a year outside 2000-9999, a supplier the\nledger has never reported to, a device it cannot name (type, model, firmware), a --sequence that reuses\na number or goes back.\n\nExample:\n  gbcs report ecosmig-006 --ledger ledger.json --supplier SUPA01 --month 2026-12",
                 ))
+                .subcommand(
+                    Command::new("ecosmig-007")
+                        .about("ECOSMIG-007 Summary Report: ECoS Total Counts, from the ledger, as at the month's end")
+                        .arg(ledger_arg()).arg(state_arg())
+                        .arg(Arg::new("supplier").long("supplier").value_name("SEC-ID").required(true))
+                        .arg(Arg::new("month").long("month").value_name("YYYY-MM").required(true).help("The month reported on (created on the 1st of the next at 06:00)"))
+                        .arg(Arg::new("sequence").long("sequence").value_name("N").value_parser(clap::value_parser!(u32)).help("Override the sequence number (default: the ledger's next for this recipient); says so on stderr; one that reuses a number or goes back is refused"))
+                        .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making, the report's creation date-time (RFC 3339, e.g. 2026-12-01T06:00:00Z; default: the clock): a month that has not ended by then is refused"))
+                        .after_help("Counts are cumulative as at 23:59:59 of the month's last day, whenever the report is made.\nThe sequence number issued is recorded in the ledger file. Refused, before any number is used: a month\nnot yet ended, a year outside 2000-9999, a supplier the ledger has never reported to, a --sequence\nthat reuses a number or goes back.\n\nExample:\n  gbcs report ecosmig-007 --ledger ledger.json --supplier SUPA01 --month 2026-11"),
+                )
                 .subcommand(
                     Command::new("due")
                         .about("Reports due and not yet made: lists them, or makes and writes each to its own file")
@@ -313,7 +313,7 @@ pub fn command() -> Command {
                         .arg(Arg::new("at").long("at").value_name("TIME").help("List what is due by this time (RFC 3339; default: --now)"))
                         .arg(Arg::new("write").long("write").value_name("DIR").help("Make every report due and write each to DIR/REPORT_RECIPIENT_SEQUENCE.txt; then write the ledger"))
                         .arg(Arg::new("now").long("now").value_name("TIME").help("The time of making (RFC 3339; default: the clock)"))
-                        .after_help("Cadences: ECOSMIG-001, 002 and 004 daily (due 06:00 the next day); ECOSMIG-005 weekly, Monday to\nSunday (due Monday 06:00); ECOSMIG-006 and 007 monthly (due the 1st at 06:00). Every recipient the\nledger knows gets every report of every period from the one holding the migration's first instant,\nempty or not. Files are written before the ledger: a run killed before it saved the ledger is run\nagain and keeps the files it finds that are the same reports; a file of that name holding anything\nelse is never overwritten.\n\nExamples:\n  gbcs report due --ledger ledger.json --at 2026-12-08T06:00:00Z\n  gbcs report due --ledger ledger.json --write reports/   # from cron, daily after 06:00"),
+                        .after_help("Cadences: ECOSMIG-001, 002 and 004 daily (due 06:00 the next day); ECOSMIG-005 weekly, Monday to\nSunday (due Monday 06:00); ECOSMIG-006 and 007 monthly (due the 1st at 06:00). Every supplier the\nledger knows gets every report, and every Meter Asset Provider its devices name gets 001, 002, 004\nand 006, for every period from the one holding the migration's first instant, empty or not.\nFiles are written before the ledger: a run killed before it saved the ledger is run again and\nkeeps the files it finds that are the same reports; a file of that name holding anything else is\nnever overwritten.\n\nExamples:\n  gbcs report due --ledger ledger.json --at 2026-12-08T06:00:00Z\n  gbcs report due --ledger ledger.json --write reports/   # from cron, daily after 06:00\n  gbcs report due --state sqlite:state.sqlite --write reports/"),
                 )
                 .subcommand(
                     Command::new("notices")
