@@ -197,3 +197,34 @@ fn a_stopped_migration_exits_5_and_an_existing_ledger_file_is_never_overwritten(
         "{\"kept\": true}\n"
     );
 }
+
+#[test]
+fn a_ledger_moves_between_a_file_and_a_store_unchanged_and_nothing_is_overwritten() {
+    let ledger = fresh("move-ledger.json");
+    migrate_simulated(&["--ledger", ledger.to_str().expect("path")]);
+    let store = fresh("move.sqlite");
+    let store_url = url(&store);
+    let path = ledger.to_str().expect("path");
+    let imported = ok(&gbcs(&[
+        "state", "import", "--ledger", path, "--state", &store_url,
+    ]));
+    assert!(imported.contains(" ledger entries from "), "{imported}");
+    // Into a store that holds anything: refused.
+    let again = gbcs(&["state", "import", "--ledger", path, "--state", &store_url]);
+    assert_eq!(again.status.code(), Some(2));
+    let out = fresh("move-back.json");
+    let back = out.to_str().expect("path");
+    ok(&gbcs(&[
+        "state", "export", "--state", &store_url, "--out", back,
+    ]));
+    let read = |p: &std::path::Path| -> gbcs::cos::Ledger {
+        serde_json::from_str(&std::fs::read_to_string(p).expect("read")).expect("ledger")
+    };
+    assert_eq!(read(&out), read(&ledger));
+    // Onto a file that exists: refused, the file unchanged.
+    let before = std::fs::read(&out).expect("read");
+    let refused = gbcs(&["state", "export", "--state", &store_url, "--out", back]);
+    assert_eq!(refused.status.code(), Some(2));
+    assert_eq!(std::fs::read(&out).expect("read"), before);
+    assert!(ok(&gbcs(&["state", "export", "--help"])).contains("Example"));
+}

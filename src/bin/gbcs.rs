@@ -36,6 +36,7 @@ fn main() -> ExitCode {
         Some(("classify", m)) => cos_cmds::classify_cmd(m),
         Some(("migrate", m)) => cos_cmds::migrate(m),
         Some(("report", m)) => report_cmds::report(m),
+        Some(("state", m)) => report_cmds::state(m),
         _ => Err(Failure::usage("unknown command")),
     };
     match result {

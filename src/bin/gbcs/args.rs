@@ -324,6 +324,25 @@ pub fn command() -> Command {
                         .after_help("Categories: communications failure, device refused, invalid response, excluded (non-migratable or\nineligible), DCC to resolve. What DCC resolves is on DCC's list only. Prints only the header row when\nthere is nothing to tell.\n\nExamples:\n  gbcs report notices --ledger ledger.json --supplier SUPA01\n  gbcs report notices --ledger ledger.json --dcc"),
                 ),
         )
+        .subcommand(
+            Command::new("state")
+                .about("Move the migration's ledger between a store and a JSON ledger file")
+                .subcommand_required(true)
+                .subcommand(
+                    Command::new("export")
+                        .about("Write the store's ledger to a new JSON ledger file")
+                        .arg(Arg::new("state").long("state").value_name("URL").required(true).help("The store (sqlite:PATH)"))
+                        .arg(Arg::new("out").long("out").value_name("FILE").required(true).help("The ledger file to write (refused if it exists)"))
+                        .after_help("The file is written to a temporary file, flushed and renamed into place; one that exists is never\noverwritten.\n\nExample:\n  gbcs state export --state sqlite:state.sqlite --out ledger.json"),
+                )
+                .subcommand(
+                    Command::new("import")
+                        .about("Write a JSON ledger file into an empty store")
+                        .arg(Arg::new("ledger").long("ledger").value_name("FILE").required(true).help("The ledger file (as `migrate --ledger` writes it)"))
+                        .arg(Arg::new("state").long("state").value_name("URL").required(true).help("The store (sqlite:PATH; created if absent, refused if it holds anything)"))
+                        .after_help("Every entry goes in one transaction: the store holds the whole ledger or nothing.\n\nExample:\n  gbcs state import --ledger ledger.json --state sqlite:state.sqlite"),
+                ),
+        )
 }
 
 /// The period a per-device report is asked for by.

@@ -255,3 +255,60 @@ fn notices(m: &ArgMatches) -> Result<String> {
     };
     write_notices(&notices).map_err(|e| Failure::key(e.to_string()))
 }
+
+/// `gbcs state export|import`: the ledger between a store and a JSON ledger file, nothing
+/// overwritten.
+pub fn state(m: &ArgMatches) -> Result<String> {
+    let url = |m: &ArgMatches| {
+        m.get_one::<String>("state")
+            .map(String::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    };
+    match m.subcommand() {
+        Some(("export", m)) => {
+            let url = url(m);
+            let out = m
+                .get_one::<String>("out")
+                .map(String::as_str)
+                .unwrap_or_default();
+            if std::path::Path::new(out).exists() {
+                return Err(Failure::usage(format!(
+                    "--out {out} exists: nothing is overwritten; give a new path"
+                )));
+            }
+            let store =
+                gbcs::store::SqliteLedger::open_url(&url).map_err(|e| store_failure(&url, &e))?;
+            let ledger = store.ledger().map_err(|e| store_failure(&url, &e))?;
+            write_ledger(out, &ledger)?;
+            Ok(format!(
+                "{} ledger entries from {url} written to {out}\n",
+                ledger.to_entries().len()
+            ))
+        }
+        Some(("import", m)) => {
+            let url = url(m);
+            let path = m
+                .get_one::<String>("ledger")
+                .map(String::as_str)
+                .unwrap_or_default();
+            let ledger = read_ledger(path)?;
+            let mut store =
+                gbcs::store::SqliteLedger::open_url(&url).map_err(|e| store_failure(&url, &e))?;
+            if !store.is_empty().map_err(|e| store_failure(&url, &e))? {
+                return Err(Failure::usage(format!(
+                    "--state {url} is not empty: nothing is overwritten or mixed"
+                )));
+            }
+            let entries = ledger.to_entries();
+            store
+                .append(&entries)
+                .map_err(|e| store_failure(&url, &e))?;
+            Ok(format!(
+                "{} ledger entries from {path} written to {url}\n",
+                entries.len()
+            ))
+        }
+        _ => Err(Failure::usage("unknown state command")),
+    }
+}
