@@ -1,6 +1,7 @@
 //! The engine core under arbitrary sequences of operations (as quinn-proto's `streams`
 //! target): time jumps, replies of arbitrary bytes from any device, CPU results of every kind
-//! for any outstanding job, alerts, inventory updates, pause and resume, durability that comes
+//! for any outstanding job, alerts, inventory updates, models listed, devices cleared,
+//! incidents marked high priority, pause and resume, durability that comes
 //! late or not at all. Nothing may panic, and the caps and the one-command-per-device rule
 //! hold after every operation.
 #![no_main]
@@ -105,7 +106,7 @@ fuzz_target!(|data: &[u8]| {
     while let Some(op) = ops.next() {
         let [kind, a, b] = [op.first(), op.get(1), op.get(2)].map(|x| x.copied().unwrap_or(0));
         let device = records[usize::from(a) % records.len()].entity_id;
-        match kind % 9 {
+        match kind % 10 {
             0 => {
                 now = now.plus_millis(i64::from(a) * 37 + i64::from(b) * 9_000);
                 engine.handle_timeout(now);
@@ -138,6 +139,33 @@ fuzz_target!(|data: &[u8]| {
                 }
             }
             7 => durable = durable.saturating_add(u64::from(a)),
+            // Selection changes and incidents: a model listed, a device cleared, its
+            // ineligibility set or cleared, the stopping incident marked high priority.
+            8 => {
+                let model = records[usize::from(b) % records.len()].model.clone();
+                let input = match a % 5 {
+                    0 => Input::ListModel {
+                        model,
+                        fixed_from: (b % 2 == 0).then(|| "9.0".into()),
+                    },
+                    1 => Input::Clear {
+                        device,
+                        by: format!("operator {b}"),
+                    },
+                    2 => Input::Inventory {
+                        device,
+                        change: InventoryChange::Ineligible(
+                            (b % 2 == 0).then(|| "site access".into()),
+                        ),
+                    },
+                    3 => Input::MarkHighPriority,
+                    _ => Input::Inventory {
+                        device,
+                        change: InventoryChange::GasMeterCommissioned(b % 2 == 0),
+                    },
+                };
+                engine.handle(now, input);
+            }
             _ => {}
         }
         while let Some((lsn, _)) = engine.poll_record() {
