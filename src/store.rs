@@ -233,13 +233,6 @@ impl SqliteLedger {
         }
         Ok(ledger)
     }
-
-    /// Every entry a ledger holds, in an order that rebuilds it: for writing a ledger read
-    /// from elsewhere (a JSON ledger file) into a store.
-    #[must_use]
-    pub fn entries_of(ledger: &Ledger) -> Vec<LedgerEntry> {
-        ledger.to_entries()
-    }
 }
 
 #[cfg(feature = "tokio")]

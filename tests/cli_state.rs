@@ -106,6 +106,20 @@ fn reports_from_the_store_are_the_reports_from_the_ledger_file() {
         &["notices", "--dcc"],
     );
     assert_eq!(nowhere.status.code(), Some(4));
+    // A file that is not a database: refused (exit 4), and left as it was.
+    let text = fresh("not-a-store.sqlite");
+    std::fs::write(&text, "not a database, a note someone kept\n").expect("write");
+    let refused = from(&["--state", url(&text).as_str()], &["notices", "--dcc"]);
+    assert_eq!(
+        refused.status.code(),
+        Some(4),
+        "{}",
+        String::from_utf8_lossy(&refused.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&text).expect("read"),
+        "not a database, a note someone kept\n"
+    );
     // --ledger and --state together are a usage error.
     let both = from(
         &[

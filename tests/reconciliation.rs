@@ -285,3 +285,26 @@ fn from_the_start_to_any_instant_005_has_007s_totals_and_the_weeks_add_up_to_the
         assert!(scratch.missing_sequences(REPORT_ID, s).is_empty());
     }
 }
+
+#[test]
+fn ecosmig_007_is_made_for_calendar_months_only() {
+    use gbcs::cos::report::{monthly_period, scheduled_creation, Report};
+    let mut ledger = scripted();
+    let now = t(2027, 1, 1, 6, 0, 0).unix_seconds();
+    // A week is not ECOSMIG-007's period: refused, no number used.
+    let week = weekly_period(t(2026, 12, 14, 6, 0, 0));
+    assert_eq!(
+        Report::Summary.make(&mut ledger, supplier(), week, None, now),
+        Err(ReportRefused::NotItsPeriod)
+    );
+    assert_eq!(ledger.next_sequence("ECOSMIG-007", &supplier()), 1);
+    let month = monthly_period(scheduled_creation(2026, 12));
+    let (made, issued) = Report::Summary
+        .make(&mut ledger, supplier(), month, None, now)
+        .expect("a month");
+    assert_eq!(issued.number, 1);
+    assert!(made
+        .to_text(&ReportFormat::default())
+        .expect("text")
+        .starts_with("00,ECOSMIG-007,SUPA01,1,"));
+}

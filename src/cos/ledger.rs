@@ -354,7 +354,11 @@ impl Ledger {
         let h = self.devices.entry(record.entity_id).or_default();
         let supplier = push_changed(&mut h.suppliers, at, record.reporting_supplier().clone());
         let standing = push_changed(&mut h.standings, at, Standing::of(record, policy));
-        let descriptor = push_changed(&mut h.descriptors, at, Descriptor::of(record));
+        // Built (three strings cloned) only when it changed.
+        let descriptor = match h.descriptors.last() {
+            Some((_, d)) if d.describes(record) => false,
+            _ => push_changed(&mut h.descriptors, at, Descriptor::of(record)),
+        };
         journal::Tracked {
             observed,
             supplier,

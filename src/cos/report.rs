@@ -129,6 +129,8 @@ pub enum ReportRefused {
     EmptyPeriod,
     /// A time of making (Unix seconds) that is not a date-time a report can carry.
     Clock(i64),
+    /// A period the report is not made for (ECOSMIG-007 covers calendar months only).
+    NotItsPeriod,
     /// A device the report must list whose type, model and firmware the ledger does not
     /// hold (a ledger written before they were kept): it cannot be named as the report
     /// requires.
@@ -151,6 +153,7 @@ impl fmt::Display for ReportRefused {
             }
             Self::Sequence(e) => e.fmt(f),
             Self::EmptyPeriod => f.write_str("the period ends before it starts"),
+            Self::NotItsPeriod => f.write_str("ECOSMIG-007 is made for calendar months only"),
             Self::Clock(t) => write!(f, "the time of making ({t}) is not a date-time a report can carry"),
             Self::NoDescriptor(d) => write!(
                 f,

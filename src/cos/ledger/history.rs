@@ -98,6 +98,16 @@ impl Descriptor {
             meter_asset_provider: record.meter_asset_provider.clone(),
         }
     }
+
+    /// Whether this is what `record` says the device is (compared in place: the engine
+    /// tracks a device after every outcome, and most of the time nothing here changed).
+    #[must_use]
+    pub fn describes(&self, record: &DeviceRecord) -> bool {
+        self.device_type == record.device_type
+            && self.model == record.model
+            && self.firmware.as_str() == record.firmware.as_str()
+            && self.meter_asset_provider == record.meter_asset_provider
+    }
 }
 
 /// One device's history: each list in time order, each entry from its time until the next.

@@ -118,7 +118,7 @@ impl Report {
                 if monthly_period(super::scheduled_creation(start.year, start.month))
                     != (start, end)
                 {
-                    return Err(ReportRefused::EmptyPeriod);
+                    return Err(ReportRefused::NotItsPeriod);
                 }
                 Ecosmig007::for_month(ledger, recipient, start.year, start.month, sequence, now)
                     .map(|(r, i)| (Made::Summary(r), i))

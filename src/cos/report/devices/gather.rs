@@ -112,7 +112,8 @@ pub(super) fn rows(
                 ..d.clone()
             })
             .ok_or(ReportRefused::NoDescriptor(device))?;
-        let at = GeneralizedTime::from_unix_seconds(at).ok_or(ReportRefused::EmptyPeriod)?;
+        // Within the period, whose ends are date-times: never out of range.
+        let at = GeneralizedTime::from_unix_seconds(at).ok_or(ReportRefused::Clock(at))?;
         rows.push(DeviceRow {
             device,
             descriptor,
