@@ -29,6 +29,8 @@ pub mod codec;
 #[cfg(feature = "alloc")]
 pub mod cos;
 pub mod crypto;
+#[cfg(feature = "dashboard")]
+pub mod dashboard;
 #[cfg(feature = "tokio")]
 pub mod driver;
 #[cfg(feature = "duis")]

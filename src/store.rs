@@ -12,8 +12,10 @@
 //!   its row.
 //!
 //! Through [`RecordSink`](crate::driver::RecordSink) (with `tokio`) the driver writes the
-//! engine's ledger records here before it acts on them. Devices' progress, commands and
-//! counters are not kept yet: a run cannot resume from the store.
+//! engine's records here before it acts on them: the ledger's entries, and beside them
+//! (schema 2, `events`) every command sent and settled, and the run's incidents, listings
+//! and pauses, from which [`SqliteLedger::activity`] aggregates what the run did over time.
+//! Devices' progress and counter blocks are not kept yet: a run cannot resume from the store.
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -43,10 +45,14 @@ use std::path::Path;
 
 use rusqlite::{params, Connection, OptionalExtension};
 
+use crate::cos::engine::{Activity, Buckets, Record};
 use crate::cos::ledger::{Ledger, LedgerEntry};
 
-/// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+mod events;
+
+/// The schema version this build writes and reads: 1 kept the ledger's entries; 2 adds the
+/// engine's events (a store of version 1 is brought to 2 when opened).
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Why the store could not be used.
 #[derive(Debug)]
@@ -69,6 +75,8 @@ pub enum StoreError {
     },
     /// A URL that is not `sqlite:PATH`.
     Url(String),
+    /// No store at the path given.
+    Missing(String),
 }
 
 impl fmt::Display for StoreError {
@@ -80,6 +88,7 @@ impl fmt::Display for StoreError {
                 "the store was written by a newer version (schema {found}; this build reads up to {supported})"
             ),
             Self::BadRow { seq, message } => write!(f, "ledger entry {seq}: {message}"),
+            Self::Missing(p) => write!(f, "{p}: no such store"),
             Self::Url(u) => write!(
                 f,
                 "{u}: not a store this build opens (give sqlite:PATH; PostgreSQL is not supported yet)"
@@ -112,6 +121,7 @@ pub fn sqlite_path(url: &str) -> Result<&str, StoreError> {
 pub struct SqliteLedger {
     conn: Connection,
     pending: Vec<LedgerEntry>,
+    pending_events: Vec<events::Row>,
 }
 
 impl SqliteLedger {
@@ -135,6 +145,7 @@ impl SqliteLedger {
                  entry TEXT NOT NULL
              );",
         )?;
+        conn.execute_batch(events::SCHEMA)?;
         let found: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -149,7 +160,13 @@ impl SqliteLedger {
                     supported: SCHEMA_VERSION,
                 })
             }
-            Some(_) => {}
+            Some(SCHEMA_VERSION) => {}
+            Some(_) => {
+                conn.execute(
+                    "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
+                    params![SCHEMA_VERSION],
+                )?;
+            }
             None => {
                 conn.execute(
                     "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
@@ -160,7 +177,21 @@ impl SqliteLedger {
         Ok(Self {
             conn,
             pending: Vec::new(),
+            pending_events: Vec::new(),
         })
+    }
+
+    /// Opens the store at `path`, which must exist: for commands that only read a run's
+    /// state, so a mistyped path is an error rather than a new, empty store.
+    ///
+    /// # Errors
+    /// [`StoreError::Missing`] when there is no file; as [`Self::open`] otherwise.
+    pub fn open_existing(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(StoreError::Missing(path.display().to_string()));
+        }
+        Self::open(path)
     }
 
     /// Opens the store a `sqlite:PATH` URL names.
@@ -177,7 +208,37 @@ impl SqliteLedger {
     /// # Errors
     /// [`StoreError::Sqlite`]; nothing is written then.
     pub fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError> {
+        self.append_with(entries, &[])
+    }
+
+    /// Appends `records` in one transaction: ledger entries to the ledger, commands,
+    /// incidents, listings and pauses to the events; the rest (devices' progress, counter
+    /// blocks) is not kept yet.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`]; nothing is written then.
+    pub fn append_records<'a>(
+        &mut self,
+        records: impl IntoIterator<Item = &'a Record>,
+    ) -> Result<(), StoreError> {
+        let mut entries = Vec::new();
+        let mut rows = Vec::new();
+        for r in records {
+            match r {
+                Record::Ledger(e) => entries.push(e.clone()),
+                other => rows.extend(events::Row::of(other)),
+            }
+        }
+        self.append_with(&entries, &rows)
+    }
+
+    fn append_with(
+        &mut self,
+        entries: &[LedgerEntry],
+        rows: &[events::Row],
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        events::insert(&tx, rows)?;
         {
             let mut insert = tx.prepare_cached("INSERT INTO ledger_entries (entry) VALUES (?1)")?;
             for e in entries {
@@ -211,6 +272,24 @@ impl SqliteLedger {
         Ok(self.len()? == 0)
     }
 
+    /// What the run did over `buckets`, aggregated in the store: commands per bucket, first
+    /// commands, commands in flight at each bucket's end, and the timeline's marks.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`]; [`StoreError::BadRow`] for an event of a kind this build does
+    /// not know.
+    pub fn activity(&self, buckets: Buckets) -> Result<Activity, StoreError> {
+        events::activity(&self.conn, buckets)
+    }
+
+    /// The first and last instants (Unix seconds) of the engine's events, if any.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn events_span(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        events::span(&self.conn)
+    }
+
     /// The ledger the entries build, replayed in order.
     ///
     /// # Errors
@@ -237,20 +316,23 @@ impl SqliteLedger {
 
 #[cfg(feature = "tokio")]
 impl crate::driver::RecordSink for SqliteLedger {
-    /// Takes the ledger's records (the rest of the engine's records are not kept yet).
-    fn append(&mut self, _lsn: u64, record: &crate::cos::engine::Record) -> Result<(), String> {
-        if let crate::cos::engine::Record::Ledger(e) = record {
-            self.pending.push(e.clone());
+    /// Takes the ledger's records and the events (devices' progress and counter blocks are
+    /// not kept yet).
+    fn append(&mut self, _lsn: u64, record: &Record) -> Result<(), String> {
+        match record {
+            Record::Ledger(e) => self.pending.push(e.clone()),
+            other => self.pending_events.extend(events::Row::of(other)),
         }
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), String> {
-        if self.pending.is_empty() {
+        if self.pending.is_empty() && self.pending_events.is_empty() {
             return Ok(());
         }
         let batch = core::mem::take(&mut self.pending);
-        SqliteLedger::append(self, &batch).map_err(|e| e.to_string())
+        let rows = core::mem::take(&mut self.pending_events);
+        self.append_with(&batch, &rows).map_err(|e| e.to_string())
     }
 }
 

@@ -10,6 +10,8 @@ mod args;
 mod build;
 #[path = "gbcs/cos_cmds.rs"]
 mod cos_cmds;
+#[path = "gbcs/dashboard_cmd.rs"]
+mod dashboard_cmd;
 #[path = "gbcs/failure.rs"]
 mod failure;
 #[path = "gbcs/input.rs"]
@@ -37,6 +39,7 @@ fn main() -> ExitCode {
         Some(("migrate", m)) => cos_cmds::migrate(m),
         Some(("report", m)) => report_cmds::report(m),
         Some(("state", m)) => report_cmds::state(m),
+        Some(("dashboard", m)) => dashboard_cmd::dashboard(m),
         _ => Err(Failure::usage("unknown command")),
     };
     match result {

@@ -56,6 +56,7 @@ use crate::cos::migration::select;
 use crate::cos::migration::{AutoStop, DeviceRecord, Incident, MigrationPolicy, MigrationStatus};
 use crate::frame::EntityId;
 
+mod activity;
 mod apply;
 mod flow;
 mod replies;
@@ -63,6 +64,7 @@ mod select;
 mod types;
 mod work;
 
+pub use activity::{Activity, Buckets, Mark, MarkKind};
 use flow::{Counter, Flow};
 pub use types::{
     Arrival, CommandKind, CounterParty, EngineConfig, Event, Input, InventoryChange, JobId, Lsn,

@@ -483,7 +483,8 @@ impl Ledger {
             || self.attempts.iter().any(|a| &a.supplier == party)
     }
 
-    pub(crate) fn histories(&self) -> impl Iterator<Item = (&EntityId, &DeviceHistory)> {
+    /// Every device's history, by device.
+    pub fn histories(&self) -> impl Iterator<Item = (&EntityId, &DeviceHistory)> {
         self.devices.iter()
     }
 }

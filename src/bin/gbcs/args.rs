@@ -325,6 +325,27 @@ pub fn command() -> Command {
                 ),
         )
         .subcommand(
+            Command::new("dashboard")
+                .about("The migration at a glance: one self-contained HTML file (inline SVG charts, no script, nothing fetched)")
+                .arg(ledger_arg())
+                .arg(state_arg())
+                .arg(Arg::new("out").long("out").value_name("FILE.html").required(true).help("The page to write (refused if it exists, unless --replace)"))
+                .arg(Arg::new("replace").long("replace").action(ArgAction::SetTrue).help("Replace --out if it exists (written to a temporary file and renamed into place)"))
+                .arg(Arg::new("from").long("from").value_name("TIME").help("The window's start (RFC 3339; default: the first thing the state records)"))
+                .arg(Arg::new("to").long("to").value_name("TIME").help("The window's end, the instant the counts are as at (RFC 3339; default: the last thing recorded)"))
+                .arg(Arg::new("policy").long("policy").value_name("FILE").help("The migration policy (JSON) whose auto-stop thresholds the model chart marks (default: the default policy)"))
+                .arg(Arg::new("now").long("now").value_name("TIME").help("The time the page says it was made (RFC 3339; default: the clock)"))
+                .after_help("The page shows, per bucket of time (a day for a migration's months; shorter for shorter windows):
+migrations, failed attempts and devices remaining, for the fleet and each Responsible Supplier;
+per device model, attempts, fault rate and sample against the auto-stop's per-model threshold,
+those needing a decision first; auto-stops and local faults on a timeline; first commands per
+second and commands in flight (from a store); and the latest EMRR report of each type and recipient.
+
+Examples:
+  gbcs dashboard --state sqlite:state.sqlite --out dashboard.html
+  gbcs dashboard --ledger ledger.json --from 2026-01-01T00:00:00Z --to 2026-06-30T23:59:59Z --out h1.html"),
+        )
+        .subcommand(
             Command::new("state")
                 .about("Move the migration's ledger between a store and a JSON ledger file")
                 .subcommand_required(true)

@@ -40,6 +40,11 @@ pub const REGISTRY: Bound = Bound {
     kind: "a CoS registry",
     bytes: 16 << 20,
 };
+/// A migration policy (JSON): a list of models and a few numbers.
+pub const POLICY: Bound = Bound {
+    kind: "a migration policy",
+    bytes: 16 << 20,
+};
 /// A ledger file (JSON): about 100 bytes per device and attempt; 4 GiB holds a national fleet.
 pub const LEDGER: Bound = Bound {
     kind: "a ledger",

@@ -127,6 +127,15 @@ impl Ledger {
             .insert((start, end))
     }
 
+    /// Every report made: identifier, recipient and its periods (start, end; Unix seconds),
+    /// in order of identifier and recipient, each recipient's periods in time order.
+    pub fn reports_made(&self) -> impl Iterator<Item = (&str, &SecPartyId, &BTreeSet<(i64, i64)>)> {
+        self.made.iter().flat_map(|(report, by)| {
+            by.iter()
+                .map(move |(recipient, periods)| (report.as_str(), recipient, periods))
+        })
+    }
+
     /// Whether `report` to `recipient` was made for the period `start..=end`.
     #[must_use]
     pub fn was_made(&self, report: &str, recipient: &SecPartyId, start: i64, end: i64) -> bool {
@@ -185,5 +194,24 @@ impl Ledger {
                 .chain(first(h.descriptors.first().map(|e| e.0)))
         });
         devices.chain(self.attempts.iter().map(|a| a.at)).min()
+    }
+
+    /// The latest instant the ledger records (an attempt or its resolution, a reading, a
+    /// supplier, a standing, a descriptor or a clearance). `None` for an empty ledger.
+    #[must_use]
+    pub fn last_instant(&self) -> Option<i64> {
+        let devices = self.devices.values().flat_map(|h| {
+            let last = |t: Option<i64>| t.into_iter();
+            last(h.suppliers.last().map(|e| e.0))
+                .chain(last(h.states.last().map(|o| o.at)))
+                .chain(last(h.standings.last().map(|e| e.0)))
+                .chain(last(h.descriptors.last().map(|e| e.0)))
+                .chain(last(h.clearances.last().map(|e| e.0)))
+        });
+        let attempts = self
+            .attempts
+            .iter()
+            .map(|a| a.resolved.map_or(a.at, |(t, _)| t.max(a.at)));
+        devices.chain(attempts).max()
     }
 }
