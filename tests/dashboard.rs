@@ -301,3 +301,112 @@ fn text_from_the_state_is_shown_as_text_never_as_markup() {
         text(doc.select(&sel("#activity")).next().expect("section")).contains("no command records")
     );
 }
+
+/// The browser to draw with: `GBCS_CHROMIUM`, or the first of Debian's names on `PATH`.
+fn chromium() -> Option<std::path::PathBuf> {
+    if let Some(p) = std::env::var_os("GBCS_CHROMIUM") {
+        return Some(p.into());
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|d| {
+            ["chromium", "chromium-browser", "chromium-headless-shell"].map(|n| d.join(n))
+        })
+        .find(|p| p.is_file())
+}
+
+/// Runs `cmd`, killing it if it has not finished after `secs` seconds.
+fn run_bounded(mut cmd: std::process::Command, secs: u64) -> std::process::ExitStatus {
+    let mut child = cmd
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("start the browser");
+    for _ in 0..secs * 10 {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return status;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    let _ = child.kill();
+    panic!("the browser did not finish in {secs} s");
+}
+
+#[test]
+fn a_real_browser_draws_the_charts_in_their_colours() {
+    let Some(browser) = chromium() else {
+        assert!(
+            std::env::var_os("GBCS_REQUIRE_CHROMIUM").is_none(),
+            "GBCS_REQUIRE_CHROMIUM is set but no chromium is on PATH"
+        );
+        eprintln!(
+            "SKIPPED a_real_browser_draws_the_charts_in_their_colours: no chromium on PATH \
+             (apt-get install chromium; CI installs it and sets GBCS_REQUIRE_CHROMIUM=1)"
+        );
+        return;
+    };
+    let s = stopped_run();
+    let from = s.ledger.first_instant().expect("a run");
+    let buckets = Buckets::covering(from, MONTH_END);
+    let figures = Figures::of(
+        &s.ledger,
+        buckets,
+        Activity::of_records(&s.records, buckets),
+        s.rule,
+    );
+    let html = render(&figures, "a test run", MONTH_END + 1).expect("render");
+    let dir = std::env::temp_dir().join(format!("gbcs-browser-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let page = dir.join("dashboard.html");
+    let shot = dir.join("shot.png");
+    std::fs::write(&page, html).expect("write");
+    let mut cmd = std::process::Command::new(&browser);
+    cmd.args([
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--hide-scrollbars",
+        "--no-first-run",
+        "--window-size=1360,1500",
+    ])
+    .arg(format!("--user-data-dir={}", dir.join("profile").display()))
+    .arg(format!("--screenshot={}", shot.display()))
+    .arg(format!("file://{}", page.display()));
+    let status = run_bounded(cmd, 120);
+    assert!(status.success(), "{} failed: {status}", browser.display());
+    let decoder = png::Decoder::new(std::io::BufReader::new(
+        std::fs::File::open(&shot).expect("the screenshot"),
+    ));
+    let mut reader = decoder.read_info().expect("a PNG");
+    let mut buf = vec![0; reader.output_buffer_size().expect("size")];
+    let info = reader.next_frame(&mut buf).expect("pixels");
+    assert_eq!((info.width, info.height), (1360, 1500));
+    let channels = info.color_type.samples();
+    assert!(channels >= 3, "{:?}", info.color_type);
+    let pixels: Vec<[u8; 3]> = buf[..info.buffer_size()]
+        .chunks(channels)
+        .map(|p| [p[0], p[1], p[2]])
+        .collect();
+    let distinct: std::collections::BTreeSet<[u8; 3]> = pixels.iter().copied().collect();
+    let inked = pixels.iter().filter(|p| **p != [255, 255, 255]).count();
+    assert!(
+        distinct.len() >= 16,
+        "{} colours: a blank page?",
+        distinct.len()
+    );
+    assert!(
+        inked * 50 > pixels.len(),
+        "{inked} of {} pixels inked",
+        pixels.len()
+    );
+    // The fleet's bars, in their colours: migrated, failed attempts, remaining.
+    for (name, rgb) in [
+        ("migrated", [0x1b, 0x4f, 0x72]),
+        ("failed", [0xe0, 0x8a, 0x2c]),
+        ("remaining", [0x7f, 0x7f, 0x7f]),
+    ] {
+        let n = pixels.iter().filter(|p| **p == rgb).count();
+        assert!(n >= 40, "the {name} bars: {n} pixels of {rgb:?}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
