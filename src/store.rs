@@ -438,4 +438,67 @@ mod tests {
         );
         assert_eq!(sqlite_path("sqlite:a.db").expect("path"), "a.db");
     }
+
+    #[test]
+    fn a_store_of_schema_1_is_brought_to_2_keeping_its_ledger() {
+        let p = path("v1.sqlite");
+        {
+            // A store as schema 1 wrote it: the ledger's entries, no events.
+            let raw = Connection::open(&p).expect("raw");
+            raw.execute_batch(
+                "PRAGMA journal_mode=WAL;
+                 CREATE TABLE meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL);
+                 CREATE TABLE ledger_entries (seq INTEGER PRIMARY KEY AUTOINCREMENT, entry TEXT NOT NULL);
+                 INSERT INTO meta (key, value) VALUES ('schema_version', 1);",
+            )
+            .expect("v1");
+            for e in sample().to_entries() {
+                raw.execute(
+                    "INSERT INTO ledger_entries (entry) VALUES (?1)",
+                    params![serde_json::to_string(&e).expect("json")],
+                )
+                .expect("row");
+            }
+        }
+        let store = SqliteLedger::open(&p).expect("open");
+        assert_eq!(store.ledger().expect("ledger"), sample());
+        assert_eq!(store.events_span().expect("span"), None);
+        let v: i64 = store
+            .conn
+            .query_row(
+                "SELECT value FROM meta WHERE key = 'schema_version'",
+                [],
+                |r| r.get(0),
+            )
+            .expect("version");
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn a_missing_store_is_not_created_by_a_reader_and_an_unknown_event_is_refused() {
+        let p = path("absent.sqlite");
+        assert!(matches!(
+            SqliteLedger::open_existing(&p),
+            Err(StoreError::Missing(_))
+        ));
+        assert!(!p.exists());
+        let mut store = SqliteLedger::open(&p).expect("open");
+        let at = crate::cos::engine::UnixTime::from_secs(100);
+        store
+            .append_records(&[Record::Paused { at, paused: true }])
+            .expect("append");
+        let b = Buckets::covering(100, 100);
+        assert_eq!(store.activity(b).expect("activity").marks.len(), 1);
+        store
+            .conn
+            .execute(
+                "INSERT INTO events (at, kind) VALUES (100000, 'teleported')",
+                [],
+            )
+            .expect("insert");
+        match store.activity(b) {
+            Err(StoreError::BadRow { message, .. }) => assert!(message.contains("teleported")),
+            other => panic!("{other:?}"),
+        }
+    }
 }
