@@ -7,6 +7,8 @@
 mod common;
 #[path = "support/run.rs"]
 mod run;
+#[path = "support/skip.rs"]
+mod skip;
 
 use common::*;
 use gbcs::cos::engine::{Activity, Buckets, Record};
@@ -336,12 +338,12 @@ fn run_bounded(mut cmd: std::process::Command, secs: u64) -> std::process::ExitS
 fn a_real_browser_draws_the_charts_in_their_colours() {
     let Some(browser) = chromium() else {
         assert!(
-            std::env::var_os("GBCS_REQUIRE_CHROMIUM").is_none(),
+            !skip::required("GBCS_REQUIRE_CHROMIUM"),
             "GBCS_REQUIRE_CHROMIUM is set but no chromium is on PATH"
         );
-        eprintln!(
-            "SKIPPED a_real_browser_draws_the_charts_in_their_colours: no chromium on PATH \
-             (apt-get install chromium; CI installs it and sets GBCS_REQUIRE_CHROMIUM=1)"
+        skip::skipped(
+            "the dashboard's screenshot",
+            "no chromium on PATH (apt-get install chromium; CI installs it and sets GBCS_REQUIRE_CHROMIUM=1)",
         );
         return;
     };

@@ -68,6 +68,8 @@ pub struct BarChart {
     pub desc: String,
     /// Fill colour.
     pub fill: &'static str,
+    /// The bars' outline width (none when they are too narrow for one).
+    pub stroke: &'static str,
     /// The bars.
     pub bars: Vec<Bar>,
     /// The y axis' ticks.
@@ -92,12 +94,18 @@ fn f(v: f64) -> String {
     format!("{v:.1}")
 }
 
-/// The smallest of 1, 2, 5 × 10ⁿ at or above `v` (at least 1).
+/// The smallest of 1, 2, 5 × 10ⁿ (and 2.5 × 10ⁿ from 25 on, so its quarters stay whole) at or
+/// above `v`, at least 1.
 #[must_use]
 pub fn nice_ceiling(v: f64) -> f64 {
     let mut step = 1.0;
     loop {
-        for m in [1.0, 2.0, 5.0] {
+        let steps: &[f64] = if step >= 10.0 {
+            &[1.0, 2.0, 2.5, 5.0]
+        } else {
+            &[1.0, 2.0, 5.0]
+        };
+        for &m in steps {
             if m * step >= v {
                 return m * step;
             }
@@ -189,6 +197,7 @@ impl BarChart {
                 show(total)
             ),
             fill,
+            stroke: if bar_w >= 4.0 { "0.4" } else { "0" },
             bars,
             y_ticks,
             x_ticks,
@@ -395,5 +404,26 @@ impl Timeline {
             left: f(LEFT * 2.0),
             right: f(TIMELINE_WIDTH - RIGHT),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scales_end_on_round_numbers_whose_quarters_are_whole() {
+        for (v, top) in [
+            (0.0, 1.0),
+            (0.3, 1.0),
+            (3.0, 5.0),
+            (21.0, 25.0),
+            (101.0, 200.0),
+            (25_000.0, 25_000.0),
+        ] {
+            assert_eq!(nice_ceiling(v), top, "{v}");
+        }
+        assert_eq!(float(u64::MAX >> 11), 9_007_199_254_740_991.0);
+        assert_eq!(per_mille_text(205), "20.5 %");
     }
 }

@@ -168,7 +168,7 @@ fn panel(id: &str, heading: &str, p: &Progress, f: &Figures) -> Result<Panel, as
         ),
         BarChart::of(
             &format!("{id}-remaining"),
-            &format!("{heading}: devices remaining with TCoS credentials"),
+            &format!("{heading}: devices still on TCoS"),
             "devices at the end of each bar",
             "#7f7f7f",
             b,

@@ -14,6 +14,10 @@
 //! | counter | the command's counter                                         |
 //! | command | `migration` or `read`                                         |
 //! | detail  | a mark's words                                                |
+//!
+//! Beside them, `first_commands` keeps each device's first migration command (device, at),
+//! kept as the rows are written, so first commands per bucket are a scan of one row per
+//! device rather than a grouping of every command.
 
 use alloc::string::String;
 use alloc::vec;
@@ -37,7 +41,11 @@ pub(super) const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS events (
          command TEXT,
          detail TEXT
      );
-     CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at);";
+     CREATE INDEX IF NOT EXISTS events_kind_at ON events (kind, at);
+     CREATE TABLE IF NOT EXISTS first_commands (
+         device INTEGER PRIMARY KEY,
+         at INTEGER NOT NULL
+     );";
 
 /// The marks' kinds, by the names rows carry.
 const MARKS: [MarkKind; 7] = [
@@ -194,10 +202,8 @@ pub(super) fn activity(conn: &Connection, buckets: Buckets) -> Result<Activity, 
     let end_ms = buckets.end().saturating_add(1).saturating_mul(1000);
     let width_ms = buckets.width.saturating_mul(1000);
     let mut stmt = conn.prepare_cached(
-        "SELECT (first - ?1) / ?3, COUNT(*) FROM (
-             SELECT MIN(at) AS first FROM events
-             WHERE kind = 'sent' AND command = 'migration' GROUP BY device
-         ) WHERE first >= ?1 AND first < ?2 GROUP BY 1",
+        "SELECT (at - ?1) / ?3, COUNT(*) FROM first_commands
+         WHERE at >= ?1 AND at < ?2 GROUP BY 1",
     )?;
     let mut rows = stmt.query(params![start_ms, end_ms, width_ms])?;
     while let Some(row) = rows.next()? {

@@ -61,7 +61,8 @@ impl Buckets {
     /// Buckets covering `from..=to` (Unix seconds): the shortest width of a second, ten
     /// seconds, a minute, ten minutes, an hour, six hours or a day giving at most
     /// [`Self::MOST`] buckets; a window longer than that many days is cut into days (a
-    /// migration's months, a bucket a day) up to 400 of them, then weeks. Buckets of a day
+    /// migration's months, a bucket a day) up to 400 of them, then weeks (up to 400), then 30
+    /// days. Buckets of a day
     /// or longer start at midnight UTC.
     #[must_use]
     pub fn covering(from: i64, to: i64) -> Self {
@@ -79,7 +80,11 @@ impl Buckets {
         let mut chosen = None;
         for (w, _) in WIDTHS {
             let (start, n) = pick(w);
-            let limit = if w == 86_400 { 400 } else { Self::MOST };
+            let limit = if w == 86_400 || w == 604_800 {
+                400
+            } else {
+                Self::MOST
+            };
             if n <= limit || w == 2_592_000 {
                 chosen = Some((start, w, n));
                 break;
@@ -344,5 +349,40 @@ impl Activity {
             .iter()
             .map(|n| u32::try_from(*n).map_or(f64::MAX, f64::from) / w)
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_window_is_cut_into_the_shortest_buckets_that_fit() {
+        let day = 86_400;
+        let cases = [
+            (10, 1, "second"),
+            (600, 60, "minute"),
+            (day, 3_600, "hour"),
+            (7 * day, 21_600, "6 hours"),
+            (180 * day, day, "day"),
+            (3 * 365 * day, 604_800, "week"),
+        ];
+        for (span, width, unit) in cases {
+            let from = 1_767_571_200 + 1_234;
+            let b = Buckets::covering(from, from + span - 1);
+            assert_eq!((b.width, b.unit()), (width, unit), "{span}");
+            assert!(b.start <= from && b.end() >= from + span - 1, "{b:?}");
+            assert_eq!(b.index(b.start), Some(0));
+            assert_eq!(b.index(b.end()), Some(b.count - 1));
+            assert_eq!(b.index(b.end() + 1), None);
+            assert_eq!(b.index(b.start - 1), None);
+        }
+        // Days start at midnight UTC.
+        let b = Buckets::covering(1_767_571_200 + 5_000, 1_767_571_200 + 100 * 86_400);
+        assert_eq!(b.start % 86_400, 0);
+        // A window that ends before it starts is one instant; absurd ends do not overflow.
+        assert_eq!(Buckets::covering(10, 5).count, 1);
+        let wide = Buckets::covering(i64::MIN / 2, i64::MAX / 2);
+        assert!(wide.count >= 1);
     }
 }
