@@ -140,15 +140,22 @@ pub(super) fn insert(tx: &Transaction<'_>, rows: &[Row]) -> Result<(), StoreErro
     let mut stmt = tx.prepare_cached(
         "INSERT INTO events (at, kind, device, counter, command, detail) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
     )?;
+    let mut first = tx.prepare_cached(
+        "INSERT INTO first_commands (device, at) VALUES (?1, ?2)
+         ON CONFLICT (device) DO UPDATE SET at = MIN(at, excluded.at)",
+    )?;
     for r in rows {
         stmt.execute(params![
             r.at, r.kind, r.device, r.counter, r.command, r.detail
         ])?;
+        if let (Some(device), "sent", Some("migration")) = (r.device, r.kind, r.command) {
+            first.execute(params![device, r.at])?;
+        }
     }
     Ok(())
 }
 
-/// Counts per bucket of the rows of `kind` (restricted by `extra`), and how many came before
+/// Counts per bucket of the rows of `kind`, and how many came before
 /// the window.
 fn per_bucket(
     conn: &Connection,
