@@ -26,7 +26,7 @@ use tokio::sync::mpsc as tmpsc;
 
 pub use crate::cos::engine::Arrival;
 use crate::cos::engine::{
-    execute, Engine, Event, Input, JobId, MigrationContext, Record, Stats, Transmit, UnixTime,
+    execute, Engine, Event, Input, JobId, Lsn, MigrationContext, Record, Stats, Transmit, UnixTime,
     WorkResult,
 };
 use crate::cos::migration::Incident;
@@ -208,6 +208,12 @@ pub struct DriverConfig {
     pub inputs_per_turn: usize,
     /// How often `progress` is called, at most.
     pub progress_every: Duration,
+    /// Group commit: records are committed together, when the driver has nothing to send
+    /// until they are durable, or when this many are waiting (default 4,096) …
+    pub commit_records: usize,
+    /// … or when the oldest has waited this long (default 5 ms). No command leaves before
+    /// its records are committed, whatever these say.
+    pub commit_delay: Duration,
 }
 
 impl Default for DriverConfig {
@@ -219,6 +225,8 @@ impl Default for DriverConfig {
             stop_on_ctrl_c: false,
             inputs_per_turn: 256,
             progress_every: Duration::from_millis(200),
+            commit_records: 4096,
+            commit_delay: Duration::from_millis(5),
         }
     }
 }
@@ -367,6 +375,7 @@ async fn drive<T: Transport>(
     progress: &mut dyn FnMut(&Stats),
 ) -> Result<bool, alloc::string::String> {
     let (inbox, mut inbox_rx) = Inbox::channel();
+    let mut group = GroupCommit::new(config);
     let mut stopping = false;
     let mut last_progress = std::time::Instant::now();
     let ctrl_c = async {
@@ -382,8 +391,13 @@ async fn drive<T: Transport>(
         // transmits, events.
         loop {
             // Each command taken may let another start: its records and work go first.
-            persist_and_dispatch(engine, store, queue)?;
+            persist_and_dispatch(engine, store, queue, &mut group)?;
             let Some(t) = engine.poll_transmit() else {
+                // Nothing more to send until what is written is committed: commit the group,
+                // and send what that lets go.
+                if group.commit(engine, store)? {
+                    continue;
+                }
                 break;
             };
             let (device, counter) = (t.device, t.counter);
@@ -400,7 +414,7 @@ async fn drive<T: Transport>(
                     }
                     Some(arrival) = inbox_rx.recv() => take(engine, clock.now(), arrival),
                 }
-                persist_and_dispatch(engine, store, queue)?;
+                persist_and_dispatch(engine, store, queue, &mut group)?;
             };
             if sent.is_err() {
                 engine.handle(clock.now(), Input::SendFailed { device, counter });
@@ -494,15 +508,14 @@ fn persist_and_dispatch(
     engine: &mut Engine,
     store: &mut dyn RecordSink,
     queue: &WorkQueue,
+    group: &mut GroupCommit,
 ) -> Result<(), alloc::string::String> {
-    let mut last = None;
     while let Some((lsn, record)) = engine.poll_record() {
         store.append(lsn, &record)?;
-        last = Some(lsn);
+        group.written(lsn);
     }
-    if let Some(lsn) = last {
-        store.commit()?;
-        engine.handle_durable(lsn);
+    if group.due() {
+        group.commit(engine, store)?;
     }
     while let Some(work) = engine.poll_work() {
         if !queue.push(work) {
@@ -510,6 +523,58 @@ fn persist_and_dispatch(
         }
     }
     Ok(())
+}
+
+/// Records written and not yet committed: committed together (one transaction, one sync)
+/// when the driver would otherwise wait for them, or when enough are waiting or the oldest
+/// has waited long enough.
+struct GroupCommit {
+    /// The last record written and not committed.
+    upto: Option<Lsn>,
+    /// How many are waiting.
+    waiting: usize,
+    /// Since when the oldest has waited.
+    since: Option<std::time::Instant>,
+    most: usize,
+    delay: Duration,
+}
+
+impl GroupCommit {
+    fn new(config: &DriverConfig) -> Self {
+        Self {
+            upto: None,
+            waiting: 0,
+            since: None,
+            most: config.commit_records.max(1),
+            delay: config.commit_delay,
+        }
+    }
+
+    fn written(&mut self, lsn: Lsn) {
+        self.upto = Some(lsn);
+        self.waiting += 1;
+        self.since.get_or_insert_with(std::time::Instant::now);
+    }
+
+    fn due(&self) -> bool {
+        self.waiting >= self.most || self.since.is_some_and(|t| t.elapsed() >= self.delay)
+    }
+
+    /// Commits what is waiting and tells the engine; whether there was anything.
+    fn commit(
+        &mut self,
+        engine: &mut Engine,
+        store: &mut dyn RecordSink,
+    ) -> Result<bool, alloc::string::String> {
+        let Some(lsn) = self.upto.take() else {
+            return Ok(false);
+        };
+        store.commit()?;
+        engine.handle_durable(lsn);
+        self.waiting = 0;
+        self.since = None;
+        Ok(true)
+    }
 }
 
 fn take(engine: &mut Engine, now: UnixTime, arrival: Arrival) {
