@@ -39,13 +39,15 @@ fn migrates_a_simulated_fleet_and_reports_from_its_ledger() {
         "{first}"
     );
     // The run's figures close the output, for scripts.
-    let last: Vec<&str> = out.lines().rev().take(3).collect();
-    assert!(last[2].starts_with("first commands per second: "), "{out}");
+    let last: Vec<&str> = out.lines().rev().take(4).collect();
+    assert!(last[3].starts_with("first commands per second: "), "{out}");
     assert!(
-        last[1].starts_with("first attempts resolved per second: "),
+        last[2].starts_with("first attempts resolved per second: "),
         "{out}"
     );
-    assert!(last[0].starts_with("peak in flight: "), "{out}");
+    assert!(last[1].starts_with("peak in flight: "), "{out}");
+    // A finished run says so last.
+    assert!(last[0].starts_with("complete: 300 devices, "), "{out}");
     let text = std::fs::read_to_string(&ledger).expect("ledger");
     let file: gbcs::cos::ledger::Ledger = serde_json::from_str(&text).expect("ledger parses");
     let rows: Vec<_> = file.summary_as_at(i64::MAX).into_iter().collect();

@@ -276,6 +276,19 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             out,
             reason: i.to_string(),
         }),
-        None => Ok(out),
+        None if report.interrupted || !engine.is_finished() => Err(Failure::Stopped {
+            out,
+            reason: String::from(
+                "interrupted: the commands in flight were waited for; the run did not finish",
+            ),
+        }),
+        None => {
+            let remaining = stats.devices.saturating_sub(stats.migrated);
+            out += &format!(
+                "complete: {} devices, {} migrated, {} not migrated (excluded or failed: see the notices), {} attempts\n",
+                stats.devices, stats.migrated, remaining, stats.attempts
+            );
+            Ok(out)
+        }
     }
 }
