@@ -242,3 +242,38 @@ fn a_ledger_moves_between_a_file_and_a_store_unchanged_and_nothing_is_overwritte
     assert_eq!(std::fs::read(&out).expect("read"), before);
     assert!(ok(&gbcs(&["state", "export", "--help"])).contains("Example"));
 }
+
+#[test]
+fn each_party_s_counters_start_where_that_party_s_stand() {
+    let store = fresh("counters.sqlite");
+    let url = format!("sqlite:{}", store.display());
+    migrate_simulated(&[
+        "--state",
+        &url,
+        "--tcos-counter",
+        "5000",
+        "--acb-counter",
+        "900000",
+    ]);
+    let db = rusqlite::Connection::open(&store).expect("store");
+    let range = |command: &str| -> (i64, i64, i64) {
+        db.query_row(
+            "SELECT COUNT(*), MIN(counter), MAX(counter) FROM events WHERE kind = 'sent' AND command = ?1",
+            [command],
+            |r| Ok((r.get(0)?, r.get::<_, Option<i64>>(1)?.unwrap_or(0), r.get::<_, Option<i64>>(2)?.unwrap_or(0))),
+        )
+        .expect("counters")
+    };
+    let (migrations, lo, hi) = range("migration");
+    assert!(migrations > 0);
+    assert!(lo >= 5000 && hi < 900_000, "the TCoS party's: {lo}..={hi}");
+    let (reads, lo, _) = range("read");
+    assert!(
+        reads > 0,
+        "the simulated fleet has devices read before they are tried"
+    );
+    assert!(lo >= 900_000, "the ACB's: from {lo}");
+    // Counters start at 1: 0 is refused.
+    let o = gbcs(&["migrate", "--simulate", "10", "--acb-counter", "0"]);
+    assert_eq!(o.status.code(), Some(2), "{o:?}");
+}

@@ -251,6 +251,8 @@ pub fn command() -> Command {
                 .about("Migrate a simulated fleet from TCoS to ECoS, with a progress bar")
                 .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(simulated).help("Simulated meters (at most 100,000,000, the scale of the national fleet)"))
                 .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)))
+                .arg(Arg::new("tcos-counter").long("tcos-counter").value_name("N").default_value("1").value_parser(clap::value_parser!(u64).range(1..)).help("The TCoS party's next originator counter: above every counter it has used (its 0x0106 commands)"))
+                .arg(Arg::new("acb-counter").long("acb-counter").value_name("N").default_value("1").value_parser(clap::value_parser!(u64).range(1..)).help("The ACB's next originator counter: above every counter it has used (its CS02a reads; a sequence of its own)"))
                 .args(network_args())
                 .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger here (JSON: timed attempts, readings, standings, report sequence numbers)"))
                 .arg(Arg::new("state").long("state").value_name("URL").help("Write the ledger into this store as the run goes (sqlite:PATH; created if absent, refused if it already holds a run)"))

@@ -178,7 +178,12 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             .map_err(|e| Failure::key(e.to_string()))?;
     let mut engine = sim.engine(
         config,
-        gbcs::cos::engine::StartingCounters { tcos: 1, acb: 1 },
+        // Each party's counters start where that party's stand: a meter accepts only counters
+        // above the last it saw from the same originator.
+        gbcs::cos::engine::StartingCounters {
+            tcos: m.get_one::<u64>("tcos-counter").copied().unwrap_or(1),
+            acb: m.get_one::<u64>("acb-counter").copied().unwrap_or(1),
+        },
     );
     // Drawn on stderr only when it is a terminal (indicatif's own check).
     let bar = indicatif::ProgressBar::new(n as u64).with_style(
