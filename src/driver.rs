@@ -32,6 +32,8 @@ use crate::cos::engine::{
 use crate::cos::migration::Incident;
 use crate::frame::EntityId;
 
+#[cfg(feature = "exec")]
+pub mod exec;
 mod pool;
 use pool::WorkQueue;
 

@@ -40,6 +40,7 @@ fn main() -> ExitCode {
         Some(("report", m)) => report_cmds::report(m),
         Some(("state", m)) => report_cmds::state(m),
         Some(("dashboard", m)) => dashboard_cmd::dashboard(m),
+        Some(("sim-meters", m)) => cos_cmds::sim_meters(m),
         _ => Err(Failure::usage("unknown command")),
     };
     match result {

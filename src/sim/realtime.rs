@@ -247,16 +247,38 @@ impl crate::sim::fleet::SimulatedMigration {
         progress: &mut dyn FnMut(&crate::cos::engine::Stats),
     ) -> Result<crate::driver::RunReport, alloc::string::String> {
         let mut transport = SimTransport::new(Arc::clone(&self.fleet.meters), profile);
+        self.run_over(
+            engine,
+            &mut transport,
+            config,
+            tcos,
+            acb,
+            store,
+            on_event,
+            progress,
+        )
+    }
+
+    /// As [`Self::run_realtime_using`], through `transport` instead of the in-process
+    /// simulated network (an [`crate::driver::exec::ExecTransport`] whose child holds the
+    /// meters, say): this simulation gives the engine its parties and keys only.
+    ///
+    /// # Errors
+    /// As [`Self::run_realtime_using`].
+    #[allow(clippy::too_many_arguments)]
+    pub fn run_over<T: Transport>(
+        &self,
+        engine: &mut crate::cos::engine::Engine,
+        transport: &mut T,
+        config: &crate::driver::DriverConfig,
+        tcos: crate::cos::CosSigner<'_>,
+        acb: &(dyn crate::crypto::KeyAgreement + Sync),
+        store: &mut dyn crate::driver::RecordSink,
+        on_event: &mut dyn FnMut(&crate::cos::engine::Event),
+        progress: &mut dyn FnMut(&crate::cos::engine::Stats),
+    ) -> Result<crate::driver::RunReport, alloc::string::String> {
         self.with_context_using(tcos, acb, |ctx| {
-            crate::driver::run(
-                engine,
-                ctx,
-                &mut transport,
-                store,
-                config,
-                on_event,
-                progress,
-            )
+            crate::driver::run(engine, ctx, transport, store, config, on_event, progress)
         })
         .map_err(|e| alloc::format!("{e}"))?
     }

@@ -254,6 +254,7 @@ pub fn command() -> Command {
                 .arg(Arg::new("tcos-counter").long("tcos-counter").value_name("N").default_value("1").value_parser(clap::value_parser!(u64).range(1..)).help("The TCoS party's next originator counter: above every counter it has used (its 0x0106 commands)"))
                 .arg(Arg::new("acb-counter").long("acb-counter").value_name("N").default_value("1").value_parser(clap::value_parser!(u64).range(1..)).help("The ACB's next originator counter: above every counter it has used (its CS02a reads; a sequence of its own)"))
                 .args(network_args())
+                .arg(Arg::new("transport").long("transport").value_name("sim|exec:COMMAND").default_value("sim").help("sim: the in-process simulated network (the --rtt/--loss flags); exec:COMMAND: a child process speaking JSON lines (a command out: device, counter, kind, at, deadline, base64 bytes; a reply in: device, base64 bytes), e.g. exec:'gbcs sim-meters --simulate N --seed S'"))
                 .arg(Arg::new("ledger").long("ledger").value_name("FILE").help("Write the ledger here (JSON: timed attempts, readings, standings, report sequence numbers)"))
                 .arg(Arg::new("state").long("state").value_name("URL").help("Write the ledger into this store as the run goes (sqlite:PATH; created if absent, refused if it already holds a run)"))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))
@@ -325,6 +326,13 @@ pub fn command() -> Command {
                         .arg(Arg::new("dcc").long("dcc").action(ArgAction::SetTrue).help("DCC's list instead: communications hub faults and Gas Proxy Functions of a Non-Migratable model"))
                         .after_help("Categories: communications failure, device refused, invalid response, excluded (non-migratable or\nineligible), DCC to resolve. What DCC resolves is on DCC's list only. Prints only the header row when\nthere is nothing to tell.\n\nExamples:\n  gbcs report notices --ledger ledger.json --supplier SUPA01\n  gbcs report notices --ledger ledger.json --dcc"),
                 ),
+        )
+        .subcommand(
+            Command::new("sim-meters")
+                .about("The simulated meters of `migrate --simulate N --seed S` as a process: JSON-line commands in on stdin, replies and alerts out on stdout (for --transport exec:)")
+                .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(simulated).help("Simulated meters: the same N as the migrate run's"))
+                .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)).help("The same seed as the migrate run's"))
+                .after_help("Built from the same seeds as `migrate --simulate N --seed S` with its built-in test keys, so its meters\ntrust that run's parties. A line that is not a command is reported on stderr and skipped.\n\nExample:\n  gbcs migrate --simulate 2000 --transport \"exec:gbcs sim-meters --simulate 2000\""),
         )
         .subcommand(
             Command::new("dashboard")

@@ -126,6 +126,9 @@ fn authenticate_device(m: &ArgMatches, msg: &gbcs::Message<'_>) -> Result<String
     ))
 }
 
+/// When a simulated migration starts: 2025-12-01T00:00:00Z (the same for `sim-meters`).
+const SIM_START: i64 = 1_764_547_200;
+
 pub fn migrate(m: &ArgMatches) -> Result<String> {
     use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
     let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
@@ -174,7 +177,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         .tcos_credential()
         .map_err(|e| Failure::key(e.to_string()))?;
     let mut sim =
-        SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), 1_764_547_200)
+        SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), SIM_START)
             .map_err(|e| Failure::key(e.to_string()))?;
     let mut engine = sim.engine(
         config,
@@ -229,8 +232,37 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         Some(s) => s,
         None => &mut no_store,
     };
-    let report = sim
-        .run_realtime_using(
+    let mut on_progress = |p: &gbcs::cos::engine::Stats| {
+        bar.set_length(p.devices as u64);
+        bar.set_position(p.migrated as u64);
+        bar.set_message(format!(
+            "{} attempts, {} in flight",
+            p.attempts, p.in_flight
+        ));
+    };
+    let transport = m
+        .get_one::<String>("transport")
+        .map(String::as_str)
+        .unwrap_or("sim");
+    let mut malformed = None;
+    let report = match transport.strip_prefix("exec:") {
+        Some(command) => {
+            let mut child = gbcs::driver::exec::ExecTransport::spawn_line(command)
+                .map_err(|e| Failure::usage(format!("--transport {transport}: {e}")))?;
+            let report = sim.run_over(
+                &mut engine,
+                &mut child,
+                &driver,
+                signer,
+                acb_key,
+                sink,
+                &mut |_| {},
+                &mut on_progress,
+            );
+            malformed = Some(child.malformed());
+            report
+        }
+        None if transport == "sim" => sim.run_realtime_using(
             &mut engine,
             profile,
             &driver,
@@ -238,16 +270,15 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             acb_key,
             sink,
             &mut |_| {},
-            &mut |p| {
-                bar.set_length(p.devices as u64);
-                bar.set_position(p.migrated as u64);
-                bar.set_message(format!(
-                    "{} attempts, {} in flight",
-                    p.attempts, p.in_flight
-                ));
-            },
-        )
-        .map_err(Failure::key)?;
+            &mut on_progress,
+        ),
+        None => {
+            return Err(Failure::usage(format!(
+                "--transport {transport}: give sim or exec:COMMAND"
+            )))
+        }
+    }
+    .map_err(Failure::key)?;
     bar.finish_and_clear();
     let summary = engine.ledger().summary(engine.records(), engine.policy());
     if let Some(path) = m.get_one::<String>("ledger") {
@@ -265,6 +296,11 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         stats.late_replies,
         stats.duplicate_replies,
     );
+    if let Some((n, Some(first))) = malformed.filter(|(n, _)| *n > 0) {
+        out += &format!(
+            "MALFORMED LINES from the transport: {n} (skipped; their commands counted as unanswered); the first: {first}\n"
+        );
+    }
     if stats.local_faults > 0 {
         out += &format!(
             "LOCAL FAULTS: {} (the engine's keys failed; not device attempts)\n",
@@ -296,4 +332,52 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             Ok(out)
         }
     }
+}
+
+/// `gbcs sim-meters`: the simulated meters of `migrate --simulate N --seed S` behind JSON
+/// lines on stdin and stdout, for `migrate --transport exec:…`.
+pub fn sim_meters(m: &ArgMatches) -> Result<String> {
+    use gbcs::driver::exec::{alert_line, parse_command_line, reply_line};
+    use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+    use std::io::{BufRead, Write};
+    let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
+        .map_err(|_| Failure::usage("--simulate too large"))?;
+    let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
+    let pki =
+        gbcs::sim::TestPki::generate_with_backend(b"gbcs migrate", gbcs::crypto::Backend::DEFAULT)
+            .map_err(|e| Failure::key(e.to_string()))?;
+    let parties =
+        MigrationParties::certified(&pki, None, None).map_err(|e| Failure::key(e.to_string()))?;
+    let sim = SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), SIM_START)
+        .map_err(|e| Failure::key(e.to_string()))?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut commands, mut replies, mut refused) = (0u64, 0u64, 0u64);
+    for (i, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| Failure::io("stdin", e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let c = match parse_command_line(&line) {
+            Ok(c) => c,
+            Err(why) => {
+                refused += 1;
+                eprintln!("sim-meters: line {}: {why}", i + 1);
+                continue;
+            }
+        };
+        commands += 1;
+        let (reply, alerts) = sim.fleet.meters.deliver(c.device, &c.bytes, c.at.secs());
+        let mut lines: Vec<String> = alerts.iter().map(|a| alert_line(a)).collect();
+        if let Some(r) = reply {
+            replies += 1;
+            lines.push(reply_line(c.device, &r));
+        }
+        for l in lines {
+            writeln!(out, "{l}").map_err(|e| Failure::io("stdout", e))?;
+        }
+        out.flush().map_err(|e| Failure::io("stdout", e))?;
+    }
+    eprintln!("sim-meters: {commands} commands, {replies} replies, {refused} lines refused");
+    Ok(String::new())
 }
