@@ -277,3 +277,23 @@ fn each_party_s_counters_start_where_that_party_s_stand() {
     let o = gbcs(&["migrate", "--simulate", "10", "--acb-counter", "0"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
 }
+
+#[test]
+fn a_store_that_cannot_be_used_stops_migrate_with_exit_4_and_is_never_repaired() {
+    // A directory where the file should be, and a file that is not a database.
+    let dir = fresh("store-is-a-directory");
+    std::fs::create_dir_all(&dir).expect("dir");
+    let corrupt = fresh("corrupt.sqlite");
+    let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
+    std::fs::write(&corrupt, &junk).expect("junk");
+    for path in [&dir, &corrupt] {
+        let url = format!("sqlite:{}", path.display());
+        let o = gbcs(&["migrate", "--simulate", "10", "--state", &url]);
+        assert_eq!(o.status.code(), Some(4), "{url}: {o:?}");
+        assert!(
+            String::from_utf8_lossy(&o.stderr).contains(&path.display().to_string()),
+            "{o:?}"
+        );
+    }
+    assert_eq!(std::fs::read(&corrupt).expect("kept"), junk, "not repaired");
+}

@@ -370,3 +370,100 @@ fn records_are_committed_in_groups_and_always_before_their_commands_leave() {
         store.appended
     );
 }
+
+/// Commits until the `fail_at`-th commit, which fails as a full disk would.
+struct FailingStore {
+    inner: WriteAhead,
+    fail_at: usize,
+}
+
+impl RecordSink for FailingStore {
+    fn append(&mut self, lsn: u64, record: &Record) -> Result<(), String> {
+        self.inner.append(lsn, record)
+    }
+    fn commit(&mut self) -> Result<(), String> {
+        if self.inner.commits + 1 == self.fail_at {
+            return Err(String::from("database or disk is full"));
+        }
+        self.inner.commit()
+    }
+}
+
+#[test]
+fn a_store_that_fails_stops_the_run_and_nothing_unrecorded_leaves() {
+    let mut sim = SimulatedMigration::new(b"driver tests", 6, 300, &FleetMix::default(), CLOCK)
+        .expect("fleet");
+    let mut engine = sim.engine(
+        EngineConfig {
+            deadline_millis: 2_000,
+            ..EngineConfig::default()
+        },
+        StartingCounters { tcos: 1, acb: 1 },
+    );
+    let mut store = FailingStore {
+        inner: WriteAhead::default(),
+        fail_at: 6,
+    };
+    let early = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sent = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let mut transport = Counting {
+        checked: Checked {
+            inner: gbcs::sim::realtime::SimTransport::new(
+                Arc::clone(&sim.fleet.meters),
+                NetworkProfile::default(),
+            ),
+            committed: Arc::clone(&store.inner.committed),
+            early: Arc::clone(&early),
+        },
+        sent: Arc::clone(&sent),
+    };
+    let config = DriverConfig {
+        workers: 2,
+        ..DriverConfig::default()
+    };
+    let result = sim
+        .with_context(|ctx| {
+            gbcs::driver::run(
+                &mut engine,
+                ctx,
+                &mut transport,
+                &mut store,
+                &config,
+                &mut |_| {},
+                &mut |_| {},
+            )
+        })
+        .expect("context");
+    let err = result.expect_err("the store's failure stops the run");
+    assert!(err.contains("disk is full"), "{err}");
+    assert_eq!(store.inner.commits, 5, "the failing commit was the sixth");
+    assert_eq!(early.load(Ordering::SeqCst), 0);
+    // Every command that left has its Sent record among the committed ones.
+    let committed = store.inner.committed.lock().expect("lock").len();
+    assert!(sent.load(Ordering::SeqCst) <= committed);
+    assert!(!engine.is_finished(), "stopped, not finished");
+}
+
+/// Counts what the checked transport carries.
+struct Counting {
+    checked: Checked,
+    sent: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+impl gbcs::driver::Transport for Counting {
+    fn send(
+        &mut self,
+        now: gbcs::cos::engine::UnixTime,
+        command: gbcs::cos::engine::Transmit,
+        inbox: &gbcs::driver::Inbox,
+    ) -> impl std::future::Future<Output = Result<(), gbcs::driver::TransportError>> {
+        self.sent.fetch_add(1, Ordering::SeqCst);
+        self.checked.send(now, command, inbox)
+    }
+    fn tick(&mut self, now: gbcs::cos::engine::UnixTime, inbox: &gbcs::driver::Inbox) {
+        self.checked.tick(now, inbox);
+    }
+    fn in_transit(&self) -> Option<gbcs::driver::InTransit> {
+        self.checked.in_transit()
+    }
+}
