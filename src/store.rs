@@ -116,6 +116,17 @@ pub fn sqlite_path(url: &str) -> Result<&str, StoreError> {
     }
 }
 
+/// The simulated run a store holds (`gbcs migrate --simulate N --seed S`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SimulatedRun {
+    /// Its meters (N).
+    pub meters: u64,
+    /// Its seed (S).
+    pub seed: u64,
+    /// Whether it finished.
+    pub complete: bool,
+}
+
 /// The ledger's history in an SQLite file.
 #[derive(Debug)]
 pub struct SqliteLedger {
@@ -270,6 +281,62 @@ impl SqliteLedger {
     /// [`StoreError::Sqlite`].
     pub fn is_empty(&self) -> Result<bool, StoreError> {
         Ok(self.len()? == 0)
+    }
+
+    /// The simulated run this store holds, if `migrate --simulate` made it: its meters and
+    /// seed, and whether it finished.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn simulated_run(&self) -> Result<Option<SimulatedRun>, StoreError> {
+        let get = |key: &str| -> Result<Option<i64>, StoreError> {
+            Ok(self
+                .conn
+                .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+                .optional()?)
+        };
+        let (Some(meters), Some(seed)) = (get("simulated_meters")?, get("simulated_seed")?) else {
+            return Ok(None);
+        };
+        Ok(Some(SimulatedRun {
+            meters: u64::from_be_bytes(meters.to_be_bytes()),
+            seed: u64::from_be_bytes(seed.to_be_bytes()),
+            complete: get("simulated_complete")?.is_some_and(|v| v != 0),
+        }))
+    }
+
+    /// Records that this store holds the simulated run of `meters` and `seed` (not yet
+    /// finished).
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn set_simulated_run(&mut self, meters: u64, seed: u64) -> Result<(), StoreError> {
+        let tx = self.conn.transaction()?;
+        for (key, value) in [
+            ("simulated_meters", i64::from_be_bytes(meters.to_be_bytes())),
+            ("simulated_seed", i64::from_be_bytes(seed.to_be_bytes())),
+            ("simulated_complete", 0),
+        ] {
+            tx.execute(
+                "INSERT INTO meta (key, value) VALUES (?1, ?2)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![key, value],
+            )?;
+        }
+        tx.commit()?;
+        Ok(())
+    }
+
+    /// Records that the simulated run finished.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn set_simulated_complete(&mut self) -> Result<(), StoreError> {
+        self.conn.execute(
+            "UPDATE meta SET value = 1 WHERE key = 'simulated_complete'",
+            [],
+        )?;
+        Ok(())
     }
 
     /// What the run did over `buckets`, aggregated in the store: commands per bucket, first

@@ -91,7 +91,7 @@ fn reports_from_the_store_are_the_reports_from_the_ledger_file() {
     let before = std::fs::metadata(&store).expect("store").len();
     let refused = gbcs(&["migrate", "--simulate", "10", "--state", &store_url]);
     assert_eq!(refused.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&refused.stderr).contains("already holds a run"));
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing is overwritten"));
     assert_eq!(ok(&from(&state, &["due"])), "", "unchanged");
     assert!(std::fs::metadata(&store).expect("store").len() >= before);
     // Not a store this build opens; one it cannot create.
@@ -296,4 +296,60 @@ fn a_store_that_cannot_be_used_stops_migrate_with_exit_4_and_is_never_repaired()
         );
     }
     assert_eq!(std::fs::read(&corrupt).expect("kept"), junk, "not repaired");
+}
+
+#[test]
+fn a_finished_simulated_run_is_complete_at_once_and_another_run_is_refused() {
+    let store = fresh("simulated-run.sqlite");
+    let url = format!("sqlite:{}", store.display());
+    let first = ok(&gbcs(&[
+        "migrate",
+        "--simulate",
+        "20",
+        "--seed",
+        "3",
+        "--state",
+        &url,
+    ]));
+    assert!(first
+        .trim_end()
+        .lines()
+        .last()
+        .unwrap_or_default()
+        .starts_with("complete: 20 devices"));
+    let entries = gbcs::store::SqliteLedger::open(&store)
+        .expect("store")
+        .len()
+        .expect("len");
+    // The same run again: finished already, nothing done.
+    let again = ok(&gbcs(&[
+        "migrate",
+        "--simulate",
+        "20",
+        "--seed",
+        "3",
+        "--state",
+        &url,
+    ]));
+    assert!(again.starts_with("complete: "), "{again}");
+    assert!(again.contains("nothing to do"), "{again}");
+    // Another seed or size: refused, the store untouched.
+    for args in [["20", "4"], ["21", "3"]] {
+        let o = gbcs(&[
+            "migrate",
+            "--simulate",
+            args[0],
+            "--seed",
+            args[1],
+            "--state",
+            &url,
+        ]);
+        assert_eq!(o.status.code(), Some(2), "{o:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("--simulate 20 --seed 3, not this one"));
+    }
+    let after = gbcs::store::SqliteLedger::open(&store)
+        .expect("store")
+        .len()
+        .expect("len");
+    assert_eq!(after, entries);
 }

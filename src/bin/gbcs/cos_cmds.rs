@@ -215,14 +215,35 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         Some(url) => {
             let store = gbcs::store::SqliteLedger::open_url(url)
                 .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
-            if !store
-                .is_empty()
-                .map_err(|e| crate::report_cmds::store_failure(url, &e))?
-            {
-                return Err(Failure::usage(format!(
-                    "--state {url} already holds a run: nothing is overwritten (resuming a run from a store is not supported yet)"
-                )));
+            let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
+            let held = store.simulated_run().map_err(fail)?;
+            let meters = u64::try_from(n).unwrap_or(u64::MAX);
+            match held {
+                Some(r) if r.meters == meters && r.seed == seed && r.complete => {
+                    return Ok(format!(
+                        "complete: {url} holds the finished run of --simulate {n} --seed {seed}; nothing to do\n"
+                    ));
+                }
+                Some(r) if r.meters == meters && r.seed == seed => {
+                    return Err(Failure::usage(format!(
+                        "--state {url} holds the unfinished run of --simulate {n} --seed {seed}: resuming a run from a store is not supported yet; nothing is overwritten"
+                    )));
+                }
+                Some(r) => {
+                    return Err(Failure::usage(format!(
+                        "--state {url} holds the run of --simulate {} --seed {}, not this one: nothing is overwritten or mixed",
+                        r.meters, r.seed
+                    )));
+                }
+                None if !store.is_empty().map_err(fail)? => {
+                    return Err(Failure::usage(format!(
+                        "--state {url} already holds a run: nothing is overwritten (resuming a run from a store is not supported yet)"
+                    )));
+                }
+                None => {}
             }
+            let mut store = store;
+            store.set_simulated_run(meters, seed).map_err(fail)?;
             Some(store)
         }
         None => None,
@@ -324,6 +345,11 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             ),
         }),
         None => {
+            if let (Some(store), Some(url)) = (store.as_mut(), m.get_one::<String>("state")) {
+                store
+                    .set_simulated_complete()
+                    .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
+            }
             let remaining = stats.devices.saturating_sub(stats.migrated);
             out += &format!(
                 "complete: {} devices, {} migrated, {} not migrated (excluded or failed: see the notices), {} attempts\n",
