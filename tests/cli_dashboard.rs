@@ -180,3 +180,24 @@ fn a_window_and_a_policy_choose_what_the_page_shows() {
     ]);
     assert_ne!(o.status.code(), Some(0), "{o:?}");
 }
+
+#[test]
+fn an_absurd_window_is_still_a_page_of_bars() {
+    let ledger = fresh("dash-absurd-ledger.json");
+    migrate_simulated(&["--ledger", ledger.to_str().expect("path")]);
+    let out = fresh("dash-absurd.html");
+    ok(&gbcs(&[
+        "dashboard",
+        "--ledger",
+        ledger.to_str().expect("path"),
+        "--from",
+        "0001-01-01T00:00:00Z",
+        "--to",
+        "9999-12-31T23:59:59Z",
+        "--out",
+        out.to_str().expect("path"),
+    ]));
+    let html = std::fs::read_to_string(&out).expect("page");
+    let bars = count(&html, "#fleet-migrated rect.bar");
+    assert!((1..=400).contains(&bars), "{bars} bars");
+}

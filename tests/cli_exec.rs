@@ -67,7 +67,9 @@ fn a_child_that_answers_garbage_is_reported_and_one_that_cannot_start_is_refused
     let script = tmp("garbage-meters.sh");
     std::fs::write(
         &script,
-        "#!/bin/sh\nwhile read line; do echo 'not json'; echo '{\"device\":\"00DB\",\"bytes\":\"AA==\"}'; done\n",
+        // First a line past the transport's bound (1 MiB), then on each command a line that
+        // is not JSON and one whose device is not an ID.
+        "#!/bin/sh\nhead -c 1100000 /dev/zero | tr '\\0' a; echo\nwhile read line; do echo 'not json'; echo '{\"device\":\"00DB\",\"bytes\":\"AA==\"}'; done\n",
     )
     .expect("script");
     let child = format!("exec:sh {}", script.display());
@@ -82,7 +84,18 @@ fn a_child_that_answers_garbage_is_reported_and_one_that_cannot_start_is_refused
         stdout.contains("MALFORMED LINES from the transport: "),
         "{stdout}"
     );
-    assert!(stdout.contains("not json"), "the first is shown: {stdout}");
+    assert!(
+        stdout.contains("a line over 1048576 bytes"),
+        "the first, the over-long one, is shown: {stdout}"
+    );
+    let count: u64 = stdout
+        .split("MALFORMED LINES from the transport: ")
+        .nth(1)
+        .and_then(|r| r.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("a count");
+    // The long line, then the two bad lines of at least one command: each counted.
+    assert!(count >= 3, "{count}");
     let mut args = RUN.to_vec();
     args.extend_from_slice(&["--transport", "exec:/nonexistent/meters"]);
     let out = gbcs(&args);

@@ -361,7 +361,9 @@ fn records_are_committed_in_groups_and_always_before_their_commands_leave() {
         "a command left before its record"
     );
     assert!(report.stats.sent > 600);
-    // Grouped: many records a commit, and nothing left uncommitted at the end.
+    // Nothing left uncommitted at the end, and commits carry several records each. (A floor,
+    // not the gain: before group commit this run already averaged about 12 records a commit;
+    // with it about 15 — 425 commits instead of 523.)
     assert!(store.staged.is_empty());
     assert!(
         store.commits * 4 < store.appended,

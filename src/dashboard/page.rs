@@ -325,12 +325,12 @@ impl Page {
             let rows = (0..b.count)
                 .map(|i| SeriesRow {
                     bucket: time_label(b.start_of(i), b.width),
-                    values: vec_of(&[
+                    values: alloc::vec![
                         number(a.first_commands.get(i).copied().unwrap_or(0)),
                         format!("{:.1}", per_second.get(i).copied().unwrap_or(0.0)),
                         number(a.sent.get(i).copied().unwrap_or(0)),
                         number(a.in_flight.get(i).copied().unwrap_or(0)),
-                    ]),
+                    ],
                 })
                 .collect();
             (charts, rows)
@@ -383,8 +383,4 @@ impl Page {
                 .collect(),
         })
     }
-}
-
-fn vec_of(v: &[String]) -> Vec<String> {
-    v.to_vec()
 }

@@ -58,16 +58,18 @@ impl Buckets {
     /// Most buckets a window is cut into while a shorter width would do.
     pub const MOST: usize = 48;
 
+    /// Most buckets any window is cut into: a day each for a migration's year.
+    pub const MOST_EVER: usize = 400;
+
     /// Buckets covering `from..=to` (Unix seconds): the shortest width of a second, ten
     /// seconds, a minute, ten minutes, an hour, six hours or a day giving at most
     /// [`Self::MOST`] buckets; a window longer than that many days is cut into days (a
-    /// migration's months, a bucket a day) up to 400 of them, then weeks (up to 400), then 30
-    /// days. Buckets of a day
-    /// or longer start at midnight UTC.
+    /// migration's months, a bucket a day), weeks or 30 days, up to [`Self::MOST_EVER`] of
+    /// them; a longer window still (an absurd `--from`, say) into whole days enough to stay
+    /// within that. Buckets of a day or longer start at midnight UTC.
     #[must_use]
     pub fn covering(from: i64, to: i64) -> Self {
         let to = to.max(from);
-        let span = to.saturating_sub(from).saturating_add(1);
         let pick = |w: i64| {
             let start = if w >= 86_400 {
                 from.div_euclid(86_400).saturating_mul(86_400)
@@ -77,23 +79,32 @@ impl Buckets {
             let n = to.saturating_sub(start).div_euclid(w).saturating_add(1);
             (start, usize::try_from(n).unwrap_or(usize::MAX))
         };
-        let mut chosen = None;
         for (w, _) in WIDTHS {
             let (start, n) = pick(w);
-            let limit = if w == 86_400 || w == 604_800 {
-                400
+            let limit = if w >= 86_400 {
+                Self::MOST_EVER
             } else {
                 Self::MOST
             };
-            if n <= limit || w == 2_592_000 {
-                chosen = Some((start, w, n));
-                break;
+            if n <= limit {
+                return Self {
+                    start,
+                    width: w,
+                    count: n,
+                };
             }
         }
-        let (start, width, count) = chosen.unwrap_or((from, span, 1));
+        // Whole days, as many a bucket as keeps the count within bounds.
+        let days = to
+            .saturating_sub(from)
+            .div_euclid(86_400)
+            .saturating_add(2)
+            .div_euclid(i64::try_from(Self::MOST_EVER).unwrap_or(i64::MAX) - 1)
+            .saturating_add(1);
+        let (start, count) = pick(days.saturating_mul(86_400));
         Self {
             start,
-            width,
+            width: days.saturating_mul(86_400),
             count,
         }
     }
@@ -382,7 +393,18 @@ mod tests {
         assert_eq!(b.start % 86_400, 0);
         // A window that ends before it starts is one instant; absurd ends do not overflow.
         assert_eq!(Buckets::covering(10, 5).count, 1);
-        let wide = Buckets::covering(i64::MIN / 2, i64::MAX / 2);
-        assert!(wide.count >= 1);
+        // An absurd window (ten thousand years) is still a page of bars, not a million.
+        for (from, to) in [
+            (-62_167_219_200, 253_402_300_799),
+            (i64::MIN / 4, i64::MAX / 4),
+            (0, 400 * 2_592_000),
+        ] {
+            let wide = Buckets::covering(from, to);
+            assert!(
+                (1..=Buckets::MOST_EVER).contains(&wide.count),
+                "{from}..{to}: {wide:?}"
+            );
+            assert!(wide.start <= from && wide.end() >= to, "{wide:?}");
+        }
     }
 }
