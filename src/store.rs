@@ -15,7 +15,9 @@
 //! engine's records here before it acts on them: the ledger's entries, and beside them
 //! (schema 2, `events`) every command sent and settled, and the run's incidents, listings
 //! and pauses, from which [`SqliteLedger::activity`] aggregates what the run did over time.
-//! Devices' progress and counter blocks are not kept yet: a run cannot resume from the store.
+//! Beside them (schema 3) it keeps what a restart needs: each device's progress, the commands
+//! sent and not settled, the counter blocks reserved and the stopping incident
+//! ([`SqliteLedger::resumption`], for [`Engine::restart`](crate::cos::engine::Engine::restart)).
 //!
 //! ```
 //! # fn main() -> Result<(), Box<dyn std::error::Error>> {
@@ -49,10 +51,14 @@ use crate::cos::engine::{Activity, Buckets, Record};
 use crate::cos::ledger::{Ledger, LedgerEntry};
 
 mod events;
+mod progress;
+
+pub use progress::Resumption;
 
 /// The schema version this build writes and reads: 1 kept the ledger's entries; 2 adds the
-/// engine's events (a store of version 1 is brought to 2 when opened).
-pub const SCHEMA_VERSION: i64 = 2;
+/// engine's events; 3 what a run resumes from (devices' progress, commands in flight, counter
+/// blocks, the stopping incident). An older store is brought to 3 when opened.
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Why the store could not be used.
 #[derive(Debug)]
@@ -66,7 +72,7 @@ pub enum StoreError {
         /// The newest this build reads.
         supported: i64,
     },
-    /// A row that does not read as a ledger entry.
+    /// A row that does not read back (a ledger entry, an event, a device's progress).
     BadRow {
         /// Its sequence number.
         seq: i64,
@@ -87,7 +93,7 @@ impl fmt::Display for StoreError {
                 f,
                 "the store was written by a newer version (schema {found}; this build reads up to {supported})"
             ),
-            Self::BadRow { seq, message } => write!(f, "ledger entry {seq}: {message}"),
+            Self::BadRow { seq, message } => write!(f, "row {seq}: {message}"),
             Self::Missing(p) => write!(f, "{p}: no such store"),
             Self::Url(u) => write!(
                 f,
@@ -133,6 +139,7 @@ pub struct SqliteLedger {
     conn: Connection,
     pending: Vec<LedgerEntry>,
     pending_events: Vec<events::Row>,
+    pending_progress: Vec<Record>,
 }
 
 impl SqliteLedger {
@@ -157,6 +164,7 @@ impl SqliteLedger {
              );",
         )?;
         conn.execute_batch(events::SCHEMA)?;
+        conn.execute_batch(progress::SCHEMA)?;
         let found: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -189,6 +197,7 @@ impl SqliteLedger {
             conn,
             pending: Vec::new(),
             pending_events: Vec::new(),
+            pending_progress: Vec::new(),
         })
     }
 
@@ -219,12 +228,12 @@ impl SqliteLedger {
     /// # Errors
     /// [`StoreError::Sqlite`]; nothing is written then.
     pub fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError> {
-        self.append_with(entries, &[])
+        self.append_with(entries, &[], [])
     }
 
     /// Appends `records` in one transaction: ledger entries to the ledger, commands,
-    /// incidents, listings and pauses to the events; the rest (devices' progress, counter
-    /// blocks) is not kept yet.
+    /// incidents, listings and pauses to the events, and what a restart needs (devices'
+    /// progress, commands in flight, counter blocks, the stopping incident) beside them.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`]; nothing is written then.
@@ -234,22 +243,28 @@ impl SqliteLedger {
     ) -> Result<(), StoreError> {
         let mut entries = Vec::new();
         let mut rows = Vec::new();
+        let mut kept = Vec::new();
         for r in records {
             match r {
                 Record::Ledger(e) => entries.push(e.clone()),
-                other => rows.extend(events::Row::of(other)),
+                other => {
+                    rows.extend(events::Row::of(other));
+                    kept.push(other);
+                }
             }
         }
-        self.append_with(&entries, &rows)
+        self.append_with(&entries, &rows, kept)
     }
 
-    fn append_with(
+    fn append_with<'a>(
         &mut self,
         entries: &[LedgerEntry],
         rows: &[events::Row],
+        kept: impl IntoIterator<Item = &'a Record>,
     ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
         events::insert(&tx, rows)?;
+        progress::write(&tx, kept)?;
         {
             let mut insert = tx.prepare_cached("INSERT INTO ledger_entries (entry) VALUES (?1)")?;
             for e in entries {
@@ -357,6 +372,15 @@ impl SqliteLedger {
         events::span(&self.conn)
     }
 
+    /// What a run resumes from: each device's progress, the commands sent and never
+    /// settled, the counters reserved, the stopping incident.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`]; [`StoreError::BadRow`] for a row that does not read back.
+    pub fn resumption(&self) -> Result<Resumption, StoreError> {
+        progress::load(&self.conn)
+    }
+
     /// The ledger the entries build, replayed in order.
     ///
     /// # Errors
@@ -373,7 +397,7 @@ impl SqliteLedger {
             let entry: LedgerEntry =
                 serde_json::from_str(&text).map_err(|e| StoreError::BadRow {
                     seq,
-                    message: e.to_string(),
+                    message: alloc::format!("a ledger entry that does not read: {e}"),
                 })?;
             ledger.apply(&entry);
         }
@@ -383,23 +407,32 @@ impl SqliteLedger {
 
 #[cfg(feature = "tokio")]
 impl crate::driver::RecordSink for SqliteLedger {
-    /// Takes the ledger's records and the events (devices' progress and counter blocks are
-    /// not kept yet).
+    /// Takes every record: the ledger's, the events, and what a restart needs.
     fn append(&mut self, _lsn: u64, record: &Record) -> Result<(), String> {
         match record {
             Record::Ledger(e) => self.pending.push(e.clone()),
-            other => self.pending_events.extend(events::Row::of(other)),
+            other => {
+                self.pending_events.extend(events::Row::of(other));
+                if progress::kept(other) {
+                    self.pending_progress.push(other.clone());
+                }
+            }
         }
         Ok(())
     }
 
     fn commit(&mut self) -> Result<(), String> {
-        if self.pending.is_empty() && self.pending_events.is_empty() {
+        if self.pending.is_empty()
+            && self.pending_events.is_empty()
+            && self.pending_progress.is_empty()
+        {
             return Ok(());
         }
         let batch = core::mem::take(&mut self.pending);
         let rows = core::mem::take(&mut self.pending_events);
-        self.append_with(&batch, &rows).map_err(|e| e.to_string())
+        let kept = core::mem::take(&mut self.pending_progress);
+        self.append_with(&batch, &rows, &kept)
+            .map_err(|e| e.to_string())
     }
 }
 

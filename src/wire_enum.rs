@@ -134,6 +134,18 @@ macro_rules! wire_enum {
             }
         }
 
+        /// From `{"value": n, ...}`, the form it serializes to (the name is not needed).
+        #[cfg(feature = "serde")]
+        impl<'de> ::serde::Deserialize<'de> for $name {
+            fn deserialize<D: ::serde::Deserializer<'de>>(d: D) -> core::result::Result<Self, D::Error> {
+                #[derive(::serde::Deserialize)]
+                struct Wire {
+                    value: $inner,
+                }
+                <Wire as ::serde::Deserialize>::deserialize(d).map(|w| Self(w.value))
+            }
+        }
+
         impl core::str::FromStr for $name {
             type Err = $crate::wire_enum::UnknownName;
 

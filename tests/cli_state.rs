@@ -134,7 +134,7 @@ fn reports_from_the_store_are_the_reports_from_the_ledger_file() {
 }
 
 #[test]
-fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole() {
+fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole_and_resumes_to_the_end() {
     let mut batches = 0;
     // A 2,000-meter run takes some seconds (debug build): killed early, midway and late.
     for (n, delay_ms) in [(2_000, 1_500u64), (2_000, 3_000), (2_000, 5_000)] {
@@ -164,6 +164,26 @@ fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole() {
         let entries = s.len().expect("len");
         assert_eq!(ledger.to_entries().is_empty(), entries == 0);
         batches += usize::from(entries > 0);
+        if delay_ms == 3_000 {
+            // The same run again resumes where the store stands and finishes.
+            let o = gbcs(&[
+                "migrate",
+                "--simulate",
+                &n.to_string(),
+                "--state",
+                &url(&store),
+            ]);
+            let out = ok(&o);
+            if entries > 0 {
+                assert!(out.starts_with("resumed: "), "{out}");
+            }
+            let last = out.trim_end().lines().last().unwrap_or_default().to_owned();
+            assert!(last.starts_with("complete: 2000 devices"), "{last}");
+            let s = gbcs::store::SqliteLedger::open(&store).expect("opens");
+            let r = s.resumption().expect("resumption");
+            assert!(r.unresolved.is_empty(), "{:?}", r.unresolved.first());
+            assert_eq!(r.progress.len(), n);
+        }
     }
     assert!(batches > 0, "at least one kill came after a commit");
 }

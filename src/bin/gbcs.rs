@@ -20,6 +20,8 @@ mod input;
 mod keys;
 #[path = "gbcs/messages.rs"]
 mod messages;
+#[path = "gbcs/migrate_cmd.rs"]
+mod migrate_cmd;
 #[path = "gbcs/report_cmds.rs"]
 mod report_cmds;
 #[path = "gbcs/report_due.rs"]
@@ -36,11 +38,11 @@ fn main() -> ExitCode {
         Some(("mac", m)) => messages::mac(m),
         Some(("build", m)) => build::build(m),
         Some(("classify", m)) => cos_cmds::classify_cmd(m),
-        Some(("migrate", m)) => cos_cmds::migrate(m),
+        Some(("migrate", m)) => migrate_cmd::migrate(m),
         Some(("report", m)) => report_cmds::report(m),
         Some(("state", m)) => report_cmds::state(m),
         Some(("dashboard", m)) => dashboard_cmd::dashboard(m),
-        Some(("sim-meters", m)) => cos_cmds::sim_meters(m),
+        Some(("sim-meters", m)) => migrate_cmd::sim_meters(m),
         _ => Err(Failure::usage("unknown command")),
     };
     match result {

@@ -22,6 +22,8 @@ use crate::payload::{
 
 /// What the meter holds in its role-5 cell.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum CosState {
     /// TCoS credentials.
     Tcos,
@@ -41,6 +43,8 @@ impl CosState {
 
 /// Why a meter's state is unknown.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum UnknownReason {
     /// The evidence has no usable role-5 DS cell: not reported, or reported with this status.
     NoCell {

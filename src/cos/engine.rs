@@ -60,12 +60,14 @@ mod activity;
 mod apply;
 mod flow;
 mod replies;
+mod restart;
 mod select;
 mod types;
 mod work;
 
 pub use activity::{Activity, Buckets, Mark, MarkKind};
 use flow::{Counter, Flow};
+pub use restart::Unresolved;
 pub use types::{
     Arrival, CommandKind, CounterParty, EngineConfig, Event, Input, InventoryChange, JobId, Lsn,
     Reading, Record, Resolution, StartingCounters, Stats, Transmit, UnixTime, Work, WorkResult,
@@ -172,19 +174,34 @@ impl Engine {
         counters: StartingCounters,
         now: UnixTime,
     ) -> Self {
+        let mut engine = Self::blank(records, policy, config, counters, now, Ledger::new());
+        engine.start_tracking();
+        engine.pump();
+        engine
+    }
+
+    /// An engine with nothing tracked, scheduled or started yet.
+    fn blank(
+        records: Vec<DeviceRecord>,
+        policy: MigrationPolicy,
+        config: EngineConfig,
+        counters: StartingCounters,
+        now: UnixTime,
+        ledger: Ledger,
+    ) -> Self {
         let n = records.len();
         let index = records
             .iter()
             .enumerate()
             .map(|(i, r)| (r.entity_id, i))
             .collect();
-        let mut engine = Self {
+        Self {
             auto_stop: AutoStop::new(policy.auto_stop),
             policy,
             config,
             records,
             index,
-            ledger: Ledger::new(),
+            ledger,
             now,
             tcos: Counter::starting(CounterParty::Tcos, counters.tcos),
             acb: Counter::starting(CounterParty::Acb, counters.acb),
@@ -213,18 +230,21 @@ impl Engine {
                 now,
                 ..Stats::default()
             },
-        };
-        for i in 0..n {
-            engine.track(i, EvidenceSource::Inventory);
-            engine.reschedule(i);
         }
-        engine.stats.migrated = engine
+    }
+
+    /// Brings every device's ledger history up to date from the inventory and puts it where
+    /// its selection says (a busy device stays busy).
+    fn start_tracking(&mut self) {
+        for i in 0..self.records.len() {
+            self.track(i, EvidenceSource::Inventory);
+            self.reschedule(i);
+        }
+        self.stats.migrated = self
             .records
             .iter()
             .filter(|r| r.status == MigrationStatus::Migrated)
             .count();
-        engine.pump();
-        engine
     }
 
     /// Takes an input at `now`.

@@ -26,6 +26,8 @@ pub use selection::{select, Decision, Priority, SkipReason};
 
 /// Where a device is in its migration.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(feature = "serde", serde(rename_all = "kebab-case"))]
 pub enum MigrationStatus {
     /// Not tried yet.
     NotStarted,
@@ -107,6 +109,11 @@ pub struct DeviceRecord {
 /// What of a [`DeviceRecord`] the migration changes (the rest is the inventory's): what a
 /// store keeps after each change, and what a restart puts back.
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize, serde::Deserialize))]
+#[cfg_attr(
+    feature = "serde",
+    serde(rename_all = "kebab-case", deny_unknown_fields)
+)]
 pub struct DeviceProgress {
     /// What the role-5 cell holds.
     pub state: CosState,

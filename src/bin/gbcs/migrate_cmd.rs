@@ -1,0 +1,379 @@
+//! `gbcs migrate` (a run, written to a store as it goes and resumed from it) and
+//! `gbcs sim-meters` (the simulated meters behind JSON lines).
+
+use gbcs::cos::ledger::csv_file::write_csv;
+use gbcs::crypto::KeyAgreement;
+
+use crate::failure::{Failure, Result};
+use crate::keys;
+use crate::messages::{module, signing_key};
+use crate::report_cmds::write_ledger;
+use clap::ArgMatches;
+
+/// When a simulated migration starts: 2025-12-01T00:00:00Z (the same for `sim-meters`).
+const SIM_START: i64 = 1_764_547_200;
+
+pub fn migrate(m: &ArgMatches) -> Result<String> {
+    use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+    let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
+        .map_err(|_| Failure::usage("--simulate too large"))?;
+    let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
+    let (config, profile) = crate::input::network_flags(m, seed)?;
+    // Nothing is overwritten silently: a ledger file already there is another run's.
+    if let Some(path) = m.get_one::<String>("ledger") {
+        if std::path::Path::new(path).exists() {
+            return Err(Failure::usage(format!(
+                "--ledger {path} exists (another run's ledger and the report numbers issued from it): nothing is overwritten; give a new path"
+            )));
+        }
+    }
+    let pki =
+        gbcs::sim::TestPki::generate_with_backend(b"gbcs migrate", gbcs::crypto::Backend::DEFAULT)
+            .map_err(|e| Failure::key(e.to_string()))?;
+    // Keys given on the command line (files or HSM URIs) sign and MAC; the test PKI certifies
+    // their public keys, so the simulated meters trust them.
+    let tcos = m
+        .get_one::<String>("key")
+        .map(|k| signing_key(m, k))
+        .transpose()?;
+    let acb = m
+        .get_one::<String>("acb-key")
+        .map(|k| keys::agreement(k, module(m)).map_err(Failure::key))
+        .transpose()?;
+    let public = |k: Option<&gbcs::crypto::PublicKey>, what: &str| {
+        k.cloned().ok_or_else(|| {
+            Failure::key(format!(
+                "{what}: the token has no public key object beside the key"
+            ))
+        })
+    };
+    let tcos_public = tcos
+        .as_ref()
+        .map(|t| public(t.public.as_ref(), "--key"))
+        .transpose()?;
+    let acb_public = acb
+        .as_ref()
+        .map(|a| public(a.public.as_ref(), "--acb-key"))
+        .transpose()?;
+    let parties = MigrationParties::certified(&pki, tcos_public.as_ref(), acb_public.as_ref())
+        .map_err(|e| Failure::key(e.to_string()))?;
+    let tcos_credential = parties
+        .tcos_credential()
+        .map_err(|e| Failure::key(e.to_string()))?;
+    let mut sim =
+        SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), SIM_START)
+            .map_err(|e| Failure::key(e.to_string()))?;
+    // The store, when given: a new one, or the same simulated run's to resume; another
+    // run's store is refused (nothing is overwritten or mixed).
+    let flags = gbcs::cos::engine::StartingCounters {
+        tcos: m.get_one::<u64>("tcos-counter").copied().unwrap_or(1),
+        acb: m.get_one::<u64>("acb-counter").copied().unwrap_or(1),
+    };
+    let (mut store, resumed) = match m.get_one::<String>("state") {
+        Some(url) => match open_run_store(url, n, seed)? {
+            RunStore::Complete(line) => return Ok(line),
+            RunStore::Fresh(s) => (Some(s), None),
+            RunStore::Resume(s, r) => (Some(s), Some(r)),
+        },
+        None => (None, None),
+    };
+    let mut resumed_line = String::new();
+    let mut engine = match resumed {
+        // Each party's counters start where that party's stand: a meter accepts only
+        // counters above the last it saw from the same originator.
+        None => sim.engine(config, flags),
+        Some(r) => {
+            resumed_line = format!(
+                "resumed: {} devices with progress, {} commands sent and never settled (taken as lost replies: read before any retry), counters from TCoS {} and ACB {}\n",
+                r.resumption.progress.len(),
+                r.resumption.unresolved.len(),
+                r.resumption.counters.tcos.max(flags.tcos),
+                r.resumption.counters.acb.max(flags.acb),
+            );
+            r.engine(&mut sim, config, flags)
+        }
+    };
+    // Drawn on stderr only when it is a terminal (indicatif's own check).
+    let bar = indicatif::ProgressBar::new(n as u64).with_style(
+        indicatif::ProgressStyle::with_template("[{bar:30}] {pos:>6}/{len} migrated, {msg}")
+            .map_err(|e| Failure::key(e.to_string()))?
+            .progress_chars("#>-"),
+    );
+    let signer = gbcs::cos::CosSigner {
+        credential: tcos_credential,
+        signer: match &tcos {
+            Some(t) => &*t.signer,
+            None => &sim.pki.tcos.ds.key,
+        },
+    };
+    let acb_key: &(dyn KeyAgreement + Sync) = match &acb {
+        Some(a) => &*a.key,
+        None => &sim.pki.acb.ka.key,
+    };
+    let driver = gbcs::driver::DriverConfig {
+        stop_on_ctrl_c: true,
+        ..gbcs::driver::DriverConfig::default()
+    };
+    let mut no_store = gbcs::driver::NoStore;
+    let sink: &mut dyn gbcs::driver::RecordSink = match store.as_mut() {
+        Some(s) => s,
+        None => &mut no_store,
+    };
+    let mut on_progress = |p: &gbcs::cos::engine::Stats| {
+        bar.set_length(p.devices as u64);
+        bar.set_position(p.migrated as u64);
+        bar.set_message(format!(
+            "{} attempts, {} in flight",
+            p.attempts, p.in_flight
+        ));
+    };
+    let transport = m
+        .get_one::<String>("transport")
+        .map(String::as_str)
+        .unwrap_or("sim");
+    let mut malformed = None;
+    let report = match transport.strip_prefix("exec:") {
+        Some(command) => {
+            let mut child = gbcs::driver::exec::ExecTransport::spawn_line(command)
+                .map_err(|e| Failure::usage(format!("--transport {transport}: {e}")))?;
+            let report = sim.run_over(
+                &mut engine,
+                &mut child,
+                &driver,
+                signer,
+                acb_key,
+                sink,
+                &mut |_| {},
+                &mut on_progress,
+            );
+            malformed = Some(child.malformed());
+            report
+        }
+        None if transport == "sim" => sim.run_realtime_using(
+            &mut engine,
+            profile,
+            &driver,
+            signer,
+            acb_key,
+            sink,
+            &mut |_| {},
+            &mut on_progress,
+        ),
+        None => {
+            return Err(Failure::usage(format!(
+                "--transport {transport}: give sim or exec:COMMAND"
+            )))
+        }
+    }
+    .map_err(Failure::key)?;
+    bar.finish_and_clear();
+    let summary = engine.ledger().summary(engine.records(), engine.policy());
+    if let Some(path) = m.get_one::<String>("ledger") {
+        write_ledger(path, engine.ledger())?;
+    }
+    let stats = report.stats;
+    let mut out = resumed_line;
+    out += &format!(
+        "{} devices, {} migrated, {} attempts in {:.1} s ({:.0} attempts/s); {} commands sent, {} late and {} duplicate replies\n",
+        n,
+        stats.migrated,
+        stats.attempts,
+        report.wall_secs,
+        stats.attempts as f64 / report.wall_secs.max(1e-9),
+        stats.sent,
+        stats.late_replies,
+        stats.duplicate_replies,
+    );
+    if let Some((n, Some(first))) = malformed.filter(|(n, _)| *n > 0) {
+        out += &format!(
+            "MALFORMED LINES from the transport: {n} (skipped; their commands counted as unanswered); the first: {first}\n"
+        );
+    }
+    if stats.local_faults > 0 {
+        out += &format!(
+            "LOCAL FAULTS: {} (the engine's keys failed; not device attempts)\n",
+            stats.local_faults
+        );
+    }
+    if let Some(i) = engine.stopped() {
+        out += &format!("AUTO-STOP: {i}\n");
+    }
+    out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
+    out += &crate::input::figures(&report);
+    match engine.stopped() {
+        Some(i) => Err(Failure::Stopped {
+            out,
+            reason: i.to_string(),
+        }),
+        None if report.interrupted || !engine.is_finished() => Err(Failure::Stopped {
+            out,
+            reason: String::from(
+                "interrupted: the commands in flight were waited for; the run did not finish",
+            ),
+        }),
+        None => {
+            if let (Some(store), Some(url)) = (store.as_mut(), m.get_one::<String>("state")) {
+                store
+                    .set_simulated_complete()
+                    .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
+            }
+            let remaining = stats.devices.saturating_sub(stats.migrated);
+            out += &format!(
+                "complete: {} devices, {} migrated, {} not migrated (excluded or failed: see the notices), {} attempts\n",
+                stats.devices, stats.migrated, remaining, stats.attempts
+            );
+            Ok(out)
+        }
+    }
+}
+
+/// `gbcs sim-meters`: the simulated meters of `migrate --simulate N --seed S` behind JSON
+/// lines on stdin and stdout, for `migrate --transport exec:…`.
+pub fn sim_meters(m: &ArgMatches) -> Result<String> {
+    use gbcs::driver::exec::{alert_line, parse_command_line, reply_line};
+    use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+    use std::io::{BufRead, Write};
+    let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
+        .map_err(|_| Failure::usage("--simulate too large"))?;
+    let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
+    let pki =
+        gbcs::sim::TestPki::generate_with_backend(b"gbcs migrate", gbcs::crypto::Backend::DEFAULT)
+            .map_err(|e| Failure::key(e.to_string()))?;
+    let parties =
+        MigrationParties::certified(&pki, None, None).map_err(|e| Failure::key(e.to_string()))?;
+    let sim = SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), SIM_START)
+        .map_err(|e| Failure::key(e.to_string()))?;
+    let stdin = std::io::stdin();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    let (mut commands, mut replies, mut refused) = (0u64, 0u64, 0u64);
+    for (i, line) in stdin.lock().lines().enumerate() {
+        let line = line.map_err(|e| Failure::io("stdin", e))?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let c = match parse_command_line(&line) {
+            Ok(c) => c,
+            Err(why) => {
+                refused += 1;
+                eprintln!("sim-meters: line {}: {why}", i + 1);
+                continue;
+            }
+        };
+        commands += 1;
+        let (reply, alerts) = sim.fleet.meters.deliver(c.device, &c.bytes, c.at.secs());
+        let mut lines: Vec<String> = alerts.iter().map(|a| alert_line(a)).collect();
+        if let Some(r) = reply {
+            replies += 1;
+            lines.push(reply_line(c.device, &r));
+        }
+        for l in lines {
+            writeln!(out, "{l}").map_err(|e| Failure::io("stdout", e))?;
+        }
+        out.flush().map_err(|e| Failure::io("stdout", e))?;
+    }
+    eprintln!("sim-meters: {commands} commands, {replies} replies, {refused} lines refused");
+    Ok(String::new())
+}
+
+/// What `--state` holds for this run.
+enum RunStore {
+    /// Nothing yet: the run starts.
+    Fresh(gbcs::store::SqliteLedger),
+    /// This run, unfinished: it resumes.
+    Resume(gbcs::store::SqliteLedger, Box<Resumed>),
+    /// This run, finished: the line to print.
+    Complete(String),
+}
+
+/// An unfinished run as its store kept it.
+struct Resumed {
+    resumption: gbcs::store::Resumption,
+    ledger: gbcs::cos::ledger::Ledger,
+    now: gbcs::cos::engine::UnixTime,
+}
+
+impl Resumed {
+    /// The engine of the simulation's fleet with the store's progress put back, its clock at
+    /// the last instant the store holds, its counters above every block reserved.
+    fn engine(
+        self,
+        sim: &mut gbcs::sim::fleet::SimulatedMigration,
+        config: gbcs::cos::engine::EngineConfig,
+        flags: gbcs::cos::engine::StartingCounters,
+    ) -> gbcs::cos::engine::Engine {
+        let mut records = core::mem::take(&mut sim.fleet.records);
+        let progress: std::collections::HashMap<_, _> =
+            self.resumption.progress.into_iter().collect();
+        let mut progress = progress;
+        for r in &mut records {
+            if let Some(p) = progress.remove(&r.entity_id) {
+                r.restore(p);
+            }
+        }
+        let kept = self.resumption.counters;
+        gbcs::cos::engine::Engine::restart(
+            records,
+            self.ledger,
+            &self.resumption.unresolved,
+            sim.policy.clone(),
+            config,
+            gbcs::cos::engine::StartingCounters {
+                tcos: kept.tcos.max(flags.tcos),
+                acb: kept.acb.max(flags.acb),
+            },
+            self.now,
+        )
+    }
+}
+
+/// Opens `--state URL` for the simulated run of `n` meters and `seed`.
+fn open_run_store(url: &str, n: usize, seed: u64) -> Result<RunStore> {
+    let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
+    let mut store = gbcs::store::SqliteLedger::open_url(url).map_err(fail)?;
+    let meters = u64::try_from(n).unwrap_or(u64::MAX);
+    match store.simulated_run().map_err(fail)? {
+        Some(r) if r.meters == meters && r.seed == seed && r.complete => Ok(RunStore::Complete(
+            format!("complete: {url} holds the finished run of --simulate {n} --seed {seed}; nothing to do\n"),
+        )),
+        Some(r) if r.meters == meters && r.seed == seed => {
+            let resumption = store.resumption().map_err(fail)?;
+            if let Some(reason) = &resumption.stopped {
+                return Err(Failure::Stopped {
+                    out: format!("{url} holds the run of --simulate {n} --seed {seed}, stopped by an incident; nothing was sent\n"),
+                    reason: format!("the run stands stopped by: {reason}"),
+                });
+            }
+            let ledger = store.ledger().map_err(fail)?;
+            // Time never goes back: the run resumes at the last instant its store holds.
+            let last = [
+                store.events_span().map_err(fail)?.map(|s| s.1),
+                ledger.last_instant(),
+                Some(SIM_START),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(SIM_START);
+            let now = gbcs::cos::engine::UnixTime::from_secs(last.saturating_add(1));
+            Ok(RunStore::Resume(
+                store,
+                Box::new(Resumed {
+                    resumption,
+                    ledger,
+                    now,
+                }),
+            ))
+        }
+        Some(r) => Err(Failure::usage(format!(
+            "--state {url} holds the run of --simulate {} --seed {}, not this one: nothing is overwritten or mixed",
+            r.meters, r.seed
+        ))),
+        None if !store.is_empty().map_err(fail)? => Err(Failure::usage(format!(
+            "--state {url} already holds a run that is not --simulate {n} --seed {seed}: nothing is overwritten or mixed"
+        ))),
+        None => {
+            store.set_simulated_run(meters, seed).map_err(fail)?;
+            Ok(RunStore::Fresh(store))
+        }
+    }
+}
