@@ -52,6 +52,8 @@ use crate::cos::ledger::{Ledger, LedgerEntry};
 
 mod events;
 mod progress;
+#[cfg(feature = "sim")]
+pub mod world;
 
 pub use progress::Resumption;
 

@@ -514,3 +514,65 @@ proptest::proptest! {
         }
     }
 }
+
+#[test]
+fn a_late_reading_taken_before_the_migration_does_not_undo_it() {
+    // Found by the crash harness: a migration command with no reply, the read of the cell
+    // that follows also unanswered by its deadline, the migration sent again and done — then
+    // the read's reply (TCoS, taken before) arrives. The record must stay ECoS, as the meter.
+    let mut sim = healthy(1);
+    let mut m = Manual::new(&mut sim, EngineConfig::default());
+    sim.with_context(|ctx| {
+        m.drain(ctx);
+        let [lost] = m.take().try_into().expect("one command");
+        assert_eq!(lost.kind, CommandKind::Migration);
+        // Lost on the way: the meter never gets it. After the back-off, the read.
+        let mut read = None;
+        for t in (31..).step_by(30).take(2_000) {
+            m.at(ctx, t);
+            if let Some(x) = m.take().into_iter().next() {
+                read = Some(x);
+                break;
+            }
+        }
+        let read = read.expect("the read before any retry");
+        assert_eq!(read.kind, CommandKind::Read);
+        let stale = answer(&sim, &read, m.now);
+        // Its reply is held past its deadline; the migration is sent again and done.
+        let mut again = None;
+        let from = m.now.secs() - CLOCK + 31;
+        for t in (from..).step_by(30).take(2_000) {
+            m.at(ctx, t);
+            if let Some(x) = m.take().into_iter().next() {
+                again = Some(x);
+                break;
+            }
+        }
+        let again = again.expect("the migration again");
+        assert_eq!(again.kind, CommandKind::Migration);
+        let reply = answer(&sim, &again, m.now);
+        m.input(
+            ctx,
+            Input::Reply {
+                device: again.device,
+                bytes: reply,
+            },
+        );
+        assert_eq!(m.engine.records()[0].status, MigrationStatus::Migrated);
+        // The read's reply, at last.
+        m.input(
+            ctx,
+            Input::Reply {
+                device: read.device,
+                bytes: stale,
+            },
+        );
+        assert_eq!(m.engine.stats().late_replies, 1);
+        let r = &m.engine.records()[0];
+        assert_eq!(
+            (r.status, r.state),
+            (MigrationStatus::Migrated, gbcs::cos::CosState::Ecos)
+        );
+    })
+    .expect("context");
+}

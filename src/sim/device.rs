@@ -131,6 +131,25 @@ struct Pending {
     received: i64,
 }
 
+/// What a meter remembers between commands — all that processing a command can change — so
+/// a meter world can be kept outside the process and put back (its keys and settings are
+/// the fleet's, derived again from its seed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MeterMemory {
+    /// Its trust anchor cells.
+    pub cells: Vec<(TrustAnchorCellIdentifier, Cell)>,
+    /// The anti-replay counter held per remote party role.
+    pub counters: Vec<(RemotePartyRole, u64)>,
+    /// The specialist sequence numbers held.
+    pub specialist: Vec<((RemotePartyRole, SeqNumberUsage), u64)>,
+    /// Its clock (Unix seconds).
+    pub clock: i64,
+    /// A future-dated command held: its bytes, when it runs, when it was received.
+    pub pending: Option<(Vec<u8>, i64, i64)>,
+    /// The counter of its last alert.
+    pub alert_counter: u64,
+}
+
 /// A simulated GBCS meter.
 #[derive(Clone, Debug)]
 pub struct SimDevice {
@@ -254,6 +273,36 @@ impl SimDevice {
     /// Sets the anti-replay counter for `role`.
     pub fn set_counter(&mut self, role: RemotePartyRole, value: u64) {
         self.counters.insert(role, value);
+    }
+
+    /// What the meter remembers now.
+    #[must_use]
+    pub fn memory(&self) -> MeterMemory {
+        MeterMemory {
+            cells: self.cells.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            counters: self.counters.iter().map(|(k, v)| (*k, *v)).collect(),
+            specialist: self.specialist.iter().map(|(k, v)| (*k, *v)).collect(),
+            clock: self.clock,
+            pending: self
+                .pending
+                .as_ref()
+                .map(|p| (p.command.clone(), p.at, p.received)),
+            alert_counter: self.alert_counter,
+        }
+    }
+
+    /// Puts back what the meter remembered ([`Self::memory`]).
+    pub fn set_memory(&mut self, m: MeterMemory) {
+        self.cells = m.cells.into_iter().collect();
+        self.counters = m.counters.into_iter().collect();
+        self.specialist = m.specialist.into_iter().collect();
+        self.clock = m.clock;
+        self.pending = m.pending.map(|(command, at, received)| Pending {
+            command,
+            at,
+            received,
+        });
+        self.alert_counter = m.alert_counter;
     }
 
     /// The device clock.

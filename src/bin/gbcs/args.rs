@@ -332,7 +332,11 @@ pub fn command() -> Command {
                 .about("The simulated meters of `migrate --simulate N --seed S` as a process: JSON-line commands in on stdin, replies and alerts out on stdout (for --transport exec:)")
                 .arg(Arg::new("simulate").long("simulate").value_name("N").required(true).value_parser(simulated).help("Simulated meters: the same N as the migrate run's"))
                 .arg(Arg::new("seed").long("seed").value_name("S").default_value("1").value_parser(clap::value_parser!(u64)).help("The same seed as the migrate run's"))
-                .after_help("Built from the same seeds as `migrate --simulate N --seed S` with its built-in test keys, so its meters\ntrust that run's parties. A line that is not a command is reported on stderr and skipped.\n\nExample:\n  gbcs migrate --simulate 2000 --transport \"exec:gbcs sim-meters --simulate 2000\""),
+                .arg(Arg::new("world").long("world").value_name("URL").help("Keep the meters' memory and a log of every command delivered in this SQLite file (sqlite:PATH), so the meters outlive this process: one sim-meters at a time holds a world (the next waits)"))
+                .arg(Arg::new("loss").long("loss").value_name("RATE").value_parser(crate::input::fraction).help("Replies lost after the meter executed the command (a fraction or a percentage; default 0)"))
+                .arg(Arg::new("late").long("late").value_name("RATE").value_parser(crate::input::fraction).help("Replies held back by --late-by (default 0)"))
+                .arg(Arg::new("late-by").long("late-by").value_name("DURATION").value_parser(crate::input::duration_ms).help("How long a late reply is held (default 5s)"))
+                .after_help("Built from the same seeds as `migrate --simulate N --seed S` with its built-in test keys, so its meters\ntrust that run's parties. A line that is not a command is reported on stderr and skipped. With --world\neach command is committed to the world (the meter's new memory and the log row) before its reply is\nwritten; which replies are lost or late is drawn from the seed, the device and the counter.\n\nExamples:\n  gbcs migrate --simulate 2000 --transport \"exec:gbcs sim-meters --simulate 2000\"\n  gbcs migrate --simulate 2000 --state sqlite:run.db --deadline 5s \\\n    --transport \"exec:gbcs sim-meters --simulate 2000 --world sqlite:world.db --loss 0.05 --late 0.02 --late-by 8s\""),
         )
         .subcommand(
             Command::new("dashboard")

@@ -247,7 +247,11 @@ impl Engine {
             None
         };
         let device = r.entity_id;
+        // A late reading (`go_on` false) was taken before what the engine has learned since:
+        // one that does not show ECoS on a device since migrated says nothing of its cell now.
+        let stale = !go_on && r.status == MigrationStatus::Migrated;
         match reading {
+            Reading::Cell(c) if stale && c.state != CosState::Ecos => {}
             Reading::Cell(c) => {
                 if let Some(r) = self.records.get_mut(i) {
                     r.unanswered_reads = 0;

@@ -1,0 +1,204 @@
+//! The crash harness: `gbcs migrate` over a lossy network with late replies, its state in
+//! SQLite, killed with SIGKILL at random instants and started again until the fleet is done.
+//! The meters are the outside world: `gbcs sim-meters --world` keeps their memory and a log
+//! of every command delivered in a file that outlives every engine process (and every
+//! sim-meters process: the engine's child dies with it).
+//!
+//! Then, against the meters' own log: no counter was ever delivered twice to a device or at
+//! or below one it had seen (no replay refusal); no device had its role-5 cell replaced
+//! twice; every command a meter took appears in the store as sent; the store and the meters
+//! agree on every device's cell; nothing is left in flight.
+//!
+//! Bounded for CI (20 kills, 400 meters); for longer runs, `GBCS_CRASH_KILLS` and
+//! `GBCS_CRASH_METERS` (and `GBCS_CRASH_SEED`) raise them: `scripts/crash-harness`.
+
+use gbcs::sim::fleet::SplitMix64;
+use gbcs::sim::pki::ids;
+use gbcs::store::world::MeterWorld;
+use gbcs::store::SqliteLedger;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::time::Duration;
+
+fn env_or(name: &str, default: u64) -> u64 {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+/// Commands the meters have taken so far (0 before the world exists).
+fn delivered(world: &std::path::Path) -> u64 {
+    let Ok(conn) =
+        rusqlite::Connection::open_with_flags(world, rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY)
+    else {
+        return 0;
+    };
+    conn.query_row("SELECT COUNT(*) FROM deliveries", [], |r| {
+        r.get::<_, i64>(0)
+    })
+    .ok()
+    .and_then(|v| u64::try_from(v).ok())
+    .unwrap_or(0)
+}
+
+#[test]
+fn migrate_killed_at_random_instants_loses_nothing_and_repeats_nothing() {
+    let kills_wanted = env_or("GBCS_CRASH_KILLS", 20);
+    let n = env_or("GBCS_CRASH_METERS", 400);
+    let mut rng = SplitMix64::new(env_or("GBCS_CRASH_SEED", 20_261_207));
+    let dir = std::env::temp_dir().join(format!("gbcs-crash-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    let (world, state) = (dir.join("world.sqlite"), dir.join("state.sqlite"));
+    let bin = env!("CARGO_BIN_EXE_gbcs");
+    let transport = format!(
+        "exec:{bin} sim-meters --simulate {n} --seed 4 --world sqlite:{} --loss 0.02 --late 0.01 --late-by 3s",
+        world.display()
+    );
+    let args = [
+        "migrate".to_owned(),
+        "--simulate".to_owned(),
+        n.to_string(),
+        "--seed".to_owned(),
+        "4".to_owned(),
+        "--state".to_owned(),
+        format!("sqlite:{}", state.display()),
+        "--deadline".to_owned(),
+        "2s".to_owned(),
+        "--transport".to_owned(),
+        transport,
+    ];
+    let mut kills = 0;
+    let mut lives = 0;
+    let finished = loop {
+        lives += 1;
+        let mut child = Command::new(bin)
+            .args(&args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("spawn");
+        if kills < kills_wanted {
+            // The kill falls at a random instant: after a random time (startup included), or
+            // once the meters have taken a random number of this life's commands, whichever
+            // comes first — so every life does some work and most die mid-flight.
+            let deadline =
+                std::time::Instant::now() + Duration::from_millis(100 + rng.below(1_500));
+            let quota = 1 + rng.below((n / 20).max(2));
+            let start = delivered(&world);
+            while std::time::Instant::now() < deadline
+                && delivered(&world) < start + quota
+                && child.try_wait().expect("wait").is_none()
+            {
+                std::thread::sleep(Duration::from_millis(5));
+            }
+            if child.try_wait().expect("wait").is_none() {
+                child.kill().expect("SIGKILL");
+                let _ = child.wait();
+                kills += 1;
+                continue;
+            }
+        }
+        let out = child.wait_with_output().expect("output");
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert_eq!(out.status.code(), Some(0), "life {lives}: {text}");
+        break text;
+    };
+    assert!(kills >= kills_wanted, "{kills} kills");
+    let last = finished.trim_end().lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with(&format!("complete: {n} devices")),
+        "{last}"
+    );
+
+    // The meters' log.
+    let world = MeterWorld::open(&world).expect("world");
+    let log = world.deliveries().expect("log");
+    assert!(!log.is_empty());
+    let replays: Vec<_> = log.iter().filter(|d| d.is_replay()).collect();
+    assert!(replays.is_empty(), "refused as replays: {replays:?}");
+    let mut last_counter: BTreeMap<_, u64> = BTreeMap::new();
+    let mut replaced: BTreeMap<_, u32> = BTreeMap::new();
+    for d in &log {
+        let (Some(from), Some(counter)) = (d.originator, d.counter) else {
+            panic!("a command that does not parse reached a meter: {d:?}");
+        };
+        if let Some(before) = last_counter.insert((d.device, from), counter) {
+            assert!(counter > before, "{d:?} after counter {before}");
+        }
+        if d.role5.0 != d.role5.1 {
+            *replaced.entry(d.device).or_default() += 1;
+        }
+    }
+    assert!(
+        replaced.values().all(|&k| k == 1),
+        "a cell replaced twice: {:?}",
+        replaced.iter().find(|(_, &k)| k > 1)
+    );
+
+    // Every command a meter took is in the store as sent.
+    let conn = rusqlite::Connection::open(&state).expect("state");
+    let mut stmt = conn
+        .prepare("SELECT device, counter, command FROM events WHERE kind = 'sent'")
+        .expect("query");
+    let sent: BTreeSet<(i64, i64, String)> = stmt
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("sent");
+    for d in &log {
+        let kind = match d.code {
+            Some(0x0106) => "migration",
+            Some(0x0008) => "read",
+            other => panic!("a command the engine never sends: {other:?}"),
+        };
+        let key = (
+            i64::from_be_bytes(d.device.0),
+            i64::try_from(d.counter.unwrap_or_default()).expect("counter"),
+            kind.to_owned(),
+        );
+        assert!(sent.contains(&key), "{d:?} is not in the store");
+    }
+
+    // The store and the meters agree on every cell; nothing is left in flight.
+    let store = SqliteLedger::open(&state).expect("store");
+    let r = store.resumption().expect("resumption");
+    assert!(r.unresolved.is_empty(), "{:?}", r.unresolved.first());
+    assert_eq!(r.progress.len(), usize::try_from(n).expect("n"));
+    let mut migrated = 0;
+    for (device, progress) in &r.progress {
+        let cell = world.memory(*device).expect("memory").map(|m| {
+            m.cells
+                .iter()
+                .find(|(id, _)| {
+                    *id == gbcs::payload::TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS
+                })
+                .map(|(_, c)| c.entity_id)
+        });
+        let store_says_ecos = progress.state == gbcs::cos::CosState::Ecos;
+        match cell {
+            Some(role5) => assert_eq!(
+                role5 == Some(ids::ECOS),
+                store_says_ecos,
+                "{device}: {progress:?}"
+            ),
+            // A meter no command reached is as its seed made it: the store has not moved it.
+            None => assert_ne!(
+                progress.status,
+                gbcs::cos::migration::MigrationStatus::Migrated,
+                "{device}"
+            ),
+        }
+        migrated += usize::from(progress.status == gbcs::cos::migration::MigrationStatus::Migrated);
+    }
+    assert_eq!(
+        replaced.len(),
+        migrated,
+        "cells replaced vs devices migrated"
+    );
+    eprintln!(
+        "{kills} kills over {lives} lives; {} commands delivered; {migrated} of {n} migrated",
+        log.len()
+    );
+}
