@@ -15,7 +15,6 @@
 use gbcs::sim::fleet::SplitMix64;
 use gbcs::sim::pki::ids;
 use gbcs::store::world::MeterWorld;
-use gbcs::store::SqliteLedger;
 use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -42,15 +41,60 @@ fn delivered(world: &std::path::Path) -> u64 {
     .unwrap_or(0)
 }
 
+#[path = "support/pg.rs"]
+mod pg;
+
 #[test]
 fn migrate_killed_at_random_instants_loses_nothing_and_repeats_nothing() {
+    let dir = scratch("sqlite");
+    let state = format!("sqlite:{}", dir.join("state.sqlite").display());
+    crash_harness(&dir, &state);
+}
+
+#[test]
+fn migrate_on_postgresql_killed_at_random_instants_loses_nothing_and_repeats_nothing() {
+    let Some(state) = pg::fresh_db("crash") else {
+        return;
+    };
+    crash_harness(&scratch("postgres"), &state);
+}
+
+/// A fresh folder for one harness's files.
+fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("gbcs-crash-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("dir");
+    dir
+}
+
+/// The commands the store `state` holds as sent: (device bits, counter, command).
+fn sent_in_store(state: &str) -> BTreeSet<(i64, i64, String)> {
+    const Q: &str = "SELECT device, counter, command FROM events WHERE kind = 'sent'";
+    if state.starts_with("postgres") {
+        let mut c = postgres::Client::connect(state, postgres::NoTls).expect("state");
+        return c
+            .query(Q, &[])
+            .expect("rows")
+            .into_iter()
+            .map(|r| (r.get(0), r.get(1), r.get(2)))
+            .collect();
+    }
+    let path = gbcs::store::sqlite_path(state).expect("path");
+    let conn = rusqlite::Connection::open(path).expect("state");
+    let mut stmt = conn.prepare(Q).expect("query");
+    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .expect("rows")
+        .collect::<Result<_, _>>()
+        .expect("sent")
+}
+
+/// Kills `migrate` (its state at `state`, its meters' world in `dir`) at random instants
+/// until it finishes, then checks the store against the meters.
+fn crash_harness(dir: &std::path::Path, state: &str) {
     let kills_wanted = env_or("GBCS_CRASH_KILLS", 20);
     let n = env_or("GBCS_CRASH_METERS", 400);
     let mut rng = SplitMix64::new(env_or("GBCS_CRASH_SEED", 20_261_207));
-    let dir = std::env::temp_dir().join(format!("gbcs-crash-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("dir");
-    let (world, state) = (dir.join("world.sqlite"), dir.join("state.sqlite"));
+    let world = dir.join("world.sqlite");
     let bin = env!("CARGO_BIN_EXE_gbcs");
     let transport = format!(
         "exec:{bin} sim-meters --simulate {n} --seed 4 --world sqlite:{} --loss 0.02 --late 0.01 --late-by 3s",
@@ -63,7 +107,7 @@ fn migrate_killed_at_random_instants_loses_nothing_and_repeats_nothing() {
         "--seed".to_owned(),
         "4".to_owned(),
         "--state".to_owned(),
-        format!("sqlite:{}", state.display()),
+        state.to_owned(),
         "--deadline".to_owned(),
         "2s".to_owned(),
         "--transport".to_owned(),
@@ -138,15 +182,7 @@ fn migrate_killed_at_random_instants_loses_nothing_and_repeats_nothing() {
     );
 
     // Every command a meter took is in the store as sent.
-    let conn = rusqlite::Connection::open(&state).expect("state");
-    let mut stmt = conn
-        .prepare("SELECT device, counter, command FROM events WHERE kind = 'sent'")
-        .expect("query");
-    let sent: BTreeSet<(i64, i64, String)> = stmt
-        .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("sent");
+    let sent = sent_in_store(state);
     for d in &log {
         let kind = match d.code {
             Some(0x0106) => "migration",
@@ -162,7 +198,7 @@ fn migrate_killed_at_random_instants_loses_nothing_and_repeats_nothing() {
     }
 
     // The store and the meters agree on every cell; nothing is left in flight.
-    let store = SqliteLedger::open(&state).expect("store");
+    let store = gbcs::store::open_url(state).expect("store");
     let r = store.resumption().expect("resumption");
     assert!(r.unresolved.is_empty(), "{:?}", r.unresolved.first());
     assert_eq!(r.progress.len(), usize::try_from(n).expect("n"));

@@ -16,7 +16,7 @@ use gbcs::sim::fleet::{FleetMix, SimulatedMigration, SplitMix64};
 use gbcs::sim::harness::Harness;
 use gbcs::sim::network::NetworkProfile;
 use gbcs::sim::pki::ids;
-use gbcs::store::SqliteLedger;
+use gbcs::store::{MigrationStore, SqliteLedger};
 use std::collections::BTreeMap;
 
 const START: i64 = 1_764_547_200;
@@ -34,7 +34,7 @@ fn store_path(name: &str) -> std::path::PathBuf {
 fn resumed(
     sim: &SimulatedMigration,
     inventory: &[gbcs::cos::migration::DeviceRecord],
-    store: &SqliteLedger,
+    store: &dyn MigrationStore,
     config: EngineConfig,
     now: UnixTime,
     taken_over: &mut usize,
@@ -60,8 +60,25 @@ fn resumed(
     )
 }
 
+#[path = "support/pg.rs"]
+mod pg;
+
 #[test]
 fn a_run_killed_twenty_times_resumes_from_its_store_and_no_counter_or_migration_repeats() {
+    let path = store_path("killed.sqlite");
+    killed_twenty_times(&|| Box::new(SqliteLedger::open(&path).expect("open")));
+}
+
+#[test]
+fn a_run_killed_twenty_times_resumes_from_postgresql_and_no_counter_or_migration_repeats() {
+    let Some(url) = pg::fresh_db("restart") else {
+        return;
+    };
+    killed_twenty_times(&|| gbcs::store::open_url(&url).expect("connect"));
+}
+
+/// Kills the run 20 times; `open` opens the same store each time.
+fn killed_twenty_times(open: &dyn Fn() -> Box<dyn MigrationStore>) {
     let n = 400;
     let mut sim =
         SimulatedMigration::new(b"restart", 11, n, &FleetMix::default(), START).expect("fleet");
@@ -79,7 +96,6 @@ fn a_run_killed_twenty_times_resumes_from_its_store_and_no_counter_or_migration_
         duplicate: 0.02,
         seed: 5,
     };
-    let path = store_path("killed.sqlite");
     let mut rng = SplitMix64::new(2026);
     let mut engine = sim.engine(config, StartingCounters { tcos: 1, acb: 1 });
     // Every command that left, across every life, in order.
@@ -88,7 +104,7 @@ fn a_run_killed_twenty_times_resumes_from_its_store_and_no_counter_or_migration_
     let mut taken_over = 0;
     let mut now = UnixTime::from_secs(START);
     loop {
-        let mut store = SqliteLedger::open(&path).expect("open");
+        let mut store = open();
         let mut h = Harness::new(
             engine,
             NetworkProfile {
@@ -108,8 +124,8 @@ fn a_run_killed_twenty_times_resumes_from_its_store_and_no_counter_or_migration_
             loop {
                 let until = life_ends.unwrap_or(UnixTime(i64::MAX));
                 let more = h.step(ctx, &sim.fleet.meters, until);
-                let fresh: Vec<&Record> = h.records[written..].iter().map(|r| &r.1).collect();
-                store.append_records(fresh).expect("append");
+                let fresh: Vec<Record> = h.records[written..].iter().map(|r| r.1.clone()).collect();
+                store.append_records(&fresh).expect("append");
                 written = h.records.len();
                 if !more {
                     break;
@@ -128,9 +144,9 @@ fn a_run_killed_twenty_times_resumes_from_its_store_and_no_counter_or_migration_
         kills += 1;
         drop(h);
         drop(store);
-        let store = SqliteLedger::open(&path).expect("reopen");
+        let store = open();
         now = now.plus_millis(1_000);
-        engine = resumed(&sim, &inventory, &store, config, now, &mut taken_over);
+        engine = resumed(&sim, &inventory, &*store, config, now, &mut taken_over);
     }
     assert!(kills >= 20);
     assert!(
@@ -150,7 +166,7 @@ fn a_run_killed_twenty_times_resumes_from_its_store_and_no_counter_or_migration_
         }
     }
     // The store and the meters agree on every device.
-    let store = SqliteLedger::open(&path).expect("open");
+    let store = open();
     let progress: BTreeMap<_, _> = store
         .resumption()
         .expect("resumption")

@@ -61,12 +61,12 @@ const MARKS: [MarkKind; 7] = [
 /// One row, as it is written.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(super) struct Row {
-    at: i64,
-    kind: &'static str,
-    device: Option<i64>,
-    counter: Option<i64>,
-    command: Option<&'static str>,
-    detail: Option<String>,
+    pub(super) at: i64,
+    pub(super) kind: &'static str,
+    pub(super) device: Option<i64>,
+    pub(super) counter: Option<i64>,
+    pub(super) command: Option<&'static str>,
+    pub(super) detail: Option<String>,
 }
 
 fn device_bits(d: EntityId) -> i64 {

@@ -64,9 +64,10 @@ fn command_name(k: CommandKind) -> &'static str {
 }
 
 fn counter_key(p: CounterParty) -> &'static str {
+    let [tcos, acb] = COUNTER_KEYS;
     match p {
-        CounterParty::Tcos => "counter_below_tcos",
-        CounterParty::Acb => "counter_below_acb",
+        CounterParty::Tcos => tcos,
+        CounterParty::Acb => acb,
     }
 }
 
@@ -91,6 +92,58 @@ pub(super) const fn kept(record: &Record) -> bool {
     )
 }
 
+/// One change a record makes to what a restart needs, in a form every backend writes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(super) enum Op {
+    /// A device's progress (device bits, JSON).
+    Device(i64, String),
+    /// A command sent (device bits, command, counter, at ms).
+    Sent(i64, &'static str, i64, i64),
+    /// A command settled (device bits, command, counter).
+    Settled(i64, &'static str, i64),
+    /// A counter block reserved (meta key, the first counter not reserved).
+    Block(&'static str, i64),
+    /// The run stopped (the incident in words).
+    Stopped(String),
+}
+
+/// The changes `records` make to what a restart needs.
+pub(super) fn ops<'a>(
+    records: impl IntoIterator<Item = &'a Record>,
+) -> Result<Vec<Op>, StoreError> {
+    let mut out = Vec::new();
+    for r in records {
+        out.push(match r {
+            Record::Device { device, progress } => Op::Device(
+                bits(*device),
+                serde_json::to_string(progress).map_err(|e| StoreError::BadRow {
+                    seq: 0,
+                    message: e.to_string(),
+                })?,
+            ),
+            Record::Sent {
+                device,
+                kind,
+                counter,
+                at,
+                ..
+            } => Op::Sent(bits(*device), command_name(*kind), signed(*counter)?, at.0),
+            Record::Resolved {
+                device,
+                kind,
+                counter,
+                ..
+            } => Op::Settled(bits(*device), command_name(*kind), signed(*counter)?),
+            Record::CounterBlock { party, below } => {
+                Op::Block(counter_key(*party), signed(*below)?)
+            }
+            Record::Incident { incident, .. } => Op::Stopped(incident.to_string()),
+            _ => continue,
+        });
+    }
+    Ok(out)
+}
+
 /// Keeps, in `tx`, what of `records` a restart needs.
 pub(super) fn write<'a>(
     tx: &Transaction<'_>,
@@ -110,55 +163,69 @@ pub(super) fn write<'a>(
         "INSERT INTO meta (key, value) VALUES (?1, ?2)
          ON CONFLICT (key) DO UPDATE SET value = MAX(value, excluded.value)",
     )?;
-    for r in records {
-        match r {
-            Record::Device {
-                device: d,
-                progress,
-            } => {
-                let text = serde_json::to_string(progress).map_err(|e| StoreError::BadRow {
-                    seq: 0,
-                    message: e.to_string(),
-                })?;
-                device.execute(params![bits(*d), text])?;
-            }
-            Record::Sent {
-                device: d,
-                kind,
-                counter,
-                at,
-                ..
-            } => {
-                sent.execute(params![
-                    bits(*d),
-                    command_name(*kind),
-                    signed(*counter)?,
-                    at.0
-                ])?;
-            }
-            Record::Resolved {
-                device: d,
-                kind,
-                counter,
-                ..
-            } => {
-                settled.execute(params![bits(*d), command_name(*kind), signed(*counter)?])?;
-            }
-            Record::CounterBlock { party, below } => {
-                block.execute(params![counter_key(*party), signed(*below)?])?;
-            }
-            Record::Incident { incident, .. } => {
-                tx.execute(
-                    "INSERT INTO run_state (key, value) VALUES ('stopped', ?1)
-                     ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-                    params![incident.to_string()],
-                )?;
-            }
-            _ => {}
-        }
+    for op in ops(records)? {
+        match op {
+            Op::Device(d, text) => device.execute(params![d, text])?,
+            Op::Sent(d, command, counter, at) => sent.execute(params![d, command, counter, at])?,
+            Op::Settled(d, command, counter) => settled.execute(params![d, command, counter])?,
+            Op::Block(key, below) => block.execute(params![key, below])?,
+            Op::Stopped(text) => tx.execute(
+                "INSERT INTO run_state (key, value) VALUES ('stopped', ?1)
+                 ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                params![text],
+            )?,
+        };
     }
     Ok(())
 }
+
+/// A device's progress row, read back.
+pub(super) fn device_row(
+    seq: i64,
+    device: i64,
+    text: &str,
+) -> Result<(EntityId, DeviceProgress), StoreError> {
+    let id = EntityId(device.to_be_bytes());
+    let progress = serde_json::from_str(text).map_err(|e| StoreError::BadRow {
+        seq,
+        message: alloc::format!("the progress of device {id}: {e}"),
+    })?;
+    Ok((id, progress))
+}
+
+/// A command in flight, read back.
+pub(super) fn in_flight_row(
+    seq: i64,
+    device: i64,
+    command: &str,
+    counter: i64,
+    at: i64,
+) -> Result<Unresolved, StoreError> {
+    let bad = |message: String| StoreError::BadRow { seq, message };
+    let kind = match command {
+        "migration" => CommandKind::Migration,
+        "read" => CommandKind::Read,
+        other => return Err(bad(alloc::format!("a command of unknown kind {other:?}"))),
+    };
+    Ok(Unresolved {
+        device: EntityId(device.to_be_bytes()),
+        kind,
+        counter: u64::try_from(counter)
+            .map_err(|_| bad(alloc::format!("a negative counter {counter}")))?,
+        at: UnixTime(at),
+    })
+}
+
+/// The first counter not reserved, from the meta value kept (1 when none was).
+pub(super) fn below_of(value: Option<i64>) -> u64 {
+    value
+        .and_then(|v| u64::try_from(v).ok())
+        .unwrap_or(1)
+        .max(1)
+}
+
+/// The meta keys of each party's counter blocks.
+pub(super) const COUNTER_KEYS: [&str; 2] = ["counter_below_tcos", "counter_below_acb"];
 
 /// What the store holds for a restart.
 pub(super) fn load(conn: &Connection) -> Result<Resumption, StoreError> {
@@ -171,57 +238,34 @@ pub(super) fn load(conn: &Connection) -> Result<Resumption, StoreError> {
     let mut stmt = conn.prepare("SELECT rowid, device, progress FROM devices ORDER BY device")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let device: i64 = row.get(1)?;
         let text: String = row.get(2)?;
-        let progress: DeviceProgress =
-            serde_json::from_str(&text).map_err(|e| StoreError::BadRow {
-                seq,
-                message: alloc::format!(
-                    "the progress of device {}: {e}",
-                    EntityId(device.to_be_bytes())
-                ),
-            })?;
         out.progress
-            .push((EntityId(device.to_be_bytes()), progress));
+            .push(device_row(row.get(0)?, row.get(1)?, &text)?);
     }
     drop(rows);
     let mut stmt = conn
         .prepare("SELECT rowid, device, command, counter, at FROM in_flight ORDER BY at, rowid")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let device: i64 = row.get(1)?;
         let command: String = row.get(2)?;
-        let counter: i64 = row.get(3)?;
-        let at: i64 = row.get(4)?;
-        let bad = |message: String| StoreError::BadRow { seq, message };
-        let kind = match command.as_str() {
-            "migration" => CommandKind::Migration,
-            "read" => CommandKind::Read,
-            other => return Err(bad(alloc::format!("a command of unknown kind {other:?}"))),
-        };
-        out.unresolved.push(Unresolved {
-            device: EntityId(device.to_be_bytes()),
-            kind,
-            counter: u64::try_from(counter)
-                .map_err(|_| bad(alloc::format!("a negative counter {counter}")))?,
-            at: UnixTime(at),
-        });
+        out.unresolved.push(in_flight_row(
+            row.get(0)?,
+            row.get(1)?,
+            &command,
+            row.get(3)?,
+            row.get(4)?,
+        )?);
     }
-    let below = |party: CounterParty| -> Result<u64, StoreError> {
+    let below = |key: &str| -> Result<u64, StoreError> {
         let v: Option<i64> = conn
-            .query_row(
-                "SELECT value FROM meta WHERE key = ?1",
-                [counter_key(party)],
-                |r| r.get(0),
-            )
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
             .optional()?;
-        Ok(v.and_then(|v| u64::try_from(v).ok()).unwrap_or(1).max(1))
+        Ok(below_of(v))
     };
+    let [tcos, acb] = COUNTER_KEYS;
     out.counters = StartingCounters {
-        tcos: below(CounterParty::Tcos)?,
-        acb: below(CounterParty::Acb)?,
+        tcos: below(tcos)?,
+        acb: below(acb)?,
     };
     out.stopped = conn
         .query_row(

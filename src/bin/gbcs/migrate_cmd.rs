@@ -116,7 +116,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     };
     let mut no_store = gbcs::driver::NoStore;
     let sink: &mut dyn gbcs::driver::RecordSink = match store.as_mut() {
-        Some(s) => s,
+        Some(s) => s.as_sink(),
         None => &mut no_store,
     };
     let mut on_progress = |p: &gbcs::cos::engine::Stats| {
@@ -418,9 +418,9 @@ impl Replies {
 /// What `--state` holds for this run.
 enum RunStore {
     /// Nothing yet: the run starts.
-    Fresh(gbcs::store::SqliteLedger),
+    Fresh(Box<dyn gbcs::store::MigrationStore>),
     /// This run, unfinished: it resumes.
-    Resume(gbcs::store::SqliteLedger, Box<Resumed>),
+    Resume(Box<dyn gbcs::store::MigrationStore>, Box<Resumed>),
     /// This run, finished: the line to print.
     Complete(String),
 }
@@ -469,7 +469,7 @@ impl Resumed {
 /// Opens `--state URL` for the simulated run of `n` meters and `seed`.
 fn open_run_store(url: &str, n: usize, seed: u64) -> Result<RunStore> {
     let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
-    let mut store = gbcs::store::SqliteLedger::open_url(url).map_err(fail)?;
+    let mut store = gbcs::store::open_url(url).map_err(fail)?;
     let meters = u64::try_from(n).unwrap_or(u64::MAX);
     match store.simulated_run().map_err(fail)? {
         Some(r) if r.meters == meters && r.seed == seed && r.complete => Ok(RunStore::Complete(

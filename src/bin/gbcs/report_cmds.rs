@@ -38,15 +38,15 @@ pub enum State {
     /// A ledger file.
     File(String),
     /// A store, with its URL.
-    Store(gbcs::store::SqliteLedger, String),
+    Store(Box<dyn gbcs::store::MigrationStore>, String),
 }
 
 impl State {
     /// The state `--ledger` or `--state` names.
     pub fn from_args(m: &ArgMatches) -> Result<Self> {
         if let Some(url) = m.try_get_one::<String>("state").ok().flatten() {
-            let store =
-                gbcs::store::SqliteLedger::open_url(url).map_err(|e| store_failure(url, &e))?;
+            // A report reads a run's state: a mistyped path is an error, not a new store.
+            let store = gbcs::store::open_existing_url(url).map_err(|e| store_failure(url, &e))?;
             return Ok(Self::Store(store, url.clone()));
         }
         Ok(Self::File(
@@ -278,7 +278,7 @@ pub fn state(m: &ArgMatches) -> Result<String> {
                 )));
             }
             let store =
-                gbcs::store::SqliteLedger::open_url(&url).map_err(|e| store_failure(&url, &e))?;
+                gbcs::store::open_existing_url(&url).map_err(|e| store_failure(&url, &e))?;
             let ledger = store.ledger().map_err(|e| store_failure(&url, &e))?;
             write_ledger(out, &ledger)?;
             Ok(format!(
@@ -293,8 +293,7 @@ pub fn state(m: &ArgMatches) -> Result<String> {
                 .map(String::as_str)
                 .unwrap_or_default();
             let ledger = read_ledger(path)?;
-            let mut store =
-                gbcs::store::SqliteLedger::open_url(&url).map_err(|e| store_failure(&url, &e))?;
+            let mut store = gbcs::store::open_url(&url).map_err(|e| store_failure(&url, &e))?;
             if !store.is_empty().map_err(|e| store_failure(&url, &e))? {
                 return Err(Failure::usage(format!(
                     "--state {url} is not empty: nothing is overwritten or mixed"

@@ -1,0 +1,135 @@
+//! One trait for every store of migration state, so a command opens `--state URL` and works
+//! the same on SQLite (`sqlite:PATH`) and PostgreSQL (`postgres://…`).
+
+use alloc::boxed::Box;
+use alloc::string::ToString;
+
+use super::{sqlite_path, Resumption, SimulatedRun, SqliteLedger, StoreError};
+use crate::cos::engine::Record;
+use crate::cos::ledger::{Ledger, LedgerEntry};
+
+/// A store of migration state: the ledger's history, the engine's records (written before
+/// the engine acts on them), and what a restart needs.
+pub trait MigrationStore: Send {
+    /// Appends `entries` in one transaction: all durable when this returns, or none.
+    ///
+    /// # Errors
+    /// [`StoreError`]; nothing is written then.
+    fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError>;
+
+    /// Appends `records` in one transaction: all durable when this returns, or none.
+    ///
+    /// # Errors
+    /// [`StoreError`]; nothing is written then.
+    fn append_records(&mut self, records: &[Record]) -> Result<(), StoreError>;
+
+    /// The ledger its entries build, replayed in order.
+    ///
+    /// # Errors
+    /// [`StoreError`]; [`StoreError::BadRow`] naming the first entry that does not read.
+    fn ledger(&self) -> Result<Ledger, StoreError>;
+
+    /// Whether it holds no ledger entry.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn is_empty(&self) -> Result<bool, StoreError>;
+
+    /// What a run resumes from.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn resumption(&self) -> Result<Resumption, StoreError>;
+
+    /// The first and last instants (Unix seconds) of the engine's events, if any.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn events_span(&self) -> Result<Option<(i64, i64)>, StoreError>;
+
+    /// The simulated run it holds, if `migrate --simulate` made it.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn simulated_run(&self) -> Result<Option<SimulatedRun>, StoreError>;
+
+    /// Records that it holds the simulated run of `meters` and `seed` (not yet finished).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn set_simulated_run(&mut self, meters: u64, seed: u64) -> Result<(), StoreError>;
+
+    /// Records that the simulated run finished.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn set_simulated_complete(&mut self) -> Result<(), StoreError>;
+
+    /// The store as the driver's sink of records.
+    #[cfg(feature = "tokio")]
+    fn as_sink(&mut self) -> &mut dyn crate::driver::RecordSink;
+}
+
+impl MigrationStore for SqliteLedger {
+    fn append(&mut self, entries: &[LedgerEntry]) -> Result<(), StoreError> {
+        Self::append(self, entries)
+    }
+    fn append_records(&mut self, records: &[Record]) -> Result<(), StoreError> {
+        Self::append_records(self, records)
+    }
+    fn ledger(&self) -> Result<Ledger, StoreError> {
+        Self::ledger(self)
+    }
+    fn is_empty(&self) -> Result<bool, StoreError> {
+        Self::is_empty(self)
+    }
+    fn resumption(&self) -> Result<Resumption, StoreError> {
+        Self::resumption(self)
+    }
+    fn events_span(&self) -> Result<Option<(i64, i64)>, StoreError> {
+        Self::events_span(self)
+    }
+    fn simulated_run(&self) -> Result<Option<SimulatedRun>, StoreError> {
+        Self::simulated_run(self)
+    }
+    fn set_simulated_run(&mut self, meters: u64, seed: u64) -> Result<(), StoreError> {
+        Self::set_simulated_run(self, meters, seed)
+    }
+    fn set_simulated_complete(&mut self) -> Result<(), StoreError> {
+        Self::set_simulated_complete(self)
+    }
+    #[cfg(feature = "tokio")]
+    fn as_sink(&mut self) -> &mut dyn crate::driver::RecordSink {
+        self
+    }
+}
+
+/// Opens (or creates) the store `url` names: `sqlite:PATH`, or with the `postgres` feature
+/// `postgres://…` (`postgresql://…`; a Unix socket directory as `?host=/dir`).
+///
+/// # Errors
+/// [`StoreError::Url`] for any other URL; as the backend's `open` otherwise.
+pub fn open_url(url: &str) -> Result<Box<dyn MigrationStore>, StoreError> {
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return Ok(Box::new(super::pg::PgStore::connect(url)?));
+    }
+    Ok(Box::new(SqliteLedger::open(sqlite_path(url)?)?))
+}
+
+/// As [`open_url`], for a store that must exist already (a PostgreSQL database always
+/// does; a SQLite file must).
+///
+/// # Errors
+/// [`StoreError::Missing`] for a SQLite file that is not there; as [`open_url`] otherwise.
+pub fn open_existing_url(url: &str) -> Result<Box<dyn MigrationStore>, StoreError> {
+    #[cfg(feature = "postgres")]
+    if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+        return open_url(url);
+    }
+    let path = sqlite_path(url)?;
+    if !std::path::Path::new(path).exists() {
+        return Err(StoreError::Missing(path.to_string()));
+    }
+    open_url(url)
+}

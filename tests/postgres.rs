@@ -1,0 +1,147 @@
+//! The PostgreSQL store against the SQLite one and against its server: the same records give
+//! the same ledger and the same resumption; a database of a newer schema is refused; a
+//! server that goes away mid-run stops `migrate` with exit 4 and a clear error, every batch
+//! committed before stays, and the same command resumes the run to its end.
+
+#[path = "support/pg.rs"]
+mod pg;
+
+use gbcs::cos::engine::{EngineConfig, StartingCounters};
+use gbcs::sim::fleet::{FleetMix, SimulatedMigration};
+use gbcs::sim::network::NetworkProfile;
+use gbcs::store::{MigrationStore, SqliteLedger, StoreError};
+use std::time::Duration;
+
+#[test]
+fn the_same_records_read_back_the_same_from_postgresql_and_sqlite() {
+    let Some(url) = pg::fresh_db("parity") else {
+        return;
+    };
+    let mut sim = SimulatedMigration::new(b"parity", 3, 200, &FleetMix::default(), 1_764_547_200)
+        .expect("fleet");
+    let mut h = sim.harness(
+        EngineConfig::default(),
+        StartingCounters { tcos: 1, acb: 1 },
+        NetworkProfile {
+            rtt_median_ms: 1_000,
+            rtt_p99_ms: 40_000,
+            loss: 0.05,
+            late: 0.05,
+            duplicate: 0.05,
+            seed: 3,
+        },
+    );
+    // Half the run: commands still in flight when the records stop.
+    sim.run_until(&mut h, 1_764_547_200 + 20).expect("run");
+    let records: Vec<_> = h.records.iter().map(|r| r.1.clone()).collect();
+    assert!(records.len() > 100);
+    let dir = std::env::temp_dir().join(format!("gbcs-pg-parity-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("dir");
+    let path = dir.join("parity.sqlite");
+    let _ = std::fs::remove_file(&path);
+    let mut lite = SqliteLedger::open(&path).expect("sqlite");
+    let mut pg = gbcs::store::open_url(&url).expect("postgres");
+    // In several batches, as the driver commits them.
+    for chunk in records.chunks(97) {
+        MigrationStore::append_records(&mut lite, chunk).expect("sqlite append");
+        pg.append_records(chunk).expect("postgres append");
+    }
+    assert_eq!(
+        pg.ledger().expect("pg ledger"),
+        MigrationStore::ledger(&lite).expect("ledger")
+    );
+    let (a, b) = (
+        pg.resumption().expect("pg resumption"),
+        MigrationStore::resumption(&lite).expect("resumption"),
+    );
+    assert!(!b.unresolved.is_empty(), "some commands in flight");
+    assert_eq!(a, b);
+    assert_eq!(
+        pg.events_span().expect("span"),
+        MigrationStore::events_span(&lite).expect("span")
+    );
+}
+
+#[test]
+fn a_postgresql_database_of_a_newer_schema_is_refused() {
+    let Some(url) = pg::fresh_db("newer") else {
+        return;
+    };
+    drop(gbcs::store::open_url(&url).expect("set up"));
+    let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+    c.execute(
+        "UPDATE meta SET value = 99 WHERE key = 'schema_version'",
+        &[],
+    )
+    .expect("bump");
+    match gbcs::store::open_url(&url) {
+        Err(StoreError::NewerSchema { found: 99, .. }) => {}
+        Err(other) => panic!("{other}"),
+        Ok(_) => panic!("a newer schema was opened"),
+    }
+}
+
+#[test]
+fn a_server_that_goes_away_mid_run_stops_migrate_with_exit_4_and_the_run_resumes() {
+    let Some(url) = pg::fresh_db("gone") else {
+        return;
+    };
+    let db = format!("gbcs_gone_{}", std::process::id());
+    let args = [
+        "migrate",
+        "--simulate",
+        "3000",
+        "--rtt-median",
+        "2s",
+        "--state",
+        &url,
+    ];
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_gbcs"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // Once the run is connected and has committed something, its connection is ended.
+    let mut committed = 0;
+    for _ in 0..600 {
+        std::thread::sleep(Duration::from_millis(50));
+        if pg::connections(&url, &db) > 1 {
+            let mut c = postgres::Client::connect(&url, postgres::NoTls).expect("connect");
+            committed = c
+                .query_one("SELECT COUNT(*) FROM events", &[])
+                .map_or(0, |r| r.get::<_, i64>(0));
+            if committed > 0 {
+                break;
+            }
+        }
+    }
+    assert!(committed > 0, "the run never committed");
+    assert!(pg::terminate_connections(&url, &db) >= 1);
+    let out = child.wait_with_output().expect("wait");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(4), "{err}");
+    assert!(err.contains("postgres: terminating connection"), "{err}");
+    // What was committed stays, whole.
+    let store = gbcs::store::open_url(&url).expect("reconnect");
+    assert!(!store.is_empty().expect("entries"));
+    let kept = store.events_span().expect("span");
+    assert!(kept.is_some());
+    drop(store);
+    // The same command resumes and finishes.
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_gbcs"))
+        .args(args)
+        .output()
+        .expect("resume");
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert!(text.starts_with("resumed: "), "{text}");
+    assert!(
+        text.trim_end()
+            .lines()
+            .last()
+            .unwrap_or_default()
+            .starts_with("complete: 3000 devices"),
+        "{text}"
+    );
+}
