@@ -36,6 +36,7 @@
 mod login;
 pub mod uri;
 
+use alloc::collections::BTreeMap;
 use alloc::string::{String, ToString};
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -145,7 +146,26 @@ impl Pkcs11Module {
     ///
     /// # Errors
     /// [`Pkcs11Error::ModuleLoad`].
+    ///
+    /// A module is loaded once per process and stays loaded: two keys of one module share
+    /// it. (Each load finalising the module when dropped would close the other's sessions
+    /// under it — a double free in SoftHSM.)
     pub fn load(path: impl AsRef<std::path::Path>) -> Result<Self, Pkcs11Error> {
+        static LOADED: std::sync::OnceLock<Mutex<BTreeMap<std::path::PathBuf, Pkcs11>>> =
+            std::sync::OnceLock::new();
+        let key =
+            std::fs::canonicalize(path.as_ref()).unwrap_or_else(|_| path.as_ref().to_path_buf());
+        let loaded = LOADED.get_or_init(|| Mutex::new(BTreeMap::new()));
+        let mut loaded = loaded.lock().unwrap_or_else(PoisonError::into_inner);
+        if let Some(ctx) = loaded.get(&key) {
+            return Ok(Self { ctx: ctx.clone() });
+        }
+        let module = Self::load_new(path)?;
+        loaded.insert(key, module.ctx.clone());
+        Ok(module)
+    }
+
+    fn load_new(path: impl AsRef<std::path::Path>) -> Result<Self, Pkcs11Error> {
         let ctx = Pkcs11::new(path.as_ref()).map_err(|e| {
             Pkcs11Error::ModuleLoad(alloc::format!("{}: {e}", path.as_ref().display()))
         })?;
