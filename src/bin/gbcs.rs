@@ -22,6 +22,8 @@ mod keys;
 mod messages;
 #[path = "gbcs/migrate_cmd.rs"]
 mod migrate_cmd;
+#[path = "gbcs/migrate_leased.rs"]
+mod migrate_leased;
 #[path = "gbcs/report_cmds.rs"]
 mod report_cmds;
 #[path = "gbcs/report_due.rs"]

@@ -22,6 +22,8 @@ use std::sync::mpsc;
 
 use postgres::{Client, NoTls};
 
+mod leases;
+
 use super::events::Row;
 use super::progress::{self, Op};
 use super::{entry_row, entry_text, Resumption, SimulatedRun, StoreError, SCHEMA_VERSION};
@@ -61,6 +63,7 @@ fn pg(e: &postgres::Error) -> StoreError {
 /// Migration state in a PostgreSQL database.
 pub struct PgStore {
     jobs: mpsc::Sender<Job>,
+    fence: Option<leases::Fence>,
     pending: Vec<LedgerEntry>,
     pending_rows: Vec<Row>,
     pending_records: Vec<Record>,
@@ -105,6 +108,7 @@ impl PgStore {
             .map_err(|_| StoreError::Postgres("the connection's thread ended".into()))??;
         let store = Self {
             jobs,
+            fence: None,
             pending: Vec::new(),
             pending_rows: Vec::new(),
             pending_records: Vec::new(),
@@ -115,6 +119,7 @@ impl PgStore {
             tx.execute("SELECT pg_advisory_xact_lock(7020626)", &[])
                 .map_err(|e| pg(&e))?;
             tx.batch_execute(SCHEMA).map_err(|e| pg(&e))?;
+            tx.batch_execute(leases::SCHEMA).map_err(|e| pg(&e))?;
             let found: Option<i64> = tx
                 .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])
                 .map_err(|e| pg(&e))?
@@ -165,8 +170,13 @@ impl PgStore {
             .iter()
             .map(entry_text)
             .collect::<Result<Vec<_>, _>>()?;
+        let fence = self.fence.clone();
         self.call(move |c| {
             let mut tx = c.transaction().map_err(|e| pg(&e))?;
+            // An engine holding leases commits only while it still holds them.
+            if let Some(f) = &fence {
+                leases::renew(&mut tx, f)?;
+            }
             if !texts.is_empty() {
                 tx.execute(
                     "INSERT INTO ledger_entries (entry) SELECT * FROM UNNEST($1::text[])",

@@ -69,6 +69,33 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         tcos: m.get_one::<u64>("tcos-counter").copied().unwrap_or(1),
         acb: m.get_one::<u64>("acb-counter").copied().unwrap_or(1),
     };
+    if let (Some(engine_name), Some(url)) =
+        (m.get_one::<String>("engine"), m.get_one::<String>("state"))
+    {
+        let inventory = core::mem::take(&mut sim.fleet.records);
+        let signer = gbcs::cos::CosSigner {
+            credential: tcos_credential,
+            signer: match &tcos {
+                Some(t) => &*t.signer,
+                None => &sim.pki.tcos.ds.key,
+            },
+        };
+        let acb_key: &(dyn KeyAgreement + Sync) = match &acb {
+            Some(a) => &*a.key,
+            None => &sim.pki.acb.ka.key,
+        };
+        let run = crate::migrate_leased::Leased {
+            sim: &sim,
+            inventory,
+            config,
+            profile,
+            flags,
+            signer,
+            acb_key,
+            start: SIM_START,
+        };
+        return crate::migrate_leased::run(m, url, engine_name, run);
+    }
     let (mut store, resumed) = match m.get_one::<String>("state") {
         Some(url) => match open_run_store(url, n, seed)? {
             RunStore::Complete(line) => return Ok(line),
@@ -248,14 +275,21 @@ pub fn sim_meters(m: &ArgMatches) -> Result<String> {
             let path = gbcs::store::sqlite_path(url)
                 .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
             // The lock: an exclusive transaction on a side database, held for the process's
-            // life (released by the system when it dies, whatever kills it).
-            let lock = rusqlite::Connection::open(format!("{path}.lock"))
-                .and_then(|c| {
-                    c.busy_timeout(std::time::Duration::from_secs(600))?;
-                    c.execute_batch("BEGIN EXCLUSIVE")?;
-                    Ok(c)
-                })
-                .map_err(|e| Failure::io(path, std::io::Error::other(e)))?;
+            // life (released by the system when it dies, whatever kills it); --shared lets
+            // several processes deliver to one world, each delivery one transaction.
+            let lock = if m.get_flag("shared") {
+                None
+            } else {
+                Some(
+                    rusqlite::Connection::open(format!("{path}.lock"))
+                        .and_then(|c| {
+                            c.busy_timeout(std::time::Duration::from_secs(600))?;
+                            c.execute_batch("BEGIN EXCLUSIVE")?;
+                            Ok(c)
+                        })
+                        .map_err(|e| Failure::io(path, std::io::Error::other(e)))?,
+                )
+            };
             let w = gbcs::store::world::MeterWorld::open(path)
                 .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
             Some((w, lock, url.clone()))
