@@ -13,9 +13,7 @@
 //! `GBCS_CRASH_METERS` (and `GBCS_CRASH_SEED`) raise them: `scripts/crash-harness`.
 
 use gbcs::sim::fleet::SplitMix64;
-use gbcs::sim::pki::ids;
 use gbcs::store::world::MeterWorld;
-use std::collections::{BTreeMap, BTreeSet};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -43,6 +41,8 @@ fn delivered(world: &std::path::Path) -> u64 {
 
 #[path = "support/pg.rs"]
 mod pg;
+#[path = "support/world_checks.rs"]
+mod world_checks;
 
 #[test]
 fn migrate_killed_at_random_instants_loses_nothing_and_repeats_nothing() {
@@ -65,27 +65,6 @@ fn scratch(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).expect("dir");
     dir
-}
-
-/// The commands the store `state` holds as sent: (device bits, counter, command).
-fn sent_in_store(state: &str) -> BTreeSet<(i64, i64, String)> {
-    const Q: &str = "SELECT device, counter, command FROM events WHERE kind = 'sent'";
-    if state.starts_with("postgres") {
-        let mut c = postgres::Client::connect(state, postgres::NoTls).expect("state");
-        return c
-            .query(Q, &[])
-            .expect("rows")
-            .into_iter()
-            .map(|r| (r.get(0), r.get(1), r.get(2)))
-            .collect();
-    }
-    let path = gbcs::store::sqlite_path(state).expect("path");
-    let conn = rusqlite::Connection::open(path).expect("state");
-    let mut stmt = conn.prepare(Q).expect("query");
-    stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .expect("rows")
-        .collect::<Result<_, _>>()
-        .expect("sent")
 }
 
 /// Kills `migrate` (its state at `state`, its meters' world in `dir`) at random instants
@@ -156,83 +135,8 @@ fn crash_harness(dir: &std::path::Path, state: &str) {
         "{last}"
     );
 
-    // The meters' log.
     let world = MeterWorld::open(&world).expect("world");
-    let log = world.deliveries().expect("log");
-    assert!(!log.is_empty());
-    let replays: Vec<_> = log.iter().filter(|d| d.is_replay()).collect();
-    assert!(replays.is_empty(), "refused as replays: {replays:?}");
-    let mut last_counter: BTreeMap<_, u64> = BTreeMap::new();
-    let mut replaced: BTreeMap<_, u32> = BTreeMap::new();
-    for d in &log {
-        let (Some(from), Some(counter)) = (d.originator, d.counter) else {
-            panic!("a command that does not parse reached a meter: {d:?}");
-        };
-        if let Some(before) = last_counter.insert((d.device, from), counter) {
-            assert!(counter > before, "{d:?} after counter {before}");
-        }
-        if d.role5.0 != d.role5.1 {
-            *replaced.entry(d.device).or_default() += 1;
-        }
-    }
-    assert!(
-        replaced.values().all(|&k| k == 1),
-        "a cell replaced twice: {:?}",
-        replaced.iter().find(|(_, &k)| k > 1)
-    );
-
-    // Every command a meter took is in the store as sent.
-    let sent = sent_in_store(state);
-    for d in &log {
-        let kind = match d.code {
-            Some(0x0106) => "migration",
-            Some(0x0008) => "read",
-            other => panic!("a command the engine never sends: {other:?}"),
-        };
-        let key = (
-            i64::from_be_bytes(d.device.0),
-            i64::try_from(d.counter.unwrap_or_default()).expect("counter"),
-            kind.to_owned(),
-        );
-        assert!(sent.contains(&key), "{d:?} is not in the store");
-    }
-
-    // The store and the meters agree on every cell; nothing is left in flight.
-    let store = gbcs::store::open_url(state).expect("store");
-    let r = store.resumption().expect("resumption");
-    assert!(r.unresolved.is_empty(), "{:?}", r.unresolved.first());
-    assert_eq!(r.progress.len(), usize::try_from(n).expect("n"));
-    let mut migrated = 0;
-    for (device, progress) in &r.progress {
-        let cell = world.memory(*device).expect("memory").map(|m| {
-            m.cells
-                .iter()
-                .find(|(id, _)| {
-                    *id == gbcs::payload::TrustAnchorCellIdentifier::TRANSITIONAL_COS_DS
-                })
-                .map(|(_, c)| c.entity_id)
-        });
-        let store_says_ecos = progress.state == gbcs::cos::CosState::Ecos;
-        match cell {
-            Some(role5) => assert_eq!(
-                role5 == Some(ids::ECOS),
-                store_says_ecos,
-                "{device}: {progress:?}"
-            ),
-            // A meter no command reached is as its seed made it: the store has not moved it.
-            None => assert_ne!(
-                progress.status,
-                gbcs::cos::migration::MigrationStatus::Migrated,
-                "{device}"
-            ),
-        }
-        migrated += usize::from(progress.status == gbcs::cos::migration::MigrationStatus::Migrated);
-    }
-    assert_eq!(
-        replaced.len(),
-        migrated,
-        "cells replaced vs devices migrated"
-    );
+    let (log, migrated) = world_checks::check_store_against_meters(&world, state, n);
     eprintln!(
         "{kills} kills over {lives} lives; {} commands delivered; {migrated} of {n} migrated",
         log.len()

@@ -11,7 +11,7 @@
 //! |--------------|---------------------------------------------------------------------|
 //! | `meters`     | device, memory (JSON; absent: as the fleet's seed made it)         |
 //! | `deliveries` | seq, at (s), device, originator, counter, message code, outcome,    |
-//! |              | the role-5 cell's entity before and after                           |
+//! |              | the role-5 cell's entity before and after, the delivering process   |
 
 use alloc::string::{String, ToString};
 use alloc::vec::Vec;
@@ -41,7 +41,8 @@ const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS meters (
          code INTEGER,
          outcome TEXT NOT NULL,
          role5_before INTEGER,
-         role5_after INTEGER
+         role5_after INTEGER,
+         via INTEGER
      );";
 
 /// One command as a meter took it.
@@ -63,6 +64,8 @@ pub struct Delivered {
     pub outcome: String,
     /// The entity in the role-5 DS cell before and after.
     pub role5: (Option<EntityId>, Option<EntityId>),
+    /// The process that delivered it (one per engine and its transport).
+    pub via: u32,
 }
 
 impl Delivered {
@@ -323,8 +326,8 @@ impl MeterWorld {
             )?;
         }
         tx.execute(
-            "INSERT INTO deliveries (at, device, originator, counter, code, outcome, role5_before, role5_after)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+            "INSERT INTO deliveries (at, device, originator, counter, code, outcome, role5_before, role5_after, via)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             params![
                 now,
                 bits(device),
@@ -334,6 +337,7 @@ impl MeterWorld {
                 outcome,
                 before.map(bits),
                 after.map(bits),
+                std::process::id(),
             ],
         )?;
         tx.commit()?;
@@ -362,7 +366,7 @@ impl MeterWorld {
     /// [`StoreError`] when the log cannot be read.
     pub fn deliveries(&self) -> Result<Vec<Delivered>, StoreError> {
         let mut stmt = self.conn.prepare(
-            "SELECT seq, at, device, originator, counter, code, outcome, role5_before, role5_after
+            "SELECT seq, at, device, originator, counter, code, outcome, role5_before, role5_after, via
              FROM deliveries ORDER BY seq",
         )?;
         let id = |v: Option<i64>| v.map(|v| EntityId(v.to_be_bytes()));
@@ -377,6 +381,7 @@ impl MeterWorld {
                 code: r.get(5)?,
                 outcome: r.get(6)?,
                 role5: (id(r.get(7)?), id(r.get(8)?)),
+                via: r.get(9)?,
             })
         })?;
         Ok(rows.collect::<Result<Vec<_>, _>>()?)
