@@ -94,13 +94,23 @@ fn reports_from_the_store_are_the_reports_from_the_ledger_file() {
     assert!(String::from_utf8_lossy(&refused.stderr).contains("nothing is overwritten"));
     assert_eq!(ok(&from(&state, &["due"])), "", "unchanged");
     assert!(std::fs::metadata(&store).expect("store").len() >= before);
-    // Not a store this build opens; one it cannot create.
-    let pg = from(
-        &["--state", "postgres://localhost/gbcs"],
+    // Not a store this build opens (exit 2); a server that is not there (exit 4); a file it
+    // cannot create (exit 4).
+    let other = from(
+        &["--state", "mysql://localhost/gbcs"],
         &["notices", "--dcc"],
     );
-    assert_eq!(pg.status.code(), Some(2));
-    assert!(String::from_utf8_lossy(&pg.stderr).contains("sqlite:PATH"));
+    assert_eq!(other.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&other.stderr).contains("sqlite:PATH or postgres://"));
+    let pg = from(
+        &[
+            "--state",
+            "postgres://postgres@localhost/gbcs?host=/nonexistent-dir",
+        ],
+        &["notices", "--dcc"],
+    );
+    assert_eq!(pg.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&pg.stderr).contains("postgres: "));
     let nowhere = from(
         &["--state", "sqlite:/nonexistent-dir/x/state.sqlite"],
         &["notices", "--dcc"],
