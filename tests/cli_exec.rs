@@ -120,3 +120,44 @@ fn a_child_that_never_exits_is_ended_when_the_run_is() {
     let out = gbcs(&args);
     assert_eq!(out.status.code(), Some(5), "{out:?}");
 }
+
+#[test]
+fn a_child_that_never_reads_its_input_stalls_nothing() {
+    // Never reads a line: its input's pipe fills, then the transport's queue. Each command
+    // then fails at its deadline (or at once while the child stays stuck) as unanswered, and
+    // the run ends; before the writer thread it hung on a write that never returned.
+    let script = tmp("deaf-meters.sh");
+    std::fs::write(&script, "#!/bin/sh\nexec sleep 600\n").expect("script");
+    let child = format!("exec:sh {}", script.display());
+    let mut child_process = std::process::Command::new(env!("CARGO_BIN_EXE_gbcs"))
+        .args([
+            "migrate",
+            "--simulate",
+            "3000",
+            "--deadline",
+            "1s",
+            "--transport",
+            &child,
+        ])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    // A bounded wait (not a speed check): a hang fails the test rather than CI.
+    let mut status = None;
+    for _ in 0..1_200 {
+        if let Some(s) = child_process.try_wait().expect("wait") {
+            status = Some(s);
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(250));
+    }
+    let Some(status) = status else {
+        let _ = child_process.kill();
+        panic!("the run hung on a child that never reads");
+    };
+    let out = child_process.wait_with_output().expect("output");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(5), "{err}");
+    assert!(err.contains("stopped: "), "{err}");
+}

@@ -167,11 +167,20 @@ pub fn command_line(now: UnixTime, t: &Transmit) -> Result<String, TransportErro
     serde_json::to_string(&line).map_err(|e| TransportError(e.to_string()))
 }
 
-/// A child process as the network.
+/// Commands queued for the child's input at most: a child that reads slowly holds the
+/// sender back (backpressure), never the driver's thread.
+pub const WRITE_QUEUE: usize = 1024;
+
+/// A child process as the network. Its input is written by a thread of its own from a
+/// bounded queue, so a child that stops reading stalls nothing but its own commands: each
+/// waits for room until its deadline, then fails (it counts as unanswered).
 #[derive(Debug)]
 pub struct ExecTransport {
     child: Child,
-    stdin: Option<ChildStdin>,
+    lines: Option<tokio::sync::mpsc::Sender<String>>,
+    /// A command waited its whole deadline for room: the child is not reading, and the next
+    /// commands fail at once while the queue stays full.
+    stalled: Arc<core::sync::atomic::AtomicBool>,
     stdout: Option<std::process::ChildStdout>,
     reading: Arc<Mutex<Reading>>,
     reader: Option<std::thread::JoinHandle<()>>,
@@ -192,9 +201,14 @@ impl ExecTransport {
             .map_err(|e| TransportError(alloc::format!("{program}: {e}")))?;
         let stdin = child.stdin.take();
         let stdout = child.stdout.take();
+        let (lines, queue) = tokio::sync::mpsc::channel::<String>(WRITE_QUEUE);
+        // The writer ends when the queue closes (the transport dropped) or the child's input
+        // does (it exited): the queue is closed then, and every later send fails.
+        std::thread::spawn(move || write_lines(stdin, queue));
         Ok(Self {
             child,
-            stdin,
+            lines: Some(lines),
+            stalled: Arc::default(),
             stdout,
             reading: Arc::default(),
             reader: None,
@@ -282,18 +296,68 @@ impl Transport for ExecTransport {
         inbox: &Inbox,
     ) -> impl Future<Output = Result<(), TransportError>> {
         self.start_reading(inbox);
-        let written = command_line(now, &command).and_then(|line| {
-            let stdin = self
-                .stdin
-                .as_mut()
-                .ok_or_else(|| TransportError(String::from("the child's input is closed")))?;
-            stdin
-                .write_all(line.as_bytes())
-                .and_then(|()| stdin.write_all(b"\n"))
-                .and_then(|()| stdin.flush())
-                .map_err(|e| TransportError(alloc::format!("the child: {e}")))
-        });
-        core::future::ready(written)
+        let line = command_line(now, &command);
+        let lines = self.lines.clone();
+        let stalled = Arc::clone(&self.stalled);
+        let wait_ms = command
+            .deadline
+            .millis()
+            .saturating_sub(now.millis())
+            .max(0);
+        async move {
+            use core::sync::atomic::Ordering;
+            use tokio::sync::mpsc::error::TrySendError;
+            let line = line?;
+            let lines =
+                lines.ok_or_else(|| TransportError(String::from("the child's input is closed")))?;
+            let closed = || TransportError(String::from("the child's input is closed (it exited)"));
+            let late = || {
+                TransportError(String::from(
+                    "the child did not take the command before its deadline (it is not reading)",
+                ))
+            };
+            if stalled.load(Ordering::Relaxed) {
+                return match lines.try_send(line) {
+                    Ok(()) => {
+                        stalled.store(false, Ordering::Relaxed);
+                        Ok(())
+                    }
+                    Err(TrySendError::Full(_)) => Err(late()),
+                    Err(TrySendError::Closed(_)) => Err(closed()),
+                };
+            }
+            let wait = core::time::Duration::from_millis(u64::try_from(wait_ms).unwrap_or(0));
+            match tokio::time::timeout(wait, lines.send(line)).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(_)) => Err(closed()),
+                Err(_) => {
+                    stalled.store(true, Ordering::Relaxed);
+                    Err(late())
+                }
+            }
+        }
+    }
+}
+
+/// Writes each queued line to the child's input, flushing when the queue is empty.
+fn write_lines(stdin: Option<ChildStdin>, mut queue: tokio::sync::mpsc::Receiver<String>) {
+    let Some(mut stdin) = stdin else {
+        return;
+    };
+    while let Some(line) = queue.blocking_recv() {
+        let written = stdin
+            .write_all(line.as_bytes())
+            .and_then(|()| stdin.write_all(b"\n"))
+            .and_then(|()| {
+                if queue.is_empty() {
+                    stdin.flush()
+                } else {
+                    Ok(())
+                }
+            });
+        if written.is_err() {
+            break;
+        }
     }
 }
 
@@ -301,7 +365,8 @@ impl Drop for ExecTransport {
     /// Closes the child's input (its end of the run) and waits for it — five seconds at
     /// most, then it is killed.
     fn drop(&mut self) {
-        drop(self.stdin.take());
+        // The writer writes what is queued, then closes the child's input.
+        drop(self.lines.take());
         let mut waited = 0;
         while matches!(self.child.try_wait(), Ok(None)) && waited < 50 {
             std::thread::sleep(core::time::Duration::from_millis(100));
