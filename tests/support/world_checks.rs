@@ -81,7 +81,7 @@ pub fn check_store_against_meters(
     let r = store.resumption().expect("resumption");
     assert!(r.unresolved.is_empty(), "{:?}", r.unresolved.first());
     assert_eq!(r.progress.len(), usize::try_from(n).expect("n"));
-    let mut migrated = 0;
+    let (mut migrated, mut unconfirmed_ecos) = (0, 0);
     for (device, progress) in &r.progress {
         let cell = world.memory(*device).expect("memory").map(|m| {
             m.cells
@@ -93,6 +93,17 @@ pub fn check_store_against_meters(
         });
         let store_says_ecos = progress.state == gbcs::cos::CosState::Ecos;
         match cell {
+            // The device's last migration command got no reply and no read followed it (its
+            // attempts ran out: it needs investigation): the store does not claim to know
+            // whether it ran, and the meter may hold either.
+            Some(role5) if progress.unconfirmed.is_some() => {
+                assert_ne!(
+                    progress.status,
+                    gbcs::cos::migration::MigrationStatus::Migrated,
+                    "{device}"
+                );
+                unconfirmed_ecos += usize::from(role5 == Some(ids::ECOS));
+            }
             Some(role5) => assert_eq!(
                 role5 == Some(ids::ECOS),
                 store_says_ecos,
@@ -109,8 +120,13 @@ pub fn check_store_against_meters(
     }
     assert_eq!(
         replaced.len(),
-        migrated,
-        "cells replaced vs devices migrated"
+        migrated + unconfirmed_ecos,
+        "cells replaced vs devices migrated (and unconfirmed ones the meter shows migrated)"
     );
+    if unconfirmed_ecos > 0 {
+        eprintln!(
+            "{unconfirmed_ecos} devices gave up (needs investigation) on a command that did run: not read back after their last attempt"
+        );
+    }
     (log, migrated)
 }
