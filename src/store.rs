@@ -1,6 +1,8 @@
-//! Migration state in a store: today, the ledger's history in an SQLite file (`sqlite:PATH`),
-//! one row per [`LedgerEntry`] in the order the engine made them, so the ledger as at any
-//! instant — and every report — is rebuilt by replaying them ([`Ledger::apply`]).
+//! Migration state in a store — an SQLite file (`sqlite:PATH`, [`SqliteLedger`]) or, with the
+//! `postgres` feature, a PostgreSQL database ([`pg::PgStore`]), both behind
+//! [`MigrationStore`] — with the ledger's history one row per [`LedgerEntry`] in the order the
+//! engine made them, so the ledger as at any instant — and every report — is rebuilt by
+//! replaying them ([`Ledger::apply`]).
 //!
 //! - **Durable as it goes**: the file is in WAL mode with `synchronous=FULL` (WAL's `NORMAL`
 //!   can lose the last commits on power loss); [`SqliteLedger::append`] writes its entries in
