@@ -89,6 +89,9 @@ fn crash_harness(dir: &std::path::Path, state: &str) {
         state.to_owned(),
         "--deadline".to_owned(),
         "2s".to_owned(),
+        // A window as an operator sets one: a kill burns at most this many attempts.
+        "--max-in-flight".to_owned(),
+        "50".to_owned(),
         "--transport".to_owned(),
         transport,
     ];
@@ -128,7 +131,8 @@ fn crash_harness(dir: &std::path::Path, state: &str) {
         assert_eq!(out.status.code(), Some(0), "life {lives}: {text}");
         break text;
     };
-    assert!(kills >= kills_wanted, "{kills} kills");
+    // The bounded run must reach its 20 kills; a longer one kills until the fleet is done.
+    assert!(kills >= kills_wanted.min(20), "{kills} kills");
     let last = finished.trim_end().lines().last().unwrap_or_default();
     assert!(
         last.starts_with(&format!("complete: {n} devices")),
