@@ -237,3 +237,47 @@ fn killed_twenty_times(open: &dyn Fn() -> Box<dyn MigrationStore>) {
     );
     assert!(migrated > n / 2, "{migrated}");
 }
+
+#[test]
+fn two_unsettled_commands_to_one_device_leave_only_the_last_awaited() {
+    use gbcs::cos::engine::{Resolution, Unresolved};
+    let mut sim =
+        SimulatedMigration::new(b"restart", 2, 1, &FleetMix::default(), START).expect("fleet");
+    let records = std::mem::take(&mut sim.fleet.records);
+    let device = records[0].entity_id;
+    let at = UnixTime::from_secs(START + 10);
+    let unresolved = [
+        Unresolved {
+            device,
+            kind: CommandKind::Migration,
+            counter: 3,
+            at,
+        },
+        Unresolved {
+            device,
+            kind: CommandKind::Migration,
+            counter: 7,
+            at: at.plus_millis(1),
+        },
+    ];
+    let mut engine = Engine::restart(
+        records,
+        gbcs::cos::ledger::Ledger::new(),
+        &unresolved,
+        sim.policy.clone(),
+        EngineConfig::default(),
+        StartingCounters { tcos: 8, acb: 1 },
+        UnixTime::from_secs(START + 100),
+    );
+    let mut settled = Vec::new();
+    while let Some((_, r)) = engine.poll_record() {
+        if let Record::Resolved { counter, how, .. } = r {
+            settled.push((counter, how));
+        }
+    }
+    // Both are settled as unanswered; the device's unconfirmed command is the last.
+    assert!(settled.contains(&(3, Resolution::NoReply)), "{settled:?}");
+    assert!(settled.contains(&(7, Resolution::NoReply)), "{settled:?}");
+    assert_eq!(engine.records()[0].unconfirmed, Some(7));
+    assert_eq!(engine.records()[0].attempts, 1);
+}

@@ -67,13 +67,22 @@ impl Engine {
     ) -> Self {
         let mut engine = Self::blank(records, policy, config, counters, now, ledger);
         let mut lost = Vec::new();
-        for u in unresolved {
+        for u in unresolved.iter().rev() {
             let Some(&i) = engine.index.get(&u.device) else {
                 continue;
             };
             if engine.busy.contains_key(&i) {
-                // Two unsettled commands to one device: the earlier was settled by the later
-                // being sent; only the last can still be awaited.
+                // Two unsettled commands to one device (a store that lost a settlement): only
+                // the last can still be awaited; the earlier is settled now, as unanswered,
+                // so the store holds it in flight no longer.
+                let (device, kind, counter, at) = (u.device, u.kind, u.counter, engine.now);
+                engine.record(super::Record::Resolved {
+                    device,
+                    kind,
+                    counter,
+                    at,
+                    how: super::Resolution::NoReply,
+                });
                 continue;
             }
             engine.busy.insert(
@@ -103,15 +112,11 @@ impl Engine {
             lost.push(i);
         }
         engine.start_tracking();
+        // Each lost reply applied as at its deadline (now); the stats count what it migrates.
         for i in lost {
             engine.deadlines.remove(&(engine.now, i));
             engine.expire(i);
         }
-        engine.stats.migrated = engine
-            .records
-            .iter()
-            .filter(|r| r.status == crate::cos::migration::MigrationStatus::Migrated)
-            .count();
         engine.pump();
         engine
     }
