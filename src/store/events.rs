@@ -69,11 +69,13 @@ pub(super) struct Row {
     pub(super) detail: Option<String>,
 }
 
-fn device_bits(d: EntityId) -> i64 {
+/// A device's 64-bit ID as the signed integer SQL keeps (its bits unchanged).
+pub(super) fn device_bits(d: EntityId) -> i64 {
     i64::from_be_bytes(d.0)
 }
 
-fn command_name(k: CommandKind) -> &'static str {
+/// A command's kind as rows name it.
+pub(super) fn command_name(k: CommandKind) -> &'static str {
     match k {
         CommandKind::Migration => "migration",
         CommandKind::Read => "read",

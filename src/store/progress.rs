@@ -52,16 +52,7 @@ pub struct Resumption {
     pub stopped: Option<String>,
 }
 
-fn bits(d: EntityId) -> i64 {
-    i64::from_be_bytes(d.0)
-}
-
-fn command_name(k: CommandKind) -> &'static str {
-    match k {
-        CommandKind::Migration => "migration",
-        CommandKind::Read => "read",
-    }
-}
+use super::events::{command_name, device_bits as bits};
 
 fn counter_key(p: CounterParty) -> &'static str {
     let [tcos, acb] = COUNTER_KEYS;

@@ -91,9 +91,7 @@ pub struct MeterWorld {
     conn: Connection,
 }
 
-fn bits(d: EntityId) -> i64 {
-    i64::from_be_bytes(d.0)
-}
+use super::events::device_bits as bits;
 
 fn bad(seq: i64, what: &str) -> StoreError {
     StoreError::BadRow {

@@ -73,17 +73,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         (m.get_one::<String>("engine"), m.get_one::<String>("state"))
     {
         let inventory = core::mem::take(&mut sim.fleet.records);
-        let signer = gbcs::cos::CosSigner {
-            credential: tcos_credential,
-            signer: match &tcos {
-                Some(t) => &*t.signer,
-                None => &sim.pki.tcos.ds.key,
-            },
-        };
-        let acb_key: &(dyn KeyAgreement + Sync) = match &acb {
-            Some(a) => &*a.key,
-            None => &sim.pki.acb.ka.key,
-        };
+        let (signer, acb_key) = engine_keys(&sim, tcos.as_ref(), acb.as_ref(), tcos_credential);
         let run = crate::migrate_leased::Leased {
             sim: &sim,
             inventory,
@@ -126,17 +116,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             .map_err(|e| Failure::key(e.to_string()))?
             .progress_chars("#>-"),
     );
-    let signer = gbcs::cos::CosSigner {
-        credential: tcos_credential,
-        signer: match &tcos {
-            Some(t) => &*t.signer,
-            None => &sim.pki.tcos.ds.key,
-        },
-    };
-    let acb_key: &(dyn KeyAgreement + Sync) = match &acb {
-        Some(a) => &*a.key,
-        None => &sim.pki.acb.ka.key,
-    };
+    let (signer, acb_key) = engine_keys(&sim, tcos.as_ref(), acb.as_ref(), tcos_credential);
     let driver = gbcs::driver::DriverConfig {
         stop_on_ctrl_c: true,
         ..gbcs::driver::DriverConfig::default()
@@ -447,6 +427,28 @@ impl Replies {
             )),
         }
     }
+}
+
+/// The keys the engine signs and MACs with: those given on the command line, else the test
+/// PKI's TCoS and ACB keys.
+fn engine_keys<'a>(
+    sim: &'a gbcs::sim::fleet::SimulatedMigration,
+    tcos: Option<&'a keys::Signer>,
+    acb: Option<&'a keys::Agreement>,
+    credential: gbcs::cos::Credential,
+) -> (gbcs::cos::CosSigner<'a>, &'a (dyn KeyAgreement + Sync)) {
+    let signer = gbcs::cos::CosSigner {
+        credential,
+        signer: match tcos {
+            Some(t) => &*t.signer,
+            None => &sim.pki.tcos.ds.key,
+        },
+    };
+    let acb_key: &(dyn KeyAgreement + Sync) = match acb {
+        Some(a) => &*a.key,
+        None => &sim.pki.acb.ka.key,
+    };
+    (signer, acb_key)
 }
 
 /// What `--state` holds for this run.
