@@ -9,6 +9,7 @@ pub mod classify;
 pub mod command;
 pub mod device;
 pub mod engine;
+pub mod inventory;
 pub mod ledger;
 pub mod migration;
 pub mod party;
