@@ -133,12 +133,46 @@ pub fn sqlite_path(url: &str) -> Result<&str, StoreError> {
     }
 }
 
-/// The simulated run a store holds (`gbcs migrate --simulate N --seed S`).
+/// What made the run a store holds: each kind marks the store with two numbers.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SimulatedRun {
-    /// Its meters (N).
+pub enum RunKind {
+    /// `gbcs migrate --simulate N --seed S`: the meters (N) and the seed (S).
+    Simulated,
+    /// `gbcs migrate --inventory FILE`: the devices and the inventory's fingerprint (the
+    /// first 8 bytes of the SHA-256 of its records, as the run read them).
+    Inventory,
+}
+
+impl RunKind {
+    /// The meta keys' prefix.
+    const fn prefix(self) -> &'static str {
+        match self {
+            Self::Simulated => "simulated",
+            Self::Inventory => "inventory",
+        }
+    }
+
+    /// The meta keys of its two numbers and of its end.
+    fn keys(self) -> [String; 3] {
+        let p = self.prefix();
+        let (a, b) = match self {
+            Self::Simulated => ("meters", "seed"),
+            Self::Inventory => ("devices", "fingerprint"),
+        };
+        [
+            alloc::format!("{p}_{a}"),
+            alloc::format!("{p}_{b}"),
+            alloc::format!("{p}_complete"),
+        ]
+    }
+}
+
+/// The run a store holds, as [`RunKind`] marks it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RunMark {
+    /// Its meters (N), or an inventory's devices.
     pub meters: u64,
-    /// Its seed (S).
+    /// Its seed (S), or an inventory's fingerprint.
     pub seed: u64,
     /// Whether it finished.
     pub complete: bool,
@@ -305,39 +339,46 @@ impl SqliteLedger {
         Ok(self.len()? == 0)
     }
 
-    /// The simulated run this store holds, if `migrate --simulate` made it: its meters and
-    /// seed, and whether it finished.
+    /// The run of `kind` this store holds, if one made it: its two numbers, and whether it
+    /// finished.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`].
-    pub fn simulated_run(&self) -> Result<Option<SimulatedRun>, StoreError> {
+    pub fn run_mark(&self, kind: RunKind) -> Result<Option<RunMark>, StoreError> {
         let get = |key: &str| -> Result<Option<i64>, StoreError> {
             Ok(self
                 .conn
                 .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
                 .optional()?)
         };
-        let (Some(meters), Some(seed)) = (get("simulated_meters")?, get("simulated_seed")?) else {
+        let [a, b, done] = kind.keys();
+        let (Some(meters), Some(seed)) = (get(&a)?, get(&b)?) else {
             return Ok(None);
         };
-        Ok(Some(SimulatedRun {
+        Ok(Some(RunMark {
             meters: u64::from_be_bytes(meters.to_be_bytes()),
             seed: u64::from_be_bytes(seed.to_be_bytes()),
-            complete: get("simulated_complete")?.is_some_and(|v| v != 0),
+            complete: get(&done)?.is_some_and(|v| v != 0),
         }))
     }
 
-    /// Records that this store holds the simulated run of `meters` and `seed` (not yet
+    /// Records that this store holds the run of `kind` with `meters` and `seed` (not yet
     /// finished).
     ///
     /// # Errors
     /// [`StoreError::Sqlite`].
-    pub fn set_simulated_run(&mut self, meters: u64, seed: u64) -> Result<(), StoreError> {
+    pub fn set_run_mark(
+        &mut self,
+        kind: RunKind,
+        meters: u64,
+        seed: u64,
+    ) -> Result<(), StoreError> {
         let tx = self.conn.transaction()?;
+        let [a, b, done] = kind.keys();
         for (key, value) in [
-            ("simulated_meters", i64::from_be_bytes(meters.to_be_bytes())),
-            ("simulated_seed", i64::from_be_bytes(seed.to_be_bytes())),
-            ("simulated_complete", 0),
+            (a, i64::from_be_bytes(meters.to_be_bytes())),
+            (b, i64::from_be_bytes(seed.to_be_bytes())),
+            (done, 0),
         ] {
             tx.execute(
                 "INSERT INTO meta (key, value) VALUES (?1, ?2)
@@ -349,15 +390,14 @@ impl SqliteLedger {
         Ok(())
     }
 
-    /// Records that the simulated run finished.
+    /// Records that the run of `kind` finished.
     ///
     /// # Errors
     /// [`StoreError::Sqlite`].
-    pub fn set_simulated_complete(&mut self) -> Result<(), StoreError> {
-        self.conn.execute(
-            "UPDATE meta SET value = 1 WHERE key = 'simulated_complete'",
-            [],
-        )?;
+    pub fn set_run_complete(&mut self, kind: RunKind) -> Result<(), StoreError> {
+        let [_, _, done] = kind.keys();
+        self.conn
+            .execute("UPDATE meta SET value = 1 WHERE key = ?1", [done])?;
         Ok(())
     }
 

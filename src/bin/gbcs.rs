@@ -24,6 +24,8 @@ mod messages;
 mod migrate_cmd;
 #[path = "gbcs/migrate_leased.rs"]
 mod migrate_leased;
+#[path = "gbcs/migrate_store.rs"]
+mod migrate_store;
 #[path = "gbcs/report_cmds.rs"]
 mod report_cmds;
 #[path = "gbcs/report_due.rs"]

@@ -26,7 +26,7 @@ mod leases;
 
 use super::events::Row;
 use super::progress::{self, Op};
-use super::{entry_row, entry_text, Resumption, SimulatedRun, StoreError, SCHEMA_VERSION};
+use super::{entry_row, entry_text, Resumption, RunKind, RunMark, StoreError, SCHEMA_VERSION};
 use crate::cos::engine::{Record, StartingCounters};
 use crate::cos::ledger::{Ledger, LedgerEntry};
 
@@ -190,7 +190,8 @@ impl PgStore {
         })
     }
 
-    fn meta(&self, key: &'static str) -> Result<Option<i64>, StoreError> {
+    fn meta(&self, key: &str) -> Result<Option<i64>, StoreError> {
+        let key = String::from(key);
         self.call(move |c| {
             Ok(
                 c.query_opt("SELECT value FROM meta WHERE key = $1", &[&key])
@@ -426,31 +427,27 @@ impl super::MigrationStore for PgStore {
         })
     }
 
-    fn simulated_run(&self) -> Result<Option<SimulatedRun>, StoreError> {
-        let (Some(meters), Some(seed)) =
-            (self.meta("simulated_meters")?, self.meta("simulated_seed")?)
-        else {
+    fn run_mark(&self, kind: RunKind) -> Result<Option<RunMark>, StoreError> {
+        let [a, b, done] = kind.keys();
+        let (Some(meters), Some(seed)) = (self.meta(&a)?, self.meta(&b)?) else {
             return Ok(None);
         };
-        Ok(Some(SimulatedRun {
+        Ok(Some(RunMark {
             meters: u64::from_be_bytes(meters.to_be_bytes()),
             seed: u64::from_be_bytes(seed.to_be_bytes()),
-            complete: self.meta("simulated_complete")?.is_some_and(|v| v != 0),
+            complete: self.meta(&done)?.is_some_and(|v| v != 0),
         }))
     }
 
-    fn set_simulated_run(&mut self, meters: u64, seed: u64) -> Result<(), StoreError> {
+    fn set_run_mark(&mut self, kind: RunKind, meters: u64, seed: u64) -> Result<(), StoreError> {
         let (meters, seed) = (
             i64::from_be_bytes(meters.to_be_bytes()),
             i64::from_be_bytes(seed.to_be_bytes()),
         );
+        let [a, b, done] = kind.keys();
         self.call(move |c| {
             let mut tx = c.transaction().map_err(|e| pg(&e))?;
-            for (key, value) in [
-                ("simulated_meters", meters),
-                ("simulated_seed", seed),
-                ("simulated_complete", 0),
-            ] {
+            for (key, value) in [(a, meters), (b, seed), (done, 0)] {
                 tx.execute(
                     "INSERT INTO meta (key, value) VALUES ($1, $2)
                      ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -462,13 +459,11 @@ impl super::MigrationStore for PgStore {
         })
     }
 
-    fn set_simulated_complete(&mut self) -> Result<(), StoreError> {
-        self.call(|c| {
-            c.execute(
-                "UPDATE meta SET value = 1 WHERE key = 'simulated_complete'",
-                &[],
-            )
-            .map_err(|e| pg(&e))?;
+    fn set_run_complete(&mut self, kind: RunKind) -> Result<(), StoreError> {
+        let [_, _, done] = kind.keys();
+        self.call(move |c| {
+            c.execute("UPDATE meta SET value = 1 WHERE key = $1", &[&done])
+                .map_err(|e| pg(&e))?;
             Ok(())
         })
     }

@@ -4,7 +4,7 @@
 use alloc::boxed::Box;
 use alloc::string::ToString;
 
-use super::{sqlite_path, Resumption, SimulatedRun, SqliteLedger, StoreError};
+use super::{sqlite_path, Resumption, RunKind, RunMark, SqliteLedger, StoreError};
 use crate::cos::engine::Record;
 use crate::cos::ledger::{Ledger, LedgerEntry};
 
@@ -47,23 +47,23 @@ pub trait MigrationStore: Send {
     /// [`StoreError`].
     fn events_span(&self) -> Result<Option<(i64, i64)>, StoreError>;
 
-    /// The simulated run it holds, if `migrate --simulate` made it.
+    /// The run of `kind` it holds, if one made it.
     ///
     /// # Errors
     /// [`StoreError`].
-    fn simulated_run(&self) -> Result<Option<SimulatedRun>, StoreError>;
+    fn run_mark(&self, kind: RunKind) -> Result<Option<RunMark>, StoreError>;
 
-    /// Records that it holds the simulated run of `meters` and `seed` (not yet finished).
+    /// Records that it holds the run of `kind` with `meters` and `seed` (not yet finished).
     ///
     /// # Errors
     /// [`StoreError`].
-    fn set_simulated_run(&mut self, meters: u64, seed: u64) -> Result<(), StoreError>;
+    fn set_run_mark(&mut self, kind: RunKind, meters: u64, seed: u64) -> Result<(), StoreError>;
 
-    /// Records that the simulated run finished.
+    /// Records that the run of `kind` finished.
     ///
     /// # Errors
     /// [`StoreError`].
-    fn set_simulated_complete(&mut self) -> Result<(), StoreError>;
+    fn set_run_complete(&mut self, kind: RunKind) -> Result<(), StoreError>;
 
     /// The store as the driver's sink of records.
     #[cfg(feature = "tokio")]
@@ -89,14 +89,14 @@ impl MigrationStore for SqliteLedger {
     fn events_span(&self) -> Result<Option<(i64, i64)>, StoreError> {
         Self::events_span(self)
     }
-    fn simulated_run(&self) -> Result<Option<SimulatedRun>, StoreError> {
-        Self::simulated_run(self)
+    fn run_mark(&self, kind: RunKind) -> Result<Option<RunMark>, StoreError> {
+        Self::run_mark(self, kind)
     }
-    fn set_simulated_run(&mut self, meters: u64, seed: u64) -> Result<(), StoreError> {
-        Self::set_simulated_run(self, meters, seed)
+    fn set_run_mark(&mut self, kind: RunKind, meters: u64, seed: u64) -> Result<(), StoreError> {
+        Self::set_run_mark(self, kind, meters, seed)
     }
-    fn set_simulated_complete(&mut self) -> Result<(), StoreError> {
-        Self::set_simulated_complete(self)
+    fn set_run_complete(&mut self, kind: RunKind) -> Result<(), StoreError> {
+        Self::set_run_complete(self, kind)
     }
     #[cfg(feature = "tokio")]
     fn as_sink(&mut self) -> &mut dyn crate::driver::RecordSink {

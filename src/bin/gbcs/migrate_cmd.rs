@@ -1,14 +1,14 @@
 //! `gbcs migrate` (a run, written to a store as it goes and resumed from it) and
 //! `gbcs sim-meters` (the simulated meters behind JSON lines).
 
-use gbcs::cos::ledger::csv_file::write_csv;
 use gbcs::crypto::KeyAgreement;
 
 use crate::failure::{Failure, Result};
 use crate::keys;
 use crate::messages::{module, signing_key};
-use crate::report_cmds::write_ledger;
+use crate::migrate_store::{open_run_store, RunId, RunStore};
 use clap::ArgMatches;
+use gbcs::store::RunKind;
 
 /// When a simulated migration starts: 2025-12-01T00:00:00Z (the same for `sim-meters`).
 const SIM_START: i64 = 1_764_547_200;
@@ -86,8 +86,13 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         };
         return crate::migrate_leased::run(m, url, engine_name, run);
     }
+    let run_id = RunId::new(
+        RunKind::Simulated,
+        u64::try_from(n).unwrap_or(u64::MAX),
+        seed,
+    );
     let (mut store, resumed) = match m.get_one::<String>("state") {
-        Some(url) => match open_run_store(url, n, seed)? {
+        Some(url) => match open_run_store(url, &run_id, SIM_START)? {
             RunStore::Complete(line) => return Ok(line),
             RunStore::Fresh(s) => (Some(s), None),
             RunStore::Resume(s, r) => (Some(s), Some(r)),
@@ -100,14 +105,9 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         // counters above the last it saw from the same originator.
         None => sim.engine(config, flags),
         Some(r) => {
-            resumed_line = format!(
-                "resumed: {} devices with progress, {} commands sent and never settled (taken as lost replies: read before any retry), counters from TCoS {} and ACB {}\n",
-                r.resumption.progress.len(),
-                r.resumption.unresolved.len(),
-                r.resumption.counters.tcos.max(flags.tcos),
-                r.resumption.counters.acb.max(flags.acb),
-            );
-            r.engine(&mut sim, config, flags)
+            resumed_line = r.line(flags);
+            let records = core::mem::take(&mut sim.fleet.records);
+            r.engine(records, sim.policy.clone(), config, flags)
         }
     };
     // Drawn on stderr only when it is a terminal (indicatif's own check).
@@ -174,64 +174,14 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     }
     .map_err(Failure::key)?;
     bar.finish_and_clear();
-    let summary = engine.ledger().summary(engine.records(), engine.policy());
-    if let Some(path) = m.get_one::<String>("ledger") {
-        write_ledger(path, engine.ledger())?;
-    }
-    let stats = report.stats;
-    let mut out = resumed_line;
-    out += &format!(
-        "{} devices, {} migrated, {} attempts in {:.1} s ({:.0} attempts/s); {} commands sent, {} late and {} duplicate replies\n",
-        n,
-        stats.migrated,
-        stats.attempts,
-        report.wall_secs,
-        stats.attempts as f64 / report.wall_secs.max(1e-9),
-        stats.sent,
-        stats.late_replies,
-        stats.duplicate_replies,
-    );
-    if let Some((n, Some(first))) = malformed.filter(|(n, _)| *n > 0) {
-        out += &format!(
-            "MALFORMED LINES from the transport: {n} (skipped; their commands counted as unanswered); the first: {first}\n"
-        );
-    }
-    if stats.local_faults > 0 {
-        out += &format!(
-            "LOCAL FAULTS: {} (the engine's keys failed; not device attempts)\n",
-            stats.local_faults
-        );
-    }
-    if let Some(i) = engine.stopped() {
-        out += &format!("AUTO-STOP: {i}\n");
-    }
-    out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
-    out += &crate::input::figures(&report);
-    match engine.stopped() {
-        Some(i) => Err(Failure::Stopped {
-            out,
-            reason: i.to_string(),
-        }),
-        None if report.interrupted || !engine.is_finished() => Err(Failure::Stopped {
-            out,
-            reason: String::from(
-                "interrupted: the commands in flight were waited for; the run did not finish",
-            ),
-        }),
-        None => {
-            if let (Some(store), Some(url)) = (store.as_mut(), m.get_one::<String>("state")) {
-                store
-                    .set_simulated_complete()
-                    .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
-            }
-            let remaining = stats.devices.saturating_sub(stats.migrated);
-            out += &format!(
-                "complete: {} devices, {} migrated, {} not migrated (excluded or failed: see the notices), {} attempts\n",
-                stats.devices, stats.migrated, remaining, stats.attempts
-            );
-            Ok(out)
-        }
-    }
+    let run = crate::migrate_store::Concluded {
+        engine: &engine,
+        report: &report,
+        malformed,
+        devices: n,
+        resumed_line,
+    };
+    run.conclude(m, store.as_deref_mut(), RunKind::Simulated)
 }
 
 /// `gbcs sim-meters`: the simulated meters of `migrate --simulate N --seed S` behind JSON
@@ -449,107 +399,4 @@ fn engine_keys<'a>(
         None => &sim.pki.acb.ka.key,
     };
     (signer, acb_key)
-}
-
-/// What `--state` holds for this run.
-enum RunStore {
-    /// Nothing yet: the run starts.
-    Fresh(Box<dyn gbcs::store::MigrationStore>),
-    /// This run, unfinished: it resumes.
-    Resume(Box<dyn gbcs::store::MigrationStore>, Box<Resumed>),
-    /// This run, finished: the line to print.
-    Complete(String),
-}
-
-/// An unfinished run as its store kept it.
-struct Resumed {
-    resumption: gbcs::store::Resumption,
-    ledger: gbcs::cos::ledger::Ledger,
-    now: gbcs::cos::engine::UnixTime,
-}
-
-impl Resumed {
-    /// The engine of the simulation's fleet with the store's progress put back, its clock at
-    /// the last instant the store holds, its counters above every block reserved.
-    fn engine(
-        self,
-        sim: &mut gbcs::sim::fleet::SimulatedMigration,
-        config: gbcs::cos::engine::EngineConfig,
-        flags: gbcs::cos::engine::StartingCounters,
-    ) -> gbcs::cos::engine::Engine {
-        let mut records = core::mem::take(&mut sim.fleet.records);
-        let progress: std::collections::HashMap<_, _> =
-            self.resumption.progress.into_iter().collect();
-        let mut progress = progress;
-        for r in &mut records {
-            if let Some(p) = progress.remove(&r.entity_id) {
-                r.restore(p);
-            }
-        }
-        let kept = self.resumption.counters;
-        gbcs::cos::engine::Engine::restart(
-            records,
-            self.ledger,
-            &self.resumption.unresolved,
-            sim.policy.clone(),
-            config,
-            gbcs::cos::engine::StartingCounters {
-                tcos: kept.tcos.max(flags.tcos),
-                acb: kept.acb.max(flags.acb),
-            },
-            self.now,
-        )
-    }
-}
-
-/// Opens `--state URL` for the simulated run of `n` meters and `seed`.
-fn open_run_store(url: &str, n: usize, seed: u64) -> Result<RunStore> {
-    let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
-    let mut store = gbcs::store::open_url(url).map_err(fail)?;
-    let meters = u64::try_from(n).unwrap_or(u64::MAX);
-    match store.simulated_run().map_err(fail)? {
-        Some(r) if r.meters == meters && r.seed == seed && r.complete => Ok(RunStore::Complete(
-            format!("complete: {url} holds the finished run of --simulate {n} --seed {seed}; nothing to do\n"),
-        )),
-        Some(r) if r.meters == meters && r.seed == seed => {
-            let resumption = store.resumption().map_err(fail)?;
-            if let Some(reason) = &resumption.stopped {
-                return Err(Failure::Stopped {
-                    out: format!("{url} holds the run of --simulate {n} --seed {seed}, stopped by an incident; nothing was sent\n"),
-                    reason: format!("the run stands stopped by: {reason}"),
-                });
-            }
-            let ledger = store.ledger().map_err(fail)?;
-            // Time never goes back: the run resumes at the last instant its store holds.
-            let last = [
-                store.events_span().map_err(fail)?.map(|s| s.1),
-                ledger.last_instant(),
-                Some(SIM_START),
-            ]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(SIM_START);
-            let now = gbcs::cos::engine::UnixTime::from_secs(last.saturating_add(1));
-            Ok(RunStore::Resume(
-                store,
-                Box::new(Resumed {
-                    resumption,
-                    ledger,
-                    now,
-                }),
-            ))
-        }
-        Some(r) => Err(Failure::usage(format!(
-            "--state {url} holds the run of --simulate {} --seed {}, not this one: nothing is overwritten or mixed",
-            r.meters, r.seed
-        ))),
-        None if !store.is_empty().map_err(fail)? => Err(Failure::usage(format!(
-            "--state {url} already holds a run that is not --simulate {n} --seed {seed}: nothing is overwritten or mixed"
-        ))),
-        None => {
-            store.set_simulated_run(meters, seed).map_err(fail)?;
-            Ok(RunStore::Fresh(store))
-        }
-    }
 }

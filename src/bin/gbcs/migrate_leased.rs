@@ -35,7 +35,7 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
     let n = run.inventory.len();
     let meters = u64::try_from(n).unwrap_or(u64::MAX);
     let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
-    match store.simulated_run().map_err(fail)? {
+    match store.run_mark(gbcs::store::RunKind::Simulated).map_err(fail)? {
         Some(r) if r.meters == meters && r.seed == seed => {}
         Some(r) => {
             return Err(Failure::usage(format!(
@@ -43,7 +43,7 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
                 r.meters, r.seed
             )))
         }
-        None => store.set_simulated_run(meters, seed).map_err(fail)?,
+        None => store.set_run_mark(gbcs::store::RunKind::Simulated, meters, seed).map_err(fail)?,
     }
     let ids: Vec<_> = run.inventory.iter().map(|r| r.entity_id).collect();
     store.seed_leases(&ids).map_err(fail)?;
@@ -181,7 +181,9 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
         .iter()
         .filter(|(_, p)| p.status == gbcs::cos::migration::MigrationStatus::Migrated)
         .count();
-    store.set_simulated_complete().map_err(fail)?;
+    store
+        .set_run_complete(gbcs::store::RunKind::Simulated)
+        .map_err(fail)?;
     Ok(format!(
         "engine {engine_name}: {batches} batches, {handled} devices, {sent} commands sent, {taken_over} commands of another life taken as lost replies\ncomplete: {n} devices, {migrated} migrated (every engine's), {} not migrated\n",
         n.saturating_sub(migrated)

@@ -1,0 +1,253 @@
+//! What `migrate` keeps in `--state`, for a simulated run and an inventory's alike: which run
+//! a store holds (a new store is marked with it; another run's store is refused), an
+//! unfinished run resumed from it, and the lines and exit a run ends with.
+
+use gbcs::cos::engine::{Engine, EngineConfig, StartingCounters, UnixTime};
+use gbcs::cos::ledger::csv_file::write_csv;
+use gbcs::cos::migration::{DeviceRecord, MigrationPolicy};
+use gbcs::store::{MigrationStore, RunKind};
+
+use crate::failure::{Failure, Result};
+use crate::report_cmds::write_ledger;
+
+/// The run `migrate` was asked for: its kind and two numbers (see [`RunKind`]), and how the
+/// messages name it (`run of …`).
+pub struct RunId {
+    pub kind: RunKind,
+    pub a: u64,
+    pub b: u64,
+    pub name: String,
+}
+
+impl RunId {
+    /// A run of `kind` marked with `a` and `b`.
+    pub fn new(kind: RunKind, a: u64, b: u64) -> Self {
+        Self {
+            kind,
+            a,
+            b,
+            name: Self::describe(kind, a, b),
+        }
+    }
+}
+
+impl RunId {
+    /// How the messages name a run of `kind` marked with `a` and `b`.
+    fn describe(kind: RunKind, a: u64, b: u64) -> String {
+        match kind {
+            RunKind::Simulated => format!("run of --simulate {a} --seed {b}"),
+            RunKind::Inventory => {
+                format!("run of an inventory of {a} devices (fingerprint {b:016X})")
+            }
+        }
+    }
+}
+
+/// What `--state` holds for this run.
+pub enum RunStore {
+    /// Nothing yet: the run starts.
+    Fresh(Box<dyn MigrationStore>),
+    /// This run, unfinished: it resumes.
+    Resume(Box<dyn MigrationStore>, Box<Resumed>),
+    /// This run, finished: the line to print.
+    Complete(String),
+}
+
+/// An unfinished run as its store kept it.
+pub struct Resumed {
+    pub resumption: gbcs::store::Resumption,
+    ledger: gbcs::cos::ledger::Ledger,
+    now: UnixTime,
+}
+
+impl Resumed {
+    /// The line saying what was resumed.
+    pub fn line(&self, flags: StartingCounters) -> String {
+        let r = &self.resumption;
+        format!(
+            "resumed: {} devices with progress, {} commands sent and never settled (taken as lost replies: read before any retry), counters from TCoS {} and ACB {}\n",
+            r.progress.len(),
+            r.unresolved.len(),
+            r.counters.tcos.max(flags.tcos),
+            r.counters.acb.max(flags.acb),
+        )
+    }
+
+    /// The engine of `records` with the store's progress put back, its clock at the last
+    /// instant the store holds, its counters above every block reserved.
+    pub fn engine(
+        self,
+        mut records: Vec<DeviceRecord>,
+        policy: MigrationPolicy,
+        config: EngineConfig,
+        flags: StartingCounters,
+    ) -> Engine {
+        let mut progress: std::collections::HashMap<_, _> =
+            self.resumption.progress.into_iter().collect();
+        for r in &mut records {
+            if let Some(p) = progress.remove(&r.entity_id) {
+                r.restore(p);
+            }
+        }
+        let kept = self.resumption.counters;
+        Engine::restart(
+            records,
+            self.ledger,
+            &self.resumption.unresolved,
+            policy,
+            config,
+            StartingCounters {
+                tcos: kept.tcos.max(flags.tcos),
+                acb: kept.acb.max(flags.acb),
+            },
+            self.now,
+        )
+    }
+}
+
+/// Opens `--state URL` for `run`, which starts at `start` (Unix seconds) if it is new.
+pub fn open_run_store(url: &str, run: &RunId, start: i64) -> Result<RunStore> {
+    let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
+    let mut store = gbcs::store::open_url(url).map_err(fail)?;
+    let name = &run.name;
+    let other = match run.kind {
+        RunKind::Simulated => RunKind::Inventory,
+        RunKind::Inventory => RunKind::Simulated,
+    };
+    if let Some(r) = store.run_mark(other).map_err(fail)? {
+        return Err(Failure::usage(format!(
+            "--state {url} holds the {}, not this one: nothing is overwritten or mixed",
+            RunId::describe(other, r.meters, r.seed)
+        )));
+    }
+    match store.run_mark(run.kind).map_err(fail)? {
+        Some(r) if r.meters == run.a && r.seed == run.b && r.complete => Ok(RunStore::Complete(
+            format!("complete: {url} holds the finished {name}; nothing to do\n"),
+        )),
+        Some(r) if r.meters == run.a && r.seed == run.b => {
+            let resumption = store.resumption().map_err(fail)?;
+            if let Some(reason) = &resumption.stopped {
+                return Err(Failure::Stopped {
+                    out: format!(
+                        "{url} holds the {name}, stopped by an incident; nothing was sent\n"
+                    ),
+                    reason: format!("the run stands stopped by: {reason}"),
+                });
+            }
+            let ledger = store.ledger().map_err(fail)?;
+            // Time never goes back: the run resumes at the last instant its store holds.
+            let last = [
+                store.events_span().map_err(fail)?.map(|s| s.1),
+                ledger.last_instant(),
+                Some(start),
+            ]
+            .into_iter()
+            .flatten()
+            .max()
+            .unwrap_or(start);
+            let now = UnixTime::from_secs(last.saturating_add(1));
+            Ok(RunStore::Resume(
+                store,
+                Box::new(Resumed {
+                    resumption,
+                    ledger,
+                    now,
+                }),
+            ))
+        }
+        Some(r) => Err(Failure::usage(format!(
+            "--state {url} holds the {}, not this one: nothing is overwritten or mixed",
+            RunId::describe(run.kind, r.meters, r.seed)
+        ))),
+        None if !store.is_empty().map_err(fail)? => Err(Failure::usage(format!(
+            "--state {url} already holds something other than the {name}: nothing is overwritten or mixed"
+        ))),
+        None => {
+            store
+                .set_run_mark(run.kind, run.a, run.b)
+                .map_err(fail)?;
+            Ok(RunStore::Fresh(store))
+        }
+    }
+}
+
+/// A run that has ended (finished, stopped or interrupted), and what `migrate` prints of it.
+pub struct Concluded<'a> {
+    pub engine: &'a Engine,
+    pub report: &'a gbcs::driver::RunReport,
+    /// Lines from an `exec:` transport that were not replies: how many, and the first.
+    pub malformed: Option<(u64, Option<String>)>,
+    pub devices: usize,
+    pub resumed_line: String,
+}
+
+impl Concluded<'_> {
+    /// The lines `migrate` prints, its exit (5 when the run stopped or did not finish), and
+    /// the store marked complete when the run finished.
+    pub fn conclude(
+        self,
+        m: &clap::ArgMatches,
+        store: Option<&mut (dyn MigrationStore + 'static)>,
+        kind: RunKind,
+    ) -> Result<String> {
+        let (engine, report) = (self.engine, self.report);
+        let summary = engine.ledger().summary(engine.records(), engine.policy());
+        if let Some(path) = m.get_one::<String>("ledger") {
+            write_ledger(path, engine.ledger())?;
+        }
+        let stats = report.stats;
+        let mut out = self.resumed_line;
+        out += &format!(
+            "{} devices, {} migrated, {} attempts in {:.1} s ({:.0} attempts/s); {} commands sent, {} late and {} duplicate replies\n",
+            self.devices,
+            stats.migrated,
+            stats.attempts,
+            report.wall_secs,
+            stats.attempts as f64 / report.wall_secs.max(1e-9),
+            stats.sent,
+            stats.late_replies,
+            stats.duplicate_replies,
+        );
+        if let Some((n, Some(first))) = self.malformed.filter(|(n, _)| *n > 0) {
+            out += &format!(
+                "MALFORMED LINES from the transport: {n} (skipped; their commands counted as unanswered); the first: {first}\n"
+            );
+        }
+        if stats.local_faults > 0 {
+            out += &format!(
+                "LOCAL FAULTS: {} (the engine's keys failed; not device attempts)\n",
+                stats.local_faults
+            );
+        }
+        if let Some(i) = engine.stopped() {
+            out += &format!("AUTO-STOP: {i}\n");
+        }
+        out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
+        out += &crate::input::figures(report);
+        match engine.stopped() {
+            Some(i) => Err(Failure::Stopped {
+                out,
+                reason: i.to_string(),
+            }),
+            None if report.interrupted || !engine.is_finished() => Err(Failure::Stopped {
+                out,
+                reason: String::from(
+                    "interrupted: the commands in flight were waited for; the run did not finish",
+                ),
+            }),
+            None => {
+                if let (Some(store), Some(url)) = (store, m.get_one::<String>("state")) {
+                    store
+                        .set_run_complete(kind)
+                        .map_err(|e| crate::report_cmds::store_failure(url, &e))?;
+                }
+                let remaining = stats.devices.saturating_sub(stats.migrated);
+                out += &format!(
+                    "complete: {} devices, {} migrated, {} not migrated (excluded or failed: see the notices), {} attempts\n",
+                    stats.devices, stats.migrated, remaining, stats.attempts
+                );
+                Ok(out)
+            }
+        }
+    }
+}
