@@ -281,3 +281,42 @@ fn two_unsettled_commands_to_one_device_leave_only_the_last_awaited() {
     assert_eq!(engine.records()[0].unconfirmed, Some(7));
     assert_eq!(engine.records()[0].attempts, 1);
 }
+
+#[test]
+fn commands_lost_to_the_engines_own_crash_do_not_stop_the_run_by_themselves() {
+    use gbcs::cos::engine::Unresolved;
+    let mut sim =
+        SimulatedMigration::new(b"restart", 3, 300, &FleetMix::default(), START).expect("fleet");
+    let records = std::mem::take(&mut sim.fleet.records);
+    let mut policy = sim.policy.clone();
+    // A window the lost commands alone would fill with failures.
+    policy.auto_stop.window = 100;
+    policy.auto_stop.min_samples = 50;
+    let at = UnixTime::from_secs(START + 10);
+    let unresolved: Vec<_> = records
+        .iter()
+        .take(150)
+        .zip(1u64..)
+        .map(|(r, counter)| Unresolved {
+            device: r.entity_id,
+            kind: CommandKind::Migration,
+            counter,
+            at,
+        })
+        .collect();
+    let engine = Engine::restart(
+        records,
+        gbcs::cos::ledger::Ledger::new(),
+        &unresolved,
+        policy,
+        EngineConfig::default(),
+        StartingCounters { tcos: 151, acb: 1 },
+        UnixTime::from_secs(START + 100),
+    );
+    assert_eq!(engine.stopped(), None);
+    // Each is still the attempt it was, and its device is read before any retry.
+    for r in engine.records().iter().take(150) {
+        assert_eq!(r.attempts, 1, "{}", r.entity_id);
+        assert!(r.unconfirmed.is_some(), "{}", r.entity_id);
+    }
+}

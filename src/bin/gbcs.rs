@@ -22,6 +22,8 @@ mod keys;
 mod messages;
 #[path = "gbcs/migrate_cmd.rs"]
 mod migrate_cmd;
+#[path = "gbcs/migrate_inventory.rs"]
+mod migrate_inventory;
 #[path = "gbcs/migrate_leased.rs"]
 mod migrate_leased;
 #[path = "gbcs/migrate_store.rs"]
@@ -30,6 +32,8 @@ mod migrate_store;
 mod report_cmds;
 #[path = "gbcs/report_due.rs"]
 mod report_due;
+#[path = "gbcs/sim_inventory.rs"]
+mod sim_inventory;
 
 use failure::Failure;
 

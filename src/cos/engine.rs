@@ -157,6 +157,9 @@ pub struct Engine {
     stopped: Option<Incident>,
     /// The devices in the window that raised the stopping incident.
     stopped_window: Vec<EntityId>,
+    /// While a restart settles the commands its last life left unsettled: their outcomes
+    /// are the engine's own loss, not evidence for auto-stop.
+    restarting: bool,
     paused: bool,
     local_faults_in_a_row: u32,
     stats: Stats,
@@ -223,6 +226,7 @@ impl Engine {
             out_events: VecDeque::new(),
             stopped: None,
             stopped_window: Vec::new(),
+            restarting: false,
             paused: false,
             local_faults_in_a_row: 0,
             stats: Stats {

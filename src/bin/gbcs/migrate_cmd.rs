@@ -15,6 +15,9 @@ const SIM_START: i64 = 1_764_547_200;
 
 pub fn migrate(m: &ArgMatches) -> Result<String> {
     use gbcs::sim::fleet::{FleetMix, MigrationParties, SimulatedMigration};
+    if let Some(inventory) = m.get_one::<String>("inventory") {
+        return crate::migrate_inventory::migrate(m, inventory);
+    }
     let n = usize::try_from(m.get_one::<u64>("simulate").copied().unwrap_or(0))
         .map_err(|_| Failure::usage("--simulate too large"))?;
     let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
@@ -110,12 +113,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             r.engine(records, sim.policy.clone(), config, flags)
         }
     };
-    // Drawn on stderr only when it is a terminal (indicatif's own check).
-    let bar = indicatif::ProgressBar::new(n as u64).with_style(
-        indicatif::ProgressStyle::with_template("[{bar:30}] {pos:>6}/{len} migrated, {msg}")
-            .map_err(|e| Failure::key(e.to_string()))?
-            .progress_chars("#>-"),
-    );
+    let bar = crate::migrate_store::progress_bar(n)?;
     let (signer, acb_key) = engine_keys(&sim, tcos.as_ref(), acb.as_ref(), tcos_credential);
     let driver = gbcs::driver::DriverConfig {
         stop_on_ctrl_c: true,
@@ -126,14 +124,8 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         Some(s) => s.as_sink(),
         None => &mut no_store,
     };
-    let mut on_progress = |p: &gbcs::cos::engine::Stats| {
-        bar.set_length(p.devices as u64);
-        bar.set_position(p.migrated as u64);
-        bar.set_message(format!(
-            "{} attempts, {} in flight",
-            p.attempts, p.in_flight
-        ));
-    };
+    let mut on_progress =
+        |p: &gbcs::cos::engine::Stats| crate::migrate_store::show_progress(&bar, p);
     let transport = m
         .get_one::<String>("transport")
         .map(String::as_str)
@@ -233,6 +225,9 @@ pub fn sim_meters(m: &ArgMatches) -> Result<String> {
         MigrationParties::certified(&pki, None, None).map_err(|e| Failure::key(e.to_string()))?;
     let sim = SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), SIM_START)
         .map_err(|e| Failure::key(e.to_string()))?;
+    if let Some(dir) = m.get_one::<String>("write-inventory") {
+        return crate::sim_inventory::write(&sim, dir);
+    }
     let out = Replies::start(late_by);
     let stdin = std::io::stdin();
     let (mut commands, mut replies, mut refused, mut lost, mut held) =

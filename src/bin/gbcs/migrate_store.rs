@@ -251,3 +251,25 @@ impl Concluded<'_> {
         }
     }
 }
+
+/// The progress bar of a run of `n` devices (drawn on stderr only when it is a terminal:
+/// indicatif's own check).
+pub fn progress_bar(n: usize) -> Result<indicatif::ProgressBar> {
+    Ok(
+        indicatif::ProgressBar::new(u64::try_from(n).unwrap_or(u64::MAX)).with_style(
+            indicatif::ProgressStyle::with_template("[{bar:30}] {pos:>6}/{len} migrated, {msg}")
+                .map_err(|e| Failure::key(e.to_string()))?
+                .progress_chars("#>-"),
+        ),
+    )
+}
+
+/// Shows `p` on `bar`.
+pub fn show_progress(bar: &indicatif::ProgressBar, p: &gbcs::cos::engine::Stats) {
+    bar.set_length(u64::try_from(p.devices).unwrap_or(u64::MAX));
+    bar.set_position(u64::try_from(p.migrated).unwrap_or(u64::MAX));
+    bar.set_message(format!(
+        "{} attempts, {} in flight",
+        p.attempts, p.in_flight
+    ));
+}

@@ -75,9 +75,15 @@ impl Engine {
         }
         self.count(i, counter, &outcome);
         let order = self.order_of(i, counter);
-        let incident = self
-            .auto_stop
-            .record_in_order(device, &model, &outcome, retry, order);
+        // A command the engine's own crash left unanswered counts as the attempt it was and
+        // is read back, but says nothing of the devices or the network: auto-stop is not
+        // fed it, so a restart cannot stop the run by itself.
+        let incident = if self.restarting {
+            None
+        } else {
+            self.auto_stop
+                .record_in_order(device, &model, &outcome, retry, order)
+        };
         let now = self.now.secs();
         if let Some(r) = self.records.get_mut(i) {
             if was_migrated {

@@ -4,7 +4,9 @@
 //! A command sent and never settled may have run on its meter: the process stopped between
 //! its `Sent` record and its reply. On resume it is a command whose reply was lost — the
 //! existing rule applies (a migration command's device has its role-5 cell read before any
-//! retry), and it counts as the attempt it was.
+//! retry), and it counts as the attempt it was. It is not fed to auto-stop: its reply was
+//! lost to the engine's own crash, which says nothing of the devices or the network (a kill
+//! with a full window of commands in flight would otherwise stop the run by itself).
 
 use alloc::vec::Vec;
 
@@ -113,10 +115,12 @@ impl Engine {
         }
         engine.start_tracking();
         // Each lost reply applied as at its deadline (now); the stats count what it migrates.
+        engine.restarting = true;
         for i in lost {
             engine.deadlines.remove(&(engine.now, i));
             engine.expire(i);
         }
+        engine.restarting = false;
         engine.pump();
         engine
     }

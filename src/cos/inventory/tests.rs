@@ -88,7 +88,8 @@ fn refusal(row: &InventoryRow, pki: &TestPki) -> InventoryError {
 #[test]
 fn every_wrong_field_is_refused_and_named() {
     let sim = fleet(1);
-    let cases: [(&str, fn(&mut InventoryRow)); 10] = [
+    type Change = fn(&mut InventoryRow);
+    let cases: [(&str, Change); 10] = [
         ("device_id", |r| r.device_id = "00DB7E57".into()),
         ("device_type", |r| r.device_type = "ELEC".into()),
         ("manufacturer", |r| r.manufacturer = "  ".into()),
