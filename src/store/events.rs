@@ -157,86 +157,78 @@ pub(super) fn insert(tx: &Transaction<'_>, rows: &[Row]) -> Result<(), StoreErro
     Ok(())
 }
 
-/// Counts per bucket of the rows of `kind`, and how many came before
-/// the window.
-fn per_bucket(
-    conn: &Connection,
-    buckets: Buckets,
-    kind: &str,
-) -> Result<(Vec<u64>, i64), StoreError> {
-    let start_ms = buckets.start.saturating_mul(1000);
-    let end_ms = buckets.end().saturating_add(1).saturating_mul(1000);
-    let width_ms = buckets.width.saturating_mul(1000);
-    let mut out = vec![0u64; buckets.count];
-    let mut stmt = conn.prepare_cached(
-        "SELECT (at - ?2) / ?4, COUNT(*) FROM events
-         WHERE kind = ?1 AND at >= ?2 AND at < ?3 GROUP BY 1",
-    )?;
-    let mut rows = stmt.query(params![kind, start_ms, end_ms, width_ms])?;
-    while let Some(row) = rows.next()? {
-        let i: i64 = row.get(0)?;
-        let n: i64 = row.get(1)?;
+/// The activity's queries, with `?N` parameters (`$N` for PostgreSQL: the same numbers).
+pub(super) mod sql {
+    /// Per bucket of rows of kind ?1 in the window `?2..?3` (ms), bucket width ?4.
+    pub const PER_BUCKET: &str = "SELECT (at - ?2) / ?4, COUNT(*) FROM events
+         WHERE kind = ?1 AND at >= ?2 AND at < ?3 GROUP BY 1";
+    /// Rows of kind ?1 before ?2 (ms).
+    pub const BEFORE: &str = "SELECT COUNT(*) FROM events WHERE kind = ?1 AND at < ?2";
+    /// Whether the store records commands sent at all.
+    pub const RECORDED: &str = "SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'sent')";
+    /// First migration commands per bucket of the window `?1..?2`, width ?3.
+    pub const FIRST: &str = "SELECT (at - ?1) / ?3, COUNT(*) FROM first_commands
+         WHERE at >= ?1 AND at < ?2 GROUP BY 1";
+    /// The marks in the window `?1..?2`: seq, at, kind, detail.
+    pub const MARKS: &str = "SELECT seq, at, kind, detail FROM events
+         WHERE kind NOT IN ('sent', 'settled', 'late-reply') AND at >= ?1 AND at < ?2
+         ORDER BY at, seq";
+}
+
+/// The window of `buckets` as the queries take it: start, end (exclusive) and width, in ms.
+pub(super) fn window_ms(buckets: Buckets) -> (i64, i64, i64) {
+    (
+        buckets.start.saturating_mul(1000),
+        buckets.end().saturating_add(1).saturating_mul(1000),
+        buckets.width.saturating_mul(1000),
+    )
+}
+
+/// What the activity is made of, as either store's queries return it.
+#[derive(Default)]
+pub(super) struct ActivityRows {
+    /// Commands sent: (bucket, count), and how many before the window.
+    pub sent: Vec<(i64, i64)>,
+    pub sent_before: i64,
+    /// Commands settled, likewise.
+    pub settled: Vec<(i64, i64)>,
+    pub settled_before: i64,
+    /// Whether commands are recorded at all.
+    pub recorded: bool,
+    /// First migration commands: (bucket, count).
+    pub first: Vec<(i64, i64)>,
+    /// Marks: seq, at (ms), kind, detail.
+    pub marks: Vec<(i64, i64, String, Option<String>)>,
+}
+
+/// `rows` (bucket, count) as counts per bucket of `count` buckets.
+fn per_bucket(count: usize, rows: &[(i64, i64)]) -> Vec<u64> {
+    let mut out = vec![0u64; count];
+    for &(i, n) in rows {
         if let Some(slot) = usize::try_from(i).ok().and_then(|i| out.get_mut(i)) {
             *slot = u64::try_from(n).unwrap_or(0);
         }
     }
-    let before: i64 = conn.query_row(
-        "SELECT COUNT(*) FROM events WHERE kind = ?1 AND at < ?2",
-        params![kind, start_ms],
-        |r| r.get(0),
-    )?;
-    Ok((out, before))
+    out
 }
 
-/// The activity over `buckets`, aggregated in SQL.
-pub(super) fn activity(conn: &Connection, buckets: Buckets) -> Result<Activity, StoreError> {
+/// The activity over `buckets` from what the queries returned.
+pub(super) fn assemble(buckets: Buckets, rows: ActivityRows) -> Result<Activity, StoreError> {
     let mut a = Activity::empty(buckets);
-    let (sent, sent_before) = per_bucket(conn, buckets, "sent")?;
-    let (settled, settled_before) = per_bucket(conn, buckets, "settled")?;
+    let sent = per_bucket(buckets.count, &rows.sent);
+    let settled = per_bucket(buckets.count, &rows.settled);
     let delta: Vec<i64> = sent
         .iter()
         .zip(&settled)
         .map(|(s, d)| i64::try_from(*s).unwrap_or(i64::MAX) - i64::try_from(*d).unwrap_or(0))
         .collect();
-    a.recorded = conn.query_row(
-        "SELECT EXISTS (SELECT 1 FROM events WHERE kind = 'sent')",
-        [],
-        |r| r.get(0),
-    )?;
+    a.recorded = rows.recorded;
     a.sent = sent;
     a.settled = settled;
-    a.finish_in_flight(sent_before - settled_before, &delta);
+    a.finish_in_flight(rows.sent_before - rows.settled_before, &delta);
     // Each device's first migration command, wherever it falls; counted in its bucket.
-    let start_ms = buckets.start.saturating_mul(1000);
-    let end_ms = buckets.end().saturating_add(1).saturating_mul(1000);
-    let width_ms = buckets.width.saturating_mul(1000);
-    let mut stmt = conn.prepare_cached(
-        "SELECT (at - ?1) / ?3, COUNT(*) FROM first_commands
-         WHERE at >= ?1 AND at < ?2 GROUP BY 1",
-    )?;
-    let mut rows = stmt.query(params![start_ms, end_ms, width_ms])?;
-    while let Some(row) = rows.next()? {
-        let i: i64 = row.get(0)?;
-        let n: i64 = row.get(1)?;
-        if let Some(slot) = usize::try_from(i)
-            .ok()
-            .and_then(|i| a.first_commands.get_mut(i))
-        {
-            *slot = u64::try_from(n).unwrap_or(0);
-        }
-    }
-    drop(rows);
-    let mut stmt = conn.prepare_cached(
-        "SELECT seq, at, kind, detail FROM events
-         WHERE kind NOT IN ('sent', 'settled', 'late-reply') AND at >= ?1 AND at < ?2
-         ORDER BY at, seq",
-    )?;
-    let mut rows = stmt.query(params![start_ms, end_ms])?;
-    while let Some(row) = rows.next()? {
-        let seq: i64 = row.get(0)?;
-        let at: i64 = row.get(1)?;
-        let kind: String = row.get(2)?;
-        let text: Option<String> = row.get(3)?;
+    a.first_commands = per_bucket(buckets.count, &rows.first);
+    for (seq, at, kind, text) in rows.marks {
         let kind = MARKS
             .into_iter()
             .find(|k| k.name() == kind)
@@ -251,6 +243,35 @@ pub(super) fn activity(conn: &Connection, buckets: Buckets) -> Result<Activity, 
         });
     }
     Ok(a)
+}
+
+/// The activity over `buckets`, aggregated in SQL.
+pub(super) fn activity(conn: &Connection, buckets: Buckets) -> Result<Activity, StoreError> {
+    let (start, end, width) = window_ms(buckets);
+    let pairs = |sql: &str, p: &[&dyn rusqlite::ToSql]| -> Result<Vec<(i64, i64)>, StoreError> {
+        let mut stmt = conn.prepare_cached(sql)?;
+        let rows = stmt.query_map(p, |r| Ok((r.get(0)?, r.get(1)?)))?;
+        Ok(rows.collect::<Result<_, _>>()?)
+    };
+    let before = |kind: &str| -> Result<i64, StoreError> {
+        Ok(conn.query_row(sql::BEFORE, params![kind, start], |r| r.get(0))?)
+    };
+    let mut stmt = conn.prepare_cached(sql::MARKS)?;
+    let marks = stmt
+        .query_map(params![start, end], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?))
+        })?
+        .collect::<Result<_, _>>()?;
+    let rows = ActivityRows {
+        sent: pairs(sql::PER_BUCKET, params!["sent", start, end, width])?,
+        sent_before: before("sent")?,
+        settled: pairs(sql::PER_BUCKET, params!["settled", start, end, width])?,
+        settled_before: before("settled")?,
+        recorded: conn.query_row(sql::RECORDED, [], |r| r.get(0))?,
+        first: pairs(sql::FIRST, params![start, end, width])?,
+        marks,
+    };
+    assemble(buckets, rows)
 }
 
 /// The first and last instants (Unix seconds) of the events kept, if any.

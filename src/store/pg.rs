@@ -22,6 +22,7 @@ use std::sync::mpsc;
 
 use postgres::{Client, NoTls};
 
+mod activity;
 mod leases;
 
 use super::events::Row;
@@ -457,6 +458,13 @@ impl super::MigrationStore for PgStore {
             }
             tx.commit().map_err(|e| pg(&e))
         })
+    }
+
+    fn activity(
+        &self,
+        buckets: crate::cos::engine::Buckets,
+    ) -> Result<crate::cos::engine::Activity, StoreError> {
+        Self::activity(self, buckets)
     }
 
     fn set_run_complete(&mut self, kind: RunKind) -> Result<(), StoreError> {

@@ -65,6 +65,15 @@ pub trait MigrationStore: Send {
     /// [`StoreError`].
     fn set_run_complete(&mut self, kind: RunKind) -> Result<(), StoreError>;
 
+    /// What the run did over `buckets`, aggregated in the store (the dashboard's activity).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn activity(
+        &self,
+        buckets: crate::cos::engine::Buckets,
+    ) -> Result<crate::cos::engine::Activity, StoreError>;
+
     /// The store as the driver's sink of records.
     #[cfg(feature = "tokio")]
     fn as_sink(&mut self) -> &mut dyn crate::driver::RecordSink;
@@ -91,6 +100,12 @@ impl MigrationStore for SqliteLedger {
     }
     fn run_mark(&self, kind: RunKind) -> Result<Option<RunMark>, StoreError> {
         Self::run_mark(self, kind)
+    }
+    fn activity(
+        &self,
+        buckets: crate::cos::engine::Buckets,
+    ) -> Result<crate::cos::engine::Activity, StoreError> {
+        Self::activity(self, buckets)
     }
     fn set_run_mark(&mut self, kind: RunKind, meters: u64, seed: u64) -> Result<(), StoreError> {
         Self::set_run_mark(self, kind, meters, seed)

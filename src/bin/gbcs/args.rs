@@ -19,7 +19,7 @@ fn state_arg() -> Arg {
     Arg::new("state")
         .long("state")
         .value_name("URL")
-        .help("The migration's store instead of a ledger file (sqlite:PATH, as `migrate --state` writes it)")
+        .help("The migration's store instead of a ledger file (sqlite:PATH or postgres://…, as `migrate --state` writes it)")
 }
 
 pub fn input_arg() -> Arg {

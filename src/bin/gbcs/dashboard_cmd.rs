@@ -47,9 +47,7 @@ pub fn dashboard(m: &ArgMatches) -> Result<String> {
     };
     let (ledger, store, source) = match m.get_one::<String>("state") {
         Some(url) => {
-            let path = gbcs::store::sqlite_path(url).map_err(|e| store_failure(url, &e))?;
-            let store = gbcs::store::SqliteLedger::open_existing(path)
-                .map_err(|e| store_failure(url, &e))?;
+            let store = gbcs::store::open_existing_url(url).map_err(|e| store_failure(url, &e))?;
             let ledger = store.ledger().map_err(|e| store_failure(url, &e))?;
             (ledger, Some((store, url.clone())), url.clone())
         }
