@@ -154,7 +154,9 @@ pub struct MeterMemory {
 #[derive(Clone, Debug)]
 pub struct SimDevice {
     entity_id: EntityId,
-    cells: BTreeMap<TrustAnchorCellIdentifier, Cell>,
+    /// Shared with the meter it was cloned from until one of them writes a cell: a fleet's
+    /// meters are clones of a few templates, and most never change more than one cell.
+    cells: alloc::sync::Arc<BTreeMap<TrustAnchorCellIdentifier, Cell>>,
     counters: BTreeMap<RemotePartyRole, u64>,
     specialist: BTreeMap<(RemotePartyRole, SeqNumberUsage), u64>,
     ds: SigningKey,
@@ -189,7 +191,7 @@ impl SimDevice {
         );
         Self {
             entity_id,
-            cells,
+            cells: alloc::sync::Arc::new(cells),
             counters: BTreeMap::new(),
             specialist: BTreeMap::new(),
             ds,
@@ -229,7 +231,7 @@ impl SimDevice {
 
     /// Puts `cell` into the cell `id`.
     pub fn install(&mut self, id: TrustAnchorCellIdentifier, cell: Cell) {
-        self.cells.insert(id, cell);
+        alloc::sync::Arc::make_mut(&mut self.cells).insert(id, cell);
     }
 
     /// Puts an organisation certificate into the cell `id`.
@@ -293,7 +295,7 @@ impl SimDevice {
 
     /// Puts back what the meter remembered ([`Self::memory`]).
     pub fn set_memory(&mut self, m: MeterMemory) {
-        self.cells = m.cells.into_iter().collect();
+        self.cells = alloc::sync::Arc::new(m.cells.into_iter().collect());
         self.counters = m.counters.into_iter().collect();
         self.specialist = m.specialist.into_iter().collect();
         self.clock = m.clock;

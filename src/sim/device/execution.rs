@@ -205,7 +205,7 @@ impl SimDevice {
                 replacing_subject_key_identifier: after.key_id,
             });
             if let Some(cell) = new_cell {
-                self.cells.insert(target, cell);
+                alloc::sync::Arc::make_mut(&mut self.cells).insert(target, cell);
             }
         }
         owned.replacement_outcomes = outcomes;
