@@ -177,6 +177,17 @@ impl DeviceRecord {
         self.ineligible = p.ineligible;
     }
 
+    /// Whether the device's attempts ran out on a migration command that got no reply and may
+    /// have run, its cell not yet read (nor read unanswered as often as attempts allowed):
+    /// it is read once more before it is given up, and until then it has not failed.
+    #[must_use]
+    pub fn awaits_confirmation(&self, policy: &MigrationPolicy) -> bool {
+        self.status == MigrationStatus::NeedsInvestigation
+            && self.unconfirmed.is_some()
+            && self.state == CosState::Tcos
+            && self.unanswered_reads < policy.max_attempts
+    }
+
     /// Puts a device that failed (faulted or needing investigation) back into selection,
     /// with its attempt budget renewed: its cause was resolved or its firmware changed (seed
     /// ¶31a). The attempts already made stay in the ledger. Returns whether anything was

@@ -93,10 +93,15 @@ pub fn check_store_against_meters(
         });
         let store_says_ecos = progress.state == gbcs::cos::CosState::Ecos;
         match cell {
-            // The device's last migration command got no reply and no read followed it (its
-            // attempts ran out: it needs investigation): the store does not claim to know
-            // whether it ran, and the meter may hold either.
+            // The device's last migration command got no reply and every read of its cell
+            // since went unanswered, as often as attempts allow: the store does not claim to
+            // know whether it ran, and the meter may hold either. (Any read answered settles
+            // it: a device is never given up with its last command's fate unread.)
             Some(role5) if progress.unconfirmed.is_some() => {
+                assert!(
+                    progress.unanswered_reads >= gbcs::sim::fleet::fleet_policy().max_attempts,
+                    "{device}: given up with its last command unread: {progress:?}"
+                );
                 assert_ne!(
                     progress.status,
                     gbcs::cos::migration::MigrationStatus::Migrated,

@@ -245,7 +245,10 @@ impl Engine {
                     matches!(select(&then, &self.policy, now), Decision::Migrate(_))
                 }
                 Reading::Cell(_) => false,
-                Reading::NoAnswer | Reading::Invalid(_) => r.state == CosState::Tcos,
+                // A device whose attempts ran out is only read, never sent the command again.
+                Reading::NoAnswer | Reading::Invalid(_) => {
+                    r.state == CosState::Tcos && r.status != MigrationStatus::NeedsInvestigation
+                }
             };
         let overdue = if r.status == MigrationStatus::AwaitingAlert {
             self.pending_alerts.remove(&i)

@@ -46,6 +46,8 @@ impl Standing {
             MigrationStatus::Faulted(r) if !record.firmware_changed_since_fault() => {
                 Self::Faulted(r)
             }
+            // Not failed while its last command's fate is still to be read.
+            MigrationStatus::NeedsInvestigation if record.awaits_confirmation(policy) => Self::Open,
             MigrationStatus::NeedsInvestigation => Self::NeedsInvestigation,
             MigrationStatus::Migrated | MigrationStatus::AwaitingAlert => Self::Open,
             MigrationStatus::NotStarted

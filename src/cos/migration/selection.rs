@@ -62,6 +62,12 @@ pub fn select(record: &DeviceRecord, policy: &MigrationPolicy, now: i64) -> Deci
             return Skip(SkipReason::Faulted(r))
         }
         MigrationStatus::Faulted(_) => {}
+        // Its last attempt got no reply and may have run: the cell is read before the device
+        // is given up (a read is not an attempt), so a meter that did migrate is not
+        // reported failed.
+        MigrationStatus::NeedsInvestigation if record.awaits_confirmation(policy) => {
+            return Decision::Read(priority_of(record, policy, now))
+        }
         MigrationStatus::NeedsInvestigation => return Skip(SkipReason::NeedsInvestigation),
         MigrationStatus::AwaitingAlert => match record.next_attempt_at {
             Some(t) if t <= now => read = true,
@@ -91,14 +97,19 @@ pub fn select(record: &DeviceRecord, policy: &MigrationPolicy, now: i64) -> Deci
             return Skip(SkipReason::BackingOff(t));
         }
     }
-    let priority = if now.saturating_sub(record.last_communication) > policy.stale_after_secs {
-        Priority::Low
-    } else {
-        Priority::Normal
-    };
+    let priority = priority_of(record, policy, now);
     if read {
         Decision::Read(priority)
     } else {
         Decision::Migrate(priority)
+    }
+}
+
+/// Low for a device that has not communicated within the NP005 period.
+fn priority_of(record: &DeviceRecord, policy: &MigrationPolicy, now: i64) -> Priority {
+    if now.saturating_sub(record.last_communication) > policy.stale_after_secs {
+        Priority::Low
+    } else {
+        Priority::Normal
     }
 }
