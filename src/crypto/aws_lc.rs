@@ -70,7 +70,7 @@ impl AwsAgreementKey {
     pub(crate) fn agree(&self, peer: &AwsPublicKey) -> Result<[u8; 32], CryptoError> {
         agreement::agree(
             &self.0,
-            peer.agreement.clone(),
+            peer.agreer()?.clone(),
             CryptoError::Backend,
             |z: &[u8]| {
                 let mut out = [0u8; 32];
@@ -84,29 +84,56 @@ impl AwsAgreementKey {
     }
 }
 
-/// A P-256 public key parsed by AWS-LC for both of its uses.
+/// A P-256 public key for AWS-LC, parsed for each of its uses the first time it is put to
+/// that use: a device's DS key only ever verifies and its KA key only ever agrees, so a fleet's
+/// keys hold one parsed form each (AWS-LC's objects are most of a key's memory).
 #[derive(Clone)]
 pub(crate) struct AwsPublicKey {
-    verify: ParsedPublicKey,
-    agreement: agreement::ParsedPublicKey,
+    point: [u8; 65],
+    verify: std::sync::OnceLock<ParsedPublicKey>,
+    agreement: std::sync::OnceLock<agreement::ParsedPublicKey>,
 }
 
 impl AwsPublicKey {
-    /// From the uncompressed SEC1 point.
+    /// From the uncompressed SEC1 point (already checked to be on the curve).
     pub(crate) fn new(point: &[u8; 65]) -> Result<Self, CryptoError> {
-        let verify = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, point)
-            .map_err(|_| CryptoError::InvalidKey("AWS-LC rejected the P-256 point"))?;
-        let agreement = agreement::ParsedPublicKey::try_from(agreement::UnparsedPublicKey::new(
+        Ok(Self {
+            point: *point,
+            verify: std::sync::OnceLock::new(),
+            agreement: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn rejected() -> CryptoError {
+        CryptoError::InvalidKey("AWS-LC rejected the P-256 point")
+    }
+
+    /// The key parsed for verifying.
+    fn verifier(&self) -> Result<&ParsedPublicKey, CryptoError> {
+        if let Some(v) = self.verify.get() {
+            return Ok(v);
+        }
+        let parsed = ParsedPublicKey::new(&ECDSA_P256_SHA256_FIXED, self.point)
+            .map_err(|_| Self::rejected())?;
+        Ok(self.verify.get_or_init(|| parsed))
+    }
+
+    /// The key parsed for agreeing.
+    fn agreer(&self) -> Result<&agreement::ParsedPublicKey, CryptoError> {
+        if let Some(a) = self.agreement.get() {
+            return Ok(a);
+        }
+        let parsed = agreement::ParsedPublicKey::try_from(agreement::UnparsedPublicKey::new(
             &agreement::ECDH_P256,
-            point,
+            &self.point,
         ))
-        .map_err(|_| CryptoError::InvalidKey("AWS-LC rejected the P-256 point"))?;
-        Ok(Self { verify, agreement })
+        .map_err(|_| Self::rejected())?;
+        Ok(self.agreement.get_or_init(|| parsed))
     }
 
     /// ECDSA-SHA256 verification of a raw `r || s` signature.
     pub(crate) fn verify(&self, message: &[u8], signature: &Signature) -> Result<(), CryptoError> {
-        self.verify
+        self.verifier()?
             .verify_sig(message, &signature.0)
             .map_err(|_| CryptoError::BadSignature)
     }
