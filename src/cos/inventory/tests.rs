@@ -20,6 +20,15 @@ fn fleet(n: usize) -> SimulatedMigration {
     SimulatedMigration::new(b"inventory tests", 5, n, &FleetMix::default(), NOW).expect("fleet")
 }
 
+/// The fleet's records as inventory rows (no certificate files named).
+fn rows_of(sim: &SimulatedMigration) -> Vec<InventoryRow> {
+    sim.fleet
+        .records
+        .iter()
+        .map(|r| InventoryRow::from_record(r, None, None, &write_time))
+        .collect()
+}
+
 fn certificates_of(
     pki: &TestPki,
 ) -> impl FnMut(&InventoryRow, EntityId) -> Result<DeviceCertificates, String> + '_ {
@@ -35,12 +44,7 @@ fn certificates_of(
 #[test]
 fn rows_written_from_a_fleet_read_back_as_the_same_records() {
     let sim = fleet(60);
-    let rows: Vec<_> = sim
-        .fleet
-        .records
-        .iter()
-        .map(|r| InventoryRow::from_record(r, None, None, &write_time))
-        .collect();
+    let rows = rows_of(&sim);
     let back = records(&rows, &mut certificates_of(&sim.pki), 0, &read_time).expect("records");
     assert_eq!(back, sim.fleet.records);
 }
@@ -169,12 +173,7 @@ fn another_devices_certificate_or_the_wrong_key_usage_is_refused() {
 #[test]
 fn a_device_listed_twice_is_refused_at_its_second_row() {
     let sim = fleet(3);
-    let mut rows: Vec<_> = sim
-        .fleet
-        .records
-        .iter()
-        .map(|r| InventoryRow::from_record(r, None, None, &write_time))
-        .collect();
+    let mut rows = rows_of(&sim);
     let mut again = rows[0].clone();
     again.device_id = again.device_id.to_lowercase();
     rows.push(again);
@@ -185,12 +184,7 @@ fn a_device_listed_twice_is_refused_at_its_second_row() {
 #[test]
 fn a_missing_certificate_is_the_callers_words_at_its_record() {
     let sim = fleet(2);
-    let rows: Vec<_> = sim
-        .fleet
-        .records
-        .iter()
-        .map(|r| InventoryRow::from_record(r, None, None, &write_time))
-        .collect();
+    let rows = rows_of(&sim);
     let mut calls = 0;
     let mut certs = |row: &InventoryRow, id| {
         calls += 1;
