@@ -6,6 +6,8 @@
 
 #[path = "support/cli_common.rs"]
 mod common;
+#[path = "support/pg.rs"]
+mod pg;
 #[path = "support/shared.rs"]
 mod shared;
 use common::*;
@@ -369,5 +371,55 @@ fn an_inventory_as_json_reads_as_its_csv_and_sim_is_not_its_transport() {
     );
     // --inventory without --parties or --state is a usage error.
     let o = gbcs(&["migrate", "--inventory", &inventory, "--state", &url]);
+    assert_eq!(code(&o), Some(2), "{}", stderr(&o));
+}
+
+#[test]
+fn two_engines_on_postgresql_migrate_one_inventory_together() {
+    let Some(url) = pg::fresh_db("inventory_engines") else {
+        return;
+    };
+    let dir = inputs("inventory-engines", 120, 8);
+    let world = format!("sqlite:{}", path(&dir, "world.sqlite"));
+    let transport = format!("{} --world {world} --shared", meters(120, 8));
+    let engine = |name: &'static str| {
+        let (dir, url, transport) = (dir.clone(), url.clone(), transport.clone());
+        std::thread::spawn(move || {
+            migrate(
+                &dir,
+                &url,
+                &transport,
+                &["--engine", name, "--lease-batch", "30", "--lease-ttl", "5s"],
+            )
+        })
+    };
+    let (a, b) = (engine("a"), engine("b"));
+    let (a, b) = (a.join().expect("a"), b.join().expect("b"));
+    let (a, b) = (ok(&a), ok(&b));
+    for out in [&a, &b] {
+        assert!(
+            last_line(out).starts_with("complete: 120 devices, "),
+            "{out}"
+        );
+    }
+    // Between them every batch was run once: 120 devices in batches of 30.
+    let handled = |out: &str| -> usize {
+        out.lines()
+            .find_map(|l| l.split(", ").nth(1)?.strip_suffix(" devices")?.parse().ok())
+            .unwrap_or(0)
+    };
+    assert_eq!(handled(&a) + handled(&b), 120, "{a}{b}");
+    // The store is marked with the inventory: a simulated run is refused on it.
+    let o = gbcs(&[
+        "migrate",
+        "--simulate",
+        "120",
+        "--seed",
+        "8",
+        "--state",
+        &url,
+        "--engine",
+        "c",
+    ]);
     assert_eq!(code(&o), Some(2), "{}", stderr(&o));
 }

@@ -77,15 +77,32 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     {
         let inventory = core::mem::take(&mut sim.fleet.records);
         let (signer, acb_key) = engine_keys(&sim, tcos.as_ref(), acb.as_ref(), tcos_credential);
+        let transport = m
+            .get_one::<String>("transport")
+            .map_or("sim", String::as_str);
+        let exec = match transport.strip_prefix("exec:") {
+            Some(command) => Some(command),
+            None if transport == "sim" => None,
+            None => {
+                return Err(Failure::usage(format!(
+                    "--transport {transport}: give sim or exec:COMMAND"
+                )))
+            }
+        };
+        let mut batch =
+            crate::migrate_leased::simulated_batch(&sim, exec, profile, signer, acb_key);
         let run = crate::migrate_leased::Leased {
-            sim: &sim,
+            run: RunId::new(
+                RunKind::Simulated,
+                u64::try_from(n).unwrap_or(u64::MAX),
+                seed,
+            ),
             inventory,
+            policy: sim.policy.clone(),
             config,
-            profile,
             flags,
-            signer,
-            acb_key,
             start: SIM_START,
+            run_batch: &mut batch,
         };
         return crate::migrate_leased::run(m, url, engine_name, run);
     }

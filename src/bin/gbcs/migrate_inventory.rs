@@ -303,31 +303,10 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
         u64::try_from(n).unwrap_or(u64::MAX),
         fingerprint,
     );
-    let (mut store, resumed) = match open_run_store(url, &run_id, start)? {
-        RunStore::Complete(line) => return Ok(line),
-        RunStore::Fresh(s) => (s, None),
-        RunStore::Resume(s, r) => (s, Some(r)),
-    };
     let (config, _) = crate::input::network_flags(m, 0)?;
     let flags = StartingCounters {
         tcos: m.get_one::<u64>("tcos-counter").copied().unwrap_or(1),
         acb: m.get_one::<u64>("acb-counter").copied().unwrap_or(1),
-    };
-    let (mut engine, resumed_line) = match resumed {
-        None => (
-            Engine::new(
-                records,
-                policy.clone(),
-                config,
-                flags,
-                UnixTime::from_secs(start),
-            ),
-            String::new(),
-        ),
-        Some(r) => {
-            let line = r.line(flags);
-            (r.engine(records, policy.clone(), config, flags), line)
-        }
     };
     let certification_path: Vec<_> = parties
         .path
@@ -352,12 +331,59 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
         acb: &*parties.acb.key,
         acb_id: parties.acb_id,
     };
-    let mut child = gbcs::driver::exec::ExecTransport::spawn_line(exec)
-        .map_err(|e| Failure::usage(format!("--transport {transport}: {e}")))?;
     let driver = gbcs::driver::DriverConfig {
         stop_on_ctrl_c: true,
         ..gbcs::driver::DriverConfig::default()
     };
+    if let Some(engine_name) = m.get_one::<String>("engine") {
+        // One of several engines on one PostgreSQL store: devices by lease, a child per batch.
+        let mut batch = |engine: &mut Engine, sink: &mut dyn gbcs::driver::RecordSink| {
+            let mut child = gbcs::driver::exec::ExecTransport::spawn_line(exec)
+                .map_err(|e| format!("--transport {transport}: {e}"))?;
+            gbcs::driver::run(
+                engine,
+                &ctx,
+                &mut child,
+                sink,
+                &driver,
+                &mut |_| {},
+                &mut |_| {},
+            )
+        };
+        let run = crate::migrate_leased::Leased {
+            run: run_id,
+            inventory: records,
+            policy,
+            config,
+            flags,
+            start,
+            run_batch: &mut batch,
+        };
+        return crate::migrate_leased::run(m, url, engine_name, run);
+    }
+    let (mut store, resumed) = match open_run_store(url, &run_id, start)? {
+        RunStore::Complete(line) => return Ok(line),
+        RunStore::Fresh(s) => (s, None),
+        RunStore::Resume(s, r) => (s, Some(r)),
+    };
+    let (mut engine, resumed_line) = match resumed {
+        None => (
+            Engine::new(
+                records,
+                policy.clone(),
+                config,
+                flags,
+                UnixTime::from_secs(start),
+            ),
+            String::new(),
+        ),
+        Some(r) => {
+            let line = r.line(flags);
+            (r.engine(records, policy.clone(), config, flags), line)
+        }
+    };
+    let mut child = gbcs::driver::exec::ExecTransport::spawn_line(exec)
+        .map_err(|e| Failure::usage(format!("--transport {transport}: {e}")))?;
     let bar = crate::migrate_store::progress_bar(n)?;
     let report = gbcs::driver::run(
         &mut engine,

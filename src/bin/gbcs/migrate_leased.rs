@@ -15,17 +15,68 @@ use gbcs::store::MigrationStore;
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::failure::{Failure, Result};
+use crate::migrate_store::RunId;
+use gbcs::store::RunKind;
 
-/// What a leased run needs from `migrate`.
+/// Runs one batch's engine to its end over the run's transport, writing to the sink.
+pub type RunBatch<'a> = dyn FnMut(
+        &mut Engine,
+        &mut dyn gbcs::driver::RecordSink,
+    ) -> std::result::Result<gbcs::driver::RunReport, String>
+    + 'a;
+
+/// What a leased run needs from `migrate`: the run (its kind and marks), its devices and
+/// policy, and how a batch is run (a simulated fleet's network or an inventory's transport).
 pub struct Leased<'a> {
-    pub sim: &'a SimulatedMigration,
+    pub run: RunId,
     pub inventory: Vec<DeviceRecord>,
+    pub policy: gbcs::cos::migration::MigrationPolicy,
     pub config: EngineConfig,
-    pub profile: NetworkProfile,
     pub flags: StartingCounters,
-    pub signer: gbcs::cos::CosSigner<'a>,
-    pub acb_key: &'a (dyn KeyAgreement + Sync),
     pub start: i64,
+    pub run_batch: &'a mut RunBatch<'a>,
+}
+
+/// A simulated fleet's batch: over `sim`'s network (`exec` none) or a child per batch.
+pub fn simulated_batch<'a>(
+    sim: &'a SimulatedMigration,
+    exec: Option<&'a str>,
+    profile: NetworkProfile,
+    signer: gbcs::cos::CosSigner<'a>,
+    acb_key: &'a (dyn KeyAgreement + Sync),
+) -> impl FnMut(
+    &mut Engine,
+    &mut dyn gbcs::driver::RecordSink,
+) -> std::result::Result<gbcs::driver::RunReport, String>
+       + 'a {
+    let driver = gbcs::driver::DriverConfig {
+        stop_on_ctrl_c: true,
+        ..gbcs::driver::DriverConfig::default()
+    };
+    move |engine, sink| match exec {
+        // A child per batch: a run ends by closing its transport.
+        Some(command) => sim.run_over(
+            engine,
+            &mut gbcs::driver::exec::ExecTransport::spawn_line(command)
+                .map_err(|e| format!("--transport exec:{command}: {e}"))?,
+            &driver,
+            signer,
+            acb_key,
+            sink,
+            &mut |_| {},
+            &mut |_| {},
+        ),
+        None => sim.run_realtime_using(
+            engine,
+            profile,
+            &driver,
+            signer,
+            acb_key,
+            sink,
+            &mut |_| {},
+            &mut |_| {},
+        ),
+    }
 }
 
 /// Runs this engine's share of the fleet until no device is left to any engine.
@@ -33,17 +84,26 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
     let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
     let mut store = PgStore::connect(url).map_err(fail)?;
     let n = run.inventory.len();
-    let meters = u64::try_from(n).unwrap_or(u64::MAX);
-    let seed = m.get_one::<u64>("seed").copied().unwrap_or(1);
-    match store.run_mark(gbcs::store::RunKind::Simulated).map_err(fail)? {
-        Some(r) if r.meters == meters && r.seed == seed => {}
+    let id = &run.run;
+    let other = match id.kind {
+        RunKind::Simulated => RunKind::Inventory,
+        RunKind::Inventory => RunKind::Simulated,
+    };
+    if store.run_mark(other).map_err(fail)?.is_some() {
+        return Err(Failure::usage(format!(
+            "--state {url} holds a run of another kind, not the {}: nothing is overwritten or mixed",
+            id.name
+        )));
+    }
+    match store.run_mark(id.kind).map_err(fail)? {
+        Some(r) if r.meters == id.a && r.seed == id.b => {}
         Some(r) => {
             return Err(Failure::usage(format!(
-                "--state {url} holds the run of --simulate {} --seed {}, not this one: nothing is overwritten or mixed",
-                r.meters, r.seed
+                "--state {url} holds the {}, not this one: nothing is overwritten or mixed",
+                RunId::new(id.kind, r.meters, r.seed).name
             )))
         }
-        None => store.set_run_mark(gbcs::store::RunKind::Simulated, meters, seed).map_err(fail)?,
+        None => store.set_run_mark(id.kind, id.a, id.b).map_err(fail)?,
     }
     let ids: Vec<_> = run.inventory.iter().map(|r| r.entity_id).collect();
     store.seed_leases(&ids).map_err(fail)?;
@@ -54,23 +114,6 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
         .max(1);
     let ttl_ms =
         i64::try_from(m.get_one::<u64>("lease-ttl").copied().unwrap_or(30_000)).unwrap_or(i64::MAX);
-    let driver = gbcs::driver::DriverConfig {
-        stop_on_ctrl_c: true,
-        ..gbcs::driver::DriverConfig::default()
-    };
-    let transport = m
-        .get_one::<String>("transport")
-        .map(String::as_str)
-        .unwrap_or("sim");
-    let exec = match transport.strip_prefix("exec:") {
-        Some(command) => Some(command),
-        None if transport == "sim" => None,
-        None => {
-            return Err(Failure::usage(format!(
-                "--transport {transport}: give sim or exec:COMMAND"
-            )))
-        }
-    };
     let (mut batches, mut handled, mut sent, mut taken_over) = (0u64, 0usize, 0u64, 0usize);
     loop {
         let r = store.resumption().map_err(fail)?;
@@ -125,7 +168,7 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
             records,
             store.ledger().map_err(fail)?,
             &unresolved,
-            run.sim.policy.clone(),
+            run.policy.clone(),
             run.config,
             StartingCounters {
                 tcos: r.counters.tcos.max(run.flags.tcos),
@@ -133,31 +176,7 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
             },
             UnixTime::from_secs(last.max(run.start).saturating_add(1)),
         );
-        // A child per batch: a run ends by closing its transport.
-        let report = match exec {
-            Some(command) => run.sim.run_over(
-                &mut engine,
-                &mut gbcs::driver::exec::ExecTransport::spawn_line(command)
-                    .map_err(|e| Failure::usage(format!("--transport {transport}: {e}")))?,
-                &driver,
-                run.signer,
-                run.acb_key,
-                store.as_sink(),
-                &mut |_| {},
-                &mut |_| {},
-            ),
-            None => run.sim.run_realtime_using(
-                &mut engine,
-                run.profile,
-                &driver,
-                run.signer,
-                run.acb_key,
-                store.as_sink(),
-                &mut |_| {},
-                &mut |_| {},
-            ),
-        }
-        .map_err(Failure::key)?;
+        let report = (run.run_batch)(&mut engine, store.as_sink()).map_err(Failure::key)?;
         sent += report.stats.sent;
         if report.interrupted {
             return Err(Failure::Stopped {
@@ -181,9 +200,7 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
         .iter()
         .filter(|(_, p)| p.status == gbcs::cos::migration::MigrationStatus::Migrated)
         .count();
-    store
-        .set_run_complete(gbcs::store::RunKind::Simulated)
-        .map_err(fail)?;
+    store.set_run_complete(run.run.kind).map_err(fail)?;
     Ok(format!(
         "engine {engine_name}: {batches} batches, {handled} devices, {sent} commands sent, {taken_over} commands of another life taken as lost replies\ncomplete: {n} devices, {migrated} migrated (every engine's), {} not migrated\n",
         n.saturating_sub(migrated)
