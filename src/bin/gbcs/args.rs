@@ -194,6 +194,7 @@ pub fn command() -> Command {
                 .arg(input_arg())
                 .arg(format_arg())
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").required(true).help("The signer's DS private key: PKCS#8 or SEC1 PEM, or a pkcs11: URI"))
+                .arg(Arg::new("deterministic").long("deterministic").action(ArgAction::SetTrue).help("Sign by RFC 6979: the same input gives the same signature, so outputs compare byte for byte (a PEM key; an HSM key is refused)"))
                 .after_help("Examples:\n  gbcs sign --key ../shared/rtds/keystore/90b3d51f30000004-ds.key PRECOMMAND.hex > signed.hex\n  gbcs sign --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' PRECOMMAND.hex"),
         )
         .subcommand(
@@ -214,6 +215,7 @@ pub fn command() -> Command {
                 .args(dcc_args())
                 .arg(counter_arg(false))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("Sign with this DS key (PEM, or a pkcs11: URI)"))
+                .arg(Arg::new("deterministic").long("deterministic").action(ArgAction::SetTrue).help("Sign by RFC 6979: the same input gives the same signature, so outputs compare byte for byte (a PEM key; an HSM key is refused)"))
                 .args(trust_args())
                 .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").requires("device-ka").help("MAC with this ACB KA key (PEM, or a pkcs11: URI)"))
                 .arg(Arg::new("device-ka").long("device-ka").value_name("PEM").requires("acb-key").help("The meter's KA certificate, for the MAC"))
@@ -228,6 +230,7 @@ pub fn command() -> Command {
                         .args(dcc_args())
                         .arg(counter_arg(true))
                         .arg(Arg::new("key").long("key").value_name("PEM|URI").help("Sign with this DS key (PEM, or a pkcs11: URI)"))
+                        .arg(Arg::new("deterministic").long("deterministic").action(ArgAction::SetTrue).help("Sign by RFC 6979: the same input gives the same signature, so outputs compare byte for byte (a PEM key; an HSM key is refused)"))
                         .args(trust_args())
                         .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").requires("device-ka").help("MAC with this ACB KA key (PEM, or a pkcs11: URI)"))
                         .arg(Arg::new("device-ka").long("device-ka").value_name("PEM").requires("acb-key").help("The meter's KA certificate, for the MAC"))
@@ -266,6 +269,7 @@ pub fn command() -> Command {
                 .arg(Arg::new("lease-batch").long("lease-batch").value_name("N").value_parser(clap::value_parser!(usize)).help("Devices leased at a time by --engine (default 1000)"))
                 .arg(Arg::new("lease-ttl").long("lease-ttl").value_name("DURATION").value_parser(crate::input::duration_ms).help("How long a lease lasts unless renewed by a commit (default 30s): an engine that dies is taken over after it"))
                 .arg(Arg::new("key").long("key").value_name("PEM|URI").help("The TCoS DS key that signs (PEM, or a pkcs11: URI); the test PKI certifies its public key for the simulated meters"))
+                .arg(Arg::new("deterministic").long("deterministic").action(ArgAction::SetTrue).help("Sign by RFC 6979: the same input gives the same signature, so outputs compare byte for byte (a PEM key; an HSM key is refused)"))
                 .arg(Arg::new("acb-key").long("acb-key").value_name("PEM|URI").help("The ACB KA key that MACs (PEM, or a pkcs11: URI); certified likewise"))
                 .after_help("The simulated network answers each command after a round trip drawn from a log-normal\ndistribution (--rtt-median, --rtt-p99); replies may be lost, late or duplicated at the rates\ngiven. stdout ends with three lines scripts read: `first commands per second: N`, `first\nattempts resolved per second: N`, `peak in flight: M`; then, when the run finished, a last line\n`complete: …` (a run stopped by an auto-stop or Ctrl-C exits 5 instead, saying `stopped: REASON`). Ctrl-C stops gracefully: commands in\nflight are waited for up to their deadline.\n\nExamples:\n  gbcs migrate --simulate 2000 --ledger ledger.json\n  gbcs migrate --simulate 20000 --rtt-median 1s --rtt-p99 10s --loss 0.01 --late 0.005 --duplicate 0.005\n  gbcs migrate --simulate 1000 --pkcs11-module /usr/lib/softhsm/libsofthsm2.so \\\n    --key 'pkcs11:token=gbcs;object=tcos-ds?pin-source=file:pin.txt' \\\n    --acb-key 'pkcs11:token=gbcs;object=acb-ka?pin-source=file:pin.txt'"),
         )

@@ -76,7 +76,14 @@ fn provenance_of_file(spec: &str) -> Result<Provenance, String> {
 }
 
 /// The DS key `spec` names (a PEM file or a PKCS#11 URI).
-pub fn signer(spec: &str, module: Option<&str>) -> Result<Signer, String> {
+/// With `deterministic`, a PEM key signs by RFC 6979 (the same bytes give the same
+/// signature) and an HSM key is refused (its nonces are the token's own).
+pub fn signer(spec: &str, module: Option<&str>, deterministic: bool) -> Result<Signer, String> {
+    if deterministic && Pkcs11Uri::is_uri(spec) {
+        return Err(format!(
+            "{spec}: --deterministic needs the key's scalar (RFC 6979); an HSM key signs with the token's own nonces"
+        ));
+    }
     if Pkcs11Uri::is_uri(spec) {
         let (module, uri) = hsm(spec, module)?;
         let key = HsmSigningKey::open(&module, &uri).map_err(|e| format!("{spec}: {e}"))?;
@@ -96,11 +103,21 @@ pub fn signer(spec: &str, module: Option<&str>) -> Result<Signer, String> {
     }
     let key = SigningKey::from_pem(&zeroize::Zeroizing::new(pem(spec)?))
         .map_err(|e| format!("{spec}: {e}"))?;
+    let key = if deterministic {
+        deterministic_key(key).map_err(|e| format!("{spec}: {e}"))?
+    } else {
+        key
+    };
     Ok(Signer {
         public: Some(key.public_key()),
         signer: Box::new(key),
         provenance: provenance_of_file(spec)?,
     })
+}
+
+/// `key` on RustCrypto, whose signatures are RFC 6979's: deterministic.
+pub fn deterministic_key(key: SigningKey) -> Result<SigningKey, gbcs::crypto::CryptoError> {
+    key.with_backend(gbcs::crypto::Backend::RustCrypto)
 }
 
 /// The KA key `spec` names (a PEM file or a PKCS#11 URI).

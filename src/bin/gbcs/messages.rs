@@ -246,7 +246,16 @@ pub fn module(m: &ArgMatches) -> Option<&str> {
 }
 
 pub fn signing_key(m: &ArgMatches, spec: &str) -> Result<keys::Signer> {
-    keys::signer(spec, module(m)).map_err(Failure::key)
+    keys::signer(spec, module(m), deterministic(m)).map_err(Failure::key)
+}
+
+/// Whether `--deterministic` was given (signatures by RFC 6979).
+pub fn deterministic(m: &ArgMatches) -> bool {
+    m.try_get_one::<bool>("deterministic")
+        .ok()
+        .flatten()
+        .copied()
+        .unwrap_or(false)
 }
 
 pub fn sign(m: &ArgMatches) -> Result<String> {

@@ -35,10 +35,20 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
             .map_err(|e| Failure::key(e.to_string()))?;
     // Keys given on the command line (files or HSM URIs) sign and MAC; the test PKI certifies
     // their public keys, so the simulated meters trust them.
-    let tcos = m
-        .get_one::<String>("key")
-        .map(|k| signing_key(m, k))
-        .transpose()?;
+    let tcos = match m.get_one::<String>("key") {
+        Some(k) => Some(signing_key(m, k)?),
+        // The test PKI's own TCoS key, made deterministic.
+        None if crate::messages::deterministic(m) => {
+            let key = keys::deterministic_key(pki.tcos.ds.key.clone())
+                .map_err(|e| Failure::key(e.to_string()))?;
+            Some(keys::Signer {
+                public: Some(key.public_key()),
+                signer: Box::new(key),
+                provenance: keys::Provenance::Unknown,
+            })
+        }
+        None => None,
+    };
     let acb = m
         .get_one::<String>("acb-key")
         .map(|k| keys::agreement(k, module(m)).map_err(Failure::key))

@@ -203,7 +203,12 @@ fn parties(m: &ArgMatches, file: &str) -> Result<Parties> {
     })?;
     let module = crate::messages::module(m);
     let acb = crate::keys::agreement(&key_spec(&base, &p.acb_key), module).map_err(Failure::key)?;
-    let tcos = crate::keys::signer(&key_spec(&base, &p.tcos_key), module).map_err(Failure::key)?;
+    let tcos = crate::keys::signer(
+        &key_spec(&base, &p.tcos_key),
+        module,
+        crate::messages::deterministic(m),
+    )
+    .map_err(Failure::key)?;
     let tcos_cert = certificate(&beside(&base, &p.tcos_certificate))?;
     let ecos = certificate(&beside(&base, &p.ecos_certificate))?;
     let mut registry = match &p.registry {
