@@ -334,7 +334,7 @@ impl Ledger {
             Some(o) if source == EvidenceSource::Inventory && o.source != source => false,
             Some(o) if o.state == state && o.source == source => false,
             _ => {
-                h.states.push(Observation { at, state, source });
+                history::push_tight(&mut h.states, Observation { at, state, source });
                 true
             }
         }
@@ -377,7 +377,7 @@ impl Ledger {
         {
             return false;
         }
-        h.clearances.push((at, by));
+        history::push_tight(&mut h.clearances, (at, by));
         true
     }
 

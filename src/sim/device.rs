@@ -156,7 +156,8 @@ pub struct SimDevice {
     entity_id: EntityId,
     /// Shared with the meter it was cloned from until one of them writes a cell: a fleet's
     /// meters are clones of a few templates, and most never change more than one cell.
-    cells: alloc::sync::Arc<BTreeMap<TrustAnchorCellIdentifier, Cell>>,
+    /// Each cell shared too, so a meter that writes one cell copies only the map's pointers.
+    cells: alloc::sync::Arc<BTreeMap<TrustAnchorCellIdentifier, alloc::sync::Arc<Cell>>>,
     counters: BTreeMap<RemotePartyRole, u64>,
     specialist: BTreeMap<(RemotePartyRole, SeqNumberUsage), u64>,
     ds: SigningKey,
@@ -180,14 +181,14 @@ impl SimDevice {
         root: &TrustAnchor,
         clock: i64,
     ) -> Self {
-        let mut cells = BTreeMap::new();
+        let mut cells: BTreeMap<_, alloc::sync::Arc<Cell>> = BTreeMap::new();
         cells.insert(
             ROOT_CELL,
-            Cell {
+            alloc::sync::Arc::new(Cell {
                 entity_id: EntityId::default(),
                 key_id: root.key_id,
                 public_key: Some(root.public_key.clone()),
-            },
+            }),
         );
         Self {
             entity_id,
@@ -231,7 +232,7 @@ impl SimDevice {
 
     /// Puts `cell` into the cell `id`.
     pub fn install(&mut self, id: TrustAnchorCellIdentifier, cell: Cell) {
-        alloc::sync::Arc::make_mut(&mut self.cells).insert(id, cell);
+        alloc::sync::Arc::make_mut(&mut self.cells).insert(id, alloc::sync::Arc::new(cell));
     }
 
     /// Puts an organisation certificate into the cell `id`.
@@ -258,12 +259,12 @@ impl SimDevice {
     /// What the cell `id` holds.
     #[must_use]
     pub fn cell(&self, id: TrustAnchorCellIdentifier) -> Option<&Cell> {
-        self.cells.get(&id)
+        self.cells.get(&id).map(|c| &**c)
     }
 
     /// Every cell.
     pub fn cells(&self) -> impl Iterator<Item = (&TrustAnchorCellIdentifier, &Cell)> {
-        self.cells.iter()
+        self.cells.iter().map(|(k, v)| (k, &**v))
     }
 
     /// The anti-replay counter held for `role`.
@@ -281,7 +282,11 @@ impl SimDevice {
     #[must_use]
     pub fn memory(&self) -> MeterMemory {
         MeterMemory {
-            cells: self.cells.iter().map(|(k, v)| (*k, v.clone())).collect(),
+            cells: self
+                .cells
+                .iter()
+                .map(|(k, v)| (*k, Cell::clone(v)))
+                .collect(),
             counters: self.counters.iter().map(|(k, v)| (*k, *v)).collect(),
             specialist: self.specialist.iter().map(|(k, v)| (*k, *v)).collect(),
             clock: self.clock,
@@ -295,7 +300,12 @@ impl SimDevice {
 
     /// Puts back what the meter remembered ([`Self::memory`]).
     pub fn set_memory(&mut self, m: MeterMemory) {
-        self.cells = alloc::sync::Arc::new(m.cells.into_iter().collect());
+        self.cells = alloc::sync::Arc::new(
+            m.cells
+                .into_iter()
+                .map(|(k, v)| (k, alloc::sync::Arc::new(v)))
+                .collect(),
+        );
         self.counters = m.counters.into_iter().collect();
         self.specialist = m.specialist.into_iter().collect();
         self.clock = m.clock;

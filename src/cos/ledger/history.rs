@@ -166,6 +166,17 @@ impl DeviceHistory {
     }
 }
 
+/// Appends `item`, growing a short list one entry at a time: most devices' lists hold one to
+/// three entries, and a `Vec`'s first allocation holds four (a fleet's ledger would be mostly
+/// room never used).
+pub(super) fn push_tight<T>(list: &mut Vec<T>, item: T) {
+    if list.len() == list.capacity() {
+        let more = if list.len() < 4 { 1 } else { list.len() };
+        list.reserve_exact(more);
+    }
+    list.push(item);
+}
+
 /// Appends `value` at `at` when it differs from the last entry; entries older than the last
 /// are refused (the list stays in time order).
 pub(super) fn push_changed<T: PartialEq>(list: &mut Vec<(i64, T)>, at: i64, value: T) -> bool {
@@ -173,7 +184,7 @@ pub(super) fn push_changed<T: PartialEq>(list: &mut Vec<(i64, T)>, at: i64, valu
         Some((t, _)) if *t > at => false,
         Some((_, v)) if *v == value => false,
         _ => {
-            list.push((at, value));
+            push_tight(list, (at, value));
             true
         }
     }

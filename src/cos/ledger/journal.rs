@@ -252,7 +252,7 @@ impl Ledger {
                 if h.states.last() == Some(observation) {
                     return false;
                 }
-                h.states.push(*observation);
+                super::history::push_tight(&mut h.states, *observation);
                 true
             }
             LedgerEntry::Supplier {

@@ -158,7 +158,7 @@ impl SimDevice {
         let mut outcomes = Vec::new();
         for r in c.replacements.iter() {
             let target = r.target_cell;
-            let existing = self.cells.get(&target).cloned();
+            let existing = self.cells.get(&target).map(|c| Cell::clone(c));
             let (status, new_cell) = match (forced, &existing) {
                 (Some(s), _) => (s, None),
                 (None, None) => (StatusCode::TRUST_ANCHOR_NOT_FOUND, None),
@@ -205,7 +205,8 @@ impl SimDevice {
                 replacing_subject_key_identifier: after.key_id,
             });
             if let Some(cell) = new_cell {
-                alloc::sync::Arc::make_mut(&mut self.cells).insert(target, cell);
+                alloc::sync::Arc::make_mut(&mut self.cells)
+                    .insert(target, alloc::sync::Arc::new(cell));
             }
         }
         owned.replacement_outcomes = outcomes;

@@ -61,7 +61,7 @@ impl SimDevice {
                 .cells
                 .iter()
                 .filter(|(id, _)| id.role == *role)
-                .map(|(id, c)| (*id, c.clone()))
+                .map(|(id, c)| (*id, Cell::clone(c)))
                 .collect();
             cells.sort_by_key(|(id, _)| (core::cmp::Reverse(id.key_usage), id.cell_usage));
             cell_lists.push(
