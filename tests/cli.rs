@@ -182,17 +182,8 @@ fn signing_and_macing_the_6_23_precommand_gives_dccs_command_back() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
-    let f = shared::cs02_file(
-        &dir,
-        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
-    );
+    let (f, pre) = rtds_6_23_precommand(&dir, "precommand.hex");
     let rtds = gbcs::parse(&f.bytes).expect("parse");
-    let pre = tmp("precommand.hex");
-    std::fs::write(
-        &pre,
-        gbcs::hex::encode_upper(rtds.frame().general_signing().precommand_bytes()),
-    )
-    .expect("write");
     let keys = dir.join("rtds/keystore");
     let signed = ok(&gbcs(&[
         "sign",

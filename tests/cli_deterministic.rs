@@ -13,17 +13,7 @@ fn signing_twice_with_deterministic_gives_the_same_bytes_and_verifies() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
-    let f = shared::cs02_file(
-        &dir,
-        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
-    );
-    let rtds = gbcs::parse(&f.bytes).expect("parse");
-    let pre = tmp("deterministic-precommand.hex");
-    std::fs::write(
-        &pre,
-        gbcs::hex::encode_upper(rtds.frame().general_signing().precommand_bytes()),
-    )
-    .expect("write");
+    let (_, pre) = rtds_6_23_precommand(&dir, "deterministic-precommand.hex");
     let key = dir.join("rtds/keystore/90b3d51f30000004-ds.key");
     let (key, pre) = (key.to_str().expect("path"), pre.to_str().expect("path"));
     let sign = |extra: &[&str]| {

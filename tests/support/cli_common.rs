@@ -36,6 +36,22 @@ pub fn tmp(name: &str) -> PathBuf {
     dir.join(name)
 }
 
+/// DCC's 6.23 command (`shared` at `dir`) and a file `name` holding its pre-command as hex.
+pub fn rtds_6_23_precommand(dir: &Path, name: &str) -> (shared::RtdsFile, PathBuf) {
+    let f = shared::cs02_file(
+        dir,
+        "CS02bSupplierByTransCoS_6.23_IMMEDIATE_SUCCESS_COMMAND",
+    );
+    let pre = tmp(name);
+    let rtds = gbcs::parse(&f.bytes).expect("parse");
+    std::fs::write(
+        &pre,
+        gbcs::hex::encode_upper(rtds.frame().general_signing().precommand_bytes()),
+    )
+    .expect("write");
+    (f, pre)
+}
+
 pub fn rtds_path(dir: &Path, f: &shared::RtdsFile) -> String {
     dir.join("rtds/RTDS-4.5.0")
         .join(&f.folder)
