@@ -180,6 +180,15 @@ pub trait RecordSink {
     /// # Errors
     /// A message when it cannot: the run stops.
     fn commit(&mut self) -> Result<(), alloc::string::String>;
+
+    /// Called as the driver waits (at least every 100 ms): a store that holds something on a
+    /// clock — PostgreSQL leases — keeps it. Nothing by default.
+    ///
+    /// # Errors
+    /// A message when it cannot: the run stops.
+    fn keepalive(&mut self) -> Result<(), alloc::string::String> {
+        Ok(())
+    }
 }
 
 /// Keeps nothing: for runs whose state lives only in memory.
@@ -437,6 +446,7 @@ async fn drive<T: Transport>(
         // Finished when nothing is in flight and nothing that could still answer in time is
         // on its way. A reply still coming late, or a duplicate, is not waited for: its
         // command is resolved, and what it would tell a read before any retry tells too.
+        store.keepalive()?;
         let nothing_coming = transport.in_transit().is_none_or(|t| t.awaited == 0);
         let quiet = engine.is_quiet() && nothing_coming;
         if quiet && (engine.is_finished() || stopping) {

@@ -38,6 +38,7 @@ fn two_engines_share_a_fleet_and_one_takes_over_when_the_other_is_killed() {
         world.display()
     );
     let engine = |name: &str| {
+        let log = std::fs::File::create(dir.join(format!("{name}.stderr"))).expect("log");
         Command::new(bin)
             .args([
                 "migrate",
@@ -51,8 +52,10 @@ fn two_engines_share_a_fleet_and_one_takes_over_when_the_other_is_killed() {
                 name,
                 "--lease-batch",
                 "40",
+                // Renewed by every commit and by the driver as it waits; long enough that a
+                // loaded machine's pauses do not lose them, short enough for the takeover.
                 "--lease-ttl",
-                "2s",
+                "5s",
                 "--deadline",
                 "3s",
                 "--max-in-flight",
@@ -61,10 +64,11 @@ fn two_engines_share_a_fleet_and_one_takes_over_when_the_other_is_killed() {
                 &transport,
             ])
             .stdout(Stdio::piped())
-            .stderr(Stdio::null())
+            .stderr(log)
             .spawn()
             .expect("spawn")
     };
+    let said = |name: &str| std::fs::read_to_string(dir.join(format!("{name}.stderr")));
     let mut a = engine("A");
     let b = engine("B");
     // A is killed once the meters have taken some commands: mid-batch, commands in flight.
@@ -74,13 +78,16 @@ fn two_engines_share_a_fleet_and_one_takes_over_when_the_other_is_killed() {
     }
     assert!(
         a.try_wait().expect("wait").is_none(),
-        "A finished before the kill"
+        "A finished before the kill ({} delivered): A said {:?}; B said {:?}",
+        delivered(&world),
+        said("A"),
+        said("B")
     );
     a.kill().expect("SIGKILL");
     let _ = a.wait();
     let out = b.wait_with_output().expect("B");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(out.status.code(), Some(0), "{text}");
+    assert_eq!(out.status.code(), Some(0), "{text}; B said {:?}", said("B"));
     assert!(
         text.trim_end()
             .lines()
@@ -114,4 +121,32 @@ fn two_engines_share_a_fleet_and_one_takes_over_when_the_other_is_killed() {
         log.len(),
         text.lines().next().unwrap_or_default()
     );
+}
+
+#[test]
+fn an_engine_waiting_with_nothing_to_commit_keeps_its_leases() {
+    use gbcs::store::pg::PgStore;
+    let Some(url) = pg::fresh_db("keepalive") else {
+        return;
+    };
+    let devices: Vec<_> = (0..10).map(gbcs::sim::pki::ids::device).collect();
+    let mut a = PgStore::connect(&url).expect("A");
+    a.seed_leases(&devices).expect("seed");
+    let ttl_ms = 3_000;
+    assert_eq!(a.acquire("A", 10, ttl_ms).expect("A leases").len(), 10);
+    let mut b = PgStore::connect(&url).expect("B");
+    // Twice the lease's life with nothing committed, the driver's keepalive running.
+    let quiet = Instant::now();
+    while quiet.elapsed() < Duration::from_millis(2 * 3_000) {
+        a.keep_leases().expect("renewed");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    assert!(
+        b.acquire("B", 10, ttl_ms).expect("B").is_empty(),
+        "A kept them"
+    );
+    // Without it the leases run out and another engine takes them; A then knows it lost them.
+    std::thread::sleep(Duration::from_millis(3_000 + 500));
+    assert_eq!(b.acquire("B", 10, ttl_ms).expect("B").len(), 10);
+    assert!(a.keep_leases().is_err(), "A's devices are B's now");
 }

@@ -508,6 +508,16 @@ impl crate::driver::RecordSink for PgStore {
         let rows = core::mem::take(&mut self.pending_rows);
         let records = core::mem::take(&mut self.pending_records);
         let ops = progress::ops(&records).map_err(|e| e.to_string())?;
-        self.write(entries, rows, ops).map_err(|e| e.to_string())
+        let started = leases::now_ms();
+        self.write(entries, rows, ops).map_err(|e| e.to_string())?;
+        // The commit renewed the leases in its transaction.
+        if let Some(f) = self.fence.as_mut() {
+            f.renewed_ms = started;
+        }
+        Ok(())
+    }
+
+    fn keepalive(&mut self) -> Result<(), String> {
+        self.keep_leases().map_err(|e| e.to_string())
     }
 }

@@ -32,10 +32,12 @@ pub(super) struct Fence {
     pub(super) owner: String,
     pub(super) devices: Vec<i64>,
     pub(super) ttl_ms: i64,
+    /// When they were last renewed (Unix milliseconds, this process's clock).
+    pub(super) renewed_ms: i64,
 }
 
 /// The wall clock, Unix milliseconds.
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |d| i64::try_from(d.as_millis()).unwrap_or(i64::MAX))
@@ -112,8 +114,35 @@ impl PgStore {
             owner: owner.to_string(),
             devices: got.clone(),
             ttl_ms,
+            renewed_ms: now_ms(),
         });
         Ok(got.into_iter().map(|d| EntityId(d.to_be_bytes())).collect())
+    }
+
+    /// Renews the leases held when a third of their time-to-live has passed since they were
+    /// last renewed: an engine waiting on replies or back-offs, with nothing to commit,
+    /// keeps its devices (commits renew them too). The driver calls it as it waits.
+    ///
+    /// # Errors
+    /// [`StoreError::Postgres`], or a lease another engine took meanwhile.
+    pub fn keep_leases(&mut self) -> Result<(), StoreError> {
+        let now = now_ms();
+        let Some(fence) = self.fence.as_ref() else {
+            return Ok(());
+        };
+        if now.saturating_sub(fence.renewed_ms) < fence.ttl_ms / 3 {
+            return Ok(());
+        }
+        let fence = fence.clone();
+        self.call(move |c| {
+            let mut tx = c.transaction().map_err(|e| pg(&e))?;
+            renew(&mut tx, &fence)?;
+            tx.commit().map_err(|e| pg(&e))
+        })?;
+        if let Some(f) = self.fence.as_mut() {
+            f.renewed_ms = now;
+        }
+        Ok(())
     }
 
     /// The devices held are done: marked so and given back.
