@@ -423,3 +423,34 @@ fn two_engines_on_postgresql_migrate_one_inventory_together() {
     ]);
     assert_eq!(code(&o), Some(2), "{}", stderr(&o));
 }
+
+#[test]
+fn writing_an_inventory_never_overwrites_and_leaves_no_partial_folder() {
+    let dir = inputs("inventory-write", 4, 1);
+    let before = std::fs::read_to_string(dir.join("inventory.csv")).expect("csv");
+    let o = gbcs(&[
+        "sim-meters",
+        "--simulate",
+        "9",
+        "--write-inventory",
+        dir.to_str().expect("path"),
+    ]);
+    assert_eq!(code(&o), Some(4), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("nothing is overwritten"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.join("inventory.csv")).expect("csv"),
+        before
+    );
+    // Written through a staging folder renamed into place: none is left beside it.
+    let parent = dir.parent().expect("parent");
+    let partial = std::fs::read_dir(parent)
+        .expect("parent")
+        .filter_map(Result::ok)
+        .filter(|e| e.file_name().to_string_lossy().contains(".partial-"))
+        .count();
+    assert_eq!(partial, 0);
+}

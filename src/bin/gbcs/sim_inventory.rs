@@ -43,19 +43,47 @@ fn rfc3339(t: i64) -> String {
     )
 }
 
-/// Writes `sim`'s inputs into `dir` (created; refused if it exists).
+/// Writes `sim`'s inputs into `dir` (created; refused if it exists). Everything is written
+/// into a staging folder beside it, flushed, and the folder renamed into place: a process
+/// killed midway leaves `DIR.partial-PID`, never a `DIR` with a truncated inventory.
 pub fn write(sim: &SimulatedMigration, dir: &str) -> Result<String> {
-    let root = Path::new(dir);
-    std::fs::create_dir(root).map_err(|e| {
-        Failure::io(
+    let target = Path::new(dir.trim_end_matches('/'));
+    if target.exists() {
+        return Err(Failure::io(
             dir,
-            if e.kind() == std::io::ErrorKind::AlreadyExists {
-                std::io::Error::other("exists: nothing is overwritten; give a new folder")
-            } else {
-                e
-            },
-        )
+            std::io::Error::other("exists: nothing is overwritten; give a new folder"),
+        ));
+    }
+    let staging = target.with_file_name(format!(
+        "{}.partial-{}",
+        crate::input::name(target),
+        std::process::id()
+    ));
+    let shown = staging.display().to_string();
+    std::fs::create_dir(&staging).map_err(|e| Failure::io(&shown, e))?;
+    let written = fill(sim, &staging);
+    if written.is_err() {
+        let _ = std::fs::remove_dir_all(&staging);
+    }
+    let devices = written?;
+    // Onto a folder made meanwhile the rename fails (unless it is empty): nothing is lost.
+    std::fs::rename(&staging, target).map_err(|e| {
+        let _ = std::fs::remove_dir_all(&staging);
+        Failure::io(dir, e)
     })?;
+    if let Some(parent) = target.parent().filter(|p| !p.as_os_str().is_empty()) {
+        if let Ok(d) = std::fs::File::open(parent) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(format!(
+        "{dir}: inventory.csv ({devices} devices), keystore/ ({} certificates), parties.json, parties/ (keys and certificates), policy.json\n",
+        devices.saturating_mul(2)
+    ))
+}
+
+/// Writes the inputs into the new folder `root`; returns the devices listed.
+fn fill(sim: &SimulatedMigration, root: &Path) -> Result<usize> {
     let keystore = root.join("keystore");
     let parties = root.join("parties");
     for d in [&keystore, &parties] {
@@ -116,9 +144,5 @@ pub fn write(sim: &SimulatedMigration, dir: &str) -> Result<String> {
     let policy =
         serde_json::to_string_pretty(&sim.policy).map_err(|e| Failure::key(e.to_string()))?;
     write_new(&root.join("policy.json"), &(policy + "\n"))?;
-    Ok(format!(
-        "{dir}: inventory.csv ({} devices), keystore/ ({} certificates), parties.json, parties/ (keys and certificates), policy.json\n",
-        rows.len(),
-        rows.len().saturating_mul(2)
-    ))
+    Ok(rows.len())
 }
