@@ -1,5 +1,5 @@
-//! The command-line tool's library side (feature `cli`): reading messages as hex, base64 or
-//! binary; describing a message (the types' own `Serialize`, feature `serde`), rendered as
+//! The command-line tool's library side (feature `json`, which `cli` includes; the JavaScript
+//! package `bindings/js` uses it too): reading messages as hex, base64 or binary; describing a message (the types' own `Serialize`, feature `serde`), rendered as
 //! JSON or as an indented tree. The registry and ledger file formats are the `cos` layer's
 //! (`CosRegistry::from_text`, `cos::ledger::csv_file`).
 //!

@@ -63,6 +63,7 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use core::fmt;
 
+pub mod build;
 mod error;
 mod krp;
 mod opt_out;

@@ -23,7 +23,7 @@ extern crate alloc;
 extern crate std;
 
 pub mod ber;
-#[cfg(feature = "cli")]
+#[cfg(feature = "json")]
 pub mod cli;
 pub mod codec;
 #[cfg(feature = "alloc")]

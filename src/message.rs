@@ -39,6 +39,8 @@
 //! # Ok(()) }
 //! ```
 
+#[cfg(feature = "alloc")]
+pub mod external;
 #[cfg(feature = "bytes")]
 mod owned;
 #[cfg(feature = "bytes")]
@@ -505,6 +507,14 @@ fn mac_of(
 /// # Errors
 /// As [`add_mac`], and [`ErrorKind::BufferTooSmall`].
 pub fn add_mac_into(apdu: &[u8], z: &SharedSecret, buf: &mut [u8]) -> Result<usize, Error> {
+    let parsed = signed_apdu(apdu)?;
+    let mac_header = MacHeader::for_apdu(apdu.len());
+    let mac = mac_of(z, parsed.header(), &mac_header, apdu);
+    wrap_mac_into(apdu, &mac, buf)
+}
+
+/// A general signing APDU that has its tail (a signature or the `00` byte).
+fn signed_apdu(apdu: &[u8]) -> Result<GeneralSigning<'_>, Error> {
     let parsed = GeneralSigning::parse(apdu)?;
     if parsed.tail().is_empty() {
         return Err(Error::new(
@@ -513,11 +523,26 @@ pub fn add_mac_into(apdu: &[u8], z: &SharedSecret, buf: &mut [u8]) -> Result<usi
             "signature length",
         ));
     }
+    Ok(parsed)
+}
+
+/// Wraps `apdu` in the MAC header (invocation counter zero) and appends `mac`, a MAC computed
+/// elsewhere (see [`external::MacInputs`] with `alloc`), into `buf`; returns the length
+/// written.
+///
+/// # Errors
+/// [`Error`] when `apdu` is not a whole general signing APDU with its signature byte(s), and
+/// [`ErrorKind::BufferTooSmall`].
+pub fn wrap_mac_into(
+    apdu: &[u8],
+    mac: &[u8; crate::frame::MAC_LEN],
+    buf: &mut [u8],
+) -> Result<usize, Error> {
+    signed_apdu(apdu)?;
     let mac_header = MacHeader::for_apdu(apdu.len());
-    let mac = mac_of(z, parsed.header(), &mac_header, apdu);
     let mut w = Writer::new(buf);
     mac_header.emit(&mut w)?;
     w.put(apdu, "general signing APDU")?;
-    w.put(&mac, "MAC")?;
+    w.put(mac, "MAC")?;
     Ok(w.position())
 }

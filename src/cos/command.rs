@@ -418,6 +418,20 @@ pub fn credential_query_for(
     roles: &[RemotePartyRole],
     acb_secret: Option<&SharedSecret>,
 ) -> Result<Vec<u8>, GbcsError> {
+    let (header, payload) = credential_query_parts(code, acb, device, counter, roles);
+    message::build_command(&header, &payload, None, acb_secret)
+}
+
+/// The header and payload of the ACB's credential read of `device` (see
+/// [`credential_query_for`]), for a caller that signs or MACs elsewhere.
+#[must_use]
+pub fn credential_query_parts<'r>(
+    code: MessageCode,
+    acb: EntityId,
+    device: EntityId,
+    counter: SeqNumber,
+    roles: &'r [RemotePartyRole],
+) -> (CommandHeader, Payload<'r>) {
     let payload = Payload::CredentialDetailsCommand(CredentialDetailsCommand {
         authorising_cell: TrustAnchorCellIdentifier::ACB_KA,
         roles: SeqOf::from_slice(roles),
@@ -428,5 +442,5 @@ pub fn credential_query_for(
         originator: acb,
         recipient: device,
     };
-    message::build_command(&header, &payload, None, acb_secret)
+    (header, payload)
 }

@@ -2,9 +2,10 @@
 //! verified and the signing key checked to be the originator's before anything is signed.
 
 use clap::ArgMatches;
+use gbcs::duis::build::{self, BuildError, BuildOptions};
 use gbcs::duis::{CertificateTrust, DuisError};
 use gbcs::frame::EntityId;
-use gbcs::payload::Payload;
+use gbcs::message::external::complete_precommand;
 use gbcs::smki::{CertificateKind, SmkiCertificate, TrustAnchor};
 
 use crate::failure::{Failure, Result};
@@ -78,14 +79,21 @@ impl BuildKeys {
             .get_one::<String>("key")
             .map(|p| signing_key(m, p))
             .transpose()?;
-        let z = match (
+        Ok(Self {
+            signer,
+            z: Self::from_mac(m)?,
+        })
+    }
+
+    /// The MAC's shared secret (`--acb-key` × `--device-ka`), when both are given.
+    fn from_mac(m: &ArgMatches) -> Result<Option<gbcs::crypto::SharedSecret>> {
+        match (
             m.get_one::<String>("acb-key"),
             m.get_one::<String>("device-ka"),
         ) {
-            (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
-            _ => None,
-        };
-        Ok(Self { signer, z })
+            (Some(k), Some(p)) => Ok(Some(shared_secret(m, k, p)?)),
+            _ => Ok(None),
+        }
     }
 
     fn signer(&self) -> Option<&dyn gbcs::crypto::SignatureSigner> {
@@ -164,30 +172,11 @@ impl BuildKeys {
     }
 }
 
-/// With no key, the pre-command; otherwise the command signed and/or MAC'd as the keys say
-/// (the builder refuses a protection the command's mode does not have).
-fn emit(
-    header: &gbcs::message::CommandHeader,
-    payload: &Payload<'_>,
-    keys: &BuildKeys,
-) -> std::result::Result<Vec<u8>, gbcs::GbcsError> {
-    match (keys.signer(), keys.z.as_ref()) {
-        (None, None) => gbcs::message::build_precommand(header, payload),
-        (signer, z) => gbcs::message::build_command(header, payload, signer, z),
-    }
-}
-
-/// `--originator`, else the party the service names (`what`: for the usage error when
-/// neither is given).
-fn originator_or(m: &ArgMatches, default: Option<EntityId>, what: &str) -> Result<EntityId> {
+/// `--originator` if given (checked as an entity ID).
+fn originator(m: &ArgMatches) -> Result<Option<EntityId>> {
     match m.get_one::<String>("originator") {
-        Some(_) => entity(m, "originator"),
-        None => default.ok_or_else(|| {
-            Failure::usage(format!(
-                "{what}: give --originator ENTITY, or DCC's parties with --dcc rtds (the RTDS test \
-                 parties) or --acb/--tcos ENTITY"
-            ))
-        }),
+        Some(_) => entity(m, "originator").map(Some),
+        None => Ok(None),
     }
 }
 
@@ -198,6 +187,67 @@ fn build_failure(e: gbcs::GbcsError) -> Failure {
     }
 }
 
+/// The pre-command of a DUIS request (the library's dispatch on its service), the notes it
+/// gives on stderr, then signed and MAC'd as the keys say once the signer is checked to be
+/// the originator's. `signed: false` for a service whose command is never signed (its `--key`
+/// is left unused; the caller says so); `has_certificates`: whether the request carries any.
+fn duis_command(
+    m: &ArgMatches,
+    xml: &str,
+    counter: u64,
+    (acb, tcos): (Option<EntityId>, Option<EntityId>),
+    has_certificates: bool,
+    signed: bool,
+) -> Result<Vec<u8>> {
+    let (anchor, now) = trust(m, has_certificates)?;
+    let options = BuildOptions {
+        counter,
+        originator: originator(m)?,
+        acb,
+        tcos,
+        trust: CertificateTrust::new(anchor.as_ref(), now),
+        read_as: match m
+            .try_get_one::<String>("read-as")
+            .ok()
+            .flatten()
+            .map(String::as_str)
+        {
+            Some("cs02a") => Some(gbcs::frame::MessageCode::CS02A),
+            Some("cs02f") => Some(gbcs::frame::MessageCode::CS02F),
+            _ => None,
+        },
+    };
+    let pre = match build::precommand(xml, &options) {
+        Ok(pre) => pre,
+        Err(BuildError::Duis(e)) => return Err(duis_failure(&e)),
+        Err(BuildError::NoOriginator(who)) => {
+            return Err(Failure::usage(format!(
+                "{who}: give --originator ENTITY, or DCC's parties with --dcc rtds (the RTDS test \
+                 parties) or --acb/--tcos ENTITY"
+            )))
+        }
+        Err(BuildError::Unsupported(v)) => {
+            return Err(Failure::usage(BuildError::Unsupported(v).to_string()))
+        }
+        Err(BuildError::Gbcs(e)) => return Err(build_failure(e)),
+        Err(other) => return Err(Failure::decode(other.to_string())),
+    };
+    for note in &pre.notes {
+        eprintln!("warning: {note}");
+    }
+    let keys = if signed {
+        let keys = BuildKeys::from(m)?;
+        keys.check_signer(m, pre.originator)?;
+        keys
+    } else {
+        BuildKeys {
+            signer: None,
+            z: BuildKeys::from_mac(m)?,
+        }
+    };
+    complete_precommand(&pre.bytes, keys.signer(), keys.z.as_ref()).map_err(build_failure)
+}
+
 /// SRV 6.23's 0x0107 from the originator, as both `build --duis` and `build srv-6.23` make it.
 fn srv623_command(
     m: &ArgMatches,
@@ -205,18 +255,11 @@ fn srv623_command(
     counter: u64,
     tcos: Option<EntityId>,
 ) -> Result<Vec<u8>> {
-    let (anchor, now) = trust(m, true)?;
-    let req =
-        gbcs::duis::Srv623Request::from_xml(xml, &CertificateTrust::new(anchor.as_ref(), now))
-            .map_err(|e| duis_failure(&e))?;
-    let originator = originator_or(m, tcos, "SRV 6.23 is originated by DCC's TCoS party")?;
-    let keys = BuildKeys::from(m)?;
-    keys.check_signer(m, originator)?;
-    req.with_request(|r| {
-        let command = r.payload(counter)?;
-        emit(&r.header(originator, counter), &command.payload(), &keys)
-    })
-    .map_err(build_failure)
+    let variant = gbcs::duis::service_variant(xml).map_err(|e| Failure::decode(e.to_string()))?;
+    if variant != "6.23" {
+        return Err(duis_failure(&DuisError::NotService("6.23")));
+    }
+    duis_command(m, xml, counter, (None, tcos), true, true)
 }
 
 /// `gbcs build --duis FILE`: the service from the request's `ServiceReferenceVariant`.
@@ -230,55 +273,20 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
         .get_one::<u64>("counter")
         .copied()
         .ok_or_else(|| Failure::usage("--counter N is required"))?;
-    let (dcc_acb, dcc_tcos) = dcc(m)?;
+    let parties = dcc(m)?;
     if variant != "6.24.1" && m.contains_id("read-as") {
         unused("--read-as", "it chooses the code of a 6.24.1 read");
     }
     let bytes = match variant.as_str() {
-        "6.15.1" | "6.21" => {
-            let (anchor, now) = trust(m, true)?;
-            let req = gbcs::duis::KrpRequest::from_xml(&xml, &CertificateTrust::new(anchor.as_ref(), now))
-                .map_err(|e| duis_failure(&e))?;
-            let default = match req.service {
-                gbcs::duis::KrpService::Update => Some(req.request_id.originator),
-                gbcs::duis::KrpService::Handover => dcc_acb,
-            };
-            let originator = originator_or(m, default, "SRV 6.21 is originated by DCC's ACB")?;
-            let header = req.header_from(originator, counter);
-            let keys = BuildKeys::from(m)?;
-            keys.check_signer(m, originator)?;
-            req.with_command(counter, |cmd| {
-                emit(&header, &Payload::UpdateSecurityCredentialsCommand(*cmd), &keys)
-            })
-        }
-        "6.23" => return format_output(m, &srv623_command(m, &xml, counter, dcc_tcos)?),
-        "8.5" => {
+        "8.5" if m.contains_id("key") => {
             // The ACB replaces its own KA certificate: MAC only, no signature.
-            let (anchor, now) = trust(m, true)?;
-            let req = gbcs::duis::OptOutRequest::from_xml(&xml, &CertificateTrust::new(anchor.as_ref(), now))
-                .map_err(|e| duis_failure(&e))?;
-            if req.requested_execution_passed(now) {
-                eprintln!(
-                    "warning: ExecutionDateTime is already past; an 8.5 command carries no execution time \
-                     (DCC schedules the opt-out), so the command is built"
-                );
-            }
-            let originator = originator_or(m, dcc_acb, "SRV 8.5 is originated by DCC's ACB")?;
-            let header = req.header_from(originator, counter);
-            if m.contains_id("key") {
-                return Err(Failure::usage(
-                    "--key: an 8.5 opt-out (mode 4, accessControlBrokerByACB) is not signed, only MAC'd by the ACB",
-                ));
-            }
-            let keys = BuildKeys::from(m)?;
-            req.with_command(counter, |cmd| {
-                emit(&header, &Payload::UpdateSecurityCredentialsCommand(*cmd), &keys)
-            })
+            return Err(Failure::usage(
+                "--key: an 8.5 opt-out (mode 4, accessControlBrokerByACB) is not signed, only MAC'd by the ACB",
+            ));
         }
         "6.24.1" => {
             // DCC's ACB reads the device: its counter, no signature, its MAC.
-            let req = gbcs::duis::ReadRequest::from_xml(&xml).map_err(|e| duis_failure(&e))?;
-            for option in ["key", "key-cert", "trust-anchor"] {
+            for option in ["key", "key-cert"] {
                 if m.contains_id(option) {
                     unused(
                         &format!("--{option}"),
@@ -286,32 +294,10 @@ fn build_duis(m: &ArgMatches) -> Result<String> {
                     );
                 }
             }
-            let code = match m.get_one::<String>("read-as").map(String::as_str) {
-                Some("cs02a") => gbcs::frame::MessageCode::CS02A,
-                Some("cs02f") => gbcs::frame::MessageCode::CS02F,
-                _ => req.message_code(),
-            };
-            let originator = originator_or(m, dcc_acb, "SRV 6.24.1 is originated by DCC's ACB")?;
-            let z = match (m.get_one::<String>("acb-key"), m.get_one::<String>("device-ka")) {
-                (Some(k), Some(p)) => Some(shared_secret(m, k, p)?),
-                _ => None,
-            };
-            gbcs::cos::command::credential_query_for(
-                code,
-                originator,
-                req.request_id.target,
-                counter,
-                &req.roles,
-                z.as_ref(),
-            )
+            duis_command(m, &xml, counter, parties, false, false)?
         }
-        other => {
-            return Err(Failure::usage(format!(
-                "SRV {other}: not a service gbcs builds yet (6.23, 6.15.1, 6.21, 6.24.1, 8.5)"
-            )))
-        }
-    }
-    .map_err(build_failure)?;
+        _ => duis_command(m, &xml, counter, parties, true, true)?,
+    };
     format_output(m, &bytes)
 }
 
