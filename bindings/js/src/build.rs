@@ -34,6 +34,15 @@ pub fn append_signature(precommand: &[u8], signature: &[u8]) -> Result<Vec<u8>, 
     external::append_signature(precommand, &Signature(sig)).map_err(|e| gbcs_error(&e))
 }
 
+/// Refuses a signature or MAC the pre-command's mode does not have (the CLI's refusal).
+///
+/// # Errors
+/// An `Error` of `kind` `ModeRule`, or the codec's for bytes that are not a pre-command.
+#[wasm_bindgen(js_name = checkProtection)]
+pub fn check_protection(precommand: &[u8], signed: bool, macd: bool) -> Result<(), JsValue> {
+    external::check_protection(precommand, signed, macd).map_err(|e| gbcs_error(&e))
+}
+
 /// The pre-command with the `00` byte appended (a command the ACB only MACs).
 ///
 /// # Errors

@@ -32,8 +32,9 @@ pub(crate) fn js_error(message: &str, kind: &str, at: Option<(&str, usize)>) -> 
     set("kind", JsValue::from_str(kind));
     if let Some((field, offset)) = at {
         set("field", JsValue::from_str(field));
-        // An offset in a message is far below 2^53.
-        set("offset", JsValue::from_f64(offset as f64));
+        // An offset in a message is far below 2^32 (messages are kilobytes).
+        let offset = u32::try_from(offset).map_or(f64::from(u32::MAX), f64::from);
+        set("offset", JsValue::from_f64(offset));
     }
     e.into()
 }
@@ -61,22 +62,55 @@ pub(crate) fn gbcs_error(e: &gbcs::GbcsError) -> JsValue {
 ///
 /// # Errors
 /// An `Error` (`kind` `Input`) naming the encoding that did not decode.
-#[wasm_bindgen(js_name = decodeText)]
+#[wasm_bindgen(js_name = messageFromText)]
 pub fn decode_text(text: &str) -> Result<Vec<u8>, JsValue> {
     gbcs::cli::read_message(text.as_bytes(), gbcs::cli::InputFormat::Auto)
         .map_err(|e| js_error(&e, "Input", None))
 }
 
-/// The message described as JSON text, in the shape of `gbcs decode --json`.
+/// The largest integer a JavaScript number holds exactly (2^53 - 1).
+const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
+
+/// The smallest integer a JavaScript number holds exactly.
+const MIN_SAFE_INTEGER: i64 = -((1 << 53) - 1);
+
+/// A JSON value as a plain JavaScript value; an integer beyond 2^53 (a 64-bit counter) as a
+/// `BigInt`, so it is exact.
+fn to_js(value: &serde_json::Value) -> JsValue {
+    use serde_json::Value;
+    match value {
+        Value::Null => JsValue::NULL,
+        Value::Bool(b) => JsValue::from_bool(*b),
+        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
+            (Some(u), _, _) if u > MAX_SAFE_INTEGER => js_sys::BigInt::from(u).into(),
+            (_, Some(i), _) if i < MIN_SAFE_INTEGER => js_sys::BigInt::from(i).into(),
+            (_, _, Some(f)) => JsValue::from_f64(f),
+            _ => JsValue::NULL,
+        },
+        Value::String(s) => JsValue::from_str(s),
+        Value::Array(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
+        Value::Object(fields) => {
+            let object = js_sys::Object::new();
+            for (k, v) in fields {
+                // Setting a property of a fresh plain object cannot fail.
+                let _ = js_sys::Reflect::set(&object, &JsValue::from_str(k), &to_js(v));
+            }
+            object.into()
+        }
+    }
+}
+
+/// The message described as a plain object in the shape of `gbcs decode --json` (the same
+/// `gbcs::cli::describe`); integers beyond 2^53 are `BigInt`s.
 ///
 /// # Errors
 /// An `Error` with the codec's `kind`, the `field` and the byte `offset` that failed.
 #[wasm_bindgen]
-pub fn parse(bytes: &[u8]) -> Result<String, JsValue> {
+pub fn parse(bytes: &[u8]) -> Result<JsValue, JsValue> {
     let message = gbcs::parse(bytes).map_err(|e| codec_error(&e))?;
-    let value =
-        gbcs::cli::describe(&message).map_err(|e| js_error(&e.to_string(), "Describe", None))?;
-    Ok(value.to_string())
+    let value = gbcs::cli::describe(&message)
+        .map_err(|e| js_error(&e.to_string(), "Describe", None))?;
+    Ok(to_js(&value))
 }
 
 /// What a received message's signature and MAC are checked over.
@@ -85,6 +119,7 @@ pub struct Inspection {
     originator: String,
     recipient: String,
     is_command: bool,
+    is_credentials: bool,
     signed_bytes: Option<Vec<u8>>,
     signature: Option<Vec<u8>>,
     tail: &'static str,
@@ -111,6 +146,13 @@ impl Inspection {
     #[wasm_bindgen(getter, js_name = isCommand)]
     pub fn is_command(&self) -> bool {
         self.is_command
+    }
+
+    /// Whether the payload is a CS02 credentials message (MAC'd by the ACB and nobody else);
+    /// another message's MAC may be the remote party's.
+    #[wasm_bindgen(getter, js_name = isCredentials)]
+    pub fn is_credentials(&self) -> bool {
+        self.is_credentials
     }
 
     /// The bytes the signature covers (everything after `DF`), when the message is signed.
@@ -163,6 +205,7 @@ pub fn inspect(bytes: &[u8]) -> Result<Inspection, JsValue> {
         originator: header.originator.to_string(),
         recipient: header.recipient.to_string(),
         is_command: header.cra_flag == CraFlag::COMMAND,
+        is_credentials: message.payload().is_typed(),
         signed_bytes: signature.as_ref().map(|_| signing.signed_bytes().to_vec()),
         signature,
         tail,
