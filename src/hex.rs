@@ -127,8 +127,20 @@ pub fn decode_exact(s: &str, out: &mut [u8]) -> Result<(), HexError> {
 /// # Errors
 /// Whatever the formatter returns.
 pub fn fmt_upper(bytes: &[u8], f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    for b in bytes {
-        write!(f, "{b:02X}")?;
+    // Through a stack buffer, 64 bytes at a time: `write!` per byte costs a formatting call
+    // each (a certificate's DER is some 500 bytes, and `decode --json` prints several).
+    const DIGITS: &[u8; 16] = b"0123456789ABCDEF";
+    let mut buf = [0u8; 128];
+    for chunk in bytes.chunks(64) {
+        for (pair, b) in buf.chunks_exact_mut(2).zip(chunk) {
+            if let [hi, lo] = pair {
+                *hi = DIGITS.get(usize::from(b >> 4)).copied().unwrap_or(b'0');
+                *lo = DIGITS.get(usize::from(b & 0x0F)).copied().unwrap_or(b'0');
+            }
+        }
+        let text = buf.get(..chunk.len() * 2).unwrap_or_default();
+        // Only ASCII digits were written.
+        f.write_str(core::str::from_utf8(text).map_err(|_| fmt::Error)?)?;
     }
     Ok(())
 }
@@ -161,6 +173,15 @@ impl fmt::Debug for Hex<'_> {
 #[allow(clippy::unwrap_used, clippy::indexing_slicing)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_writes_every_byte_value_in_upper_case_across_chunk_boundaries() {
+        let bytes: alloc::vec::Vec<u8> = (0..=255u8).chain(0..=200u8).collect();
+        for n in [0, 1, 63, 64, 65, 128, 129, bytes.len()] {
+            let shown = alloc::format!("{}", Hex(&bytes[..n]));
+            assert_eq!(shown, hex::encode_upper(&bytes[..n]), "{n} bytes");
+        }
+    }
 
     #[test]
     fn compact_ids_decode_exactly_and_name_the_bad_digit() {

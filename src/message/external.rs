@@ -180,6 +180,23 @@ pub fn precommand_protection(precommand: &[u8]) -> Result<Option<modes::Protecti
     })
 }
 
+/// Refuses a signature (`signed`) or a MAC (`macd`) the pre-command's mode does not have.
+///
+/// # Errors
+/// [`GbcsError::ModeRule`] naming what is forbidden; [`GbcsError::Codec`] when `precommand`
+/// is not a whole pre-command.
+pub fn check_protection(precommand: &[u8], signed: bool, macd: bool) -> Result<(), GbcsError> {
+    if let Some(protection) = precommand_protection(precommand)? {
+        if signed && !protection.signed() {
+            return Err(GbcsError::ModeRule(modes::ModeViolation::Signature));
+        }
+        if macd && !protection.macd() {
+            return Err(GbcsError::ModeRule(modes::ModeViolation::Mac));
+        }
+    }
+    Ok(())
+}
+
 /// A pre-command made whole as the keys say: signed by `signer` (else the `00` byte when a MAC
 /// follows), then MAC'd with `mac` (the ACB × device shared secret). With neither, the
 /// pre-command is returned as it is. A protection the command's mode does not have is refused.
@@ -192,14 +209,7 @@ pub fn complete_precommand(
     signer: Option<&dyn SignatureSigner>,
     mac: Option<&SharedSecret>,
 ) -> Result<Vec<u8>, GbcsError> {
-    if let Some(protection) = precommand_protection(precommand)? {
-        if signer.is_some() && !protection.signed() {
-            return Err(GbcsError::ModeRule(modes::ModeViolation::Signature));
-        }
-        if mac.is_some() && !protection.macd() {
-            return Err(GbcsError::ModeRule(modes::ModeViolation::Mac));
-        }
-    }
+    check_protection(precommand, signer.is_some(), mac.is_some())?;
     let apdu = match (signer, mac) {
         (None, None) => return Ok(precommand.to_vec()),
         (Some(s), _) => super::sign_precommand(precommand, &s)?,

@@ -57,7 +57,11 @@ if (missing.length > 0) {
   process.exit(1);
 }
 
-run('cargo', ['build', '-p', 'gbcs-js', '--target', 'wasm32-unknown-unknown', '--release']);
+// Whole-program optimisation for the one artefact shipped (the workspace's release profile
+// is left as it is for the native builds).
+run('cargo', ['build', '-p', 'gbcs-js', '--target', 'wasm32-unknown-unknown', '--release'], {
+  env: { ...process.env, CARGO_PROFILE_RELEASE_LTO: 'fat', CARGO_PROFILE_RELEASE_CODEGEN_UNITS: '1' },
+});
 const target = process.env.CARGO_TARGET_DIR || path.join(root, 'target');
 const wasm = path.join(target, 'wasm32-unknown-unknown', 'release', 'gbcs_js.wasm');
 for (const [kind, dir] of [['nodejs', 'node'], ['bundler', 'bundler']]) {

@@ -74,43 +74,42 @@ const MAX_SAFE_INTEGER: u64 = (1 << 53) - 1;
 /// The smallest integer a JavaScript number holds exactly.
 const MIN_SAFE_INTEGER: i64 = -((1 << 53) - 1);
 
-/// A JSON value as a plain JavaScript value; an integer beyond 2^53 (a 64-bit counter) as a
-/// `BigInt`, so it is exact.
-fn to_js(value: &serde_json::Value) -> JsValue {
+/// The prefix of a string standing for an integer beyond 2^53, which `index.js` turns into a
+/// `BigInt` as it reads the JSON (a NUL cannot begin any string the description holds).
+const BIG: &str = "\u{0}bigint:";
+
+/// Marks the integers a JavaScript number cannot hold exactly (64-bit counters) as [`BIG`]
+/// strings.
+fn mark_big_integers(value: &mut serde_json::Value) {
     use serde_json::Value;
     match value {
-        Value::Null => JsValue::NULL,
-        Value::Bool(b) => JsValue::from_bool(*b),
-        Value::Number(n) => match (n.as_u64(), n.as_i64(), n.as_f64()) {
-            (Some(u), _, _) if u > MAX_SAFE_INTEGER => js_sys::BigInt::from(u).into(),
-            (_, Some(i), _) if i < MIN_SAFE_INTEGER => js_sys::BigInt::from(i).into(),
-            (_, _, Some(f)) => JsValue::from_f64(f),
-            _ => JsValue::NULL,
-        },
-        Value::String(s) => JsValue::from_str(s),
-        Value::Array(items) => items.iter().map(to_js).collect::<js_sys::Array>().into(),
-        Value::Object(fields) => {
-            let object = js_sys::Object::new();
-            for (k, v) in fields {
-                // Setting a property of a fresh plain object cannot fail.
-                let _ = js_sys::Reflect::set(&object, &JsValue::from_str(k), &to_js(v));
+        Value::Number(n) => {
+            let big = n.as_u64().is_some_and(|u| u > MAX_SAFE_INTEGER)
+                || n.as_i64().is_some_and(|i| i < MIN_SAFE_INTEGER);
+            if big {
+                *value = Value::String(format!("{BIG}{n}"));
             }
-            object.into()
         }
+        Value::Array(items) => items.iter_mut().for_each(mark_big_integers),
+        Value::Object(fields) => fields.values_mut().for_each(mark_big_integers),
+        Value::Null | Value::Bool(_) | Value::String(_) => {}
     }
 }
 
-/// The message described as a plain object in the shape of `gbcs decode --json` (the same
-/// `gbcs::cli::describe`); integers beyond 2^53 are `BigInt`s.
+/// The message described as JSON text in the shape of `gbcs decode --json` (the same
+/// `gbcs::cli::describe`), integers beyond 2^53 as strings that `index.js` reads as `BigInt`s.
+/// (One string crosses to JavaScript, whose native `JSON.parse` builds the object: several
+/// times faster than setting each property from WebAssembly.)
 ///
 /// # Errors
 /// An `Error` with the codec's `kind`, the `field` and the byte `offset` that failed.
-#[wasm_bindgen]
-pub fn parse(bytes: &[u8]) -> Result<JsValue, JsValue> {
+#[wasm_bindgen(js_name = parseJson)]
+pub fn parse_json(bytes: &[u8]) -> Result<String, JsValue> {
     let message = gbcs::parse(bytes).map_err(|e| codec_error(&e))?;
-    let value = gbcs::cli::describe(&message)
+    let mut value = gbcs::cli::describe(&message)
         .map_err(|e| js_error(&e.to_string(), "Describe", None))?;
-    Ok(to_js(&value))
+    mark_big_integers(&mut value);
+    Ok(value.to_string())
 }
 
 /// What a received message's signature and MAC are checked over.
