@@ -26,6 +26,7 @@ class KeySet {
   constructor(wasm, keys) {
     this.entries = [];
     this.secrets = new Map();
+    this.memo = new Map();
     const byPoint = new Map();
     for (const [name, pem] of pairs(keys)) {
       if (typeof pem !== 'string') throw new TypeError(`key ${name}: PEM text expected`);
@@ -66,6 +67,17 @@ class KeySet {
 
   /** The entries that may be `entityId`'s key of `usage`: its own first, then unknown ones. */
   candidates(entityId, usage, { privateOnly = false } = {}) {
+    // A set does not change once read: each answer is worked out once.
+    const memo = `${entityId}|${usage}|${privateOnly}`;
+    let answer = this.memo.get(memo);
+    if (!answer) {
+      answer = this.findCandidates(entityId, usage, privateOnly);
+      this.memo.set(memo, answer);
+    }
+    return answer;
+  }
+
+  findCandidates(entityId, usage, privateOnly) {
     const fits = (e) => (!privateOnly || e.pkcs8) && (e.keyUsage === undefined || e.keyUsage === usage);
     const seen = new Set();
     const out = [];

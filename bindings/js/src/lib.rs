@@ -106,8 +106,8 @@ fn mark_big_integers(value: &mut serde_json::Value) {
 #[wasm_bindgen(js_name = parseJson)]
 pub fn parse_json(bytes: &[u8]) -> Result<String, JsValue> {
     let message = gbcs::parse(bytes).map_err(|e| codec_error(&e))?;
-    let mut value = gbcs::cli::describe(&message)
-        .map_err(|e| js_error(&e.to_string(), "Describe", None))?;
+    let mut value =
+        gbcs::cli::describe(&message).map_err(|e| js_error(&e.to_string(), "Describe", None))?;
     mark_big_integers(&mut value);
     Ok(value.to_string())
 }
