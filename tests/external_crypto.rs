@@ -13,15 +13,19 @@ use gbcs::frame::{EntityId, SignatureTail};
 use gbcs::message::{self, external, CommandHeader, GbcsError};
 use gbcs::payload::modes::ModeViolation;
 
+/// DCC's ACB's key-agreement private key from the RTDS keystore.
+fn acb_key(ks: &gbcs::crypto::keystore::Keystore) -> gbcs::crypto::KeyAgreementKey {
+    ks.key_agreement_key(EntityId::from_u64(shared::ACB), KeyRole::KeyAgreement)
+        .expect("ACB KA key")
+}
+
 #[test]
 fn the_mac_inputs_of_every_macd_cs02_message_give_its_mac_and_its_bytes() {
     let Some(dir) = shared::shared_dir() else {
         return;
     };
     let ks = shared::keystore(&dir);
-    let acb = ks
-        .key_agreement_key(EntityId::from_u64(shared::ACB), KeyRole::KeyAgreement)
-        .expect("ACB KA key");
+    let acb = acb_key(&ks);
     let mut checked = 0;
     for f in shared::cs02_files(&dir) {
         let m = gbcs::parse(&f.bytes).expect("parse");
@@ -102,9 +106,7 @@ fn complete_precommand_gives_build_commands_bytes_and_refuses_what_the_mode_forb
         return;
     };
     let ks = shared::keystore(&dir);
-    let acb = ks
-        .key_agreement_key(EntityId::from_u64(shared::ACB), KeyRole::KeyAgreement)
-        .expect("ACB KA key");
+    let acb = acb_key(&ks);
     let tcos = ks
         .signing_key(EntityId::from_u64(0x90B3_D51F_3000_0004))
         .expect("TCoS DS key")

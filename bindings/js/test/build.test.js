@@ -25,6 +25,15 @@ function keyFile(dir, name) {
 /** The CLI's exit code for each kind of the package's errors. */
 const EXIT = { Check: 1, Usage: 2, Decode: 3, Key: 4, ModeRule: 3 };
 
+/** `[value]` or `[undefined, error]` of a promise. */
+async function settle(promise) {
+  try {
+    return [await promise];
+  } catch (e) {
+    return [undefined, e];
+  }
+}
+
 function templates(dir) {
   return fs.readdirSync(path.join(dir, 'duis'))
     .filter((f) => /\.xml$/i.test(f))
@@ -41,13 +50,7 @@ test('buildFromDuis gives the CLI\'s bytes or its refusal for every DUIS templat
     const common = ['build', '--duis', file, '--acb', ACB, '--tcos', TCOS, '--counter', '7000', '--now', NOW, '--deterministic'];
     const options = { acb: ACB, tcos: TCOS, counter: 7000, now: NOW, deterministic: true };
     // First the pre-command (no keys), then with the originator's keys and the ACB's MAC.
-    let js;
-    let err;
-    try {
-      js = await gbcs.buildFromDuis(xml, options);
-    } catch (e) {
-      err = e;
-    }
+    const [js, err] = await settle(gbcs.buildFromDuis(xml, options));
     const pre = run(tool.bin, common);
     const check = (label, out, bytes, error) => {
       if (error) {
@@ -77,13 +80,7 @@ test('buildFromDuis gives the CLI\'s bytes or its refusal for every DUIS templat
       keyed.acbKey = fs.readFileSync(acbKey, 'utf8');
       keyed.deviceKa = fs.readFileSync(deviceKa, 'utf8');
     }
-    let full;
-    let fullErr;
-    try {
-      full = await gbcs.buildFromDuis(xml, keyed);
-    } catch (e) {
-      fullErr = e;
-    }
+    const [full, fullErr] = await settle(gbcs.buildFromDuis(xml, keyed));
     check('signed and MAC\'d', run(tool.bin, args), full, fullErr);
   }
   t.diagnostic(`built ${built}, refused ${refused} (both as the CLI)`);
