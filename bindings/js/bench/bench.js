@@ -41,15 +41,25 @@ function keystoreFiles() {
   return keys;
 }
 
-/** DCC's parser's key store callback over the RTDS keystore folder (or one finding nothing). */
+/**
+ * DCC's parser's key store callback over the RTDS keystore folder, keys read once and kept
+ * (as its own test key store does), or one that finds no key.
+ */
 function dccKeyStore(findsKeys) {
+  const cache = new Map();
   return async (eui, type, options) => {
     if (!findsKeys) throw new Error('no key');
     const id = (typeof eui === 'string' ? eui : Buffer.from(eui).toString('hex')).replace(/[^0-9a-f]/gi, '').toLowerCase();
     const priv = typeof options === 'boolean' ? options : Boolean(options && options.privateKey);
-    const file = path.join(keystoreDir, `${id}-${String(type).toLowerCase()}.${priv ? 'key' : 'pem'}`);
-    const pem = fs.readFileSync(file);
-    return priv ? crypto.createPrivateKey(pem) : crypto.createPublicKey(pem);
+    const pp = options && typeof options === 'object' && options.prePayment ? '-pp' : '';
+    const file = path.join(keystoreDir, `${id}${pp}-${String(type).toLowerCase()}.${priv ? 'key' : 'pem'}`);
+    let key = cache.get(file);
+    if (!key) {
+      const pem = fs.readFileSync(file);
+      key = priv ? crypto.createPrivateKey(pem) : crypto.createPublicKey(pem);
+      cache.set(file, key);
+    }
+    return key;
   };
 }
 
@@ -106,9 +116,9 @@ async function main() {
   if (dcc) {
     const parseOnly = dccKeyStore(false);
     const withKeys = dccKeyStore(true);
-    const call = (ks) => (dcc.parseGbcsMessage.length >= 3 ? dcc.parseGbcsMessage(text, ks, ACB) : dcc.parseGbcsMessage(text, ks));
+    const call = (ks, acb) => dcc.parseGbcsMessage(text, ks, acb);
     add('@smartdcc/gbcs-parser parse (key store finds no key)', await time(() => call(parseOnly).catch(() => null), { batch: 5, rounds: 40 }));
-    add('@smartdcc/gbcs-parser parse + verify sig + MAC (RTDS keystore, ACB ID)', await time(() => call(withKeys), { batch: 5, rounds: 40 }));
+    add('@smartdcc/gbcs-parser parse + verify sig + MAC (RTDS keystore, ACB ID)', await time(() => call(withKeys, ACB), { batch: 5, rounds: 40 }));
   }
 
   const width = Math.max(...rows.map((r) => r.name.length));
@@ -123,7 +133,9 @@ async function main() {
     const dccParse = find('@smartdcc/gbcs-parser parse').us;
     const dccVerify = find('@smartdcc/gbcs-parser parse + verify').us;
     console.log(`  parse: ${(dccParse / parse).toFixed(1)}× faster than @smartdcc/gbcs-parser (target ≥ 50×)`);
-    console.log(`  parse + verify: ${(dccVerify / verifyRow.us).toFixed(1)}× faster (target ≥ 2×)`);
+    const hybrid = find('gbcs parse + verify sig + MAC, WebCrypto ECDSA/ECDH + Rust GMAC').us;
+    console.log(`  parse + verify: ${(dccVerify / verifyRow.us).toFixed(1)}× faster, ` +
+      `${(dccVerify / hybrid).toFixed(1)}× with the Rust GMAC (target ≥ 2×)`);
   }
 }
 
