@@ -157,9 +157,25 @@ async function verify(input, keys, options = {}) {
   }
 }
 
-/** The one private key in PEM text `pem`, read once. */
+/** Single keys given as PEM text, read once each (a few dozen kept, the oldest dropped). */
+const singles = new Map();
+const SINGLES_KEPT = 64;
+
+/** The key set of one PEM text, from `singles` when it was read before. */
+function single(pem, what) {
+  const id = `${what}\n${pem}`;
+  let set = singles.get(id);
+  if (!set) {
+    set = new KeySet(wasm, { [what]: pem });
+    if (singles.size >= SINGLES_KEPT) singles.delete(singles.keys().next().value);
+    singles.set(id, set);
+  }
+  return set;
+}
+
+/** The one private key in PEM text `pem` (or the first of a key set). */
 function privateKey(pem, what) {
-  const set = loadKeys(typeof pem === 'string' ? { [what]: pem } : pem);
+  const set = typeof pem === 'string' ? single(pem, what) : loadKeys(pem);
   const entry = set.entries.find((e) => e.pkcs8);
   if (!entry) throw Object.assign(new Error(`${what}: not a private key`), { kind: 'Key' });
   return entry;
@@ -167,7 +183,7 @@ function privateKey(pem, what) {
 
 /** The one public key (certificate or SPKI) in PEM text `pem`. */
 function publicKey(pem, what) {
-  const set = loadKeys({ [what]: pem });
+  const set = typeof pem === 'string' ? single(pem, what) : loadKeys(pem);
   const entry = set.entries[0];
   if (!entry || entry.kind === 'privateKey') {
     throw Object.assign(new Error(`${what}: not a certificate or public key`), { kind: 'Key' });
@@ -210,4 +226,6 @@ async function addMac(apdu, keys, options = {}) {
 }
 
 module.exports = { parse, verify, loadKeys, signPrecommand, addMac, KeySet, toBytes };
-module.exports.buildFromDuis = require('./lib/duis.js').bind(wasm, module.exports, backends);
+// What lib/duis.js uses besides the API (not exported).
+const internals = { ...module.exports, privateKey, publicKey };
+module.exports.buildFromDuis = require('./lib/duis.js').bind(wasm, internals, backends);

@@ -27,7 +27,7 @@ function counterText(counter) {
 /** Checks that the signing key is the originator's DS key, where its certificate says whose. */
 function checkSigner(api, key, keyCert, originator) {
   if (!keyCert) return;
-  const cert = api.loadKeys({ keyCert }).entries[0];
+  const cert = api.publicKey(keyCert, 'keyCert');
   if (cert.kind !== 'certificate') throw usage('keyCert: not a certificate');
   if (cert.point !== key.point) {
     throw Object.assign(new Error('key: its certificate (keyCert) is for another key'), { kind: 'Check' });
@@ -65,10 +65,9 @@ async function buildFromDuis(api, backends, xml, options = {}) {
     wasm.checkProtection(pre, signs, macs);
     let apdu;
     if (signs) {
-      const key = api.loadKeys({ key: options.key }).entries[0];
-      if (!key.pkcs8) throw Object.assign(new Error('key: not a private key'), { kind: 'Key' });
+      const key = api.privateKey(options.key, 'key');
       checkSigner(api, key, options.keyCert, plan.originator);
-      apdu = await api.signPrecommand(pre, api.loadKeys({ key: options.key }), options);
+      apdu = await api.signPrecommand(pre, options.key, options);
     } else {
       apdu = wasm.appendNoSignature(pre);
     }
