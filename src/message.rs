@@ -425,18 +425,9 @@ pub fn build_command(
 ) -> Result<alloc::vec::Vec<u8>, GbcsError> {
     // Written once, front to back, into one buffer: nothing is parsed back.
     check_command(header, payload)?;
-    if let Payload::UpdateSecurityCredentialsCommand(c) = payload {
-        // What the mode's protection forbids is refused; what it needs may be added later
-        // (a signed command goes to the ACB for its MAC).
-        if let Some(rule) = modes::rule(c.control.mode) {
-            if signer.is_some() && !rule.protection.signed() {
-                return Err(GbcsError::ModeRule(modes::ModeViolation::Signature));
-            }
-            if mac.is_some() && !rule.protection.macd() {
-                return Err(GbcsError::ModeRule(modes::ModeViolation::Mac));
-            }
-        }
-    }
+    // What the mode's protection forbids is refused; what it needs may be added later (a
+    // signed command goes to the ACB for its MAC).
+    refuse_unprotected(mode_protection(payload), signer.is_some(), mac.is_some())?;
     let content_len = payload.encoded_len();
     let grouping = header.grouping_header(content_len);
     let pre_len = grouping.buffer_len() + content_len;
@@ -481,6 +472,33 @@ pub fn build_command(
         region(&mut out, start + apdu_len, total)?.copy_from_slice(&tag);
     }
     Ok(out)
+}
+
+/// The protection a CS02b/CS02g command's mode gives it ([`modes::MODE_RULES`]); `None` for a
+/// payload no mode rule covers (a CS02a/CS02f read may be signed or not).
+#[must_use]
+pub fn mode_protection(payload: &Payload<'_>) -> Option<modes::Protection> {
+    match payload {
+        Payload::UpdateSecurityCredentialsCommand(c) => {
+            modes::rule(c.control.mode).map(|r| r.protection)
+        }
+        _ => None,
+    }
+}
+
+/// Refuses a signature (`signed`) or MAC (`macd`) that `protection` does not have.
+fn refuse_unprotected(
+    protection: Option<modes::Protection>,
+    signed: bool,
+    macd: bool,
+) -> Result<(), GbcsError> {
+    match protection {
+        Some(p) if signed && !p.signed() => {
+            Err(GbcsError::ModeRule(modes::ModeViolation::Signature))
+        }
+        Some(p) if macd && !p.macd() => Err(GbcsError::ModeRule(modes::ModeViolation::Mac)),
+        _ => Ok(()),
+    }
 }
 
 /// The size of a MAC'd message around an APDU of `apdu_len` bytes.

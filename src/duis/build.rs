@@ -193,10 +193,15 @@ pub fn precommand(xml: &str, options: &BuildOptions<'_>) -> Result<DuisPrecomman
         }
         _ => return Err(BuildError::Unsupported(variant)),
     };
-    let protection = message::external::precommand_protection(&bytes)?.ok_or(
-        BuildError::Unsupported(String::from("(not a credentials command)")),
-    )?;
-    let recipient = message::parse(&bytes)?.header().recipient;
+    let parsed = message::parse(&bytes)?;
+    let recipient = parsed.header().recipient;
+    // DCC's ACB reads with its MAC and the `00` byte (the 6.24.1 service's rule); a CS02b or
+    // CS02g command as its mode's row says.
+    let protection = match message::mode_protection(parsed.payload()) {
+        Some(p) => p,
+        None if variant == "6.24.1" => Protection::MacOnly,
+        None => return Err(BuildError::Unsupported(variant)),
+    };
     Ok(DuisPrecommand {
         variant,
         originator,

@@ -51,7 +51,7 @@ use crate::crypto::{
 };
 use crate::error::Error;
 use crate::frame::{GroupingHeader, MacHeader, MAC_LEN};
-use crate::payload::{modes, Payload};
+use crate::payload::modes;
 
 /// What a GBCS MAC is computed from (`gbcs-cs02.md` A.6), for a party that does the AES-GCM
 /// itself:
@@ -162,39 +162,25 @@ pub fn append_signature(precommand: &[u8], signature: &Signature) -> Result<Vec<
     super::sign_precommand(precommand, &Made(*signature))
 }
 
-/// The protection a pre-command's mode gives it: signed by its originator, MAC'd by the ACB
-/// (a CS02b/CS02g command by its mode's row; a CS02a/CS02f read is MAC'd, not signed);
-/// `None` for other payloads.
+/// The protection a pre-command's mode gives it (a CS02b/CS02g command, by its mode's row of
+/// [`modes::MODE_RULES`]); `None` for a payload no mode rule covers (a CS02a/CS02f read may be
+/// signed or not).
 ///
 /// # Errors
-/// [`Error`] when `precommand` does not parse.
+/// [`Error`] when `precommand` is not a whole pre-command.
 pub fn precommand_protection(precommand: &[u8]) -> Result<Option<modes::Protection>, Error> {
     check_unsigned(precommand)?;
-    let message = parse(precommand)?;
-    Ok(match message.payload() {
-        Payload::UpdateSecurityCredentialsCommand(c) => {
-            modes::rule(c.control.mode).map(|r| r.protection)
-        }
-        Payload::CredentialDetailsCommand(_) => Some(modes::Protection::MacOnly),
-        _ => None,
-    })
+    Ok(super::mode_protection(parse(precommand)?.payload()))
 }
 
-/// Refuses a signature (`signed`) or a MAC (`macd`) the pre-command's mode does not have.
+/// Refuses a signature (`signed`) or a MAC (`macd`) the pre-command's mode does not have, as
+/// [`build_command`](super::build_command) refuses them.
 ///
 /// # Errors
 /// [`GbcsError::ModeRule`] naming what is forbidden; [`GbcsError::Codec`] when `precommand`
 /// is not a whole pre-command.
 pub fn check_protection(precommand: &[u8], signed: bool, macd: bool) -> Result<(), GbcsError> {
-    if let Some(protection) = precommand_protection(precommand)? {
-        if signed && !protection.signed() {
-            return Err(GbcsError::ModeRule(modes::ModeViolation::Signature));
-        }
-        if macd && !protection.macd() {
-            return Err(GbcsError::ModeRule(modes::ModeViolation::Mac));
-        }
-    }
-    Ok(())
+    super::refuse_unprotected(precommand_protection(precommand)?, signed, macd)
 }
 
 /// A pre-command made whole as the keys say: signed by `signer` (else the `00` byte when a MAC
