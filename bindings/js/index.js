@@ -90,7 +90,9 @@ async function checkSignature(m, set, backend) {
       return { status: 'pass', signer: m.originator, key: key.name };
     }
   }
-  return { status: 'fail', signer: m.originator, tried: candidates.map((k) => k.name) };
+  // A failure is the signer's own key not verifying; keys nothing names only may have been it.
+  const own = candidates.some((k) => k.entityId === m.originator);
+  return { status: own ? 'fail' : 'no-key', signer: m.originator, tried: candidates.map((k) => k.name) };
 }
 
 async function checkMac(m, set, backend, options) {
@@ -130,7 +132,9 @@ async function checkMac(m, set, backend, options) {
       const tag = await backend.gmac(plan.key(z), iv, aad);
       if (equal(tag, mac)) return { status: 'pass', device, keys: [own.name, peer.name] };
     }
-    return { status: 'fail', device, tried: pairs.map(([a, b]) => [a.name, b.name]) };
+    // A failure is a pair whose keys the set names as the two ends not making the MAC.
+    const named = pairs.some(([a, b]) => a.entityId !== undefined && b.entityId !== undefined);
+    return { status: named ? 'fail' : 'no-key', device, tried: pairs.map(([a, b]) => [a.name, b.name]) };
   } finally {
     plan.free();
   }

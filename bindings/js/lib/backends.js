@@ -84,4 +84,4 @@ function choose(wasm, options = {}) {
   return chosen;
 }
 
-module.exports = { choose, platformSubtle };
+module.exports = { choose };

@@ -99,4 +99,4 @@ class KeySet {
   }
 }
 
-module.exports = { KeySet, pairs, hex };
+module.exports = { KeySet };

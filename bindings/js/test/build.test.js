@@ -148,3 +148,33 @@ test('bad inputs are refused with a clear Error', async () => {
   await assert.rejects(gbcs.buildFromDuis('<x/>', { now: NOW }), (e) => e.kind === 'Usage');
   await assert.rejects(gbcs.signPrecommand('DF09', '-----BEGIN PRIVATE KEY-----\n-----END PRIVATE KEY-----'), Error);
 });
+
+test('a signer whose certificate is another key\'s, or another party\'s, is refused; a wrong ACB finds no MAC key', { skip: data.skip }, async () => {
+  const read = (name) => fs.readFileSync(keyFile(data.dir, name), 'utf8');
+  const file = templates(data.dir).find((f) => /_6\.23_/.test(path.basename(f)));
+  assert.ok(file, 'the 6.23 template');
+  const xml = fs.readFileSync(file, 'utf8');
+  const base = { acb: ACB, tcos: TCOS, counter: 7000, now: NOW, deterministic: true, key: read(`${TCOS.toLowerCase()}-ds.key`) };
+  const ok = await gbcs.buildFromDuis(xml, { ...base, keyCert: read(`${TCOS.toLowerCase()}-ds.pem`) });
+  assert.ok(ok.length > 0);
+  // The ACB's DS certificate: another key, and another party's.
+  await assert.rejects(gbcs.buildFromDuis(xml, { ...base, keyCert: read(`${ACB.toLowerCase()}-ka.pem`) }),
+    (e) => e.kind === 'Check' && /another key/.test(e.message));
+  const command = cs02Files(data.dir).find((f) => /_6\.23_.*_COMMAND_GBCS/.test(f));
+  const keys = {
+    acb: read(`${ACB.toLowerCase()}-ka.key`),
+    acbCert: read(`${ACB.toLowerCase()}-ka.pem`),
+    device: read(`${gbcs.parse(fs.readFileSync(command, 'utf8')).grouping_header.recipient.toLowerCase()}-ka.pem`),
+  };
+  const right = await gbcs.verify(fs.readFileSync(command, 'utf8'), keys, { acb: ACB });
+  assert.equal(right.mac.status, 'pass');
+  const wrong = await gbcs.verify(fs.readFileSync(command, 'utf8'), keys, { acb: TCOS });
+  // The ACB's key is named the ACB's by its certificate: it is no other party's.
+  assert.equal(wrong.mac.status, 'no-key', JSON.stringify(wrong));
+  assert.equal(wrong.authenticated, false);
+  // A key nothing names that does not verify is no failure of the signer's key.
+  assert.equal(right.signature.status, 'no-key', JSON.stringify(right));
+  const unnamed = await gbcs.verify(fs.readFileSync(command, 'utf8'), { acb: keys.acb }, { acb: ACB });
+  assert.equal(unnamed.signature.status, 'no-key', JSON.stringify(unnamed));
+  assert.deepEqual(unnamed.signature.tried, ['acb']);
+});
