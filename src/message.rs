@@ -487,6 +487,7 @@ pub fn mode_protection(payload: &Payload<'_>) -> Option<modes::Protection> {
 }
 
 /// Refuses a signature (`signed`) or MAC (`macd`) that `protection` does not have.
+#[cfg(feature = "alloc")]
 fn refuse_unprotected(
     protection: Option<modes::Protection>,
     signed: bool,
