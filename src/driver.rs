@@ -243,7 +243,7 @@ impl Default for DriverConfig {
 }
 
 /// What a run did, with the figures scripts read.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, Default, PartialEq)]
 pub struct RunReport {
     /// The engine's stats at the end.
     pub stats: Stats,

@@ -51,12 +51,14 @@ use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::cos::engine::{Activity, Buckets, Record};
 use crate::cos::ledger::{Ledger, LedgerEntry};
+use crate::frame::EntityId;
 
 mod events;
 #[cfg(feature = "postgres")]
 pub mod pg;
 mod progress;
 mod state;
+mod window;
 #[cfg(feature = "sim")]
 pub mod world;
 
@@ -65,8 +67,9 @@ pub use state::{open_existing_url, open_url, MigrationStore};
 
 /// The schema version this build writes and reads: 1 kept the ledger's entries; 2 adds the
 /// engine's events; 3 what a run resumes from (devices' progress, commands in flight, counter
-/// blocks, the stopping incident). An older store is brought to 3 when opened.
-pub const SCHEMA_VERSION: i64 = 3;
+/// blocks, the stopping incident); 4 which ledger entries are about which device, so a run
+/// reads some devices back without the fleet. An older store is brought to 4 when opened.
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Why the store could not be used.
 #[derive(Debug)]
@@ -194,7 +197,7 @@ impl SqliteLedger {
     /// [`StoreError::Sqlite`] when SQLite cannot open or set it up;
     /// [`StoreError::NewerSchema`] for a file of a newer version.
     pub fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
-        let conn = Connection::open(path)?;
+        let mut conn = Connection::open(path)?;
         conn.busy_timeout(core::time::Duration::from_secs(10))?;
         let mode: String = conn.query_row("PRAGMA journal_mode=WAL", [], |r| r.get(0))?;
         if !mode.eq_ignore_ascii_case("wal") {
@@ -210,6 +213,7 @@ impl SqliteLedger {
         )?;
         conn.execute_batch(events::SCHEMA)?;
         conn.execute_batch(progress::SCHEMA)?;
+        conn.execute_batch(window::SCHEMA)?;
         let found: Option<i64> = conn
             .query_row(
                 "SELECT value FROM meta WHERE key = 'schema_version'",
@@ -226,6 +230,7 @@ impl SqliteLedger {
             }
             Some(SCHEMA_VERSION) => {}
             Some(_) => {
+                window::backfill(&mut conn)?;
                 conn.execute(
                     "UPDATE meta SET value = ?1 WHERE key = 'schema_version'",
                     params![SCHEMA_VERSION],
@@ -314,6 +319,7 @@ impl SqliteLedger {
             let mut insert = tx.prepare_cached("INSERT INTO ledger_entries (entry) VALUES (?1)")?;
             for e in entries {
                 insert.execute(params![entry_text(e)?])?;
+                window::index(&tx, tx.last_insert_rowid(), e)?;
             }
         }
         tx.commit()?;
@@ -426,6 +432,41 @@ impl SqliteLedger {
     /// [`StoreError::Sqlite`]; [`StoreError::BadRow`] for a row that does not read back.
     pub fn resumption(&self) -> Result<Resumption, StoreError> {
         progress::load(&self.conn)
+    }
+
+    /// The ledger of `devices` only (their entries, replayed in order; no report numbers or
+    /// periods): what a window of a run larger than memory starts from.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`]; [`StoreError::BadRow`] naming an entry that does not read.
+    pub fn ledger_of(&self, devices: &[EntityId]) -> Result<Ledger, StoreError> {
+        window::ledger_of(&self.conn, devices)
+    }
+
+    /// What `devices` resume from: their progress and their commands never settled, with the
+    /// run's counters and stopping incident.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`]; [`StoreError::BadRow`] for a row that does not read back.
+    pub fn resumption_of(&self, devices: &[EntityId]) -> Result<Resumption, StoreError> {
+        window::resumption_of(&self.conn, devices, progress::load_run(&self.conn)?)
+    }
+
+    /// How many devices of the run's order are done with (see [`Self::set_done_below`]).
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn done_below(&self) -> Result<u64, StoreError> {
+        window::done_below(&self.conn)
+    }
+
+    /// Marks devices `0..n` of the run's order done with: a resumed run starts its windows
+    /// there. The mark only goes up.
+    ///
+    /// # Errors
+    /// [`StoreError::Sqlite`].
+    pub fn set_done_below(&mut self, n: u64) -> Result<(), StoreError> {
+        window::set_done_below(&self.conn, n)
     }
 
     /// The ledger the entries build, replayed in order.

@@ -28,6 +28,8 @@ mod migrate_inventory;
 mod migrate_leased;
 #[path = "gbcs/migrate_store.rs"]
 mod migrate_store;
+#[path = "gbcs/migrate_window.rs"]
+mod migrate_window;
 #[path = "gbcs/report_cmds.rs"]
 mod report_cmds;
 #[path = "gbcs/report_due.rs"]

@@ -25,6 +25,7 @@ use crate::sim::network::{Meters, NetworkProfile};
 use crate::sim::pki::{ids, IssueError, TestPki};
 
 mod parties;
+mod window;
 pub use parties::MigrationParties;
 
 /// How a simulated device behaves.
@@ -335,6 +336,41 @@ pub struct SimulatedFleet {
     pub meters: alloc::sync::Arc<Meters>,
 }
 
+/// What the fleet's seed draws for one device, in the order drawn.
+struct Draw {
+    profile: Profile,
+    supplier: usize,
+    model_no: u64,
+    /// Not a Gas Proxy Function: an ESME (else a GSME).
+    esme: bool,
+}
+
+impl Draw {
+    /// The next device's draws.
+    fn next(rng: &mut SplitMix64, mix: &FleetMix) -> Self {
+        let roll = u32::try_from(rng.below(1000)).unwrap_or(0);
+        let mut acc = 0;
+        let profile = mix
+            .0
+            .iter()
+            .find(|(_, w)| {
+                acc += w;
+                roll < acc
+            })
+            .map_or(Profile::Healthy, |(p, _)| *p);
+        let supplier = usize::try_from(rng.below(3)).unwrap_or(0);
+        let model_no = rng.below(MODELS as u64);
+        let gpf = matches!(profile, Profile::GasProxy | Profile::GasProxyWithGasMeter);
+        let esme = !gpf && rng.below(2) == 0;
+        Self {
+            profile,
+            supplier,
+            model_no,
+            esme,
+        }
+    }
+}
+
 /// The policy the fleet's models call for: [`BROKEN_MODEL`] non-migratable, [`FIXABLE_MODEL`]
 /// fixed by [`FIXING_FIRMWARE`]; the rest default.
 #[must_use]
@@ -382,6 +418,24 @@ impl SimulatedFleet {
         mix: &FleetMix,
         clock: i64,
     ) -> Result<Self, IssueError> {
+        Self::generate_range(pki, parties, seed, 0..n, mix, clock)
+    }
+
+    /// As [`Self::generate_for`], the devices in `range` only: each device is what it is in
+    /// the whole fleet of the same seed (the draws of the devices before it are made and
+    /// dropped), so a fleet larger than memory is taken a window at a time. `clock` is when
+    /// the window's inventory is taken (its devices last communicated an hour before).
+    ///
+    /// # Errors
+    /// As [`Self::generate_for`].
+    pub fn generate_range(
+        pki: &TestPki,
+        parties: &MigrationParties,
+        seed: u64,
+        range: core::ops::Range<usize>,
+        mix: &FleetMix,
+        clock: i64,
+    ) -> Result<Self, IssueError> {
         let mut template_tcos =
             pki.meter(ids::device(0xFFFF_FFFF), &pki.supplier_a, &pki.tcos, clock)?;
         for (cell, cert) in [
@@ -414,25 +468,22 @@ impl SimulatedFleet {
         };
         let [first_maker, second_maker] = MANUFACTURERS;
         let mut rng = SplitMix64::new(seed);
+        let n = range.len();
         let mut records = Vec::with_capacity(n);
         let mut profiles = Vec::with_capacity(n);
         let mut devices = Vec::with_capacity(n);
-        for i in 0..n {
+        for i in 0..range.end {
+            let Draw {
+                profile,
+                supplier,
+                model_no,
+                esme,
+            } = Draw::next(&mut rng, mix);
+            if i < range.start {
+                continue;
+            }
             let entity_id = ids::device(u64::try_from(i).unwrap_or(u64::MAX));
-            let roll = u32::try_from(rng.below(1000)).unwrap_or(0);
-            let mut acc = 0;
-            let profile = mix.0.iter().find(|(_, w)| {
-                acc += w;
-                roll < acc
-            });
-            let profile = profile.map_or(Profile::Healthy, |(p, _)| *p);
-            let supplier = party(
-                SUPPLIERS
-                    .get(usize::try_from(rng.below(3)).unwrap_or(0))
-                    .copied()
-                    .unwrap_or("SUPA01"),
-            )?;
-            let model_no = rng.below(MODELS as u64);
+            let supplier = party(SUPPLIERS.get(supplier).copied().unwrap_or("SUPA01"))?;
             let (ds, ka) = pki.device_keys(entity_id)?;
             let (ds_public, ka_public) = (ds.public_key(), ka.public_key());
             let template = if profile == Profile::AlreadyEcos {
@@ -474,7 +525,7 @@ impl SimulatedFleet {
                 entity_id,
                 device_type: if gpf {
                     DeviceType::Gpf
-                } else if rng.below(2) == 0 {
+                } else if esme {
                     DeviceType::Esme
                 } else {
                     DeviceType::Gsme
@@ -526,7 +577,7 @@ impl SimulatedFleet {
         Ok(Self {
             records,
             profiles,
-            meters: alloc::sync::Arc::new(Meters::new(devices)),
+            meters: alloc::sync::Arc::new(Meters::numbered_from(range.start, devices)),
         })
     }
 }

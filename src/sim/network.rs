@@ -146,21 +146,32 @@ impl Sampler {
 #[derive(Debug)]
 pub struct Meters {
     pub(crate) devices: Vec<Mutex<SimDevice>>,
+    /// The fleet number of the first (a window of a fleet starts past 0).
+    first: usize,
 }
 
 impl Meters {
     /// Meters from devices numbered as the fleet numbers them (`ids::device(n)` at `n`).
     #[must_use]
     pub fn new(devices: Vec<SimDevice>) -> Self {
+        Self::numbered_from(0, devices)
+    }
+
+    /// Meters from devices numbered from `first` (`ids::device(first + k)` at `k`): a
+    /// window of a fleet.
+    #[must_use]
+    pub fn numbered_from(first: usize, devices: Vec<SimDevice>) -> Self {
         Self {
             devices: devices.into_iter().map(Mutex::new).collect(),
+            first,
         }
     }
 
     fn index(&self, device: EntityId) -> Option<usize> {
-        // Fleet devices are numbered: ids::device(n) at index n.
+        // Fleet devices are numbered: ids::device(n) at index n - first.
         let n = usize::try_from(device.to_u64() & 0xFFFF_FFFF).ok()?;
-        (n < self.devices.len()).then_some(n)
+        let k = n.checked_sub(self.first)?;
+        (k < self.devices.len()).then_some(k)
     }
 
     /// Runs `f` on the meter `device`.

@@ -45,6 +45,9 @@ const SCHEMA: &str =
          PRIMARY KEY (device, command, counter));
      CREATE TABLE IF NOT EXISTS run_state (key TEXT PRIMARY KEY, value TEXT NOT NULL);";
 
+/// The meta key of the devices done with (as SQLite's).
+const DONE_BELOW: &str = "devices_done_below";
+
 type Job = Box<dyn FnOnce(&mut Client) + Send>;
 
 /// The error in words: the server's message when it sent one, else the client's with its
@@ -465,6 +468,29 @@ impl super::MigrationStore for PgStore {
         buckets: crate::cos::engine::Buckets,
     ) -> Result<crate::cos::engine::Activity, StoreError> {
         Self::activity(self, buckets)
+    }
+
+    fn done_below(&self) -> Result<u64, StoreError> {
+        Ok(self
+            .meta(DONE_BELOW)?
+            .and_then(|v| u64::try_from(v).ok())
+            .unwrap_or(0))
+    }
+
+    fn set_done_below(&mut self, n: u64) -> Result<(), StoreError> {
+        let n = i64::try_from(n).map_err(|_| StoreError::BadRow {
+            seq: 0,
+            message: alloc::format!("{n} devices done is beyond what the store keeps"),
+        })?;
+        self.call(move |c| {
+            c.execute(
+                "INSERT INTO meta (key, value) VALUES ($1, $2)
+                 ON CONFLICT (key) DO UPDATE SET value = GREATEST(meta.value, excluded.value)",
+                &[&DONE_BELOW, &n],
+            )
+            .map_err(|e| pg(&e))?;
+            Ok(())
+        })
     }
 
     fn set_run_complete(&mut self, kind: RunKind) -> Result<(), StoreError> {

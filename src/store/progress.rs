@@ -218,14 +218,38 @@ pub(super) fn below_of(value: Option<i64>) -> u64 {
 /// The meta keys of each party's counter blocks.
 pub(super) const COUNTER_KEYS: [&str; 2] = ["counter_below_tcos", "counter_below_acb"];
 
-/// What the store holds for a restart.
-pub(super) fn load(conn: &Connection) -> Result<Resumption, StoreError> {
+/// The run's counters and stopping incident, without any device's progress.
+pub(super) fn load_run(conn: &Connection) -> Result<Resumption, StoreError> {
     let mut out = Resumption {
         progress: Vec::new(),
         unresolved: Vec::new(),
         counters: StartingCounters { tcos: 1, acb: 1 },
         stopped: None,
     };
+    let below = |key: &str| -> Result<u64, StoreError> {
+        let v: Option<i64> = conn
+            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
+            .optional()?;
+        Ok(below_of(v))
+    };
+    let [tcos, acb] = COUNTER_KEYS;
+    out.counters = StartingCounters {
+        tcos: below(tcos)?,
+        acb: below(acb)?,
+    };
+    out.stopped = conn
+        .query_row(
+            "SELECT value FROM run_state WHERE key = 'stopped'",
+            [],
+            |r| r.get(0),
+        )
+        .optional()?;
+    Ok(out)
+}
+
+/// What the store holds for a restart.
+pub(super) fn load(conn: &Connection) -> Result<Resumption, StoreError> {
+    let mut out = load_run(conn)?;
     let mut stmt = conn.prepare("SELECT rowid, device, progress FROM devices ORDER BY device")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
@@ -247,24 +271,6 @@ pub(super) fn load(conn: &Connection) -> Result<Resumption, StoreError> {
             row.get(4)?,
         )?);
     }
-    let below = |key: &str| -> Result<u64, StoreError> {
-        let v: Option<i64> = conn
-            .query_row("SELECT value FROM meta WHERE key = ?1", [key], |r| r.get(0))
-            .optional()?;
-        Ok(below_of(v))
-    };
-    let [tcos, acb] = COUNTER_KEYS;
-    out.counters = StartingCounters {
-        tcos: below(tcos)?,
-        acb: below(acb)?,
-    };
-    out.stopped = conn
-        .query_row(
-            "SELECT value FROM run_state WHERE key = 'stopped'",
-            [],
-            |r| r.get(0),
-        )
-        .optional()?;
     Ok(out)
 }
 

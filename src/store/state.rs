@@ -2,11 +2,13 @@
 //! the same on SQLite (`sqlite:PATH`) and PostgreSQL (`postgres://…`).
 
 use alloc::boxed::Box;
+use alloc::collections::BTreeSet;
 use alloc::string::ToString;
 
 use super::{sqlite_path, Resumption, RunKind, RunMark, SqliteLedger, StoreError};
 use crate::cos::engine::Record;
 use crate::cos::ledger::{Ledger, LedgerEntry};
+use crate::frame::EntityId;
 
 /// A store of migration state: the ledger's history, the engine's records (written before
 /// the engine acts on them), and what a restart needs.
@@ -28,6 +30,49 @@ pub trait MigrationStore: Send {
     /// # Errors
     /// [`StoreError`]; [`StoreError::BadRow`] naming the first entry that does not read.
     fn ledger(&self) -> Result<Ledger, StoreError>;
+
+    /// The ledger of `devices` only: their entries replayed in order (no report numbers or
+    /// periods). SQLite reads them through its device index; the default replays the whole
+    /// ledger and keeps theirs (what PostgreSQL does: it is the leased engines' store).
+    ///
+    /// # Errors
+    /// As [`Self::ledger`].
+    fn ledger_of(&self, devices: &[EntityId]) -> Result<Ledger, StoreError> {
+        let wanted: BTreeSet<EntityId> = devices.iter().copied().collect();
+        let mut out = Ledger::new();
+        for e in self.ledger()?.to_entries() {
+            if e.device().is_some_and(|d| wanted.contains(&d)) {
+                out.apply(&e);
+            }
+        }
+        Ok(out)
+    }
+
+    /// What `devices` resume from: their progress and commands never settled, with the run's
+    /// counters and stopping incident. The default filters [`Self::resumption`].
+    ///
+    /// # Errors
+    /// As [`Self::resumption`].
+    fn resumption_of(&self, devices: &[EntityId]) -> Result<Resumption, StoreError> {
+        let wanted: BTreeSet<EntityId> = devices.iter().copied().collect();
+        let mut r = self.resumption()?;
+        r.progress.retain(|(d, _)| wanted.contains(d));
+        r.unresolved.retain(|u| wanted.contains(&u.device));
+        Ok(r)
+    }
+
+    /// How many devices of the run's order are done with (0 when none is marked): where a
+    /// run taken a window at a time resumes.
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn done_below(&self) -> Result<u64, StoreError>;
+
+    /// Marks devices `0..n` of the run's order done with (the mark only goes up).
+    ///
+    /// # Errors
+    /// [`StoreError`].
+    fn set_done_below(&mut self, n: u64) -> Result<(), StoreError>;
 
     /// Whether it holds no ledger entry.
     ///
@@ -91,6 +136,18 @@ impl MigrationStore for SqliteLedger {
     }
     fn is_empty(&self) -> Result<bool, StoreError> {
         Self::is_empty(self)
+    }
+    fn ledger_of(&self, devices: &[EntityId]) -> Result<Ledger, StoreError> {
+        Self::ledger_of(self, devices)
+    }
+    fn resumption_of(&self, devices: &[EntityId]) -> Result<Resumption, StoreError> {
+        Self::resumption_of(self, devices)
+    }
+    fn done_below(&self) -> Result<u64, StoreError> {
+        Self::done_below(self)
+    }
+    fn set_done_below(&mut self, n: u64) -> Result<(), StoreError> {
+        Self::set_done_below(self, n)
     }
     fn resumption(&self) -> Result<Resumption, StoreError> {
         Self::resumption(self)

@@ -73,9 +73,25 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     let tcos_credential = parties
         .tcos_credential()
         .map_err(|e| Failure::key(e.to_string()))?;
-    let mut sim =
-        SimulatedMigration::from_pki(pki, parties, seed, n, &FleetMix::default(), SIM_START)
-            .map_err(|e| Failure::key(e.to_string()))?;
+    // With a store (and one engine), the fleet is taken a window at a time: no device is
+    // made until its window comes.
+    let windowed = m.contains_id("state") && !m.contains_id("engine");
+    let mut sim = SimulatedMigration::from_pki(
+        pki,
+        parties,
+        seed,
+        if windowed { 0 } else { n },
+        &FleetMix::default(),
+        SIM_START,
+    )
+    .map_err(|e| Failure::key(e.to_string()))?;
+    let keyring = Keyring {
+        tcos: tcos.as_ref(),
+        acb: acb.as_ref(),
+        credential: tcos_credential,
+        own_tcos: sim.pki.tcos.ds.key.clone(),
+        own_acb: sim.pki.acb.ka.key.clone(),
+    };
     // The store, when given: a new one, or the same simulated run's to resume; another
     // run's store is refused (nothing is overwritten or mixed).
     let flags = gbcs::cos::engine::StartingCounters {
@@ -122,8 +138,36 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         seed,
     );
     let (mut store, resumed) = match m.get_one::<String>("state") {
-        Some(url) => match open_run_store(url, &run_id, SIM_START)? {
+        Some(url) => match open_run_store(url, &run_id, SIM_START, !windowed)? {
             RunStore::Complete(line) => return Ok(line),
+            RunStore::Fresh(s) if windowed => {
+                return windowed_run(
+                    m,
+                    &mut sim,
+                    s,
+                    url,
+                    n,
+                    seed,
+                    false,
+                    keyring,
+                    (config, profile),
+                    flags,
+                )
+            }
+            RunStore::Resume(s, _) if windowed => {
+                return windowed_run(
+                    m,
+                    &mut sim,
+                    s,
+                    url,
+                    n,
+                    seed,
+                    true,
+                    keyring,
+                    (config, profile),
+                    flags,
+                )
+            }
             RunStore::Fresh(s) => (Some(s), None),
             RunStore::Resume(s, r) => (Some(s), Some(r)),
         },
@@ -193,14 +237,132 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     }
     .map_err(Failure::key)?;
     bar.finish_and_clear();
+    let run =
+        crate::migrate_store::Concluded::of_engine(&engine, &report, malformed, n, resumed_line);
+    run.conclude(m, store.as_deref_mut(), RunKind::Simulated)
+}
+
+/// The keys a run signs and MACs with, owned (so the fleet can change under them): those
+/// given on the command line, else the test PKI's.
+struct Keyring<'k> {
+    tcos: Option<&'k keys::Signer>,
+    acb: Option<&'k keys::Agreement>,
+    credential: gbcs::cos::Credential,
+    own_tcos: gbcs::crypto::SigningKey,
+    own_acb: gbcs::crypto::KeyAgreementKey,
+}
+
+/// `migrate --simulate N --state URL` a window at a time (`migrate_window`), over the
+/// simulated network or a child per window (`--transport exec:…`).
+#[allow(clippy::too_many_arguments)]
+fn windowed_run(
+    m: &ArgMatches,
+    sim: &mut gbcs::sim::fleet::SimulatedMigration,
+    mut store: Box<dyn gbcs::store::MigrationStore>,
+    url: &str,
+    n: usize,
+    seed: u64,
+    resuming: bool,
+    keyring: Keyring<'_>,
+    (config, profile): (
+        gbcs::cos::engine::EngineConfig,
+        gbcs::sim::network::NetworkProfile,
+    ),
+    flags: gbcs::cos::engine::StartingCounters,
+) -> Result<String> {
+    let signer = gbcs::cos::CosSigner {
+        credential: keyring.credential,
+        signer: match keyring.tcos {
+            Some(t) => &*t.signer,
+            None => &keyring.own_tcos,
+        },
+    };
+    let acb_key: &(dyn KeyAgreement + Sync) = match keyring.acb {
+        Some(a) => &*a.key,
+        None => &keyring.own_acb,
+    };
+    let transport = m
+        .get_one::<String>("transport")
+        .map_or("sim", String::as_str);
+    let exec = match transport.strip_prefix("exec:") {
+        Some(command) => Some(command),
+        None if transport == "sim" => None,
+        None => {
+            return Err(Failure::usage(format!(
+                "--transport {transport}: give sim or exec:COMMAND"
+            )))
+        }
+    };
+    let driver = gbcs::driver::DriverConfig {
+        stop_on_ctrl_c: true,
+        ..gbcs::driver::DriverConfig::default()
+    };
+    let mut malformed: Option<(u64, Option<String>)> = exec.map(|_| (0, None));
+    let mut run_window = |sim: &gbcs::sim::fleet::SimulatedMigration,
+                          engine: &mut gbcs::cos::engine::Engine,
+                          sink: &mut dyn gbcs::driver::RecordSink,
+                          progress: &mut dyn FnMut(&gbcs::cos::engine::Stats)|
+     -> std::result::Result<gbcs::driver::RunReport, String> {
+        match exec {
+            // A child per window: a run ends by closing its transport.
+            Some(command) => {
+                let mut child = gbcs::driver::exec::ExecTransport::spawn_line(command)
+                    .map_err(|e| format!("--transport exec:{command}: {e}"))?;
+                let report = sim.run_over(
+                    engine,
+                    &mut child,
+                    &driver,
+                    signer,
+                    acb_key,
+                    sink,
+                    &mut |_| {},
+                    progress,
+                );
+                if let Some((total, first)) = malformed.as_mut() {
+                    let (k, line) = child.malformed();
+                    *total += k;
+                    if first.is_none() {
+                        *first = line;
+                    }
+                }
+                report
+            }
+            None => sim.run_realtime_using(
+                engine,
+                profile,
+                &driver,
+                signer,
+                acb_key,
+                sink,
+                &mut |_| {},
+                progress,
+            ),
+        }
+    };
+    let bar = crate::migrate_store::progress_bar(n)?;
+    let windows = crate::migrate_window::Windows {
+        n,
+        seed,
+        window: m.get_one::<usize>("window").copied().unwrap_or(50_000),
+        config,
+        flags,
+        start: SIM_START,
+        url,
+        resuming,
+    };
+    let done = crate::migrate_window::run(sim, &mut *store, &windows, &mut run_window, &bar)?;
+    bar.finish_and_clear();
     let run = crate::migrate_store::Concluded {
-        engine: &engine,
-        report: &report,
+        summary: done.summary,
+        stopped: done.stopped,
+        finished: done.finished,
+        ledger: None,
+        report: &done.report,
         malformed,
         devices: n,
-        resumed_line,
+        resumed_line: done.resumed_line,
     };
-    run.conclude(m, store.as_deref_mut(), RunKind::Simulated)
+    run.conclude(m, Some(&mut *store), RunKind::Simulated)
 }
 
 /// `gbcs sim-meters`: the simulated meters of `migrate --simulate N --seed S` behind JSON

@@ -366,7 +366,7 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
         };
         return crate::migrate_leased::run(m, url, engine_name, run);
     }
-    let (mut store, resumed) = match open_run_store(url, &run_id, start)? {
+    let (mut store, resumed) = match open_run_store(url, &run_id, start, true)? {
         RunStore::Complete(line) => return Ok(line),
         RunStore::Fresh(s) => (s, None),
         RunStore::Resume(s, r) => (s, Some(r)),
@@ -401,12 +401,6 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
     )
     .map_err(Failure::key)?;
     bar.finish_and_clear();
-    let run = Concluded {
-        engine: &engine,
-        report: &report,
-        malformed: Some(child.malformed()),
-        devices: n,
-        resumed_line,
-    };
+    let run = Concluded::of_engine(&engine, &report, Some(child.malformed()), n, resumed_line);
     run.conclude(m, Some(&mut *store), RunKind::Inventory)
 }

@@ -4,7 +4,8 @@
 
 use gbcs::cos::engine::{Engine, EngineConfig, StartingCounters, UnixTime};
 use gbcs::cos::ledger::csv_file::write_csv;
-use gbcs::cos::migration::{DeviceRecord, MigrationPolicy};
+use gbcs::cos::ledger::SupplierCounts;
+use gbcs::cos::migration::{DeviceRecord, MigrationPolicy, SecPartyId};
 use gbcs::store::{MigrationStore, RunKind};
 
 use crate::failure::{Failure, Result};
@@ -105,8 +106,10 @@ impl Resumed {
     }
 }
 
-/// Opens `--state URL` for `run`, which starts at `start` (Unix seconds) if it is new.
-pub fn open_run_store(url: &str, run: &RunId, start: i64) -> Result<RunStore> {
+/// Opens `--state URL` for `run`, which starts at `start` (Unix seconds) if it is new. With
+/// `whole`, a run to resume comes with every device's progress and the whole ledger; without,
+/// with neither (a run taken a window at a time reads each window's own).
+pub fn open_run_store(url: &str, run: &RunId, start: i64, whole: bool) -> Result<RunStore> {
     let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
     let mut store = gbcs::store::open_url(url).map_err(fail)?;
     let name = &run.name;
@@ -125,7 +128,12 @@ pub fn open_run_store(url: &str, run: &RunId, start: i64) -> Result<RunStore> {
             format!("complete: {url} holds the finished {name}; nothing to do\n"),
         )),
         Some(r) if r.meters == run.a && r.seed == run.b => {
-            let resumption = store.resumption().map_err(fail)?;
+            let resumption = if whole {
+                store.resumption()
+            } else {
+                store.resumption_of(&[])
+            }
+            .map_err(fail)?;
             if let Some(reason) = &resumption.stopped {
                 return Err(Failure::Stopped {
                     out: format!(
@@ -134,7 +142,11 @@ pub fn open_run_store(url: &str, run: &RunId, start: i64) -> Result<RunStore> {
                     reason: format!("the run stands stopped by: {reason}"),
                 });
             }
-            let ledger = store.ledger().map_err(fail)?;
+            let ledger = if whole {
+                store.ledger().map_err(fail)?
+            } else {
+                gbcs::cos::ledger::Ledger::new()
+            };
             // Time never goes back: the run resumes at the last instant its store holds.
             let last = [
                 store.events_span().map_err(fail)?.map(|s| s.1),
@@ -173,12 +185,41 @@ pub fn open_run_store(url: &str, run: &RunId, start: i64) -> Result<RunStore> {
 
 /// A run that has ended (finished, stopped or interrupted), and what `migrate` prints of it.
 pub struct Concluded<'a> {
-    pub engine: &'a Engine,
+    /// Each reporting supplier's counts.
+    pub summary: std::collections::BTreeMap<SecPartyId, SupplierCounts>,
+    /// The incident that stopped the run, in words.
+    pub stopped: Option<String>,
+    /// Whether every device is done with.
+    pub finished: bool,
+    /// The ledger `--ledger` writes, when there is one to write.
+    pub ledger: Option<&'a gbcs::cos::ledger::Ledger>,
     pub report: &'a gbcs::driver::RunReport,
     /// Lines from an `exec:` transport that were not replies: how many, and the first.
     pub malformed: Option<(u64, Option<String>)>,
     pub devices: usize,
     pub resumed_line: String,
+}
+
+impl<'a> Concluded<'a> {
+    /// The end of a run of one engine over the whole fleet.
+    pub fn of_engine(
+        engine: &'a Engine,
+        report: &'a gbcs::driver::RunReport,
+        malformed: Option<(u64, Option<String>)>,
+        devices: usize,
+        resumed_line: String,
+    ) -> Self {
+        Self {
+            summary: engine.ledger().summary(engine.records(), engine.policy()),
+            stopped: engine.stopped().map(ToString::to_string),
+            finished: engine.is_finished(),
+            ledger: Some(engine.ledger()),
+            report,
+            malformed,
+            devices,
+            resumed_line,
+        }
+    }
 }
 
 impl Concluded<'_> {
@@ -190,10 +231,21 @@ impl Concluded<'_> {
         store: Option<&mut (dyn MigrationStore + 'static)>,
         kind: RunKind,
     ) -> Result<String> {
-        let (engine, report) = (self.engine, self.report);
-        let summary = engine.ledger().summary(engine.records(), engine.policy());
+        let report = self.report;
         if let Some(path) = m.get_one::<String>("ledger") {
-            write_ledger(path, engine.ledger())?;
+            match (self.ledger, store.as_deref()) {
+                (Some(ledger), _) => write_ledger(path, ledger)?,
+                (None, Some(s)) => {
+                    let ledger = s.ledger().map_err(|e| {
+                        crate::report_cmds::store_failure(
+                            m.get_one::<String>("state").map_or("", String::as_str),
+                            &e,
+                        )
+                    })?;
+                    write_ledger(path, &ledger)?;
+                }
+                (None, None) => {}
+            }
         }
         let stats = report.stats;
         let mut out = self.resumed_line;
@@ -219,17 +271,14 @@ impl Concluded<'_> {
                 stats.local_faults
             );
         }
-        if let Some(i) = engine.stopped() {
+        if let Some(i) = &self.stopped {
             out += &format!("AUTO-STOP: {i}\n");
         }
-        out += &write_csv(&summary).map_err(|e| Failure::key(e.to_string()))?;
+        out += &write_csv(&self.summary).map_err(|e| Failure::key(e.to_string()))?;
         out += &crate::input::figures(report);
-        match engine.stopped() {
-            Some(i) => Err(Failure::Stopped {
-                out,
-                reason: i.to_string(),
-            }),
-            None if report.interrupted || !engine.is_finished() => Err(Failure::Stopped {
+        match self.stopped {
+            Some(reason) => Err(Failure::Stopped { out, reason }),
+            None if report.interrupted || !self.finished => Err(Failure::Stopped {
                 out,
                 reason: String::from(
                     "interrupted: the commands in flight were waited for; the run did not finish",

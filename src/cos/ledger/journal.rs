@@ -89,6 +89,24 @@ pub enum LedgerEntry {
     },
 }
 
+impl LedgerEntry {
+    /// The device the entry is about, if any (report periods and sequence numbers are about
+    /// none): what a store filters on to rebuild the ledger of some devices only.
+    #[must_use]
+    pub const fn device(&self) -> Option<EntityId> {
+        match self {
+            Self::Attempt(a) => Some(a.device),
+            Self::Resolved { device, .. }
+            | Self::Observed { device, .. }
+            | Self::Supplier { device, .. }
+            | Self::Standing { device, .. }
+            | Self::Descriptor { device, .. }
+            | Self::Cleared { device, .. } => Some(*device),
+            Self::Made { .. } | Self::Sequence { .. } => None,
+        }
+    }
+}
+
 /// What [`Ledger::track`] changed.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Tracked {

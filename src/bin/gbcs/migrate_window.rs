@@ -1,0 +1,255 @@
+//! `gbcs migrate --simulate N --state URL`: the fleet taken a window of devices at a time
+//! (`--window`, default 50,000), so memory holds one window's records, ledger history and
+//! meters, never the fleet's. Each window's engine starts from what the store holds for its
+//! devices (their progress, their commands never settled, their history), with counters above
+//! every block reserved and its clock where the last window's stopped, and runs to its end;
+//! then the store marks the window done (`devices_done_below`) and the next is taken. A
+//! resumed run starts at the mark; a window done but not yet marked is taken again, finds
+//! nothing left to do, and is marked.
+
+use std::collections::BTreeMap;
+
+use gbcs::cos::engine::{Engine, EngineConfig, StartingCounters, Stats, UnixTime};
+use gbcs::cos::ledger::SupplierCounts;
+use gbcs::cos::migration::SecPartyId;
+use gbcs::driver::{rate_to_90_percent, RecordSink, RunReport};
+use gbcs::frame::EntityId;
+use gbcs::sim::fleet::{FleetMix, SimulatedMigration};
+use gbcs::store::MigrationStore;
+
+use crate::failure::{Failure, Result};
+
+/// Runs one window's engine to its end, writing to the sink and showing its progress.
+pub type RunWindow<'a> = dyn FnMut(
+        &SimulatedMigration,
+        &mut Engine,
+        &mut dyn RecordSink,
+        &mut dyn FnMut(&Stats),
+    ) -> std::result::Result<RunReport, String>
+    + 'a;
+
+/// The run taken a window at a time.
+pub struct Windows<'a> {
+    pub n: usize,
+    pub seed: u64,
+    pub window: usize,
+    pub config: EngineConfig,
+    pub flags: StartingCounters,
+    /// When the run started (Unix seconds).
+    pub start: i64,
+    pub url: &'a str,
+    /// Whether the store held this run already.
+    pub resuming: bool,
+}
+
+/// What the windows did, together.
+pub struct WindowsDone {
+    pub report: RunReport,
+    pub summary: BTreeMap<SecPartyId, SupplierCounts>,
+    pub stopped: Option<String>,
+    pub finished: bool,
+    pub resumed_line: String,
+}
+
+/// A rate of first contacts over windows: each window's 90 % of devices over the seconds they
+/// took (as [`rate_to_90_percent`] takes it), summed, so the time between windows (the last
+/// one's back-offs, jumped over) is not counted as contacting.
+#[derive(Default)]
+struct Rate {
+    devices: f64,
+    secs: f64,
+}
+
+impl Rate {
+    /// Adds a window's times (milliseconds).
+    fn add(&mut self, times: Vec<i64>) {
+        if times.is_empty() {
+            return;
+        }
+        let n90 = (times.len() * 9).div_ceil(10).max(1);
+        let rate = rate_to_90_percent(times);
+        self.devices += n90 as f64;
+        self.secs += n90 as f64 / rate;
+    }
+
+    fn per_second(&self) -> f64 {
+        if self.secs > 0.0 {
+            self.devices / self.secs
+        } else {
+            0.0
+        }
+    }
+}
+
+/// Adds `b`'s counts to `a`'s.
+fn add(a: &mut SupplierCounts, b: &SupplierCounts) {
+    a.migrations_completed += b.migrations_completed;
+    a.failed_attempts += b.failed_attempts;
+    a.ecos_installed += b.ecos_installed;
+    a.remaining_tcos += b.remaining_tcos;
+    a.non_migratable += b.non_migratable;
+}
+
+/// The stats of windows `a` and then `b`.
+fn sum(a: Stats, b: Stats) -> Stats {
+    Stats {
+        devices: a.devices,
+        migrated: a.migrated + b.migrated,
+        attempts: a.attempts + b.attempts,
+        sent: a.sent + b.sent,
+        in_flight: b.in_flight,
+        peak_in_flight: a.peak_in_flight.max(b.peak_in_flight),
+        work_pending: b.work_pending,
+        late_replies: a.late_replies + b.late_replies,
+        duplicate_replies: a.duplicate_replies + b.duplicate_replies,
+        security_events: a.security_events + b.security_events,
+        local_faults: a.local_faults + b.local_faults,
+        now: b.now,
+    }
+}
+
+/// Runs the windows from the store's mark to the fleet's end (or to a stop).
+pub fn run(
+    sim: &mut SimulatedMigration,
+    store: &mut dyn MigrationStore,
+    w: &Windows<'_>,
+    run_window: &mut RunWindow<'_>,
+    bar: &indicatif::ProgressBar,
+) -> Result<WindowsDone> {
+    let url = w.url;
+    let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
+    let mix = FleetMix::default();
+    let window = w.window.max(1);
+    let mut from = usize::try_from(store.done_below().map_err(fail)?)
+        .unwrap_or(usize::MAX)
+        .min(w.n);
+    // Time never goes back: a resumed run starts after the last instant its store holds.
+    let mut now = UnixTime::from_secs(
+        store
+            .events_span()
+            .map_err(fail)?
+            .map_or(w.start, |s| s.1.saturating_add(1))
+            .max(w.start),
+    );
+    let mut counters = w.flags;
+    let mut report = RunReport {
+        stats: Stats {
+            devices: w.n,
+            ..Stats::default()
+        },
+        ..RunReport::default()
+    };
+    let (mut sent_at, mut resolved_at) = (Rate::default(), Rate::default());
+    let mut done = WindowsDone {
+        report: RunReport::default(),
+        summary: BTreeMap::new(),
+        stopped: None,
+        finished: true,
+        resumed_line: String::new(),
+    };
+    let mut migrated_before = 0usize;
+    if w.resuming {
+        done.resumed_line =
+            format!("resumed: devices below {from} done with; windows of {window} from there\n");
+    }
+    while from < w.n {
+        let end = from.saturating_add(window).min(w.n);
+        let ids: Vec<EntityId> = (from..end)
+            .map(|i| gbcs::sim::pki::ids::device(u64::try_from(i).unwrap_or(u64::MAX)))
+            .collect();
+        let r = store.resumption_of(&ids).map_err(fail)?;
+        if let Some(reason) = r.stopped {
+            return Err(Failure::Stopped {
+                out: format!("{url} holds a run stopped by an incident; nothing was sent\n"),
+                reason: format!("the run stands stopped by: {reason}"),
+            });
+        }
+        let ledger = store.ledger_of(&ids).map_err(fail)?;
+        if let Some(last) = ledger.last_instant() {
+            now = now.max(UnixTime::from_secs(last.saturating_add(1)));
+        }
+        if w.resuming && (!r.progress.is_empty() || !r.unresolved.is_empty()) {
+            done.resumed_line += &format!(
+                "resumed window {from}..{end}: {} devices with progress, {} commands sent and never settled (taken as lost replies: read before any retry)\n",
+                r.progress.len(),
+                r.unresolved.len()
+            );
+        }
+        sim.load_window(w.seed, from..end, &mix, now.secs())
+            .map_err(|e| Failure::key(e.to_string()))?;
+        let mut progress: BTreeMap<_, _> = r.progress.into_iter().collect();
+        let mut records = core::mem::take(&mut sim.fleet.records);
+        for d in &mut records {
+            if let Some(p) = progress.remove(&d.entity_id) {
+                d.restore(p);
+            }
+        }
+        // Each party's counters above every block reserved, by any window or life.
+        counters = StartingCounters {
+            tcos: counters.tcos.max(r.counters.tcos),
+            acb: counters.acb.max(r.counters.acb),
+        };
+        let mut engine = Engine::restart(
+            records,
+            ledger,
+            &r.unresolved,
+            sim.policy.clone(),
+            w.config,
+            counters,
+            now,
+        );
+        let mut on_progress = |p: &Stats| {
+            let shown = Stats {
+                devices: w.n,
+                migrated: migrated_before + p.migrated,
+                attempts: report.stats.attempts + p.attempts,
+                ..*p
+            };
+            crate::migrate_store::show_progress(bar, &shown);
+        };
+        let r = run_window(sim, &mut engine, store.as_sink(), &mut on_progress)
+            .map_err(Failure::key)?;
+        for (summary_of, counts) in engine.ledger().summary(engine.records(), engine.policy()) {
+            add(done.summary.entry(summary_of).or_default(), &counts);
+        }
+        let (mut sent, mut resolved) = (Vec::new(), Vec::new());
+        for (s, z) in engine.first_contacts() {
+            sent.extend(s.map(UnixTime::millis));
+            resolved.extend(z.map(UnixTime::millis));
+        }
+        sent_at.add(sent);
+        resolved_at.add(resolved);
+        report.stats = sum(report.stats, r.stats);
+        migrated_before = report.stats.migrated;
+        report.wall_secs += r.wall_secs;
+        report.jumped_secs += r.jumped_secs;
+        report.network_bound_resolved_per_second = match (
+            report.network_bound_resolved_per_second,
+            r.network_bound_resolved_per_second,
+        ) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        report.interrupted |= r.interrupted;
+        counters = engine.next_counters();
+        now = now.max(engine.now());
+        if let Some(i) = engine.stopped() {
+            done.stopped = Some(i.to_string());
+            done.finished = false;
+            break;
+        }
+        if r.interrupted || !engine.is_finished() {
+            done.finished = false;
+            break;
+        }
+        // Every record of the window is committed (the driver commits before it returns).
+        store
+            .set_done_below(u64::try_from(end).unwrap_or(u64::MAX))
+            .map_err(fail)?;
+        from = end;
+    }
+    report.first_commands_per_second = sent_at.per_second();
+    report.first_resolved_per_second = resolved_at.per_second();
+    done.report = report;
+    Ok(done)
+}
