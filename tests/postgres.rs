@@ -56,6 +56,43 @@ fn the_same_records_read_back_the_same_from_postgresql_and_sqlite() {
     );
     assert!(!b.unresolved.is_empty(), "some commands in flight");
     assert_eq!(a, b);
+    // Some devices only (a window, a lease batch): each store reads theirs through its
+    // device index, and both read what the whole ledger and progress hold for them.
+    let some: Vec<_> = b
+        .progress
+        .iter()
+        .map(|(d, _)| *d)
+        .chain(b.unresolved.iter().map(|u| u.device))
+        .step_by(3)
+        .collect();
+    let wanted: std::collections::BTreeSet<_> = some.iter().copied().collect();
+    let theirs: Vec<_> = MigrationStore::ledger(&lite)
+        .expect("ledger")
+        .to_entries()
+        .into_iter()
+        .filter(|e| e.device().is_some_and(|d| wanted.contains(&d)))
+        .collect();
+    assert!(!theirs.is_empty());
+    assert_eq!(pg.ledger_of(&some).expect("pg ledger of").to_entries(), theirs);
+    assert_eq!(
+        MigrationStore::ledger_of(&lite, &some)
+            .expect("ledger of")
+            .to_entries(),
+        theirs
+    );
+    let (mut x, mut y) = (
+        pg.resumption_of(&some).expect("pg resumption of"),
+        MigrationStore::resumption_of(&lite, &some).expect("resumption of"),
+    );
+    x.progress.sort_by_key(|p| p.0);
+    y.progress.sort_by_key(|p| p.0);
+    assert_eq!(x, y);
+    assert_eq!(x.progress.len(), wanted.iter().filter(|d| b.progress.iter().any(|p| p.0 == **d)).count());
+    assert!(x.unresolved.iter().all(|u| wanted.contains(&u.device)));
+    assert_eq!(
+        x.unresolved.len(),
+        b.unresolved.iter().filter(|u| wanted.contains(&u.device)).count()
+    );
     let span = pg.events_span().expect("span");
     assert_eq!(span, MigrationStore::events_span(&lite).expect("span"));
     // The dashboard's activity, aggregated by each database, over the run and over windows

@@ -24,12 +24,14 @@ use postgres::{Client, NoTls};
 
 mod activity;
 mod leases;
+mod window;
 
 use super::events::Row;
 use super::progress::{self, Op};
 use super::{entry_row, entry_text, Resumption, RunKind, RunMark, StoreError, SCHEMA_VERSION};
 use crate::cos::engine::{Record, StartingCounters};
 use crate::cos::ledger::{Ledger, LedgerEntry};
+use crate::frame::EntityId;
 
 const SCHEMA: &str =
     "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value BIGINT NOT NULL);
@@ -124,6 +126,7 @@ impl PgStore {
                 .map_err(|e| pg(&e))?;
             tx.batch_execute(SCHEMA).map_err(|e| pg(&e))?;
             tx.batch_execute(leases::SCHEMA).map_err(|e| pg(&e))?;
+            tx.batch_execute(window::SCHEMA).map_err(|e| pg(&e))?;
             let found: Option<i64> = tx
                 .query_opt("SELECT value FROM meta WHERE key = 'schema_version'", &[])
                 .map_err(|e| pg(&e))?
@@ -135,7 +138,10 @@ impl PgStore {
                         supported: SCHEMA_VERSION,
                     })
                 }
-                _ => {
+                found => {
+                    if found.is_some_and(|v| v < SCHEMA_VERSION) {
+                        window::backfill(&mut tx)?;
+                    }
                     tx.execute(
                         "INSERT INTO meta (key, value) VALUES ('schema_version', $1)
                          ON CONFLICT (key) DO UPDATE SET value = excluded.value",
@@ -174,6 +180,7 @@ impl PgStore {
             .iter()
             .map(entry_text)
             .collect::<Result<Vec<_>, _>>()?;
+        let devices: Vec<Option<i64>> = entries.iter().map(window::device_of).collect();
         let fence = self.fence.clone();
         self.call(move |c| {
             let mut tx = c.transaction().map_err(|e| pg(&e))?;
@@ -183,8 +190,9 @@ impl PgStore {
             }
             if !texts.is_empty() {
                 tx.execute(
-                    "INSERT INTO ledger_entries (entry) SELECT * FROM UNNEST($1::text[])",
-                    &[&texts],
+                    "INSERT INTO ledger_entries (entry, device)
+                     SELECT * FROM UNNEST($1::text[], $2::bigint[])",
+                    &[&texts, &devices],
                 )
                 .map_err(|e| pg(&e))?;
             }
@@ -359,6 +367,18 @@ impl super::MigrationStore for PgStore {
             ledger.apply(&entry_row(seq, &text)?);
         }
         Ok(ledger)
+    }
+
+    fn ledger_of(&self, devices: &[EntityId]) -> Result<Ledger, StoreError> {
+        let devices = devices.to_vec();
+        self.call(move |c| window::ledger_of(c, &devices))
+    }
+
+    fn resumption_of(&self, devices: &[EntityId]) -> Result<Resumption, StoreError> {
+        let mut whole = self.resumption_of_run()?;
+        let devices = devices.to_vec();
+        whole = self.call(move |c| window::resumption_of(c, &devices, whole))?;
+        Ok(whole)
     }
 
     fn is_empty(&self) -> Result<bool, StoreError> {

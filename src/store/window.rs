@@ -61,8 +61,9 @@ pub(super) fn backfill(conn: &mut Connection) -> Result<(), StoreError> {
 pub(super) fn ledger_of(conn: &Connection, devices: &[EntityId]) -> Result<Ledger, StoreError> {
     let mut seqs = Vec::new();
     {
+        let wanted: BTreeSet<EntityId> = devices.iter().copied().collect();
         let mut stmt = conn.prepare_cached("SELECT seq FROM ledger_devices WHERE device = ?1")?;
-        for d in devices {
+        for d in &wanted {
             let mut rows = stmt.query([device_bits(*d)])?;
             while let Some(row) = rows.next()? {
                 seqs.push(row.get::<_, i64>(0)?);
@@ -93,10 +94,11 @@ pub(super) fn resumption_of(
     devices: &[EntityId],
     mut whole: Resumption,
 ) -> Result<Resumption, StoreError> {
+    // Each device once, in device order (as PostgreSQL's `= ANY` reads them).
     let wanted: BTreeSet<EntityId> = devices.iter().copied().collect();
     let mut stmt =
         conn.prepare_cached("SELECT rowid, device, progress FROM devices WHERE device = ?1")?;
-    for d in devices {
+    for d in &wanted {
         let mut rows = stmt.query([device_bits(*d)])?;
         while let Some(row) = rows.next()? {
             let text: String = row.get(2)?;

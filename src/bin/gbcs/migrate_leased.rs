@@ -116,7 +116,7 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
         i64::try_from(m.get_one::<u64>("lease-ttl").copied().unwrap_or(30_000)).unwrap_or(i64::MAX);
     let (mut batches, mut handled, mut sent, mut taken_over) = (0u64, 0usize, 0u64, 0usize);
     loop {
-        let r = store.resumption().map_err(fail)?;
+        let r = store.resumption_of(&[]).map_err(fail)?;
         if let Some(reason) = r.stopped {
             return Err(Failure::Stopped {
                 out: format!("engine {engine_name}: {batches} batches, {handled} devices\n"),
@@ -139,8 +139,10 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
             std::thread::sleep(std::time::Duration::from_millis(200));
             continue;
         }
-        // Counters above every block any engine reserved, read after the leases are ours.
-        let r = store.resumption().map_err(fail)?;
+        // Counters above every block any engine reserved, read after the leases are ours;
+        // the batch's devices' progress and history only, not the fleet's.
+        let held_ids: Vec<_> = held.iter().copied().collect();
+        let r = store.resumption_of(&held_ids).map_err(fail)?;
         let progress: BTreeMap<_, _> = r.progress.into_iter().collect();
         let records: Vec<DeviceRecord> = run
             .inventory
@@ -166,7 +168,7 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
             .map_or(run.start, |s| s.1);
         let mut engine = Engine::restart(
             records,
-            store.ledger().map_err(fail)?,
+            store.ledger_of(&held_ids).map_err(fail)?,
             &unresolved,
             run.policy.clone(),
             run.config,
