@@ -100,7 +100,8 @@ fn stderr(o: &std::process::Output) -> String {
 fn an_inventory_run_ends_as_the_simulated_run_of_the_same_fleet_and_is_then_complete() {
     let dir = inputs("inventory-same", 60, 11);
     let url = store(&dir, "run.sqlite");
-    let run = ok(&migrate(&dir, &url, &meters(60, 11), &[]));
+    // The inventory in windows of 25 (a child of meters per window); the simulated run whole.
+    let run = ok(&migrate(&dir, &url, &meters(60, 11), &["--window", "25"]));
     let simulated = ok(&gbcs(&[
         "migrate",
         "--simulate",

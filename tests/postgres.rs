@@ -73,7 +73,10 @@ fn the_same_records_read_back_the_same_from_postgresql_and_sqlite() {
         .filter(|e| e.device().is_some_and(|d| wanted.contains(&d)))
         .collect();
     assert!(!theirs.is_empty());
-    assert_eq!(pg.ledger_of(&some).expect("pg ledger of").to_entries(), theirs);
+    assert_eq!(
+        pg.ledger_of(&some).expect("pg ledger of").to_entries(),
+        theirs
+    );
     assert_eq!(
         MigrationStore::ledger_of(&lite, &some)
             .expect("ledger of")
@@ -87,11 +90,20 @@ fn the_same_records_read_back_the_same_from_postgresql_and_sqlite() {
     x.progress.sort_by_key(|p| p.0);
     y.progress.sort_by_key(|p| p.0);
     assert_eq!(x, y);
-    assert_eq!(x.progress.len(), wanted.iter().filter(|d| b.progress.iter().any(|p| p.0 == **d)).count());
+    assert_eq!(
+        x.progress.len(),
+        wanted
+            .iter()
+            .filter(|d| b.progress.iter().any(|p| p.0 == **d))
+            .count()
+    );
     assert!(x.unresolved.iter().all(|u| wanted.contains(&u.device)));
     assert_eq!(
         x.unresolved.len(),
-        b.unresolved.iter().filter(|u| wanted.contains(&u.device)).count()
+        b.unresolved
+            .iter()
+            .filter(|u| wanted.contains(&u.device))
+            .count()
     );
     let span = pg.events_span().expect("span");
     assert_eq!(span, MigrationStore::events_span(&lite).expect("span"));

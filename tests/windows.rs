@@ -29,7 +29,9 @@ fn url(p: &std::path::Path) -> String {
 /// The lines of a run's output that say what it did (not how fast).
 fn outcome_lines(out: &str) -> Vec<String> {
     out.lines()
-        .filter(|l| !l.contains("per second") && !l.contains("attempts/s") && !l.starts_with("peak"))
+        .filter(|l| {
+            !l.contains("per second") && !l.contains("attempts/s") && !l.starts_with("peak")
+        })
         .map(str::to_owned)
         .collect()
 }
@@ -41,7 +43,12 @@ fn outcomes(store: &std::path::Path) -> BTreeMap<String, (MigrationStatus, Strin
         .expect("resumption")
         .progress
         .into_iter()
-        .map(|(d, p)| (d.to_string(), (p.status, format!("{:?}", p.state), p.attempts)))
+        .map(|(d, p)| {
+            (
+                d.to_string(),
+                (p.status, format!("{:?}", p.state), p.attempts),
+            )
+        })
         .collect()
 }
 
@@ -49,10 +56,26 @@ fn outcomes(store: &std::path::Path) -> BTreeMap<String, (MigrationStatus, Strin
 fn a_fleet_taken_in_windows_ends_as_the_whole_fleet_run() {
     let (a, b) = (fresh("windows-150.sqlite"), fresh("windows-whole.sqlite"));
     let windowed = ok(&gbcs(&[
-        "migrate", "--simulate", "600", "--window", "150", "--state", &url(&a),
+        "migrate",
+        "--simulate",
+        "600",
+        "--window",
+        "150",
+        "--state",
+        &url(&a),
     ]));
-    let whole = ok(&gbcs(&["migrate", "--simulate", "600", "--state", &url(&b)]));
-    assert_eq!(outcome_lines(&windowed), outcome_lines(&whole), "{windowed}");
+    let whole = ok(&gbcs(&[
+        "migrate",
+        "--simulate",
+        "600",
+        "--state",
+        &url(&b),
+    ]));
+    assert_eq!(
+        outcome_lines(&windowed),
+        outcome_lines(&whole),
+        "{windowed}"
+    );
     assert!(
         windowed.trim_end().ends_with("attempts") && windowed.contains("complete: 600 devices"),
         "{windowed}"
@@ -64,7 +87,13 @@ fn a_fleet_taken_in_windows_ends_as_the_whole_fleet_run() {
     let s = gbcs::store::SqliteLedger::open(&a).expect("opens");
     assert_eq!(s.done_below().expect("mark"), 600);
     let again = ok(&gbcs(&[
-        "migrate", "--simulate", "600", "--window", "150", "--state", &url(&a),
+        "migrate",
+        "--simulate",
+        "600",
+        "--window",
+        "150",
+        "--state",
+        &url(&a),
     ]));
     assert!(again.starts_with("complete: "), "{again}");
 }
@@ -110,7 +139,10 @@ fn a_windowed_run_killed_resumes_at_its_mark_with_another_window_size_and_repeat
     }
     let _ = child.kill();
     let _ = child.wait();
-    assert!(mark >= 200, "a window was done before the kill (mark {mark})");
+    assert!(
+        mark >= 200,
+        "a window was done before the kill (mark {mark})"
+    );
     let mark = gbcs::store::SqliteLedger::open(&store)
         .expect("opens after a kill")
         .done_below()
@@ -130,7 +162,10 @@ fn a_windowed_run_killed_resumes_at_its_mark_with_another_window_size_and_repeat
         "{out}"
     );
     let last = out.trim_end().lines().last().unwrap_or_default();
-    assert!(last.starts_with(&format!("complete: {n} devices")), "{last}");
+    assert!(
+        last.starts_with(&format!("complete: {n} devices")),
+        "{last}"
+    );
 
     let s = gbcs::store::SqliteLedger::open(&store).expect("opens");
     assert_eq!(s.done_below().expect("mark"), u64::try_from(n).expect("n"));
@@ -157,7 +192,10 @@ fn a_windowed_run_killed_resumes_at_its_mark_with_another_window_size_and_repeat
             "{command} counter {counter} sent twice"
         );
         if let Some(prev) = last_of.insert((device, command.clone()), counter) {
-            assert!(counter > prev, "device {device}: {command} {counter} after {prev}");
+            assert!(
+                counter > prev,
+                "device {device}: {command} {counter} after {prev}"
+            );
         }
     }
     // The ledger of a window's devices, read through the device index, is the whole ledger's
@@ -199,16 +237,53 @@ fn the_devices_of_a_window_are_the_whole_fleet_s() {
         )
         .expect("window");
         assert_eq!(part.records[..], whole.records[range.clone()], "{range:?}");
-        assert_eq!(part.profiles[..], whole.profiles[range.clone()], "{range:?}");
+        assert_eq!(
+            part.profiles[..],
+            whole.profiles[range.clone()],
+            "{range:?}"
+        );
         // Its meters answer under the fleet's numbers, and no other.
         for (k, r) in part.records.iter().enumerate() {
-            assert!(part.meters.with_device(r.entity_id, |_| ()).is_some(), "{k}");
+            assert!(
+                part.meters.with_device(r.entity_id, |_| ()).is_some(),
+                "{k}"
+            );
         }
         if let Some(outside) = range.start.checked_sub(1) {
             let id = whole.records[outside].entity_id;
             assert!(part.meters.with_device(id, |_| ()).is_none());
         }
     }
+}
+
+#[test]
+fn a_fleet_that_fails_everything_stops_in_small_windows_as_it_stops_whole() {
+    // Every reply lost: every attempt fails. Windows of 20 hold fewer outcomes than the 100
+    // auto-stop needs before it judges; the judgement goes on from window to window, so the
+    // run stops, as the whole-fleet run does.
+    let store = fresh("windows-all-fail.sqlite");
+    let o = gbcs(&[
+        "migrate",
+        "--simulate",
+        "400",
+        "--window",
+        "20",
+        "--loss",
+        "1",
+        "--deadline",
+        "1s",
+        "--state",
+        &url(&store),
+    ]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert_eq!(o.status.code(), Some(5), "{out}");
+    // (Judged afresh in each window, this run went on to "complete" with 1,740 failed
+    // attempts and nothing migrated.)
+    assert!(out.contains("AUTO-STOP: "), "{out}");
+    assert!(!out.contains("complete: "), "{out}");
+    let s = gbcs::store::SqliteLedger::open(&store).expect("opens");
+    assert!(s.done_below().expect("mark") < 400);
+    assert!(s.resumption().expect("resumption").stopped.is_some());
 }
 
 #[test]

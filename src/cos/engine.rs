@@ -163,6 +163,9 @@ pub struct Engine {
     paused: bool,
     local_faults_in_a_row: u32,
     stats: Stats,
+    /// Where this engine's commands start in the run's order (after the outcomes of an
+    /// auto-stop monitor carried on from an earlier engine of the run).
+    order_base: u64,
 }
 
 impl Engine {
@@ -229,6 +232,7 @@ impl Engine {
             restarting: false,
             paused: false,
             local_faults_in_a_row: 0,
+            order_base: 0,
             stats: Stats {
                 devices: n,
                 now,
@@ -422,6 +426,25 @@ impl Engine {
     /// The ledger, to issue reports from (a report takes the recipient's next sequence number).
     pub fn ledger_mut(&mut self) -> &mut Ledger {
         &mut self.ledger
+    }
+
+    /// The auto-stop monitor: the run's window of outcomes and each model's.
+    #[must_use]
+    pub const fn auto_stop(&self) -> &AutoStop {
+        &self.auto_stop
+    }
+
+    /// Carries on the auto-stop judgement of an earlier engine of the same run (the window of
+    /// devices before this one): its windows of outcomes, so this engine judges the run
+    /// with them rather than afresh from its first handful of outcomes — a sample of 100
+    /// crosses a 20 % threshold by chance in a fleet whose failures run at 18 %. This engine's
+    /// commands are ordered after those outcomes. Call it before the first input.
+    pub fn carry_auto_stop(&mut self, monitor: AutoStop) {
+        self.order_base = self
+            .order_base
+            .max(monitor.next_order())
+            .max(self.auto_stop.next_order());
+        self.auto_stop = monitor;
     }
 
     /// The policy.

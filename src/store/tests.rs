@@ -125,8 +125,11 @@ fn a_store_of_schema_1_is_brought_to_2_keeping_its_ledger() {
     assert_eq!(store.ledger().expect("ledger"), sample());
     assert_eq!(store.events_span().expect("span"), None);
     // The device index is filled from the entries: each device's ledger reads back alone.
-    let devices: alloc::collections::BTreeSet<_> =
-        sample().to_entries().iter().filter_map(LedgerEntry::device).collect();
+    let devices: alloc::collections::BTreeSet<_> = sample()
+        .to_entries()
+        .iter()
+        .filter_map(LedgerEntry::device)
+        .collect();
     assert!(!devices.is_empty());
     for d in devices {
         let theirs: Vec<_> = sample()
@@ -134,7 +137,10 @@ fn a_store_of_schema_1_is_brought_to_2_keeping_its_ledger() {
             .into_iter()
             .filter(|e| e.device() == Some(d))
             .collect();
-        assert_eq!(store.ledger_of(&[d]).expect("ledger of").to_entries(), theirs);
+        assert_eq!(
+            store.ledger_of(&[d]).expect("ledger of").to_entries(),
+            theirs
+        );
     }
     let v: i64 = store
         .conn

@@ -342,15 +342,30 @@ fn windowed_run(
     let bar = crate::migrate_store::progress_bar(n)?;
     let windows = crate::migrate_window::Windows {
         n,
-        seed,
-        window: m.get_one::<usize>("window").copied().unwrap_or(50_000),
+        window: m.get_one::<usize>("window").copied().unwrap_or(10_000),
+        policy: sim.policy.clone(),
         config,
         flags,
         start: SIM_START,
         url,
         resuming,
     };
-    let done = crate::migrate_window::run(sim, &mut *store, &windows, &mut run_window, &bar)?;
+    // A window's meters and records, drawn from the seed as the whole fleet's would be.
+    let mut load = |sim: &mut gbcs::sim::fleet::SimulatedMigration,
+                    range: core::ops::Range<usize>,
+                    now: gbcs::cos::engine::UnixTime|
+     -> Result<Vec<gbcs::cos::migration::DeviceRecord>> {
+        sim.load_window(
+            seed,
+            range,
+            &gbcs::sim::fleet::FleetMix::default(),
+            now.secs(),
+        )
+        .map_err(|e| Failure::key(e.to_string()))?;
+        Ok(core::mem::take(&mut sim.fleet.records))
+    };
+    let done =
+        crate::migrate_window::run(sim, &mut load, &mut run_window, &mut *store, &windows, &bar)?;
     bar.finish_and_clear();
     let run = crate::migrate_store::Concluded {
         summary: done.summary,

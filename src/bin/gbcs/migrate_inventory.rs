@@ -366,41 +366,69 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
         };
         return crate::migrate_leased::run(m, url, engine_name, run);
     }
-    let (mut store, resumed) = match open_run_store(url, &run_id, start, true)? {
+    let (mut store, resuming) = match open_run_store(url, &run_id, start, false)? {
         RunStore::Complete(line) => return Ok(line),
-        RunStore::Fresh(s) => (s, None),
-        RunStore::Resume(s, r) => (s, Some(r)),
+        RunStore::Fresh(s) => (s, false),
+        RunStore::Resume(s, _) => (s, true),
     };
-    let (mut engine, resumed_line) = match resumed {
-        None => (
-            Engine::new(
-                records,
-                policy.clone(),
-                config,
-                flags,
-                UnixTime::from_secs(start),
-            ),
-            String::new(),
-        ),
-        Some(r) => {
-            let line = r.line(flags);
-            (r.engine(records, policy.clone(), config, flags), line)
+    // The engine takes the inventory a window at a time (`--window`): it holds one window's
+    // records and history, and a child per window carries its commands.
+    let mut malformed: (u64, Option<String>) = (0, None);
+    let mut run_window = |_: &(),
+                          engine: &mut Engine,
+                          sink: &mut dyn gbcs::driver::RecordSink,
+                          progress: &mut dyn FnMut(&gbcs::cos::engine::Stats)|
+     -> std::result::Result<gbcs::driver::RunReport, String> {
+        let mut child = gbcs::driver::exec::ExecTransport::spawn_line(exec)
+            .map_err(|e| format!("--transport {transport}: {e}"))?;
+        let report = gbcs::driver::run(
+            engine,
+            &ctx,
+            &mut child,
+            sink,
+            &driver,
+            &mut |_| {},
+            progress,
+        );
+        let (k, line) = child.malformed();
+        malformed.0 += k;
+        if malformed.1.is_none() {
+            malformed.1 = line;
         }
+        report
     };
-    let mut child = gbcs::driver::exec::ExecTransport::spawn_line(exec)
-        .map_err(|e| Failure::usage(format!("--transport {transport}: {e}")))?;
+    let mut load = |_: &mut (), range: core::ops::Range<usize>, _: UnixTime| {
+        Ok(records.get(range).map(<[_]>::to_vec).unwrap_or_default())
+    };
+    let windows = crate::migrate_window::Windows {
+        n,
+        window: m.get_one::<usize>("window").copied().unwrap_or(10_000),
+        policy,
+        config,
+        flags,
+        start,
+        url,
+        resuming,
+    };
     let bar = crate::migrate_store::progress_bar(n)?;
-    let report = gbcs::driver::run(
-        &mut engine,
-        &ctx,
-        &mut child,
-        store.as_sink(),
-        &driver,
-        &mut |_| {},
-        &mut |p| crate::migrate_store::show_progress(&bar, p),
-    )
-    .map_err(Failure::key)?;
+    let done = crate::migrate_window::run(
+        &mut (),
+        &mut load,
+        &mut run_window,
+        &mut *store,
+        &windows,
+        &bar,
+    )?;
     bar.finish_and_clear();
-    let run = Concluded::of_engine(&engine, &report, Some(child.malformed()), n, resumed_line);
+    let run = Concluded {
+        summary: done.summary,
+        stopped: done.stopped,
+        finished: done.finished,
+        ledger: None,
+        report: &done.report,
+        malformed: Some(malformed),
+        devices: n,
+        resumed_line: done.resumed_line,
+    };
     run.conclude(m, Some(&mut *store), RunKind::Inventory)
 }

@@ -115,6 +115,8 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
     let ttl_ms =
         i64::try_from(m.get_one::<u64>("lease-ttl").copied().unwrap_or(30_000)).unwrap_or(i64::MAX);
     let (mut batches, mut handled, mut sent, mut taken_over) = (0u64, 0usize, 0u64, 0usize);
+    // This engine's auto-stop judgement goes on from batch to batch.
+    let mut monitor: Option<gbcs::cos::migration::AutoStop> = None;
     loop {
         let r = store.resumption_of(&[]).map_err(fail)?;
         if let Some(reason) = r.stopped {
@@ -178,7 +180,11 @@ pub fn run(m: &ArgMatches, url: &str, engine_name: &str, run: Leased<'_>) -> Res
             },
             UnixTime::from_secs(last.max(run.start).saturating_add(1)),
         );
+        if let Some(m) = monitor.take() {
+            engine.carry_auto_stop(m);
+        }
         let report = (run.run_batch)(&mut engine, store.as_sink()).map_err(Failure::key)?;
+        monitor = Some(engine.auto_stop().clone());
         sent += report.stats.sent;
         if report.interrupted {
             return Err(Failure::Stopped {

@@ -1,9 +1,11 @@
-//! `gbcs migrate --simulate N --state URL`: the fleet taken a window of devices at a time
-//! (`--window`, default 50,000), so memory holds one window's records, ledger history and
-//! meters, never the fleet's. Each window's engine starts from what the store holds for its
+//! `gbcs migrate --simulate N --state URL` and `--inventory FILE --state URL`: the fleet
+//! taken a window of devices at a time (`--window`, default 10,000), so the engine holds one
+//! window's records and ledger history (and a simulated run one window's meters), never the
+//! fleet's. Each window's engine starts from what the store holds for its
 //! devices (their progress, their commands never settled, their history), with counters above
 //! every block reserved and its clock where the last window's stopped, and runs to its end;
-//! then the store marks the window done (`devices_done_below`) and the next is taken. A
+//! then the store marks the window done (`devices_done_below`) and the next is taken, the
+//! auto-stop judgement carried on from the one before. A
 //! resumed run starts at the mark; a window done but not yet marked is taken again, finds
 //! nothing left to do, and is marked.
 
@@ -11,28 +13,32 @@ use std::collections::BTreeMap;
 
 use gbcs::cos::engine::{Engine, EngineConfig, StartingCounters, Stats, UnixTime};
 use gbcs::cos::ledger::SupplierCounts;
-use gbcs::cos::migration::SecPartyId;
+use gbcs::cos::migration::{DeviceRecord, MigrationPolicy, SecPartyId};
 use gbcs::driver::{rate_to_90_percent, RecordSink, RunReport};
 use gbcs::frame::EntityId;
-use gbcs::sim::fleet::{FleetMix, SimulatedMigration};
 use gbcs::store::MigrationStore;
 
 use crate::failure::{Failure, Result};
 
 /// Runs one window's engine to its end, writing to the sink and showing its progress.
-pub type RunWindow<'a> = dyn FnMut(
-        &SimulatedMigration,
+pub type RunWindow<'a, S> = dyn FnMut(
+        &S,
         &mut Engine,
         &mut dyn RecordSink,
         &mut dyn FnMut(&Stats),
     ) -> std::result::Result<RunReport, String>
     + 'a;
 
+/// Makes the records of devices `range` (in the run's order), their inventory taken at the
+/// instant given; what the window runs over (a simulated fleet's meters) goes in the state.
+pub type LoadWindow<'a, S> =
+    dyn FnMut(&mut S, core::ops::Range<usize>, UnixTime) -> Result<Vec<DeviceRecord>> + 'a;
+
 /// The run taken a window at a time.
 pub struct Windows<'a> {
     pub n: usize,
-    pub seed: u64,
     pub window: usize,
+    pub policy: MigrationPolicy,
     pub config: EngineConfig,
     pub flags: StartingCounters,
     /// When the run started (Unix seconds).
@@ -109,16 +115,16 @@ fn sum(a: Stats, b: Stats) -> Stats {
 }
 
 /// Runs the windows from the store's mark to the fleet's end (or to a stop).
-pub fn run(
-    sim: &mut SimulatedMigration,
+pub fn run<S>(
+    state: &mut S,
+    load: &mut LoadWindow<'_, S>,
+    run_window: &mut RunWindow<'_, S>,
     store: &mut dyn MigrationStore,
     w: &Windows<'_>,
-    run_window: &mut RunWindow<'_>,
     bar: &indicatif::ProgressBar,
 ) -> Result<WindowsDone> {
     let url = w.url;
     let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
-    let mix = FleetMix::default();
     let window = w.window.max(1);
     let mut from = usize::try_from(store.done_below().map_err(fail)?)
         .unwrap_or(usize::MAX)
@@ -148,15 +154,16 @@ pub fn run(
         resumed_line: String::new(),
     };
     let mut migrated_before = 0usize;
+    // The run's auto-stop judgement goes on from window to window.
+    let mut monitor: Option<gbcs::cos::migration::AutoStop> = None;
     if w.resuming {
         done.resumed_line =
             format!("resumed: devices below {from} done with; windows of {window} from there\n");
     }
     while from < w.n {
         let end = from.saturating_add(window).min(w.n);
-        let ids: Vec<EntityId> = (from..end)
-            .map(|i| gbcs::sim::pki::ids::device(u64::try_from(i).unwrap_or(u64::MAX)))
-            .collect();
+        let mut records = load(state, from..end, now)?;
+        let ids: Vec<EntityId> = records.iter().map(|r| r.entity_id).collect();
         let r = store.resumption_of(&ids).map_err(fail)?;
         if let Some(reason) = r.stopped {
             return Err(Failure::Stopped {
@@ -175,10 +182,7 @@ pub fn run(
                 r.unresolved.len()
             );
         }
-        sim.load_window(w.seed, from..end, &mix, now.secs())
-            .map_err(|e| Failure::key(e.to_string()))?;
         let mut progress: BTreeMap<_, _> = r.progress.into_iter().collect();
-        let mut records = core::mem::take(&mut sim.fleet.records);
         for d in &mut records {
             if let Some(p) = progress.remove(&d.entity_id) {
                 d.restore(p);
@@ -193,11 +197,14 @@ pub fn run(
             records,
             ledger,
             &r.unresolved,
-            sim.policy.clone(),
+            w.policy.clone(),
             w.config,
             counters,
             now,
         );
+        if let Some(m) = monitor.take() {
+            engine.carry_auto_stop(m);
+        }
         let mut on_progress = |p: &Stats| {
             let shown = Stats {
                 devices: w.n,
@@ -207,7 +214,7 @@ pub fn run(
             };
             crate::migrate_store::show_progress(bar, &shown);
         };
-        let r = run_window(sim, &mut engine, store.as_sink(), &mut on_progress)
+        let r = run_window(state, &mut engine, store.as_sink(), &mut on_progress)
             .map_err(Failure::key)?;
         for (summary_of, counts) in engine.ledger().summary(engine.records(), engine.policy()) {
             add(done.summary.entry(summary_of).or_default(), &counts);
@@ -232,6 +239,7 @@ pub fn run(
         };
         report.interrupted |= r.interrupted;
         counters = engine.next_counters();
+        monitor = Some(engine.auto_stop().clone());
         now = now.max(engine.now());
         if let Some(i) = engine.stopped() {
             done.stopped = Some(i.to_string());

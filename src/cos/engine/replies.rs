@@ -217,7 +217,7 @@ impl Engine {
                         resolved: false,
                         replied: false,
                         checking: false,
-                        order: self.stats.sent,
+                        order: self.order_base.saturating_add(self.stats.sent),
                     },
                 );
                 let at = self.now;

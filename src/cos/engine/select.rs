@@ -129,7 +129,7 @@ impl Engine {
     pub(super) fn order_of(&self, i: usize, counter: u64) -> u64 {
         self.sent
             .get(&(i, CommandKind::Migration, counter))
-            .map_or(self.stats.sent, |s| s.order)
+            .map_or(self.order_base.saturating_add(self.stats.sent), |s| s.order)
     }
 
     pub(super) fn job(&mut self, job: Job) -> JobId {

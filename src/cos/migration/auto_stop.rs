@@ -124,6 +124,14 @@ impl AutoStop {
         }
     }
 
+    /// The place the next outcome takes in the run's order: an engine that carries this
+    /// monitor on ([`crate::cos::engine::Engine::carry_auto_stop`]) numbers its commands from
+    /// here, so its outcomes come after those already judged.
+    #[must_use]
+    pub const fn next_order(&self) -> u64 {
+        self.next_order
+    }
+
     /// Device faults in each model's window.
     pub fn model_faults(&self) -> impl Iterator<Item = (&ModelKey, u32)> {
         self.models.iter().map(|(m, w)| (m, w.faults))

@@ -15,8 +15,7 @@ use crate::store::progress;
 use crate::store::{entry_row, Resumption, StoreError};
 
 /// The column and its index.
-pub(super) const SCHEMA: &str =
-    "ALTER TABLE ledger_entries ADD COLUMN IF NOT EXISTS device BIGINT;
+pub(super) const SCHEMA: &str = "ALTER TABLE ledger_entries ADD COLUMN IF NOT EXISTS device BIGINT;
      CREATE INDEX IF NOT EXISTS ledger_entries_device ON ledger_entries (device);";
 
 /// The device column's value of an entry.
@@ -27,7 +26,10 @@ pub(super) fn device_of(e: &LedgerEntry) -> Option<i64> {
 /// Fills the device column from every entry (a database of schema 3 or older).
 pub(super) fn backfill(tx: &mut Transaction<'_>) -> Result<(), StoreError> {
     let rows = tx
-        .query("SELECT seq, entry FROM ledger_entries WHERE device IS NULL", &[])
+        .query(
+            "SELECT seq, entry FROM ledger_entries WHERE device IS NULL",
+            &[],
+        )
         .map_err(|e| pg(&e))?;
     let (mut seqs, mut devices) = (Vec::new(), Vec::new());
     for r in rows {
@@ -107,10 +109,11 @@ impl super::PgStore {
     /// The run's counters and stopping incident, without any device's progress.
     pub(super) fn resumption_of_run(&self) -> Result<Resumption, StoreError> {
         let stopped: Option<String> = self.call(|c| {
-            Ok(c
-                .query_opt("SELECT value FROM run_state WHERE key = 'stopped'", &[])
-                .map_err(|e| pg(&e))?
-                .map(|r| r.get(0)))
+            Ok(
+                c.query_opt("SELECT value FROM run_state WHERE key = 'stopped'", &[])
+                    .map_err(|e| pg(&e))?
+                    .map(|r| r.get(0)),
+            )
         })?;
         let [tcos, acb] = progress::COUNTER_KEYS;
         Ok(Resumption {
