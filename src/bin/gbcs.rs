@@ -36,6 +36,8 @@ mod report_cmds;
 mod report_due;
 #[path = "gbcs/sim_inventory.rs"]
 mod sim_inventory;
+#[path = "gbcs/sim_meters.rs"]
+mod sim_meters;
 
 use failure::Failure;
 
@@ -52,7 +54,7 @@ fn main() -> ExitCode {
         Some(("report", m)) => report_cmds::report(m),
         Some(("state", m)) => report_cmds::state(m),
         Some(("dashboard", m)) => dashboard_cmd::dashboard(m),
-        Some(("sim-meters", m)) => migrate_cmd::sim_meters(m),
+        Some(("sim-meters", m)) => sim_meters::sim_meters(m),
         _ => Err(Failure::usage("unknown command")),
     };
     match result {
