@@ -8,27 +8,14 @@ mod common;
 #[path = "support/shared.rs"]
 mod shared;
 use common::*;
-use std::path::PathBuf;
 
 const NOW: &str = "2026-03-01T07:00:00Z";
 
-fn fresh(name: &str) -> PathBuf {
-    let p = tmp(name);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
-    }
-    p
-}
-
-fn url(p: &std::path::Path) -> String {
-    format!("sqlite:{}", p.display())
-}
-
 #[test]
 fn reports_from_the_store_are_the_reports_from_the_ledger_file() {
-    let ledger = fresh("state-ledger.json");
-    let store = fresh("state.sqlite");
-    let store_url = url(&store);
+    let ledger = fresh_store("state-ledger.json");
+    let store = fresh_store("state.sqlite");
+    let store_url = sqlite_url(&store);
     // The same run as the report tests', written to both.
     migrate_simulated(&[
         "--ledger",
@@ -117,9 +104,12 @@ fn reports_from_the_store_are_the_reports_from_the_ledger_file() {
     );
     assert_eq!(nowhere.status.code(), Some(4));
     // A file that is not a database: refused (exit 4), and left as it was.
-    let text = fresh("not-a-store.sqlite");
+    let text = fresh_store("not-a-store.sqlite");
     std::fs::write(&text, "not a database, a note someone kept\n").expect("write");
-    let refused = from(&["--state", url(&text).as_str()], &["notices", "--dcc"]);
+    let refused = from(
+        &["--state", sqlite_url(&text).as_str()],
+        &["notices", "--dcc"],
+    );
     assert_eq!(
         refused.status.code(),
         Some(4),
@@ -148,7 +138,7 @@ fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole_and_resumes_t
     let mut batches = 0;
     // A 2,000-meter run takes some seconds (debug build): killed early, midway and late.
     for (n, delay_ms) in [(2_000, 1_500u64), (2_000, 3_000), (2_000, 5_000)] {
-        let store = fresh(&format!("killed-{delay_ms}.sqlite"));
+        let store = fresh_store(&format!("killed-{delay_ms}.sqlite"));
         let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gbcs"))
             .args([
                 "migrate",
@@ -159,7 +149,7 @@ fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole_and_resumes_t
                 "--rtt-p99",
                 "500ms",
                 "--state",
-                &url(&store),
+                &sqlite_url(&store),
             ])
             .stdout(std::process::Stdio::null())
             .stderr(std::process::Stdio::null())
@@ -181,7 +171,7 @@ fn a_migration_killed_mid_run_leaves_a_store_that_reads_back_whole_and_resumes_t
                 "--simulate",
                 &n.to_string(),
                 "--state",
-                &url(&store),
+                &sqlite_url(&store),
             ]);
             let out = ok(&o);
             if entries > 0 {
@@ -225,7 +215,7 @@ fn a_stopped_migration_exits_5_and_an_existing_ledger_file_is_never_overwritten(
         .unwrap_or_default()
         .starts_with("peak in flight: "));
     // A ledger file already there is another run's: refused before anything runs.
-    let ledger = fresh("existing-ledger.json");
+    let ledger = fresh_store("existing-ledger.json");
     std::fs::write(&ledger, "{\"kept\": true}\n").expect("write");
     let refused = gbcs(&[
         "migrate",
@@ -244,10 +234,10 @@ fn a_stopped_migration_exits_5_and_an_existing_ledger_file_is_never_overwritten(
 
 #[test]
 fn a_ledger_moves_between_a_file_and_a_store_unchanged_and_nothing_is_overwritten() {
-    let ledger = fresh("move-ledger.json");
+    let ledger = fresh_store("move-ledger.json");
     migrate_simulated(&["--ledger", ledger.to_str().expect("path")]);
-    let store = fresh("move.sqlite");
-    let store_url = url(&store);
+    let store = fresh_store("move.sqlite");
+    let store_url = sqlite_url(&store);
     let path = ledger.to_str().expect("path");
     let imported = ok(&gbcs(&[
         "state", "import", "--ledger", path, "--state", &store_url,
@@ -256,7 +246,7 @@ fn a_ledger_moves_between_a_file_and_a_store_unchanged_and_nothing_is_overwritte
     // Into a store that holds anything: refused.
     let again = gbcs(&["state", "import", "--ledger", path, "--state", &store_url]);
     assert_eq!(again.status.code(), Some(2));
-    let out = fresh("move-back.json");
+    let out = fresh_store("move-back.json");
     let back = out.to_str().expect("path");
     ok(&gbcs(&[
         "state", "export", "--state", &store_url, "--out", back,
@@ -275,7 +265,7 @@ fn a_ledger_moves_between_a_file_and_a_store_unchanged_and_nothing_is_overwritte
 
 #[test]
 fn each_party_s_counters_start_where_that_party_s_stand() {
-    let store = fresh("counters.sqlite");
+    let store = fresh_store("counters.sqlite");
     let url = format!("sqlite:{}", store.display());
     migrate_simulated(&[
         "--state",
@@ -311,9 +301,9 @@ fn each_party_s_counters_start_where_that_party_s_stand() {
 #[test]
 fn a_store_that_cannot_be_used_stops_migrate_with_exit_4_and_is_never_repaired() {
     // A directory where the file should be, and a file that is not a database.
-    let dir = fresh("store-is-a-directory");
+    let dir = fresh_store("store-is-a-directory");
     std::fs::create_dir_all(&dir).expect("dir");
-    let corrupt = fresh("corrupt.sqlite");
+    let corrupt = fresh_store("corrupt.sqlite");
     let junk: Vec<u8> = (0..4096u32).map(|i| (i * 7 + 3) as u8).collect();
     std::fs::write(&corrupt, &junk).expect("junk");
     for path in [&dir, &corrupt] {
@@ -330,7 +320,7 @@ fn a_store_that_cannot_be_used_stops_migrate_with_exit_4_and_is_never_repaired()
 
 #[test]
 fn a_finished_simulated_run_is_complete_at_once_and_another_run_is_refused() {
-    let store = fresh("simulated-run.sqlite");
+    let store = fresh_store("simulated-run.sqlite");
     let url = format!("sqlite:{}", store.display());
     let first = ok(&gbcs(&[
         "migrate",

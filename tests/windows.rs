@@ -9,22 +9,9 @@ mod common;
 mod shared;
 use common::*;
 use std::collections::{BTreeMap, BTreeSet};
-use std::path::PathBuf;
 
 use gbcs::cos::migration::MigrationStatus;
 use gbcs::sim::fleet::{FleetMix, SimulatedFleet, SimulatedMigration};
-
-fn fresh(name: &str) -> PathBuf {
-    let p = tmp(name);
-    for suffix in ["", "-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
-    }
-    p
-}
-
-fn url(p: &std::path::Path) -> String {
-    format!("sqlite:{}", p.display())
-}
 
 /// The lines of a run's output that say what it did (not how fast).
 fn outcome_lines(out: &str) -> Vec<String> {
@@ -54,7 +41,10 @@ fn outcomes(store: &std::path::Path) -> BTreeMap<String, (MigrationStatus, Strin
 
 #[test]
 fn a_fleet_taken_in_windows_ends_as_the_whole_fleet_run() {
-    let (a, b) = (fresh("windows-150.sqlite"), fresh("windows-whole.sqlite"));
+    let (a, b) = (
+        fresh_store("windows-150.sqlite"),
+        fresh_store("windows-whole.sqlite"),
+    );
     let windowed = ok(&gbcs(&[
         "migrate",
         "--simulate",
@@ -62,14 +52,14 @@ fn a_fleet_taken_in_windows_ends_as_the_whole_fleet_run() {
         "--window",
         "150",
         "--state",
-        &url(&a),
+        &sqlite_url(&a),
     ]));
     let whole = ok(&gbcs(&[
         "migrate",
         "--simulate",
         "600",
         "--state",
-        &url(&b),
+        &sqlite_url(&b),
     ]));
     assert_eq!(
         outcome_lines(&windowed),
@@ -93,14 +83,14 @@ fn a_fleet_taken_in_windows_ends_as_the_whole_fleet_run() {
         "--window",
         "150",
         "--state",
-        &url(&a),
+        &sqlite_url(&a),
     ]));
     assert!(again.starts_with("complete: "), "{again}");
 }
 
 #[test]
 fn a_windowed_run_killed_resumes_at_its_mark_with_another_window_size_and_repeats_nothing() {
-    let store = fresh("windows-killed.sqlite");
+    let store = fresh_store("windows-killed.sqlite");
     let n = 1_200usize;
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_gbcs"))
         .args([
@@ -116,7 +106,7 @@ fn a_windowed_run_killed_resumes_at_its_mark_with_another_window_size_and_repeat
             "--loss",
             "0.02",
             "--state",
-            &url(&store),
+            &sqlite_url(&store),
         ])
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
@@ -155,7 +145,7 @@ fn a_windowed_run_killed_resumes_at_its_mark_with_another_window_size_and_repeat
         "--window",
         "350",
         "--state",
-        &url(&store),
+        &sqlite_url(&store),
     ]));
     assert!(
         out.starts_with(&format!("resumed: devices below {mark} done with")),
@@ -261,7 +251,7 @@ fn a_fleet_that_fails_everything_stops_in_small_windows_as_it_stops_whole() {
     // Every reply lost: every attempt fails. Windows of 20 hold fewer outcomes than the 100
     // auto-stop needs before it judges; the judgement goes on from window to window, so the
     // run stops, as the whole-fleet run does.
-    let store = fresh("windows-all-fail.sqlite");
+    let store = fresh_store("windows-all-fail.sqlite");
     let o = gbcs(&[
         "migrate",
         "--simulate",
@@ -273,7 +263,7 @@ fn a_fleet_that_fails_everything_stops_in_small_windows_as_it_stops_whole() {
         "--deadline",
         "1s",
         "--state",
-        &url(&store),
+        &sqlite_url(&store),
     ]);
     let out = String::from_utf8_lossy(&o.stdout);
     assert_eq!(o.status.code(), Some(5), "{out}");

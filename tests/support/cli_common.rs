@@ -383,3 +383,17 @@ pub fn canonical_json_sha256(json: &str) -> String {
     let canonical = serde_json::to_string(&sorted(v)).expect("JSON");
     gbcs::hex::encode_upper(&sha2::Sha256::digest(canonical.as_bytes()))
 }
+
+/// A fresh path for a SQLite store in the scratch folder (the file and its WAL removed).
+pub fn fresh_store(name: &str) -> PathBuf {
+    let p = tmp(name);
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", p.display()));
+    }
+    p
+}
+
+/// The `sqlite:` URL of `p`.
+pub fn sqlite_url(p: &Path) -> String {
+    format!("sqlite:{}", p.display())
+}

@@ -103,18 +103,7 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     {
         let inventory = core::mem::take(&mut sim.fleet.records);
         let (signer, acb_key) = engine_keys(&sim, tcos.as_ref(), acb.as_ref(), tcos_credential);
-        let transport = m
-            .get_one::<String>("transport")
-            .map_or("sim", String::as_str);
-        let exec = match transport.strip_prefix("exec:") {
-            Some(command) => Some(command),
-            None if transport == "sim" => None,
-            None => {
-                return Err(Failure::usage(format!(
-                    "--transport {transport}: give sim or exec:COMMAND"
-                )))
-            }
-        };
+        let exec = exec_transport(m)?;
         let mut batch =
             crate::migrate_leased::simulated_batch(&sim, exec, profile, signer, acb_key);
         let run = crate::migrate_leased::Leased {
@@ -242,6 +231,20 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
     run.conclude(m, store.as_deref_mut(), RunKind::Simulated)
 }
 
+/// The command `--transport exec:COMMAND` names, or none for `sim` (the default).
+fn exec_transport(m: &ArgMatches) -> Result<Option<&str>> {
+    let transport = m
+        .get_one::<String>("transport")
+        .map_or("sim", String::as_str);
+    match transport.strip_prefix("exec:") {
+        Some(command) => Ok(Some(command)),
+        None if transport == "sim" => Ok(None),
+        None => Err(Failure::usage(format!(
+            "--transport {transport}: give sim or exec:COMMAND"
+        ))),
+    }
+}
+
 /// The keys a run signs and MACs with, owned (so the fleet can change under them): those
 /// given on the command line, else the test PKI's.
 struct Keyring<'k> {
@@ -281,18 +284,7 @@ fn windowed_run(
         Some(a) => &*a.key,
         None => &keyring.own_acb,
     };
-    let transport = m
-        .get_one::<String>("transport")
-        .map_or("sim", String::as_str);
-    let exec = match transport.strip_prefix("exec:") {
-        Some(command) => Some(command),
-        None if transport == "sim" => None,
-        None => {
-            return Err(Failure::usage(format!(
-                "--transport {transport}: give sim or exec:COMMAND"
-            )))
-        }
-    };
+    let exec = exec_transport(m)?;
     let driver = gbcs::driver::DriverConfig {
         stop_on_ctrl_c: true,
         ..gbcs::driver::DriverConfig::default()
