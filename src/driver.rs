@@ -511,6 +511,12 @@ async fn drive<T: Transport>(
             }
         }
     }
+    // What the last input wrote is committed before returning: a caller acts on it.
+    while let Some((lsn, record)) = engine.poll_record() {
+        store.append(lsn, &record)?;
+        group.written(lsn);
+    }
+    group.commit(engine, store)?;
     progress(&engine.stats());
     Ok(stopping)
 }

@@ -277,9 +277,23 @@ fn a_fleet_that_fails_everything_stops_in_small_windows_as_it_stops_whole() {
 }
 
 #[test]
-fn window_needs_a_store_and_is_not_for_leased_engines() {
+fn window_needs_a_store_and_is_not_for_leased_engines_and_zero_is_refused() {
     let o = gbcs(&["migrate", "--simulate", "10", "--window", "5"]);
     assert_eq!(o.status.code(), Some(2), "{o:?}");
+    let store = fresh_store("windows-zero.sqlite");
+    for bad in ["0", "-1", "ten", "99999999999999999999999"] {
+        let o = gbcs(&[
+            "migrate",
+            "--simulate",
+            "10",
+            "--window",
+            bad,
+            "--state",
+            &sqlite_url(&store),
+        ]);
+        assert_eq!(o.status.code(), Some(2), "--window {bad}: {o:?}");
+        assert!(!store.exists(), "--window {bad} made a store");
+    }
     let o = gbcs(&[
         "migrate",
         "--simulate",

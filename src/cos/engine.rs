@@ -436,8 +436,9 @@ impl Engine {
 
     /// Carries on the auto-stop judgement of an earlier engine of the same run (the window of
     /// devices before this one): its windows of outcomes, so this engine judges the run
-    /// with them rather than afresh from its first handful of outcomes — a sample of 100
-    /// crosses a 20 % threshold by chance in a fleet whose failures run at 18 %. This engine's
+    /// with them rather than afresh from its first handful of outcomes — a first sample of 100
+    /// crosses the threshold by chance in a fleet whose failures run close to it, and a
+    /// window smaller than the sample is never judged at all. This engine's
     /// commands are ordered after those outcomes. Call it before the first input.
     pub fn carry_auto_stop(&mut self, monitor: AutoStop) {
         self.order_base = self

@@ -180,3 +180,51 @@ fn a_missing_store_is_not_created_by_a_reader_and_an_unknown_event_is_refused() 
         other => panic!("{other:?}"),
     }
 }
+
+#[test]
+fn the_windows_mark_only_goes_up_and_an_index_naming_a_missing_entry_is_refused() {
+    let p = path("window-mark.sqlite");
+    let mut store = SqliteLedger::open(&p).expect("open");
+    assert_eq!(store.done_below().expect("mark"), 0);
+    store.set_done_below(600).expect("mark");
+    store.set_done_below(150).expect("a lower mark");
+    assert_eq!(store.done_below().expect("mark"), 600);
+    assert!(
+        store.set_done_below(u64::MAX).is_err(),
+        "beyond what SQLite keeps"
+    );
+    assert_eq!(store.done_below().expect("mark"), 600);
+
+    store.append(&sample().to_entries()).expect("append");
+    let d = sample()
+        .to_entries()
+        .iter()
+        .find_map(LedgerEntry::device)
+        .expect("a device entry");
+    assert!(!store
+        .ledger_of(&[d])
+        .expect("ledger of")
+        .to_entries()
+        .is_empty());
+    // A device nothing names reads back as no history.
+    let stranger = EntityId([0xFE; 8]);
+    assert!(store
+        .ledger_of(&[stranger])
+        .expect("ledger of")
+        .to_entries()
+        .is_empty());
+    // An entry the index names, gone: refused, never read as a shorter history.
+    store
+        .conn
+        .execute(
+            "DELETE FROM ledger_entries WHERE seq = (SELECT MIN(seq) FROM ledger_devices WHERE device = ?1)",
+            [i64::from_be_bytes(d.0)],
+        )
+        .expect("delete");
+    match store.ledger_of(&[d]) {
+        Err(StoreError::BadRow { message, .. }) => {
+            assert!(message.contains("missing"), "{message}")
+        }
+        other => panic!("{other:?}"),
+    }
+}

@@ -102,10 +102,14 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         (m.get_one::<String>("engine"), m.get_one::<String>("state"))
     {
         let inventory = core::mem::take(&mut sim.fleet.records);
-        let (signer, acb_key) = engine_keys(&sim, tcos.as_ref(), acb.as_ref(), tcos_credential);
         let exec = exec_transport(m)?;
-        let mut batch =
-            crate::migrate_leased::simulated_batch(&sim, exec, profile, signer, acb_key);
+        let mut batch = crate::migrate_leased::simulated_batch(
+            &sim,
+            exec,
+            profile,
+            keyring.signer(),
+            keyring.acb(),
+        );
         let run = crate::migrate_leased::Leased {
             run: RunId::new(
                 RunKind::Simulated,
@@ -126,109 +130,67 @@ pub fn migrate(m: &ArgMatches) -> Result<String> {
         u64::try_from(n).unwrap_or(u64::MAX),
         seed,
     );
-    let (mut store, resumed) = match m.get_one::<String>("state") {
-        Some(url) => match open_run_store(url, &run_id, SIM_START, !windowed)? {
+    // With a store: the fleet a window at a time, written to it and resumed from it.
+    if let Some(url) = m.get_one::<String>("state") {
+        let (store, resuming) = match open_run_store(url, &run_id)? {
             RunStore::Complete(line) => return Ok(line),
-            RunStore::Fresh(s) if windowed => {
-                return windowed_run(
-                    m,
-                    &mut sim,
-                    s,
-                    url,
-                    n,
-                    seed,
-                    false,
-                    keyring,
-                    (config, profile),
-                    flags,
-                )
-            }
-            RunStore::Resume(s, _) if windowed => {
-                return windowed_run(
-                    m,
-                    &mut sim,
-                    s,
-                    url,
-                    n,
-                    seed,
-                    true,
-                    keyring,
-                    (config, profile),
-                    flags,
-                )
-            }
-            RunStore::Fresh(s) => (Some(s), None),
-            RunStore::Resume(s, r) => (Some(s), Some(r)),
-        },
-        None => (None, None),
-    };
-    let mut resumed_line = String::new();
-    let mut engine = match resumed {
-        // Each party's counters start where that party's stand: a meter accepts only
-        // counters above the last it saw from the same originator.
-        None => sim.engine(config, flags),
-        Some(r) => {
-            resumed_line = r.line(flags);
-            let records = core::mem::take(&mut sim.fleet.records);
-            r.engine(records, sim.policy.clone(), config, flags)
-        }
-    };
+            RunStore::Fresh(s) => (s, false),
+            RunStore::Resume(s) => (s, true),
+        };
+        return windowed_run(
+            m,
+            &mut sim,
+            store,
+            url,
+            n,
+            seed,
+            resuming,
+            &keyring,
+            (config, profile),
+            flags,
+        );
+    }
+    // Without one: one engine over the whole fleet, nothing kept. Each party's counters
+    // start where the flags say: a meter accepts only counters above the last it saw.
+    let mut engine = sim.engine(config, flags);
     let bar = crate::migrate_store::progress_bar(n)?;
-    let (signer, acb_key) = engine_keys(&sim, tcos.as_ref(), acb.as_ref(), tcos_credential);
-    let driver = gbcs::driver::DriverConfig {
-        stop_on_ctrl_c: true,
-        ..gbcs::driver::DriverConfig::default()
-    };
-    let mut no_store = gbcs::driver::NoStore;
-    let sink: &mut dyn gbcs::driver::RecordSink = match store.as_mut() {
-        Some(s) => s.as_sink(),
-        None => &mut no_store,
-    };
+    let driver = crate::migrate_store::driver_config();
     let mut on_progress =
         |p: &gbcs::cos::engine::Stats| crate::migrate_store::show_progress(&bar, p);
-    let transport = m
-        .get_one::<String>("transport")
-        .map(String::as_str)
-        .unwrap_or("sim");
     let mut malformed = None;
-    let report = match transport.strip_prefix("exec:") {
+    let report = match exec_transport(m)? {
         Some(command) => {
             let mut child = gbcs::driver::exec::ExecTransport::spawn_line(command)
-                .map_err(|e| Failure::usage(format!("--transport {transport}: {e}")))?;
+                .map_err(|e| Failure::usage(format!("--transport exec:{command}: {e}")))?;
             let report = sim.run_over(
                 &mut engine,
                 &mut child,
                 &driver,
-                signer,
-                acb_key,
-                sink,
+                keyring.signer(),
+                keyring.acb(),
+                &mut gbcs::driver::NoStore,
                 &mut |_| {},
                 &mut on_progress,
             );
             malformed = Some(child.malformed());
             report
         }
-        None if transport == "sim" => sim.run_realtime_using(
+        None => sim.run_realtime_using(
             &mut engine,
             profile,
             &driver,
-            signer,
-            acb_key,
-            sink,
+            keyring.signer(),
+            keyring.acb(),
+            &mut gbcs::driver::NoStore,
             &mut |_| {},
             &mut on_progress,
         ),
-        None => {
-            return Err(Failure::usage(format!(
-                "--transport {transport}: give sim or exec:COMMAND"
-            )))
-        }
     }
     .map_err(Failure::key)?;
     bar.finish_and_clear();
     let run =
-        crate::migrate_store::Concluded::of_engine(&engine, &report, malformed, n, resumed_line);
-    run.conclude(m, store.as_deref_mut(), RunKind::Simulated)
+        crate::migrate_store::Concluded::of_engine(&engine, &report, malformed, n, String::new());
+    run.conclude(m, None, RunKind::Simulated)
 }
 
 /// The command `--transport exec:COMMAND` names, or none for `sim` (the default).
@@ -245,14 +207,35 @@ fn exec_transport(m: &ArgMatches) -> Result<Option<&str>> {
     }
 }
 
-/// The keys a run signs and MACs with, owned (so the fleet can change under them): those
-/// given on the command line, else the test PKI's.
+/// The keys a run signs and MACs with: those given on the command line, else the test PKI's
+/// (owned, so a windowed run's fleet can change under them).
 struct Keyring<'k> {
     tcos: Option<&'k keys::Signer>,
     acb: Option<&'k keys::Agreement>,
     credential: gbcs::cos::Credential,
     own_tcos: gbcs::crypto::SigningKey,
     own_acb: gbcs::crypto::KeyAgreementKey,
+}
+
+impl Keyring<'_> {
+    /// The TCoS signer.
+    fn signer(&self) -> gbcs::cos::CosSigner<'_> {
+        gbcs::cos::CosSigner {
+            credential: self.credential,
+            signer: match self.tcos {
+                Some(t) => &*t.signer,
+                None => &self.own_tcos,
+            },
+        }
+    }
+
+    /// The ACB's key agreement key.
+    fn acb(&self) -> &(dyn KeyAgreement + Sync) {
+        match self.acb {
+            Some(a) => &*a.key,
+            None => &self.own_acb,
+        }
+    }
 }
 
 /// `migrate --simulate N --state URL` a window at a time (`migrate_window`), over the
@@ -266,29 +249,16 @@ fn windowed_run(
     n: usize,
     seed: u64,
     resuming: bool,
-    keyring: Keyring<'_>,
+    keyring: &Keyring<'_>,
     (config, profile): (
         gbcs::cos::engine::EngineConfig,
         gbcs::sim::network::NetworkProfile,
     ),
     flags: gbcs::cos::engine::StartingCounters,
 ) -> Result<String> {
-    let signer = gbcs::cos::CosSigner {
-        credential: keyring.credential,
-        signer: match keyring.tcos {
-            Some(t) => &*t.signer,
-            None => &keyring.own_tcos,
-        },
-    };
-    let acb_key: &(dyn KeyAgreement + Sync) = match keyring.acb {
-        Some(a) => &*a.key,
-        None => &keyring.own_acb,
-    };
+    let (signer, acb_key) = (keyring.signer(), keyring.acb());
     let exec = exec_transport(m)?;
-    let driver = gbcs::driver::DriverConfig {
-        stop_on_ctrl_c: true,
-        ..gbcs::driver::DriverConfig::default()
-    };
+    let driver = crate::migrate_store::driver_config();
     let mut malformed: Option<(u64, Option<String>)> = exec.map(|_| (0, None));
     let mut run_window = |sim: &gbcs::sim::fleet::SimulatedMigration,
                           engine: &mut gbcs::cos::engine::Engine,
@@ -310,12 +280,8 @@ fn windowed_run(
                     &mut |_| {},
                     progress,
                 );
-                if let Some((total, first)) = malformed.as_mut() {
-                    let (k, line) = child.malformed();
-                    *total += k;
-                    if first.is_none() {
-                        *first = line;
-                    }
+                if let Some(tally) = malformed.as_mut() {
+                    crate::migrate_window::tally_malformed(tally, child.malformed());
                 }
                 report
             }
@@ -334,7 +300,7 @@ fn windowed_run(
     let bar = crate::migrate_store::progress_bar(n)?;
     let windows = crate::migrate_window::Windows {
         n,
-        window: m.get_one::<usize>("window").copied().unwrap_or(10_000),
+        window: crate::migrate_window::window_flag(m),
         policy: sim.policy.clone(),
         config,
         flags,
@@ -370,26 +336,4 @@ fn windowed_run(
         resumed_line: done.resumed_line,
     };
     run.conclude(m, Some(&mut *store), RunKind::Simulated)
-}
-
-/// The keys the engine signs and MACs with: those given on the command line, else the test
-/// PKI's TCoS and ACB keys.
-fn engine_keys<'a>(
-    sim: &'a gbcs::sim::fleet::SimulatedMigration,
-    tcos: Option<&'a keys::Signer>,
-    acb: Option<&'a keys::Agreement>,
-    credential: gbcs::cos::Credential,
-) -> (gbcs::cos::CosSigner<'a>, &'a (dyn KeyAgreement + Sync)) {
-    let signer = gbcs::cos::CosSigner {
-        credential,
-        signer: match tcos {
-            Some(t) => &*t.signer,
-            None => &sim.pki.tcos.ds.key,
-        },
-    };
-    let acb_key: &(dyn KeyAgreement + Sync) = match acb {
-        Some(a) => &*a.key,
-        None => &sim.pki.acb.ka.key,
-    };
-    (signer, acb_key)
 }

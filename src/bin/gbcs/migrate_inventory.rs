@@ -336,10 +336,7 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
         acb: &*parties.acb.key,
         acb_id: parties.acb_id,
     };
-    let driver = gbcs::driver::DriverConfig {
-        stop_on_ctrl_c: true,
-        ..gbcs::driver::DriverConfig::default()
-    };
+    let driver = crate::migrate_store::driver_config();
     if let Some(engine_name) = m.get_one::<String>("engine") {
         // One of several engines on one PostgreSQL store: devices by lease, a child per batch.
         let mut batch = |engine: &mut Engine, sink: &mut dyn gbcs::driver::RecordSink| {
@@ -366,10 +363,10 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
         };
         return crate::migrate_leased::run(m, url, engine_name, run);
     }
-    let (mut store, resuming) = match open_run_store(url, &run_id, start, false)? {
+    let (mut store, resuming) = match open_run_store(url, &run_id)? {
         RunStore::Complete(line) => return Ok(line),
         RunStore::Fresh(s) => (s, false),
-        RunStore::Resume(s, _) => (s, true),
+        RunStore::Resume(s) => (s, true),
     };
     // The engine takes the inventory a window at a time (`--window`): it holds one window's
     // records and history, and a child per window carries its commands.
@@ -390,11 +387,7 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
             &mut |_| {},
             progress,
         );
-        let (k, line) = child.malformed();
-        malformed.0 += k;
-        if malformed.1.is_none() {
-            malformed.1 = line;
-        }
+        crate::migrate_window::tally_malformed(&mut malformed, child.malformed());
         report
     };
     let mut load = |_: &mut (), range: core::ops::Range<usize>, _: UnixTime| {
@@ -402,7 +395,7 @@ pub fn migrate(m: &ArgMatches, inventory_path: &str) -> Result<String> {
     };
     let windows = crate::migrate_window::Windows {
         n,
-        window: m.get_one::<usize>("window").copied().unwrap_or(10_000),
+        window: crate::migrate_window::window_flag(m),
         policy,
         config,
         flags,

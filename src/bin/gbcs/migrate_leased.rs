@@ -49,10 +49,7 @@ pub fn simulated_batch<'a>(
     &mut dyn gbcs::driver::RecordSink,
 ) -> std::result::Result<gbcs::driver::RunReport, String>
        + 'a {
-    let driver = gbcs::driver::DriverConfig {
-        stop_on_ctrl_c: true,
-        ..gbcs::driver::DriverConfig::default()
-    };
+    let driver = crate::migrate_store::driver_config();
     move |engine, sink| match exec {
         // A child per batch: a run ends by closing its transport.
         Some(command) => sim.run_over(

@@ -2,10 +2,10 @@
 //! a store holds (a new store is marked with it; another run's store is refused), an
 //! unfinished run resumed from it, and the lines and exit a run ends with.
 
-use gbcs::cos::engine::{Engine, EngineConfig, StartingCounters, UnixTime};
+use gbcs::cos::engine::Engine;
 use gbcs::cos::ledger::csv_file::write_csv;
 use gbcs::cos::ledger::SupplierCounts;
-use gbcs::cos::migration::{DeviceRecord, MigrationPolicy, SecPartyId};
+use gbcs::cos::migration::SecPartyId;
 use gbcs::store::{MigrationStore, RunKind};
 
 use crate::failure::{Failure, Result};
@@ -49,67 +49,15 @@ pub enum RunStore {
     /// Nothing yet: the run starts.
     Fresh(Box<dyn MigrationStore>),
     /// This run, unfinished: it resumes.
-    Resume(Box<dyn MigrationStore>, Box<Resumed>),
+    Resume(Box<dyn MigrationStore>),
     /// This run, finished: the line to print.
     Complete(String),
 }
 
-/// An unfinished run as its store kept it.
-pub struct Resumed {
-    pub resumption: gbcs::store::Resumption,
-    ledger: gbcs::cos::ledger::Ledger,
-    now: UnixTime,
-}
-
-impl Resumed {
-    /// The line saying what was resumed.
-    pub fn line(&self, flags: StartingCounters) -> String {
-        let r = &self.resumption;
-        format!(
-            "resumed: {} devices with progress, {} commands sent and never settled (taken as lost replies: read before any retry), counters from TCoS {} and ACB {}\n",
-            r.progress.len(),
-            r.unresolved.len(),
-            r.counters.tcos.max(flags.tcos),
-            r.counters.acb.max(flags.acb),
-        )
-    }
-
-    /// The engine of `records` with the store's progress put back, its clock at the last
-    /// instant the store holds, its counters above every block reserved.
-    pub fn engine(
-        self,
-        mut records: Vec<DeviceRecord>,
-        policy: MigrationPolicy,
-        config: EngineConfig,
-        flags: StartingCounters,
-    ) -> Engine {
-        let mut progress: std::collections::HashMap<_, _> =
-            self.resumption.progress.into_iter().collect();
-        for r in &mut records {
-            if let Some(p) = progress.remove(&r.entity_id) {
-                r.restore(p);
-            }
-        }
-        let kept = self.resumption.counters;
-        Engine::restart(
-            records,
-            self.ledger,
-            &self.resumption.unresolved,
-            policy,
-            config,
-            StartingCounters {
-                tcos: kept.tcos.max(flags.tcos),
-                acb: kept.acb.max(flags.acb),
-            },
-            self.now,
-        )
-    }
-}
-
-/// Opens `--state URL` for `run`, which starts at `start` (Unix seconds) if it is new. With
-/// `whole`, a run to resume comes with every device's progress and the whole ledger; without,
-/// with neither (a run taken a window at a time reads each window's own).
-pub fn open_run_store(url: &str, run: &RunId, start: i64, whole: bool) -> Result<RunStore> {
+/// Opens `--state URL` for `run`: a new store is marked with it, this run's is taken to resume
+/// (each window then reads its own devices back: `migrate_window`), a run an incident stopped
+/// exits 5, and another run's store is refused.
+pub fn open_run_store(url: &str, run: &RunId) -> Result<RunStore> {
     let fail = |e: gbcs::store::StoreError| crate::report_cmds::store_failure(url, &e);
     let mut store = gbcs::store::open_url(url).map_err(fail)?;
     let name = &run.name;
@@ -128,13 +76,7 @@ pub fn open_run_store(url: &str, run: &RunId, start: i64, whole: bool) -> Result
             format!("complete: {url} holds the finished {name}; nothing to do\n"),
         )),
         Some(r) if r.meters == run.a && r.seed == run.b => {
-            let resumption = if whole {
-                store.resumption()
-            } else {
-                store.resumption_of(&[])
-            }
-            .map_err(fail)?;
-            if let Some(reason) = &resumption.stopped {
+            if let Some(reason) = store.resumption_of(&[]).map_err(fail)?.stopped {
                 return Err(Failure::Stopped {
                     out: format!(
                         "{url} holds the {name}, stopped by an incident; nothing was sent\n"
@@ -142,30 +84,7 @@ pub fn open_run_store(url: &str, run: &RunId, start: i64, whole: bool) -> Result
                     reason: format!("the run stands stopped by: {reason}"),
                 });
             }
-            let ledger = if whole {
-                store.ledger().map_err(fail)?
-            } else {
-                gbcs::cos::ledger::Ledger::new()
-            };
-            // Time never goes back: the run resumes at the last instant its store holds.
-            let last = [
-                store.events_span().map_err(fail)?.map(|s| s.1),
-                ledger.last_instant(),
-                Some(start),
-            ]
-            .into_iter()
-            .flatten()
-            .max()
-            .unwrap_or(start);
-            let now = UnixTime::from_secs(last.saturating_add(1));
-            Ok(RunStore::Resume(
-                store,
-                Box::new(Resumed {
-                    resumption,
-                    ledger,
-                    now,
-                }),
-            ))
+            Ok(RunStore::Resume(store))
         }
         Some(r) => Err(Failure::usage(format!(
             "--state {url} holds the {}, not this one: nothing is overwritten or mixed",
@@ -298,6 +217,14 @@ impl Concluded<'_> {
                 Ok(out)
             }
         }
+    }
+}
+
+/// How `migrate` drives its engines: Ctrl-C stops gracefully.
+pub fn driver_config() -> gbcs::driver::DriverConfig {
+    gbcs::driver::DriverConfig {
+        stop_on_ctrl_c: true,
+        ..gbcs::driver::DriverConfig::default()
     }
 }
 

@@ -87,6 +87,21 @@ impl Rate {
     }
 }
 
+/// `--window N` (at least 1: clap refuses 0), 10,000 when not given.
+pub fn window_flag(m: &clap::ArgMatches) -> usize {
+    m.get_one::<u64>("window")
+        .copied()
+        .map_or(10_000, |w| usize::try_from(w).unwrap_or(usize::MAX))
+}
+
+/// Adds one child's malformed lines (how many, and the first) to the run's tally.
+pub fn tally_malformed(tally: &mut (u64, Option<String>), child: (u64, Option<String>)) {
+    tally.0 += child.0;
+    if tally.1.is_none() {
+        tally.1 = child.1;
+    }
+}
+
 /// Adds `b`'s counts to `a`'s.
 fn add(a: &mut SupplierCounts, b: &SupplierCounts) {
     a.migrations_completed += b.migrations_completed;
@@ -157,8 +172,12 @@ pub fn run<S>(
     // The run's auto-stop judgement goes on from window to window.
     let mut monitor: Option<gbcs::cos::migration::AutoStop> = None;
     if w.resuming {
-        done.resumed_line =
-            format!("resumed: devices below {from} done with; windows of {window} from there\n");
+        let kept = store.resumption_of(&[]).map_err(fail)?.counters;
+        done.resumed_line = format!(
+            "resumed: devices below {from} done with; windows of {window} from there, counters from TCoS {} and ACB {}\n",
+            kept.tcos.max(w.flags.tcos),
+            kept.acb.max(w.flags.acb),
+        );
     }
     while from < w.n {
         let end = from.saturating_add(window).min(w.n);
